@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// The `wharf` command: one entry for every part (DESIGN.md "CLI").
+import { ValidationError } from '../protocol/validate.ts';
+import { UsageError } from '../protocol/settings.ts';
+import { certsHelp, runCerts } from './commands/certs.ts';
+import { gatewayHelp, runGateway } from './commands/gateway.ts';
+
+const usage = `Usage: wharf COMMAND [flags]
+
+Commands:
+  gateway          run the gateway (see wharf gateway --help)
+  certs init|issue local CA and certificates
+
+Run \`wharf COMMAND --help\` for a command's flags.`;
+
+const commands: Record<string, { help: string; run: (argv: string[]) => unknown }> = {
+  gateway: { help: gatewayHelp, run: runGateway },
+  certs: { help: certsHelp, run: runCerts },
+};
+
+async function main(argv: string[]): Promise<void> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage);
+    return;
+  }
+  const command = commands[name];
+  if (!command) throw new UsageError(`unknown command "${name}"; run \`wharf --help\``);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(command.help);
+    return;
+  }
+  await command.run(rest);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  // Expected failures are one line that says what to fix; anything else keeps its stack.
+  const e = err as Error & { code?: string };
+  if (err instanceof UsageError || err instanceof ValidationError || ['ENOENT', 'EACCES', 'EADDRINUSE', 'EADDRNOTAVAIL'].includes(e.code ?? '')) {
+    console.error(`wharf: ${e.message}`);
+    process.exit(2);
+  }
+  if (e instanceof Error && !e.stack?.includes('/node_modules/') && e.constructor === Error) {
+    console.error(`wharf: ${e.message}`);
+    process.exit(1);
+  }
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,105 @@
+import type { IncomingMessage } from 'node:http';
+import { SESSION_COOKIE } from '../../protocol/token.ts';
+import type { GatewayErrorCode } from '../errors.ts';
+import { bearerToken, readCookie, takeLinkToken } from './credentials.ts';
+import { OneTimeLinks } from './one-time-links.ts';
+import type { SessionCookies } from './session-cookie.ts';
+import { AuthFailure, inScope, type TokenVerifier } from './token-verifier.ts';
+
+export type AuthResult =
+  /** Go on to the app; `bearer`: the Authorization header carried Wharf's token and must be dropped. */
+  | { kind: 'pass'; bearer: boolean }
+  /** A one-time link was exchanged: set the cookie and send the browser to the clean URL. */
+  | { kind: 'redirect'; location: string; cookie: string }
+  | { kind: 'deny'; code: GatewayErrorCode };
+
+const PASS_PUBLIC: AuthResult = { kind: 'pass', bearer: false };
+const PASS_BEARER: AuthResult = { kind: 'pass', bearer: true };
+const PASS_COOKIE: AuthResult = { kind: 'pass', bearer: false };
+const LINK_MAX_LIFETIME_S = 600; // a "one-time" link that lives longer than this is refused
+
+export interface AuthenticatorOptions {
+  /** Undefined when the gateway has no JWKS: only public routes and existing cookies work. */
+  tokens: TokenVerifier | undefined;
+  sessions: SessionCookies;
+  sessionTtlS: number;
+}
+
+/**
+ * Decides whether a request may reach an app (DESIGN.md "Tokens"): a Bearer token, the
+ * app-host session cookie, or a one-time `?wharf_token=` link exchanged for that cookie.
+ * Returns synchronously on the hot paths (cookie, cached Bearer token).
+ */
+export class Authenticator {
+  readonly #tokens: TokenVerifier | undefined;
+  readonly #sessions: SessionCookies;
+  readonly #sessionTtlS: number;
+  readonly #links = new OneTimeLinks();
+  readonly #sweeper: NodeJS.Timeout;
+
+  constructor(options: AuthenticatorOptions) {
+    this.#tokens = options.tokens;
+    this.#sessions = options.sessions;
+    this.#sessionTtlS = options.sessionTtlS;
+    this.#sweeper = setInterval(() => this.#links.sweep(), 60_000).unref();
+  }
+
+  close(): void {
+    clearInterval(this.#sweeper);
+  }
+
+  /**
+   * @param instance the route's instance, which a token's scope must name
+   * @param cookiePath the Path of the session cookie: `/`, or `/app/<id>/` under path routing
+   */
+  check(req: IncomingMessage, instance: string, isPublic: boolean, cookiePath: string): AuthResult | Promise<AuthResult> {
+    const url = req.url!;
+    if (url.includes('wharf_token=')) {
+      const link = takeLinkToken(url);
+      if (link) return this.#exchange(link.token, link.rest, instance, isPublic, cookiePath);
+    }
+    if (isPublic) return PASS_PUBLIC;
+    const bearer = bearerToken(req.headers.authorization);
+    if (bearer !== undefined) {
+      if (!this.#tokens) return { kind: 'deny', code: 'GW_AUTH_INVALID' };
+      const claims = this.#tokens.cached(bearer);
+      if (claims) return inScope(claims, instance) ? PASS_BEARER : { kind: 'deny', code: 'GW_FORBIDDEN' };
+      return this.#tokens.verify(bearer).then(
+        (c) => (inScope(c, instance) ? PASS_BEARER : { kind: 'deny', code: 'GW_FORBIDDEN' }),
+        (err: unknown) => deny(err),
+      );
+    }
+    const cookie = readCookie(req.headers.cookie, SESSION_COOKIE);
+    if (cookie !== undefined) {
+      const session = this.#sessions.verify(cookie);
+      if (!session) return { kind: 'deny', code: 'GW_AUTH_EXPIRED' };
+      return session.instance === instance ? PASS_COOKIE : { kind: 'deny', code: 'GW_FORBIDDEN' };
+    }
+    return { kind: 'deny', code: 'GW_AUTH_REQUIRED' };
+  }
+
+  async #exchange(token: string | undefined, rest: string, instance: string, isPublic: boolean, cookiePath: string): Promise<AuthResult> {
+    // The token must not travel on to the app in the URL, even on a public route.
+    if (isPublic && !token) return { kind: 'redirect', location: rest, cookie: '' };
+    if (!token || !this.#tokens) return { kind: 'deny', code: token ? 'GW_AUTH_INVALID' : 'GW_AUTH_REQUIRED' };
+    try {
+      const claims = await this.#tokens.verify(token, false);
+      const nowS = Date.now() / 1000;
+      if (!claims.jti || claims.exp - nowS > LINK_MAX_LIFETIME_S) throw new AuthFailure('GW_AUTH_INVALID', 'a link token needs a jti and a short exp');
+      if (!inScope(claims, instance)) return { kind: 'deny', code: 'GW_FORBIDDEN' };
+      if (!this.#links.claim(claims.jti, claims.exp * 1000)) return { kind: 'deny', code: 'GW_LINK_USED' };
+      const exp = Math.floor(nowS) + this.#sessionTtlS;
+      const value = this.#sessions.mint({ sub: claims.sub, instance, exp });
+      const cookie = `${SESSION_COOKIE}=${value}; Path=${cookiePath}; Max-Age=${this.#sessionTtlS}; HttpOnly; Secure; SameSite=Lax`;
+      return { kind: 'redirect', location: rest, cookie };
+    } catch (err) {
+      if (isPublic) return { kind: 'redirect', location: rest, cookie: '' };
+      return deny(err);
+    }
+  }
+}
+
+function deny(err: unknown): AuthResult {
+  if (err instanceof AuthFailure) return { kind: 'deny', code: err.code };
+  throw err;
+}

@@ -1,0 +1,34 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { LiveRoutes } from '../routing/live-routes.ts';
+
+export interface AdminSources {
+  live: LiveRoutes;
+  registry: Registry;
+  /** Routes the provider refused, with the reason. */
+  routeErrors: () => { field: string; message: string }[];
+}
+
+/**
+ * The admin port, on loopback by default and never on the public port: Prometheus metrics,
+ * health, the route table (header values hidden: they are secrets), and per-route stats.
+ */
+export function createAdminEntrypoint(sources: AdminSources): FastifyInstance {
+  const app = Fastify({ logger: false });
+  app.get('/healthz', async () => ({ ok: true, routes: sources.live.table.size }));
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', sources.registry.contentType);
+    return sources.registry.metrics();
+  });
+  app.get('/routes', async () => {
+    const table = sources.live.table;
+    const routes = [...table.values()].map(({ route, record }) => {
+      const shown: Record<string, unknown> = { ...route };
+      if (route.kind === 'http') shown.headers = Object.fromEntries(Object.keys(route.headers).map((k) => [k, '(hidden)']));
+      return { ...shown, state: route.status, open: record.stats.open };
+    });
+    return { version: table.version, routes, errors: sources.routeErrors() };
+  });
+  app.get('/stats', async () => ({ routes: [...sources.live.table.values()].map((l) => l.record.stats.snapshot()) }));
+  return app;
+}

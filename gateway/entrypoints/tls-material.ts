@@ -1,0 +1,48 @@
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createSecureContext, type SecureContext } from 'node:tls';
+
+export interface CertFiles {
+  cert: string;
+  key: string;
+}
+
+/** Certificates the HTTPS entrypoint serves, chosen by SNI; the first is the default. */
+export interface TlsMaterial {
+  default: { cert: Buffer; key: Buffer };
+  /** The context for a server name, or undefined for the default one. */
+  select(servername: string): SecureContext | undefined;
+}
+
+/** Loads cert/key pairs and indexes them by the DNS names in their subjectAltName. */
+export function loadTlsMaterial(files: CertFiles[]): TlsMaterial {
+  if (files.length === 0) throw new Error('no certificate to serve');
+  const exact = new Map<string, SecureContext>();
+  const wildcard = new Map<string, SecureContext>(); // key: the part after "*."
+  let first: { cert: Buffer; key: Buffer } | undefined;
+  for (const f of files) {
+    const cert = readFileSync(f.cert);
+    const key = readFileSync(f.key);
+    const context = createSecureContext({ cert, key }); // throws when key and cert do not match
+    first ??= { cert, key };
+    const names = (new X509Certificate(cert).subjectAltName ?? '')
+      .split(', ')
+      .filter((n) => n.startsWith('DNS:'))
+      .map((n) => n.slice(4).toLowerCase());
+    for (const name of names) {
+      const map = name.startsWith('*.') ? wildcard : exact;
+      const keyName = name.startsWith('*.') ? name.slice(2) : name;
+      if (!map.has(keyName)) map.set(keyName, context);
+    }
+  }
+  return {
+    default: first!,
+    select(servername) {
+      const name = servername.toLowerCase();
+      const hit = exact.get(name);
+      if (hit) return hit;
+      const dot = name.indexOf('.');
+      return dot < 0 ? undefined : wildcard.get(name.slice(dot + 1));
+    },
+  };
+}

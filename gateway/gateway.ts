@@ -1,0 +1,126 @@
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:net';
+import type { Logger } from 'pino';
+import { CertStore } from '../certs/store.ts';
+import { Authenticator } from './auth/authenticator.ts';
+import { fileKeys, remoteKeys, type KeySource } from './auth/key-source.ts';
+import { SessionCookies } from './auth/session-cookie.ts';
+import { TokenVerifier } from './auth/token-verifier.ts';
+import { createAdminEntrypoint } from './entrypoints/admin.ts';
+import { createHttpRedirect } from './entrypoints/http-redirect.ts';
+import { createHttpsEntrypoint } from './entrypoints/https-entrypoint.ts';
+import { loadTlsMaterial } from './entrypoints/tls-material.ts';
+import { createGatewayRegistry } from './metrics/prometheus.ts';
+import { FileProvider, type RouteErrors, type RouteProvider } from './providers/file-provider.ts';
+import { UpstreamPools } from './proxy/upstream-pools.ts';
+import { Router } from './router.ts';
+import { LiveRoutes } from './routing/live-routes.ts';
+import { HostMatcher } from './routing/route-table.ts';
+import type { GatewaySettings } from './settings.ts';
+
+export interface GatewayAddresses {
+  https: string;
+  http?: string;
+  admin: string;
+}
+
+export interface Gateway {
+  addresses: GatewayAddresses;
+  live: LiveRoutes;
+  close(): Promise<void>;
+}
+
+function listen(server: Server, port: number, host: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const a = server.address() as AddressInfo;
+      resolve(a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`);
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    (server as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+  });
+}
+
+/** Starts the gateway: entrypoints, route provider, auth and metrics, wired together. */
+export async function startGateway(s: GatewaySettings, log: Logger): Promise<Gateway> {
+  if (s.tlsCert.length !== s.tlsKey.length) throw new Error('--tls-cert and --tls-key must be given the same number of times');
+  if (s.headersTimeoutMs > s.requestTimeoutMs) throw new Error('--headers-timeout-ms must not exceed --request-timeout-ms');
+  const certFiles = s.tlsCert.length
+    ? s.tlsCert.map((cert, i) => ({ cert, key: s.tlsKey[i] }))
+    : [new CertStore(s.home).gateway(s.appsDomain)];
+  const tls = loadTlsMaterial(certFiles);
+
+  const pools = new UpstreamPools({ connectTimeoutMs: s.upstreamConnectTimeoutMs, headersTimeoutMs: s.upstreamTimeoutMs, connections: s.upstreamConnections });
+  const live = new LiveRoutes(pools);
+  let keys: KeySource | undefined;
+  let tokens: TokenVerifier | undefined;
+  if (s.jwks) {
+    const onChange = () => tokens?.flush();
+    keys = /^https?:\/\//.test(s.jwks) ? remoteKeys(s.jwks, s.jwksCooldownMs) : await fileKeys(s.jwks, log, onChange);
+    tokens = new TokenVerifier(keys);
+  } else {
+    log.warn('no --jwks given: only public routes can be reached');
+  }
+  const auth = new Authenticator({ tokens, sessions: SessionCookies.fromKeyFile(join(s.home, 'gateway', 'session.key')), sessionTtlS: s.sessionTtlS });
+  const publicHost = s.publicUrl ? new URL(s.publicUrl).hostname : 'localhost';
+  const hosts = new HostMatcher(s.appsDomain, [publicHost, 'localhost', '127.0.0.1', '[::1]']);
+  const router = new Router({
+    live, hosts, auth, log,
+    pathRouting: s.pathRouting,
+    maxHeaders: s.maxHeaders,
+    upgrade: { connectTimeoutMs: s.upstreamConnectTimeoutMs, headersTimeoutMs: s.upstreamTimeoutMs },
+    accessLog: s.accessLog,
+  });
+
+  let routeErrors: RouteErrors = [];
+  const provider: RouteProvider | undefined = s.routes ? new FileProvider(s.routes, log) : undefined;
+  await provider?.start((routes, errors) => {
+    routeErrors = errors;
+    live.apply(routes);
+  });
+
+  const https = createHttpsEntrypoint(tls, s, router.handleRequest, router.handleUpgrade, log);
+  const registry = createGatewayRegistry(() => live.stats(), () => live.table.size);
+  const admin = createAdminEntrypoint({ live, registry, routeErrors: () => routeErrors });
+  const servers: Server[] = [];
+  try {
+    const addresses: GatewayAddresses = { https: await listen(https, s.httpsPort, s.host), admin: '' };
+    servers.push(https);
+    const httpsPort = Number(addresses.https.slice(addresses.https.lastIndexOf(':') + 1));
+    if (s.httpPort !== null) {
+      const redirect = createHttpRedirect(httpsPort);
+      addresses.http = await listen(redirect, s.httpPort, s.host);
+      servers.push(redirect);
+    }
+    await admin.listen({ port: s.adminPort, host: s.adminHost });
+    const a = admin.server.address() as AddressInfo;
+    addresses.admin = `${a.address}:${a.port}`;
+    return {
+      addresses,
+      live,
+      async close() {
+        provider?.close();
+        keys?.close();
+        auth.close();
+        live.close();
+        await Promise.all([...servers.map(closeServer), admin.close()]);
+        await pools.close();
+      },
+    };
+  } catch (err) {
+    provider?.close();
+    keys?.close();
+    auth.close();
+    await Promise.all(servers.map(closeServer));
+    await pools.close();
+    throw err;
+  }
+}

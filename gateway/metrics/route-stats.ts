@@ -1,0 +1,84 @@
+import { build, type Histogram } from 'hdr-histogram-js';
+
+/** Upper bounds (seconds) of the Prometheus buckets of wharf_gateway_request_duration_seconds. */
+export const DURATION_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const BUCKET_BOUNDS_US = DURATION_BUCKETS_S.map((s) => s * 1e6);
+const MAX_TRACKED_US = 3_600_000_000; // one hour; longer requests are clamped
+
+export type ConnectionKind = 'http' | 'ws' | 'tcp';
+
+/** What a route reports to control: plain numbers, cheap to serialise. */
+export interface RouteStatsSnapshot {
+  route: string;
+  requests: number;
+  statusClasses: { '1xx': number; '2xx': number; '3xx': number; '4xx': number; '5xx': number };
+  latencyMs: { p50: number; p95: number; p99: number; max: number };
+  bytesIn: number;
+  bytesOut: number;
+  open: Record<ConnectionKind, number>;
+  /** Unix ms of the last byte or request seen, or null if none yet. */
+  lastActivity: number | null;
+}
+
+/**
+ * Everything measured for one route, in plain fields that the request path bumps directly;
+ * Prometheus and control read them when they ask. Nothing here is looked up by labels.
+ */
+export class RouteStats {
+  readonly route: string;
+  requests = 0;
+  /** Requests per status code; Prometheus' `code` label. */
+  readonly codes = new Map<number, number>();
+  /** Non-cumulative counts per DURATION_BUCKETS_S bound, with +Inf last. */
+  readonly buckets = new Float64Array(DURATION_BUCKETS_S.length + 1);
+  durationSumS = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  readonly open: Record<ConnectionKind, number> = { http: 0, ws: 0, tcp: 0 };
+  tcpConnections = 0;
+  lastActivity = 0;
+  // Created on the first request: an idle route among 10,000 costs no histogram memory.
+  #latency: Histogram | undefined;
+
+  constructor(route: string) {
+    this.route = route;
+  }
+
+  /** One measurement per request: status, time from request to response end, body bytes. */
+  record(code: number, durationUs: number, bytesIn: number, bytesOut: number): void {
+    this.requests++;
+    this.codes.set(code, (this.codes.get(code) ?? 0) + 1);
+    let i = 0;
+    while (i < BUCKET_BOUNDS_US.length && durationUs > BUCKET_BOUNDS_US[i]) i++;
+    this.buckets[i]++;
+    this.durationSumS += durationUs / 1e6;
+    this.bytesIn += bytesIn;
+    this.bytesOut += bytesOut;
+    this.lastActivity = Date.now();
+    (this.#latency ??= newHistogram()).recordValue(Math.min(Math.max(1, Math.round(durationUs)), MAX_TRACKED_US));
+  }
+
+  snapshot(): RouteStatsSnapshot {
+    const classes = { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 };
+    for (const [code, n] of this.codes) {
+      const key = `${Math.floor(code / 100)}xx` as keyof typeof classes;
+      if (key in classes) classes[key] += n;
+    }
+    const at = (p: number) => (this.#latency ? this.#latency.getValueAtPercentile(p) / 1000 : 0);
+    return {
+      route: this.route,
+      requests: this.requests,
+      statusClasses: classes,
+      latencyMs: { p50: at(50), p95: at(95), p99: at(99), max: this.#latency ? this.#latency.maxValue / 1000 : 0 },
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      open: { ...this.open },
+      lastActivity: this.lastActivity || null,
+    };
+  }
+}
+
+function newHistogram(): Histogram {
+  // Two significant digits (1% resolution) in a packed array: a few KiB per active route.
+  return build({ bitBucketSize: 'packed', numberOfSignificantValueDigits: 2, lowestDiscernibleValue: 1, highestTrackableValue: MAX_TRACKED_US, autoResize: false, useWebAssembly: false });
+}

@@ -1,0 +1,132 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type { AuthResult, Authenticator } from './auth/authenticator.ts';
+import { rawErrorResponse, sendError, type GatewayErrorCode } from './errors.ts';
+import { proxyHttp } from './proxy/http-proxy.ts';
+import { proxyUpgrade, type UpgradeLimits } from './proxy/websocket-proxy.ts';
+import type { LiveHttpRoute, LiveRoutes } from './routing/live-routes.ts';
+import { HostMatcher } from './routing/route-table.ts';
+
+export interface RouterOptions {
+  live: LiveRoutes;
+  hosts: HostMatcher;
+  auth: Authenticator;
+  pathRouting: boolean;
+  maxHeaders: number;
+  upgrade: UpgradeLimits;
+  accessLog: boolean;
+  log: Logger;
+}
+
+/** Where a request goes: the route, the path to send upstream, and the path-routing prefix. */
+type Target = { live: LiveHttpRoute; path: string; prefix: string | undefined } | { error: GatewayErrorCode } | { redirect: string };
+
+const APP_PREFIX = '/app/';
+
+/**
+ * The request pipeline of the HTTPS entrypoint: resolve the route from Host (or the
+ * `/app/<id>/` path), check the caller, then proxy. WebSocket upgrades take the same steps.
+ */
+export class Router {
+  readonly #o: RouterOptions;
+
+  constructor(options: RouterOptions) {
+    this.#o = options;
+  }
+
+  readonly handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const started = performance.now();
+    try {
+      if (this.#o.accessLog) this.#logAccess(req, res, started);
+      if (req.rawHeaders.length > this.#o.maxHeaders * 2) return sendError(res, 'GW_HEADERS_TOO_LARGE', req.headers.accept);
+      const target = this.#resolve(req);
+      if ('error' in target) return sendError(res, target.error, req.headers.accept);
+      if ('redirect' in target) return redirect(res, target.redirect, '');
+      const { live, path, prefix } = target;
+      const auth = this.#o.auth.check(req, live.route.instance, live.route.public, prefix ? `${prefix}/` : '/');
+      const go = (result: AuthResult) => {
+        if (result.kind === 'deny') return sendError(res, result.code, req.headers.accept);
+        if (result.kind === 'redirect') return redirect(res, result.location, result.cookie);
+        proxyHttp(req, res, live, { dropAuthorization: result.bearer, prefix }, path, this.#o.log, started);
+      };
+      if (auth instanceof Promise) auth.then(go).catch((err: unknown) => this.#internal(err, res));
+      else go(auth);
+    } catch (err) {
+      this.#internal(err, res);
+    }
+  };
+
+  readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const started = performance.now();
+    const refuse = (code: GatewayErrorCode): void => {
+      socket.end(rawErrorResponse(code, req.headers.accept));
+    };
+    socket.on('error', () => socket.destroy());
+    try {
+      if (req.headers.upgrade?.toLowerCase() !== 'websocket') return refuse('GW_UPGRADE_UNSUPPORTED');
+      if (req.rawHeaders.length > this.#o.maxHeaders * 2) return refuse('GW_HEADERS_TOO_LARGE');
+      const target = this.#resolve(req);
+      if ('error' in target) return refuse(target.error);
+      if ('redirect' in target) return refuse('GW_ROUTE_NOT_FOUND');
+      const { live, path, prefix } = target;
+      const go = (result: AuthResult) => {
+        if (result.kind === 'deny') return refuse(result.code);
+        // A WebSocket cannot follow a redirect: a link token on an upgrade is not accepted.
+        if (result.kind === 'redirect') return refuse('GW_AUTH_REQUIRED');
+        proxyUpgrade(req, socket, head, live, { dropAuthorization: result.bearer, prefix }, path, this.#o.upgrade, this.#o.log, started);
+      };
+      const auth = this.#o.auth.check(req, live.route.instance, live.route.public, '/');
+      if (auth instanceof Promise) auth.then(go).catch((err: unknown) => {
+        this.#o.log.error({ err }, 'upgrade failed');
+        refuse('GW_INTERNAL');
+      });
+      else go(auth);
+    } catch (err) {
+      this.#o.log.error({ err }, 'upgrade failed');
+      refuse('GW_INTERNAL');
+    }
+  };
+
+  #resolve(req: IncomingMessage): Target {
+    const hosts = this.#o.hosts;
+    const hostname = HostMatcher.hostname(req.headers.host);
+    const url = req.url!;
+    let id = hosts.routeId(hostname);
+    let path = url;
+    let prefix: string | undefined;
+    if (id === undefined) {
+      if (!this.#o.pathRouting || !hosts.isMain(hostname) || !url.startsWith(APP_PREFIX)) return { error: 'GW_ROUTE_NOT_FOUND' };
+      const end = url.slice(APP_PREFIX.length).search(/[/?]/);
+      id = end < 0 ? url.slice(APP_PREFIX.length) : url.slice(APP_PREFIX.length, APP_PREFIX.length + end);
+      prefix = APP_PREFIX + id;
+      path = url.slice(prefix.length);
+      // `/app/x` → `/app/x/`, so that the app's relative links resolve under its prefix.
+      if (path === '' || path[0] === '?') return this.#o.live.table.get(id) ? { redirect: `${prefix}/${path}` } : { error: 'GW_ROUTE_NOT_FOUND' };
+    }
+    const live = this.#o.live.table.get(id);
+    if (live === undefined || live.route.kind !== 'http') return { error: 'GW_ROUTE_NOT_FOUND' };
+    if (live.route.status === 'starting') return { error: 'GW_ROUTE_STARTING' };
+    return { live: live as LiveHttpRoute, path, prefix };
+  }
+
+  #internal(err: unknown, res: ServerResponse): void {
+    this.#o.log.error({ err }, 'request failed inside the gateway');
+    if (!res.headersSent && !res.destroyed) sendError(res, 'GW_INTERNAL', res.req.headers.accept);
+    else res.destroy();
+  }
+
+  #logAccess(req: IncomingMessage, res: ServerResponse, started: number): void {
+    res.once('finish', () => {
+      // The query string is left out: it may hold a link token.
+      this.#o.log.info({ host: req.headers.host, method: req.method, path: req.url!.split('?')[0], status: res.statusCode, ms: +(performance.now() - started).toFixed(2) }, 'access');
+    });
+  }
+}
+
+function redirect(res: ServerResponse, location: string, cookie: string): void {
+  const headers: Record<string, string> = { location, 'cache-control': 'no-store', 'content-length': '0' };
+  if (cookie) headers['set-cookie'] = cookie;
+  res.writeHead(303, headers);
+  res.end();
+}

@@ -1,0 +1,20 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/** The audience every gateway token must name. */
+export const TOKEN_AUDIENCE = 'wharf-gateway';
+/** The app-host cookie a one-time link is exchanged for (host-only, HttpOnly, Secure, Lax). */
+export const SESSION_COOKIE = 'wharf_session';
+/** The dashboard's own cookie on the main host; never sent on to an app. */
+export const CONSOLE_COOKIE = 'wharf_console';
+/** The query parameter of a one-time browser link. */
+export const LINK_PARAM = 'wharf_token';
+
+/** Claims of a token signed by control (EdDSA). Other registered claims (iat, iss) may appear. */
+export const TokenClaims = Type.Object({
+  sub: Type.String({ minLength: 1 }),
+  aud: Type.Union([Type.String(), Type.Array(Type.String())]),
+  scope: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+  exp: Type.Number(),
+  jti: Type.Optional(Type.String({ minLength: 8 })),
+});
+export type TokenClaims = Static<typeof TokenClaims>;

@@ -1,0 +1,40 @@
+import type { Static, TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+/** A value that does not match its schema. `field` is the dotted path users see (`routing.mode`). */
+export class ValidationError extends Error {
+  readonly code = 'WHARF_INVALID';
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(field ? `${field}: ${message}` : message);
+    this.field = field;
+  }
+}
+
+/** `/routes/3/headers` → `routes[3].headers`, the way people write paths in JSON. */
+export function fieldPath(pointer: string, prefix = ''): string {
+  let out = prefix;
+  for (const part of pointer.split('/').slice(1)) {
+    const key = part.replaceAll('~1', '/').replaceAll('~0', '~');
+    out += /^\d+$/.test(key) ? `[${key}]` : out ? `.${key}` : key;
+  }
+  return out;
+}
+
+/**
+ * Checks `value` against `schema`, fills defaults, and returns it typed; throws a
+ * ValidationError naming the first offending field. The input is not modified.
+ */
+export function parse<S extends TSchema>(schema: S, value: unknown, prefix = ''): Static<S> {
+  const filled = Value.Default(schema, structuredClone(value));
+  const first = Value.Errors(schema, filled).First();
+  if (first) {
+    const message = first.message === 'Unexpected property' ? 'unknown field' : lowerFirst(first.message);
+    throw new ValidationError(fieldPath(first.path, prefix), message);
+  }
+  return filled as Static<S>;
+}
+
+function lowerFirst(s: string): string {
+  return s.charAt(0).toLowerCase() + s.slice(1);
+}
