@@ -29,8 +29,11 @@ function newKey(): { privateKey: forge.pki.rsa.PrivateKey; publicKey: forge.pki.
 function baseCertificate(publicKey: forge.pki.PublicKey, days: number): forge.pki.Certificate {
   const cert = forge.pki.createCertificate();
   cert.publicKey = publicKey;
-  // RFC 5280 §4.1.2.2: a positive serial of at most 20 octets; the leading 0 keeps it positive.
-  cert.serialNumber = '00' + randomBytes(16).toString('hex');
+  // RFC 5280 §4.1.2.2: a positive serial of at most 20 octets. DER wants the shortest
+  // encoding, so the first octet has its top bit clear (positive) and is not zero (minimal).
+  const serial = randomBytes(16);
+  serial[0] = (serial[0] & 0x7f) | 0x40;
+  cert.serialNumber = serial.toString('hex');
   cert.validity.notBefore = new Date(Date.now() - 60_000); // tolerate a minute of clock skew
   cert.validity.notAfter = new Date(Date.now() + days * 86_400_000);
   return cert;

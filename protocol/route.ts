@@ -2,14 +2,14 @@ import { Type, type Static } from '@sinclair/typebox';
 import { parse, ValidationError } from './validate.ts';
 
 /** A DNS label: the route id is the host label `<id>.<appsDomain>`. */
-const Label = Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$', description: 'a DNS label: a-z, 0-9 and inner dashes' });
+const Label = Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$', description: 'a DNS label (a-z, 0-9 and inner dashes, at most 63)' });
 
 /** RFC 9110 §5.6.2 token, and a field value without CR, LF or NUL (no header injection). */
-const HeaderName = Type.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" });
-const HeaderValue = Type.String({ pattern: '^[\\t\\x20-\\x7e\\x80-\\xff]*$' });
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const HeaderValue = Type.String({ pattern: '^[\\t\\x20-\\x7e\\x80-\\xff]*$', description: 'a header value without control characters' });
 
 /** An IPv4 or IPv6 CIDR such as `127.0.0.0/8` or `::1/128`; checked fully by the TCP entrypoint. */
-const Cidr = Type.String({ pattern: '^[0-9a-fA-F:.]+/\\d{1,3}$' });
+const Cidr = Type.String({ pattern: '^[0-9a-fA-F:.]+/\\d{1,3}$', description: 'a CIDR such as 127.0.0.0/8' });
 
 export const HttpRoute = Type.Object({
   id: Label,
@@ -18,7 +18,7 @@ export const HttpRoute = Type.Object({
   instance: Type.Optional(Label),
   public: Type.Boolean({ default: false }),
   status: Type.Union([Type.Literal('active'), Type.Literal('starting')], { default: 'active' }),
-  headers: Type.Record(HeaderName, HeaderValue, { default: {} }),
+  headers: Type.Record(Type.String(), HeaderValue, { default: {} }),
 }, { additionalProperties: false });
 
 export const TcpRoute = Type.Object({
@@ -50,6 +50,10 @@ export function parseRoute(value: unknown, field = 'route'): Route {
     route = parse(TcpRoute, value, field) as TcpRoute;
   } else {
     throw new ValidationError(`${field}.kind`, 'must be "http" or "tcp"');
+  }
+  if (route.kind === 'http') {
+    const bad = Object.keys(route.headers).find((name) => !HEADER_NAME.test(name));
+    if (bad !== undefined) throw new ValidationError(`${field}.headers.${bad}`, 'must be a header name (RFC 9110 token characters)');
   }
   route.instance ??= route.id;
   route.target = normaliseTarget(route.target, `${field}.target`);

@@ -29,7 +29,9 @@ export function parse<S extends TSchema>(schema: S, value: unknown, prefix = '')
   const filled = Value.Default(schema, structuredClone(value));
   const first = Value.Errors(schema, filled).First();
   if (first) {
-    const message = first.message === 'Unexpected property' ? 'unknown field' : lowerFirst(first.message);
+    // A schema's `description` says what is expected in words; TypeBox's message is the fallback.
+    const described = (first.schema as { description?: string }).description;
+    const message = first.message === 'Unexpected property' ? 'unknown field' : described ? `must be ${described}` : lowerFirst(first.message);
     throw new ValidationError(fieldPath(first.path, prefix), message);
   }
   return filled as Static<S>;

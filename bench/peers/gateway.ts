@@ -1,0 +1,71 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startGateway, type GatewayProcess } from '../../test/support/gateway-process.ts';
+import { adopt } from '../support/children.ts';
+import { probe } from '../support/net.ts';
+import type { TlsFiles } from './tls-files.ts';
+
+export interface BenchRoute {
+  id: string;
+  target: string;
+  public: boolean;
+}
+
+export interface Gateway {
+  httpsPort: number;
+  adminPort: number;
+  /**
+   * Responses the gateway counted (wharf_gateway_requests_total) with a 2xx or 101 status,
+   * summed over the routes `route` accepts: proof that a case really went through it.
+   */
+  served(route?: (id: string) => boolean): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** Runs the real `wharf gateway` process with these routes, on the bench's certificate. */
+export async function startGatewayPeer(dir: string, tls: TlsFiles, name: string, routes: BenchRoute[], jwks?: string): Promise<Gateway> {
+  const routesFile = join(dir, `routes-${name}.json`);
+  writeFileSync(routesFile, JSON.stringify({ routes }));
+  const args = ['--routes', routesFile, '--log-level', 'warn'];
+  if (jwks) {
+    const jwksFile = join(dir, `jwks-${name}.json`);
+    writeFileSync(jwksFile, jwks);
+    args.push('--jwks', jwksFile);
+  }
+  const gw: GatewayProcess = await startGateway({ home: tls.home, args });
+  const forget = adopt(gw.child);
+  return {
+    httpsPort: gw.httpsPort,
+    adminPort: gw.adminPort,
+    served: async (route = () => true) => servedCount(await metrics(gw.adminPort), route),
+    async stop() {
+      await gw.stop();
+      forget();
+    },
+  };
+}
+
+async function metrics(adminPort: number): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${adminPort}/metrics`);
+  if (!res.ok) throw new Error(`gateway /metrics answered ${res.status}`);
+  return res.text();
+}
+
+const SAMPLE = /^wharf_gateway_requests_total\{([^}]*)\} (\S+)$/gm;
+
+export function servedCount(text: string, route: (id: string) => boolean): number {
+  let total = 0;
+  for (const [, labels, value] of text.matchAll(SAMPLE)) {
+    const id = /route="([^"]*)"/.exec(labels)?.[1];
+    const code = Number(/code="(\d+)"/.exec(labels)?.[1]);
+    if (id !== undefined && route(id) && ((code >= 200 && code < 300) || code === 101)) total += Number(value);
+  }
+  return total;
+}
+
+/** Whether the gateway's HTTPS port answers for a host (used to fail early with a clear message). */
+export async function expectRoute(gw: Gateway, host: string, path: string, ca: string, headers: Record<string, string> = {}): Promise<void> {
+  void headers;
+  const status = await probe({ url: `https://127.0.0.1:${gw.httpsPort}${path}`, host, ca });
+  if (status !== 200) throw new Error(`gateway answered ${status} for https://${host}${path}; expected 200`);
+}

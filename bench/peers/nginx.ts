@@ -1,0 +1,48 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startChild, type Child } from '../support/children.ts';
+import { waitUntilServing, type Probe } from '../support/net.ts';
+
+export interface Nginx {
+  child: Child;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs a private nginx (never the system's /etc/nginx): one worker, in the foreground,
+ * with its pid, logs and temp files all under `dir`. `http` is the body of the http block.
+ */
+export async function startNginx(name: string, dir: string, http: string, ready: Probe): Promise<Nginx> {
+  const tmp = join(dir, 'tmp');
+  mkdirSync(tmp, { recursive: true });
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(conf, `# ${name}, written by bench/peers/nginx.ts
+daemon off;
+master_process on;
+worker_processes 1;
+pid ${join(dir, 'nginx.pid')};
+error_log ${join(dir, 'error.log')} warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  # Debian's defaults live under /var/lib/nginx, which another nginx may own.
+  client_body_temp_path ${tmp}/body;
+  proxy_temp_path ${tmp}/proxy;
+  fastcgi_temp_path ${tmp}/fastcgi;
+  uwsgi_temp_path ${tmp}/uwsgi;
+  scgi_temp_path ${tmp}/scgi;
+  # wrk keeps each connection for the whole run; nginx's default (1000) would make it reconnect.
+  keepalive_requests 1000000;
+${http}
+}
+`);
+  // -e: the error log before the config is read (Debian's default is a system path).
+  const child = startChild(name, 'nginx', ['-p', `${dir}/`, '-c', conf, '-e', join(dir, 'error.log')]);
+  try {
+    await waitUntilServing(child, ready);
+  } catch (err) {
+    await child.stop();
+    throw err;
+  }
+  return { child, stop: () => child.stop() };
+}

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { Registry } from 'prom-client';
+import { createGatewayRegistry } from './prometheus.ts';
+import { RouteStats } from './route-stats.ts';
+
+describe('RouteStats', () => {
+  it('summarises requests by status class, latency percentiles and bytes', () => {
+    const s = new RouteStats('r1');
+    for (let i = 1; i <= 100; i++) s.record(i <= 90 ? 200 : 502, i * 1000, 10, 100);
+    const snap = s.snapshot();
+    expect(snap.requests).toBe(100);
+    expect(snap.statusClasses).toEqual({ '1xx': 0, '2xx': 90, '3xx': 0, '4xx': 0, '5xx': 10 });
+    expect(snap.latencyMs.p50).toBeCloseTo(50, 0);
+    expect(snap.latencyMs.p99).toBeCloseTo(99, 0);
+    expect([snap.bytesIn, snap.bytesOut]).toEqual([1000, 10_000]);
+    expect(snap.lastActivity).toBeGreaterThan(0);
+  });
+
+  it('is exposed with the metric names of DESIGN.md', async () => {
+    const s = new RouteStats('r1');
+    s.record(200, 700, 5, 50); // 0.7 ms
+    s.record(404, 3_000_000, 0, 10); // 3 s
+    const registry: Registry = createGatewayRegistry(() => [s], () => 1);
+    const text = await registry.metrics();
+    expect(text).toContain('wharf_gateway_requests_total{route="r1",code="200"} 1');
+    expect(text).toContain('wharf_gateway_requests_total{route="r1",code="404"} 1');
+    expect(text).toContain('wharf_gateway_request_duration_seconds_bucket{route="r1",le="0.0005"} 0');
+    expect(text).toContain('wharf_gateway_request_duration_seconds_bucket{route="r1",le="0.001"} 1');
+    expect(text).toContain('wharf_gateway_request_duration_seconds_bucket{route="r1",le="5"} 2');
+    expect(text).toContain('wharf_gateway_request_duration_seconds_bucket{route="r1",le="+Inf"} 2');
+    expect(text).toContain('wharf_gateway_request_duration_seconds_count{route="r1"} 2');
+    expect(text).toContain('wharf_gateway_bytes_total{route="r1",direction="out"} 60');
+    expect(text).toContain('wharf_gateway_open_connections{route="r1",kind="ws"} 0');
+    expect(text).toContain('wharf_gateway_routes 1');
+  });
+});

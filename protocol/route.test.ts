@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { parseRoute, parseRoutesFile } from './route.ts';
+import { ValidationError } from './validate.ts';
+
+function fieldOf(f: () => unknown): string {
+  try {
+    f();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ValidationError);
+    return (err as ValidationError).field;
+  }
+  throw new Error('expected a ValidationError');
+}
+
+describe('parseRoute', () => {
+  it('fills the defaults of DESIGN.md for an http route', () => {
+    expect(parseRoute({ id: 'r1', target: 'http://127.0.0.1:32768/' })).toEqual({
+      id: 'r1', kind: 'http', target: 'http://127.0.0.1:32768', instance: 'r1', public: false, status: 'active', headers: {},
+    });
+  });
+
+  it('fills the defaults of DESIGN.md for a tcp route', () => {
+    expect(parseRoute({ id: 'db', kind: 'tcp', target: 'tcp://127.0.0.1:5432' })).toEqual({
+      id: 'db', kind: 'tcp', target: 'tcp://127.0.0.1:5432', instance: 'db', status: 'active', allow: ['127.0.0.0/8', '::1/128'], tls: 'none', clientCert: false,
+    });
+  });
+
+  it('names the field of each mistake', () => {
+    expect(fieldOf(() => parseRoute({ id: 'Bad_Id', target: 'http://x:1' }))).toBe('route.id');
+    expect(fieldOf(() => parseRoute({ id: 'a', target: 'ftp://x' }))).toBe('route.target');
+    expect(fieldOf(() => parseRoute({ id: 'a', target: 'http://x:1/path' }))).toBe('route.target');
+    expect(fieldOf(() => parseRoute({ id: 'a', target: 'http://u:p@x:1' }))).toBe('route.target');
+    expect(fieldOf(() => parseRoute({ id: 'a', target: 'http://x:1', extra: 1 }))).toBe('route.extra');
+    expect(fieldOf(() => parseRoute({ id: 'a', target: 'http://x:1', kind: 'udp' }))).toBe('route.kind');
+    expect(fieldOf(() => parseRoute({ id: 'a', target: 'http://x:1', headers: { 'X-A': 'a\r\nInjected: 1' } }))).toBe('route.headers.X-A');
+    expect(fieldOf(() => parseRoute({ id: 'a', target: 'http://x:1', headers: { 'Bad Name': 'v' } }))).toBe('route.headers.Bad Name');
+    expect(fieldOf(() => parseRoute({ id: 'a', kind: 'tcp', target: 'tcp://x:1', port: 70000 }))).toBe('route.port');
+    expect(fieldOf(() => parseRoute({ id: 'a', kind: 'tcp', target: 'tcp://x' }))).toBe('route.target');
+    expect(fieldOf(() => parseRoute('nope'))).toBe('route');
+  });
+});
+
+describe('parseRoutesFile', () => {
+  it('keeps the good routes and reports each bad one by path', () => {
+    const result = parseRoutesFile({
+      routes: [
+        { id: 'a', target: 'http://127.0.0.1:1' },
+        { id: 'b', target: 'nope' },
+        { id: 'a', target: 'http://127.0.0.1:2' },
+        { id: 'c', target: 'http://127.0.0.1:3', public: 'yes' },
+      ],
+    });
+    expect(result.routes.map((r) => r.id)).toEqual(['a']);
+    expect(result.errors.map((e) => e.field)).toEqual(['routes[1].target', 'routes[2].id', 'routes[3].public']);
+  });
+
+  it('refuses a file that is not {"routes": [...]}', () => {
+    expect(fieldOf(() => parseRoutesFile([]))).toBe('routes');
+    expect(fieldOf(() => parseRoutesFile({ routes: {} }))).toBe('routes');
+    expect(fieldOf(() => parseRoutesFile({ routes: [], more: 1 }))).toBe('more');
+  });
+});
