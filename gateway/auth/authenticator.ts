@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { SESSION_COOKIE } from '../../protocol/token.ts';
+import { SESSION_COOKIE, TOKEN_AUDIENCE } from '../../protocol/token.ts';
 import type { GatewayErrorCode } from '../errors.ts';
 import { bearerToken, readCookie, takeLinkToken } from './credentials.ts';
 import { OneTimeLinks } from './one-time-links.ts';
@@ -58,8 +58,9 @@ export class Authenticator {
       const link = takeLinkToken(url);
       if (link) return this.#exchange(link.token, link.rest, instance, isPublic, cookiePath);
     }
-    if (isPublic) return PASS_PUBLIC;
     const bearer = bearerToken(req.headers.authorization);
+    // A public app must not collect Wharf tokens that its visitors happen to send.
+    if (isPublic) return bearer !== undefined && isWharfToken(bearer) ? PASS_BEARER : PASS_PUBLIC;
     if (bearer !== undefined) {
       if (!this.#tokens) return { kind: 'deny', code: 'GW_AUTH_INVALID' };
       const claims = this.#tokens.cached(bearer);
@@ -72,15 +73,22 @@ export class Authenticator {
     const cookie = readCookie(req.headers.cookie, SESSION_COOKIE);
     if (cookie !== undefined) {
       const session = this.#sessions.verify(cookie);
-      if (!session) return { kind: 'deny', code: 'GW_AUTH_EXPIRED' };
+      if (session === 'invalid') return { kind: 'deny', code: 'GW_AUTH_INVALID' };
+      if (session === 'expired') return { kind: 'deny', code: 'GW_AUTH_EXPIRED' };
       return session.instance === instance ? PASS_COOKIE : { kind: 'deny', code: 'GW_FORBIDDEN' };
     }
     return { kind: 'deny', code: 'GW_AUTH_REQUIRED' };
   }
 
   async #exchange(token: string | undefined, rest: string, instance: string, isPublic: boolean, cookiePath: string): Promise<AuthResult> {
-    // The token must not travel on to the app in the URL, even on a public route.
-    if (isPublic && !token) return { kind: 'redirect', location: rest, cookie: '' };
+    const result = await this.#tryExchange(token, rest, instance, cookiePath);
+    // On a public route a link that cannot be exchanged is still taken out of the URL, so
+    // that it never reaches the app; the visitor goes on without a cookie.
+    if (result.kind === 'deny' && isPublic) return { kind: 'redirect', location: rest, cookie: '' };
+    return result;
+  }
+
+  async #tryExchange(token: string | undefined, rest: string, instance: string, cookiePath: string): Promise<AuthResult> {
     if (!token || !this.#tokens) return { kind: 'deny', code: token ? 'GW_AUTH_INVALID' : 'GW_AUTH_REQUIRED' };
     try {
       const claims = await this.#tokens.verify(token, false);
@@ -93,9 +101,21 @@ export class Authenticator {
       const cookie = `${SESSION_COOKIE}=${value}; Path=${cookiePath}; Max-Age=${this.#sessionTtlS}; HttpOnly; Secure; SameSite=Lax`;
       return { kind: 'redirect', location: rest, cookie };
     } catch (err) {
-      if (isPublic) return { kind: 'redirect', location: rest, cookie: '' };
       return deny(err);
     }
+  }
+}
+
+/** Does this JWT name the gateway as its audience? Decoded only, not verified: used to drop it. */
+function isWharfToken(token: string): boolean {
+  const first = token.indexOf('.');
+  const second = token.indexOf('.', first + 1);
+  if (first < 0 || second < 0) return false;
+  try {
+    const aud = (JSON.parse(Buffer.from(token.slice(first + 1, second), 'base64url').toString()) as { aud?: unknown }).aud;
+    return aud === TOKEN_AUDIENCE || (Array.isArray(aud) && aud.includes(TOKEN_AUDIENCE));
+  } catch {
+    return false;
   }
 }
 

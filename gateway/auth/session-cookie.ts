@@ -37,22 +37,24 @@ export class SessionCookies {
     return `v1.${body}.${this.#mac(body)}`;
   }
 
-  /** The session in `value` if its MAC is right and it has not expired; else undefined. */
-  verify(value: string, nowS = Date.now() / 1000): Session | undefined {
+  /** The session in `value`, or why it is refused: a wrong MAC or shape, or its expiry. */
+  verify(value: string, nowS = Date.now() / 1000): Session | 'invalid' | 'expired' {
     const first = value.indexOf('.');
     const last = value.lastIndexOf('.');
-    if (value.slice(0, first) !== 'v1' || last <= first) return undefined;
+    if (value.slice(0, first) !== 'v1' || last <= first) return 'invalid';
     const body = value.slice(first + 1, last);
     const mac = Buffer.from(value.slice(last + 1), 'base64url');
     const expected = Buffer.from(this.#mac(body), 'base64url');
-    if (mac.length !== expected.length || !timingSafeEqual(mac, expected)) return undefined;
+    if (mac.length !== expected.length || !timingSafeEqual(mac, expected)) return 'invalid';
+    let p: { s?: unknown; i?: unknown; e?: unknown };
     try {
-      const p = JSON.parse(Buffer.from(body, 'base64url').toString()) as { s?: unknown; i?: unknown; e?: unknown };
-      if (typeof p.s !== 'string' || typeof p.i !== 'string' || typeof p.e !== 'number' || p.e <= nowS) return undefined;
-      return { sub: p.s, instance: p.i, exp: p.e };
+      p = JSON.parse(Buffer.from(body, 'base64url').toString());
     } catch {
-      return undefined;
+      return 'invalid';
     }
+    if (typeof p.s !== 'string' || typeof p.i !== 'string' || typeof p.e !== 'number') return 'invalid';
+    if (p.e <= nowS) return 'expired';
+    return { sub: p.s, instance: p.i, exp: p.e };
   }
 
   #mac(body: string): string {

@@ -10,7 +10,7 @@ export interface Signer {
 }
 
 /** An Ed25519 key pair like control's, for signing test tokens. */
-export async function createSigner(kid = randomUUID()): Promise<Signer> {
+export async function createSigner(kid: string = randomUUID()): Promise<Signer> {
   const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
   const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'EdDSA', use: 'sig' };
   return {
