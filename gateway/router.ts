@@ -92,6 +92,8 @@ export class Router {
     const hosts = this.#o.hosts;
     const hostname = HostMatcher.hostname(req.headers.host);
     const url = req.url!;
+    // Only origin-form targets (RFC 9112 §3.2.1): absolute-form and `*` are not for apps.
+    if (url.charCodeAt(0) !== 47 /* / */) return { error: 'GW_BAD_REQUEST' };
     let id = hosts.routeId(hostname);
     let path = url;
     let prefix: string | undefined;
