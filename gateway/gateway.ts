@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:net';
@@ -18,6 +19,10 @@ import { Router } from './router.ts';
 import { LiveRoutes } from './routing/live-routes.ts';
 import { HostMatcher } from './routing/route-table.ts';
 import type { GatewaySettings } from './settings.ts';
+import { createSniRouter } from './tcp/sni-router.ts';
+import { TcpConnections } from './tcp/tcp-connections.ts';
+import { TcpListeners } from './tcp/tcp-listeners.ts';
+import { TunnelEndpoint } from './tcp/tunnel.ts';
 
 export interface GatewayAddresses {
   https: string;
@@ -28,6 +33,7 @@ export interface GatewayAddresses {
 export interface Gateway {
   addresses: GatewayAddresses;
   live: LiveRoutes;
+  tcpListeners: TcpListeners;
   close(): Promise<void>;
 }
 
@@ -53,13 +59,18 @@ function closeServer(server: Server): Promise<void> {
 export async function startGateway(s: GatewaySettings, log: Logger): Promise<Gateway> {
   if (s.tlsCert.length !== s.tlsKey.length) throw new Error('--tls-cert and --tls-key must be given the same number of times');
   if (s.headersTimeoutMs > s.requestTimeoutMs) throw new Error('--headers-timeout-ms must not exceed --request-timeout-ms');
+  const certStore = new CertStore(s.home);
   const certFiles = s.tlsCert.length
     ? s.tlsCert.map((cert, i) => ({ cert, key: s.tlsKey[i] }))
-    : [new CertStore(s.home).gateway(s.appsDomain)];
+    : [certStore.gateway(s.appsDomain)];
   const tls = loadTlsMaterial(certFiles);
+  const clientCa = s.clientCa ? readFileSync(s.clientCa, 'utf8') : certStore.authority().cert;
 
   const pools = new UpstreamPools({ connectTimeoutMs: s.upstreamConnectTimeoutMs, headersTimeoutMs: s.upstreamTimeoutMs, connections: s.upstreamConnections });
   const live = new LiveRoutes(pools);
+  const tcpConnections = new TcpConnections(live, { maxConnections: s.tcpMaxConnections, maxConnectionsPerRoute: s.tcpMaxConnectionsPerRoute, closeGraceMs: s.tcpCloseGraceMs });
+  const tcpListeners = new TcpListeners(live, tcpConnections, { host: s.host, portRange: s.tcpPorts, connectTimeoutMs: s.upstreamConnectTimeoutMs, idleTimeoutMs: s.tcpIdleTimeoutMs }, log);
+  const tunnel = new TunnelEndpoint({ connections: tcpConnections, connectTimeoutMs: s.upstreamConnectTimeoutMs, idleTimeoutMs: s.tcpIdleTimeoutMs, log });
   let keys: KeySource | undefined;
   let tokens: TokenVerifier | undefined;
   if (s.jwks) {
@@ -78,6 +89,7 @@ export async function startGateway(s: GatewaySettings, log: Logger): Promise<Gat
     maxHeaders: s.maxHeaders,
     upgrade: { connectTimeoutMs: s.upstreamConnectTimeoutMs, headersTimeoutMs: s.upstreamTimeoutMs },
     accessLog: s.accessLog,
+    tunnel,
   });
 
   let routeErrors: RouteErrors = [];
@@ -86,14 +98,37 @@ export async function startGateway(s: GatewaySettings, log: Logger): Promise<Gat
     routeErrors = errors;
     live.apply(routes);
   });
+  await tcpListeners.settled();
 
   const https = createHttpsEntrypoint(tls, s, router.handleRequest, router.handleUpgrade, log);
+  const front = createSniRouter({
+    https, live, hosts, tls, clientCa, log,
+    connections: tcpConnections,
+    connectTimeoutMs: s.upstreamConnectTimeoutMs,
+    idleTimeoutMs: s.tcpIdleTimeoutMs,
+    handshakeTimeoutMs: 10_000,
+    maxConnections: s.maxConnections,
+    maxConnectionsPerIp: s.maxConnectionsPerIp,
+  });
   const registry = createGatewayRegistry(() => live.stats(), () => live.table.size);
-  const admin = createAdminEntrypoint({ live, registry, routeErrors: () => routeErrors });
+  const admin = createAdminEntrypoint({ live, registry, routeErrors: () => routeErrors, tcpPorts: () => tcpListeners.ports() });
   const servers: Server[] = [];
+  const shutdown = async () => {
+    provider?.close();
+    keys?.close();
+    auth.close();
+    tunnel.close();
+    live.close();
+    tcpConnections.closeAll();
+    await Promise.all([...servers.map(closeServer), closeServer(https), admin.close(), tcpListeners.close()]);
+    await pools.close();
+  };
   try {
-    const addresses: GatewayAddresses = { https: await listen(https, s.httpsPort, s.host), admin: '' };
-    servers.push(https);
+    const addresses: GatewayAddresses = { https: await listen(front, s.httpsPort, s.host), admin: '' };
+    servers.push(front);
+    // The HTTPS entrypoint gets its connections from the SNI router instead of listening;
+    // Node starts its head and request timeout checks (slowloris) on 'listening'.
+    https.emit('listening');
     const httpsPort = Number(addresses.https.slice(addresses.https.lastIndexOf(':') + 1));
     if (s.httpPort !== null) {
       const redirect = createHttpRedirect(httpsPort);
@@ -103,24 +138,9 @@ export async function startGateway(s: GatewaySettings, log: Logger): Promise<Gat
     await admin.listen({ port: s.adminPort, host: s.adminHost });
     const a = admin.server.address() as AddressInfo;
     addresses.admin = `${a.address}:${a.port}`;
-    return {
-      addresses,
-      live,
-      async close() {
-        provider?.close();
-        keys?.close();
-        auth.close();
-        live.close();
-        await Promise.all([...servers.map(closeServer), admin.close()]);
-        await pools.close();
-      },
-    };
+    return { addresses, live, tcpListeners, close: shutdown };
   } catch (err) {
-    provider?.close();
-    keys?.close();
-    auth.close();
-    await Promise.all(servers.map(closeServer));
-    await pools.close();
+    await shutdown();
     throw err;
   }
 }

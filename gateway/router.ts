@@ -5,8 +5,9 @@ import type { AuthResult, Authenticator } from './auth/authenticator.ts';
 import { rawErrorResponse, sendError, type GatewayErrorCode } from './errors.ts';
 import { proxyHttp } from './proxy/http-proxy.ts';
 import { proxyUpgrade, type UpgradeLimits } from './proxy/websocket-proxy.ts';
-import type { LiveHttpRoute, LiveRoutes } from './routing/live-routes.ts';
+import type { LiveHttpRoute, LiveRoutes, LiveTcpRoute } from './routing/live-routes.ts';
 import { HostMatcher } from './routing/route-table.ts';
+import { TUNNEL_PREFIX, type TunnelEndpoint } from './tcp/tunnel.ts';
 
 export interface RouterOptions {
   live: LiveRoutes;
@@ -16,6 +17,8 @@ export interface RouterOptions {
   maxHeaders: number;
   upgrade: UpgradeLimits;
   accessLog: boolean;
+  /** Carries TCP routes over WebSockets on the main host (`wharf connect`). */
+  tunnel: TunnelEndpoint;
   log: Logger;
 }
 
@@ -66,6 +69,7 @@ export class Router {
     try {
       if (req.headers.upgrade?.toLowerCase() !== 'websocket') return refuse('GW_UPGRADE_UNSUPPORTED');
       if (req.rawHeaders.length > this.#o.maxHeaders * 2) return refuse('GW_HEADERS_TOO_LARGE');
+      if (req.url!.startsWith(TUNNEL_PREFIX) && this.#o.hosts.isMain(HostMatcher.hostname(req.headers.host))) return this.#tunnel(req, socket, head, refuse);
       const target = this.#resolve(req);
       if ('error' in target) return refuse(target.error);
       if ('redirect' in target) return refuse('GW_ROUTE_NOT_FOUND');
@@ -88,12 +92,28 @@ export class Router {
     }
   };
 
+  /** `wharf connect`: a token-checked WebSocket carrying a TCP route. */
+  #tunnel(req: IncomingMessage, socket: Duplex, head: Buffer, refuse: (code: GatewayErrorCode) => void): void {
+    const id = req.url!.slice(TUNNEL_PREFIX.length).split('?')[0];
+    const live = this.#o.live.table.get(id);
+    if (live?.route.kind !== 'tcp') return refuse('GW_ROUTE_NOT_FOUND');
+    if (live.route.status !== 'active') return refuse('GW_ROUTE_STARTING');
+    const go = (result: AuthResult) => {
+      if (result.kind !== 'pass') return refuse(result.kind === 'deny' ? result.code : 'GW_AUTH_REQUIRED');
+      this.#o.tunnel.accept(req, socket, head, live as LiveTcpRoute);
+    };
+    const auth = this.#o.auth.check(req, live.route.instance, false, '/');
+    if (auth instanceof Promise) auth.then(go, () => refuse('GW_INTERNAL'));
+    else go(auth);
+  }
+
   #resolve(req: IncomingMessage): Target {
     const hosts = this.#o.hosts;
     const hostname = HostMatcher.hostname(req.headers.host);
     const url = req.url!;
     // Only origin-form targets (RFC 9112 §3.2.1): absolute-form and `*` are not for apps.
-    if (url.charCodeAt(0) !== 47 /* / */) return { error: 'GW_BAD_REQUEST' };
+    // HTTP/1.1 requires Host (RFC 9112 §3.2); routing needs it.
+    if (url.charCodeAt(0) !== 47 /* / */ || !hostname) return { error: 'GW_BAD_REQUEST' };
     let id = hosts.routeId(hostname);
     let path = url;
     let prefix: string | undefined;

@@ -29,6 +29,11 @@ export const gatewaySettings = {
   upstreamConnectTimeoutMs: opt({ flag: 'upstream-connect-timeout-ms', env: 'WHARF_GATEWAY_UPSTREAM_CONNECT_TIMEOUT_MS', default: 5_000, parse: parsers.positive, help: 'time to connect to an app' }),
   upstreamTimeoutMs: opt({ flag: 'upstream-timeout-ms', env: 'WHARF_GATEWAY_UPSTREAM_TIMEOUT_MS', default: 60_000, parse: parsers.positive, help: 'time an app has to start answering; then 504' }),
   upstreamConnections: opt({ flag: 'upstream-connections', env: 'WHARF_GATEWAY_UPSTREAM_CONNECTIONS', default: 256, parse: parsers.positive, help: 'keep-alive pool size per app' }),
+  tcpCloseGraceMs: opt({ flag: 'tcp-close-grace-ms', env: 'WHARF_GATEWAY_TCP_CLOSE_GRACE_MS', default: 5_000, parse: parsers.positive, help: 'time live TCP connections get after their route is removed' }),
+  tcpIdleTimeoutMs: opt({ flag: 'tcp-idle-timeout-ms', env: 'WHARF_GATEWAY_TCP_IDLE_TIMEOUT_MS', default: 0, parse: parsers.whole, help: 'close a TCP connection silent this long (0: never)' }),
+  tcpMaxConnections: opt({ flag: 'tcp-max-connections', env: 'WHARF_GATEWAY_TCP_MAX_CONNECTIONS', default: 10_000, parse: parsers.positive, help: 'TCP connections in total' }),
+  tcpMaxConnectionsPerRoute: opt({ flag: 'tcp-max-connections-per-route', env: 'WHARF_GATEWAY_TCP_MAX_CONNECTIONS_PER_ROUTE', default: 1_000, parse: parsers.positive, help: 'TCP connections per route' }),
+  clientCa: opt<string | undefined>({ flag: 'client-ca', env: 'WHARF_GATEWAY_CLIENT_CA', default: undefined, parse: parsers.string, help: 'CA of client certificates for clientCert routes (default: the local CA)' }),
   accessLog: opt({ flag: 'access-log', env: 'WHARF_GATEWAY_ACCESS_LOG', default: false, boolean: true, parse: parsers.bool, help: 'log one line per request' }),
   logLevel: opt({ flag: 'log-level', env: 'WHARF_LOG_LEVEL', default: 'info', parse: parsers.string, help: 'fatal, error, warn, info, debug' }),
 };

@@ -37,6 +37,11 @@ export const parsers = {
     if (!/^\d+$/.test(raw) || n < 1 || !Number.isSafeInteger(n)) throw new Error(`must be a whole number of at least 1, got "${raw}"`);
     return n;
   },
+  whole(raw: string): number {
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n)) throw new Error(`must be a whole number (0 or more), got "${raw}"`);
+    return n;
+  },
   bool(raw: string): boolean {
     if (/^(1|true|yes|on)$/i.test(raw)) return true;
     if (/^(0|false|no|off|)$/i.test(raw)) return false;

@@ -1,5 +1,6 @@
 import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import type { Logger } from 'pino';
+import { parseJson } from '../../protocol/validate.ts';
 import { watchFileText } from '../providers/watch-file.ts';
 
 /** Where token signing keys come from: a JWKS file (watched) or URL (cached). */
@@ -22,7 +23,7 @@ export async function fileKeys(file: string, log: Logger, onChange: () => void):
   let current: JWTVerifyGetKey | undefined;
   const load = (text: string) => {
     try {
-      const jwks = JSON.parse(text) as JSONWebKeySet;
+      const jwks = parseJson(text) as JSONWebKeySet;
       if (!Array.isArray(jwks?.keys)) throw new Error('a JWKS file is {"keys": [...]}');
       current = createLocalJWKSet(jwks);
       log.info({ file, keys: jwks.keys.length }, 'jwks loaded');

@@ -7,6 +7,8 @@ export interface AdminSources {
   registry: Registry;
   /** Routes the provider refused, with the reason. */
   routeErrors: () => { field: string; message: string }[];
+  /** The port each raw TCP route listens on. */
+  tcpPorts: () => Map<string, number>;
 }
 
 /**
@@ -22,10 +24,13 @@ export function createAdminEntrypoint(sources: AdminSources): FastifyInstance {
   });
   app.get('/routes', async () => {
     const table = sources.live.table;
+    const ports = sources.tcpPorts();
     const routes = [...table.values()].map(({ route, record }) => {
       const shown: Record<string, unknown> = { ...route };
       if (route.kind === 'http') shown.headers = Object.fromEntries(Object.keys(route.headers).map((k) => [k, '(hidden)']));
-      return { ...shown, state: route.status, open: record.stats.open };
+      // A raw TCP route that could not open its port is listed as not listening.
+      const state = route.kind === 'tcp' && route.tls === 'none' && !ports.has(route.id) ? 'not listening' : route.status;
+      return { ...shown, ...(route.kind === 'tcp' && route.tls === 'none' ? { port: ports.get(route.id) ?? null } : {}), state, open: record.stats.open };
     });
     return { version: table.version, routes, errors: sources.routeErrors() };
   });

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { rawErrorResponse, type GatewayErrorCode } from '../errors.ts';
+import { rawErrorResponse, sendError, type GatewayErrorCode } from '../errors.ts';
 import type { TlsMaterial } from './tls-material.ts';
 
 export interface HttpsLimits {
@@ -12,8 +12,6 @@ export interface HttpsLimits {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
-  maxConnections: number;
-  maxConnectionsPerIp: number;
 }
 
 /** Which answer a parse error gets before the connection is closed. */
@@ -26,8 +24,9 @@ function parseErrorCode(code: string | undefined): GatewayErrorCode | undefined 
 
 /**
  * The HTTPS entrypoint: TLS termination with certificates chosen by SNI, HTTP/1.1
- * keep-alive, and the limits that keep slow or malformed clients from holding it
- * (head size and count, head and request timeouts, connection caps in total and per address).
+ * keep-alive, and the limits that keep slow or malformed clients from holding it (head size
+ * and count, head and request timeouts). It does not listen itself: the SNI router on the
+ * HTTPS port (which also applies the connection caps) hands it its connections.
  * Malformed requests, smuggling attempts included (Content-Length with Transfer-Encoding),
  * are refused by Node's strict parser with 400 and never reach a handler.
  */
@@ -51,38 +50,31 @@ export function createHttpsEntrypoint(
     // How often Node checks the two timeouts above (its default, 30 s, would let a slow
     // client hold a connection far past headersTimeout).
     connectionsCheckingInterval: Math.min(1_000, Math.ceil(limits.headersTimeoutMs / 2)),
-    requireHostHeader: true,
+    // A request without Host gets the gateway's own 400 (with its error code) from the router.
+    requireHostHeader: false,
+    // A request without a body gets an already-ended stream: no stream events to run per GET.
+    optimizeEmptyRequests: true,
     noDelay: true,
   });
   // One more than the limit, so that the router can see that it was exceeded and say 431
   // (Node would otherwise drop the extra fields silently).
   server.maxHeadersCount = limits.maxHeaders + 1;
-  server.maxConnections = limits.maxConnections;
-
-  const perIp = new Map<string, number>();
-  server.on('connection', (socket: Socket) => {
-    const ip = socket.remoteAddress ?? '';
-    const n = (perIp.get(ip) ?? 0) + 1;
-    if (n > limits.maxConnectionsPerIp) {
-      socket.destroy();
-      return;
-    }
-    perIp.set(ip, n);
-    socket.once('close', () => {
-      const left = (perIp.get(ip) ?? 1) - 1;
-      if (left <= 0) perIp.delete(ip);
-      else perIp.set(ip, left);
-    });
-  });
   server.on('request', onRequest);
   server.on('upgrade', onUpgrade);
   server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
     const code = parseErrorCode(err.code);
-    if (code && socket.writable && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) {
-      log.debug({ code, err: err.message }, 'client request refused');
-      socket.end(rawErrorResponse(code));
-    } else {
+    // A request whose body turned out malformed (bad chunking) already has a response object.
+    const inFlight = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+    if (!code || !socket.writable || inFlight?.headersSent) {
       socket.destroy();
+      return;
+    }
+    log.debug({ code, err: err.message }, 'client request refused');
+    if (inFlight) {
+      inFlight.shouldKeepAlive = false;
+      sendError(inFlight, code, undefined);
+    } else {
+      socket.end(rawErrorResponse(code));
     }
   });
   server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'tls handshake failed'));

@@ -12,13 +12,16 @@ export interface TlsMaterial {
   default: { cert: Buffer; key: Buffer };
   /** The context for a server name, or undefined for the default one. */
   select(servername: string): SecureContext | undefined;
+  /** The certificate and key served for a name (the default pair when none matches). */
+  pairFor(servername: string): { cert: Buffer; key: Buffer };
 }
 
 /** Loads cert/key pairs and indexes them by the DNS names in their subjectAltName. */
 export function loadTlsMaterial(files: CertFiles[]): TlsMaterial {
   if (files.length === 0) throw new Error('no certificate to serve');
-  const exact = new Map<string, SecureContext>();
-  const wildcard = new Map<string, SecureContext>(); // key: the part after "*."
+  type Entry = { context: SecureContext; pair: { cert: Buffer; key: Buffer } };
+  const exact = new Map<string, Entry>();
+  const wildcard = new Map<string, Entry>(); // key: the part after "*."
   let first: { cert: Buffer; key: Buffer } | undefined;
   for (const f of files) {
     const cert = readFileSync(f.cert);
@@ -32,17 +35,19 @@ export function loadTlsMaterial(files: CertFiles[]): TlsMaterial {
     for (const name of names) {
       const map = name.startsWith('*.') ? wildcard : exact;
       const keyName = name.startsWith('*.') ? name.slice(2) : name;
-      if (!map.has(keyName)) map.set(keyName, context);
+      if (!map.has(keyName)) map.set(keyName, { context, pair: { cert, key } });
     }
   }
+  const find = (servername: string): Entry | undefined => {
+    const name = servername.toLowerCase();
+    const hit = exact.get(name);
+    if (hit) return hit;
+    const dot = name.indexOf('.');
+    return dot < 0 ? undefined : wildcard.get(name.slice(dot + 1));
+  };
   return {
     default: first!,
-    select(servername) {
-      const name = servername.toLowerCase();
-      const hit = exact.get(name);
-      if (hit) return hit;
-      const dot = name.indexOf('.');
-      return dot < 0 ? undefined : wildcard.get(name.slice(dot + 1));
-    },
+    select: (servername) => find(servername)?.context,
+    pairFor: (servername) => find(servername)?.pair ?? first!,
   };
 }

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { DURATION_BUCKETS_S, type RouteStats } from './route-stats.ts';
+import { DURATION_BUCKETS_S, TCP_DURATION_BUCKETS_S, type RouteStats } from './route-stats.ts';
 
 type Sample = { value: number; labels: Record<string, string | number>; metricName?: string };
 
@@ -23,6 +23,21 @@ class CollectedMetric {
   }
 }
 
+/** Prometheus histogram samples (cumulative buckets, sum, count) from non-cumulative counts. */
+function histogram(name: string, route: string, bounds: number[], counts: Float64Array, sum: number): Sample[] {
+  const out: Sample[] = [];
+  let cumulative = 0;
+  bounds.forEach((le, i) => {
+    cumulative += counts[i];
+    out.push({ metricName: `${name}_bucket`, value: cumulative, labels: { route, le } });
+  });
+  cumulative += counts[bounds.length];
+  out.push({ metricName: `${name}_bucket`, value: cumulative, labels: { route, le: '+Inf' } });
+  out.push({ metricName: `${name}_sum`, value: sum, labels: { route } });
+  out.push({ metricName: `${name}_count`, value: cumulative, labels: { route } });
+  return out;
+}
+
 function* each<T>(stats: Iterable<RouteStats>, f: (s: RouteStats) => Iterable<T>): Iterable<T> {
   for (const s of stats) yield* f(s);
 }
@@ -36,20 +51,19 @@ export function createGatewayRegistry(routes: () => Iterable<RouteStats>, routeC
       ...each(routes(), (s) => [...s.codes].map(([code, value]) => ({ value, labels: { route: s.route, code } }))),
     ]),
     new CollectedMetric('wharf_gateway_request_duration_seconds', 'Time from request to the end of the response, by route.', 'histogram', () => [
-      ...each(routes(), (s) => {
-        if (s.requests === 0) return [];
-        const name = 'wharf_gateway_request_duration_seconds';
-        const out: Sample[] = [];
-        let cumulative = 0;
-        DURATION_BUCKETS_S.forEach((le, i) => {
-          cumulative += s.buckets[i];
-          out.push({ metricName: `${name}_bucket`, value: cumulative, labels: { route: s.route, le } });
-        });
-        out.push({ metricName: `${name}_bucket`, value: s.requests, labels: { route: s.route, le: '+Inf' } });
-        out.push({ metricName: `${name}_sum`, value: s.durationSumS, labels: { route: s.route } });
-        out.push({ metricName: `${name}_count`, value: s.requests, labels: { route: s.route } });
-        return out;
-      }),
+      ...each(routes(), (s) => (s.requests === 0 ? [] : histogram('wharf_gateway_request_duration_seconds', s.route, DURATION_BUCKETS_S, s.buckets, s.durationSumS))),
+    ]),
+    new CollectedMetric('wharf_gateway_tcp_connections_total', 'TCP connections accepted, by route (raw, TLS by SNI, and tunnels).', 'counter', () => [
+      ...each(routes(), (s) => (s.tcpConnections === 0 ? [] : [{ value: s.tcpConnections, labels: { route: s.route } }])),
+    ]),
+    new CollectedMetric('wharf_gateway_tcp_connect_errors_total', 'TCP connections whose upstream could not be reached, by route.', 'counter', () => [
+      ...each(routes(), (s) => (s.tcpConnections === 0 ? [] : [{ value: s.tcpConnectErrors, labels: { route: s.route } }])),
+    ]),
+    new CollectedMetric('wharf_gateway_tcp_connection_duration_seconds', 'Lifetime of closed TCP connections, by route.', 'histogram', () => [
+      ...each(routes(), (s) => (s.tcpConnections === 0 ? [] : histogram('wharf_gateway_tcp_connection_duration_seconds', s.route, TCP_DURATION_BUCKETS_S, s.tcpBuckets, s.tcpDurationSumS))),
+    ]),
+    new CollectedMetric('wharf_gateway_last_activity_seconds', 'Unix time of the last request or byte seen, by route (for idle detection).', 'gauge', () => [
+      ...each(routes(), (s) => (s.lastActivity === 0 ? [] : [{ value: s.lastActivity / 1000, labels: { route: s.route } }])),
     ]),
     new CollectedMetric('wharf_gateway_open_connections', 'Requests in flight (http) and open WebSocket and TCP connections, by route.', 'gauge', () => [
       ...each(routes(), (s) => (['http', 'ws', 'tcp'] as const).map((kind) => ({ value: s.open[kind], labels: { route: s.route, kind } }))),

@@ -3,6 +3,8 @@ import { build, type Histogram } from 'hdr-histogram-js';
 /** Upper bounds (seconds) of the Prometheus buckets of wharf_gateway_request_duration_seconds. */
 export const DURATION_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const BUCKET_BOUNDS_US = DURATION_BUCKETS_S.map((s) => s * 1e6);
+/** Upper bounds (seconds) of wharf_gateway_tcp_connection_duration_seconds: TCP sessions last long. */
+export const TCP_DURATION_BUCKETS_S = [0.01, 0.1, 1, 10, 60, 300, 1800, 3600, 14_400, 86_400];
 const MAX_TRACKED_US = 3_600_000_000; // one hour; longer requests are clamped
 
 export type ConnectionKind = 'http' | 'ws' | 'tcp';
@@ -16,6 +18,8 @@ export interface RouteStatsSnapshot {
   bytesIn: number;
   bytesOut: number;
   open: Record<ConnectionKind, number>;
+  tcpConnections: number;
+  tcpConnectErrors: number;
   /** Unix ms of the last byte or request seen, or null if none yet. */
   lastActivity: number | null;
 }
@@ -35,7 +39,13 @@ export class RouteStats {
   bytesIn = 0;
   bytesOut = 0;
   readonly open: Record<ConnectionKind, number> = { http: 0, ws: 0, tcp: 0 };
+  /** TCP connections accepted (raw, TLS by SNI, or through a tunnel). */
   tcpConnections = 0;
+  /** TCP connections whose upstream could not be reached. */
+  tcpConnectErrors = 0;
+  /** Non-cumulative counts of TCP connection lifetimes per TCP_DURATION_BUCKETS_S bound, +Inf last. */
+  readonly tcpBuckets = new Float64Array(TCP_DURATION_BUCKETS_S.length + 1);
+  tcpDurationSumS = 0;
   lastActivity = 0;
   // Created on the first request: an idle route among 10,000 costs no histogram memory.
   #latency: Histogram | undefined;
@@ -58,6 +68,14 @@ export class RouteStats {
     (this.#latency ??= newHistogram()).recordValue(Math.min(Math.max(1, Math.round(durationUs)), MAX_TRACKED_US));
   }
 
+  /** A TCP connection ended after `durationS` seconds. */
+  recordTcp(durationS: number): void {
+    let i = 0;
+    while (i < TCP_DURATION_BUCKETS_S.length && durationS > TCP_DURATION_BUCKETS_S[i]) i++;
+    this.tcpBuckets[i]++;
+    this.tcpDurationSumS += durationS;
+  }
+
   snapshot(): RouteStatsSnapshot {
     const classes = { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 };
     for (const [code, n] of this.codes) {
@@ -73,6 +91,8 @@ export class RouteStats {
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
       open: { ...this.open },
+      tcpConnections: this.tcpConnections,
+      tcpConnectErrors: this.tcpConnectErrors,
       lastActivity: this.lastActivity || null,
     };
   }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { parseRoutesFile, type Route } from '../../protocol/route.ts';
+import { parseJson } from '../../protocol/validate.ts';
 import { watchFileText } from './watch-file.ts';
 
 export type RouteErrors = { field: string; message: string }[];
@@ -31,13 +32,7 @@ export class FileProvider implements RouteProvider {
     let startError: Error | undefined;
     const load = (text: string) => {
       try {
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch (err) {
-          throw new Error(`not valid JSON (${(err as Error).message})`);
-        }
-        const { routes, errors } = parseRoutesFile(json);
+        const { routes, errors } = parseRoutesFile(parseJson(text));
         for (const e of errors) this.#log.error({ file: this.#file, field: e.field }, `route refused: ${e.message}`);
         apply(routes, errors);
         this.#log.info({ file: this.#file, routes: routes.length, refused: errors.length }, 'routes loaded');
@@ -58,3 +53,4 @@ export class FileProvider implements RouteProvider {
     this.#watcher?.close();
   }
 }
+

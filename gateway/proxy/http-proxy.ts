@@ -94,6 +94,11 @@ class Exchange implements Dispatcher.DispatchHandler {
   onError(err: Error & { code?: string }): void {
     if (this.#done) return;
     const res = this.#res;
+    if (res.writableEnded) {
+      // Already answered by the gateway itself (a malformed request body got its 400).
+      this.#finish(res.statusCode);
+      return;
+    }
     if (res.headersSent) {
       // The head is out: the only honest signal left is to cut the client's response short.
       this.#log.warn({ route: this.#live.route.id, code: err.code, err: err.message }, 'upstream failed mid-response');
