@@ -3,6 +3,7 @@
 import { ValidationError } from '../protocol/validate.ts';
 import { UsageError } from '../protocol/settings.ts';
 import { certsHelp, runCerts } from './commands/certs.ts';
+import { connectHelp, runConnect } from './commands/connect.ts';
 import { gatewayHelp, runGateway } from './commands/gateway.ts';
 
 const usage = `Usage: wharf COMMAND [flags]
@@ -10,12 +11,14 @@ const usage = `Usage: wharf COMMAND [flags]
 Commands:
   gateway          run the gateway (see wharf gateway --help)
   certs init|issue local CA and certificates
+  connect ID       carry a TCP app to a local port through the gateway's HTTPS port
 
 Run \`wharf COMMAND --help\` for a command's flags.`;
 
 const commands: Record<string, { help: string; run: (argv: string[]) => unknown }> = {
   gateway: { help: gatewayHelp, run: runGateway },
   certs: { help: certsHelp, run: runCerts },
+  connect: { help: connectHelp, run: runConnect },
 };
 
 async function main(argv: string[]): Promise<void> {
