@@ -185,7 +185,7 @@ describe('headers across the proxy', () => {
       },
       servername: HOST,
       ca: gw.ca,
-    });
+    } as WebSocket.ClientOptions);
     try {
       await new Promise<void>((resolve, reject) => {
         ws.once('open', () => resolve());

@@ -21,7 +21,7 @@ async function deadPort(): Promise<number> {
 
 function connect(gw: GatewayProcess, id: string, path = '/ws'): WebSocket {
   const host = `${id}.apps.localhost`;
-  return new WebSocket(`wss://127.0.0.1:${gw.httpsPort}${path}`, { headers: { host }, servername: host, ca: gw.ca });
+  return new WebSocket(`wss://127.0.0.1:${gw.httpsPort}${path}`, { headers: { host }, servername: host, ca: gw.ca } as WebSocket.ClientOptions);
 }
 
 function opened(ws: WebSocket): Promise<void> {
