@@ -31,6 +31,10 @@ export function upstreamErrorCode(err: Error & { code?: string }): GatewayErrorC
   }
 }
 
+function uncork(socket: { uncork(): void }): void {
+  socket.uncork();
+}
+
 /** Status recorded for a request the client gave up on (nginx's convention). */
 const CLIENT_CLOSED = 499;
 
@@ -50,6 +54,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   #status = 0;
   #done = false;
   #abort: ((err?: Error) => void) | undefined;
+  #resume: (() => void) | undefined;
 
   constructor(req: IncomingMessage, res: ServerResponse, live: LiveHttpRoute, log: Logger, started: number, bytesIn: number) {
     this.#req = req;
@@ -76,14 +81,25 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return true;
     this.#status = statusCode;
     const res = this.#res;
+    // Hold the socket's writes until this tick ends: undici usually delivers head, body and
+    // end of a small response in one go, and they then leave as one TLS record and one
+    // syscall instead of one for the head and one for the body.
+    const socket = res.socket;
+    if (socket) {
+      socket.cork();
+      process.nextTick(uncork, socket);
+    }
     res.writeHead(statusCode, statusText, clientResponseHeaders(rawHeaders));
-    res.on('drain', resume);
+    this.#resume = resume;
     return true;
   }
 
   onData(chunk: Buffer): boolean {
     this.#bytesOut += chunk.length;
-    return this.#res.write(chunk);
+    if (this.#res.write(chunk)) return true;
+    // The client is slower than the app: pause the upstream until the client drains.
+    this.#res.once('drain', this.#resume!);
+    return false;
   }
 
   onComplete(): void {
