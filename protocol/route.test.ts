@@ -37,6 +37,8 @@ describe('parseRoute', () => {
     expect(fieldOf(() => parseRoute({ id: 'a', kind: 'tcp', target: 'tcp://x:1', port: 70000 }))).toBe('route.port');
     expect(fieldOf(() => parseRoute({ id: 'a', kind: 'tcp', target: 'tcp://x' }))).toBe('route.target');
     expect(fieldOf(() => parseRoute('nope'))).toBe('route');
+    expect(fieldOf(() => parseRoute({ id: 'a', kind: 'tcp', target: 'tcp://x:1', allow: ['127.0.0.1/8', '10.0.0.0/33'] }))).toBe('route.allow[1]');
+    expect(fieldOf(() => parseRoute({ id: 'a', kind: 'tcp', target: 'tcp://x:1', allow: ['::1/129'] }))).toBe('route.allow[0]');
   });
 });
 

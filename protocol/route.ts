@@ -1,3 +1,4 @@
+import { isIPv4, isIPv6 } from 'node:net';
 import { Type, type Static } from '@sinclair/typebox';
 import { parse, ValidationError } from './validate.ts';
 
@@ -54,10 +55,21 @@ export function parseRoute(value: unknown, field = 'route'): Route {
   if (route.kind === 'http') {
     const bad = Object.keys(route.headers).find((name) => !HEADER_NAME.test(name));
     if (bad !== undefined) throw new ValidationError(`${field}.headers.${bad}`, 'must be a header name (RFC 9110 token characters)');
+  } else {
+    route.allow.forEach((cidr, i) => {
+      if (!isCidr(cidr)) throw new ValidationError(`${field}.allow[${i}]`, `"${cidr}" is not a CIDR such as 127.0.0.0/8 or ::1/128`);
+    });
   }
   route.instance ??= route.id;
   route.target = normaliseTarget(route.target, `${field}.target`);
   return route;
+}
+
+function isCidr(cidr: string): boolean {
+  const [net, bits, ...rest] = cidr.split('/');
+  const prefix = Number(bits);
+  if (rest.length || !/^\d{1,3}$/.test(bits ?? '')) return false;
+  return (isIPv4(net) && prefix <= 32) || (isIPv6(net) && prefix <= 128);
 }
 
 /** A target is an origin only: scheme, host and port; a path or credentials are refused. */
