@@ -119,6 +119,14 @@ export function createSniRouter(o: SniRouterOptions): net.Server {
     });
     secure.once('secure', () => {
       secure.setTimeout(0);
+      // A TLSSocket made by hand checks only that a certificate came, not who signed it
+      // (tls.Server does that part): a certificate must chain to Wharf's CA.
+      const verifyError = route.clientCert ? (secure as tls.TLSSocket & { ssl?: { verifyError(): Error | null } }).ssl?.verifyError() : null;
+      if (verifyError) {
+        o.log.debug({ route: route.id, err: verifyError.message }, 'client certificate refused');
+        secure.destroy();
+        return;
+      }
       if (!o.connections.admit(route.id, secure, () => pipeTcp(secure, route.target, pipeOptions))) secure.destroy();
     });
   }

@@ -60,11 +60,11 @@ export class TcpListeners {
 
   async close(): Promise<void> {
     await this.#queue;
-    await Promise.all([...this.#listeners.keys()].map((id) => this.#remove(id)));
+    for (const id of [...this.#listeners.keys()]) this.#remove(id);
   }
 
   async #apply(change: TableChange): Promise<void> {
-    for (const live of change.removed) if (isRawTcp(live)) await this.#remove(live.route.id);
+    for (const live of change.removed) if (isRawTcp(live)) this.#remove(live.route.id);
     for (const [before, after] of change.changed) {
       const held = this.#listeners.get(after.route.id);
       if (held && isRawTcp(after) && (after.route.port === undefined || after.route.port === held.port)) {
@@ -73,7 +73,7 @@ export class TcpListeners {
         held.allow = new Allowlist(after.route.allow);
         continue;
       }
-      if (isRawTcp(before)) await this.#remove(before.route.id);
+      if (isRawTcp(before)) this.#remove(before.route.id);
       if (isRawTcp(after)) await this.#add(after);
     }
     for (const live of change.added) if (isRawTcp(live)) await this.#add(live);
@@ -107,12 +107,15 @@ export class TcpListeners {
     if (!admitted) socket.destroy();
   }
 
-  /** Stops accepting at once, so the port is free again; TcpConnections closes the live ones after their grace. */
-  async #remove(id: string): Promise<void> {
+  /**
+   * Stops accepting at once, so the port is free again; TcpConnections closes the live ones
+   * after their grace. close()'s callback is not awaited: it waits for those connections.
+   */
+  #remove(id: string): void {
     const listener = this.#listeners.get(id);
     if (!listener) return;
     this.#listeners.delete(id);
-    await new Promise<void>((resolve) => listener.server.close(() => resolve()));
+    listener.server.close();
   }
 
   #listen(server: net.Server, port: number): Promise<number> {
