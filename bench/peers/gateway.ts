@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startGateway, type GatewayProcess } from '../../test/support/gateway-process.ts';
 import { adopt } from '../support/children.ts';
-import { probe } from '../support/net.ts';
+import { getText } from '../support/net.ts';
 import type { TlsFiles } from './tls-files.ts';
 
 export interface BenchRoute {
@@ -37,7 +37,14 @@ export async function startGatewayPeer(dir: string, tls: TlsFiles, name: string,
   return {
     httpsPort: gw.httpsPort,
     adminPort: gw.adminPort,
-    served: async (route = () => true) => servedCount(await metrics(gw.adminPort), route),
+    async served(route = () => true) {
+      try {
+        return servedCount(await metrics(gw.adminPort), route);
+      } catch (err) {
+        const state = gw.child.exitCode ?? gw.child.signalCode;
+        throw new Error(`reading the gateway's /metrics failed (${(err as Error).message}); gateway ${state === null ? 'still running' : `exited: ${state}`}; its output:\n${gw.output().slice(-4000)}`);
+      }
+    },
     async stop() {
       await gw.stop();
       forget();
@@ -46,9 +53,9 @@ export async function startGatewayPeer(dir: string, tls: TlsFiles, name: string,
 }
 
 async function metrics(adminPort: number): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${adminPort}/metrics`);
-  if (!res.ok) throw new Error(`gateway /metrics answered ${res.status}`);
-  return res.text();
+  const res = await getText(`http://127.0.0.1:${adminPort}/metrics`);
+  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
+  return res.body;
 }
 
 const SAMPLE = /^wharf_gateway_requests_total\{([^}]*)\} (\S+)$/gm;
@@ -61,11 +68,4 @@ export function servedCount(text: string, route: (id: string) => boolean): numbe
     if (id !== undefined && route(id) && ((code >= 200 && code < 300) || code === 101)) total += Number(value);
   }
   return total;
-}
-
-/** Whether the gateway's HTTPS port answers for a host (used to fail early with a clear message). */
-export async function expectRoute(gw: Gateway, host: string, path: string, ca: string, headers: Record<string, string> = {}): Promise<void> {
-  void headers;
-  const status = await probe({ url: `https://127.0.0.1:${gw.httpsPort}${path}`, host, ca });
-  if (status !== 200) throw new Error(`gateway answered ${status} for https://${host}${path}; expected 200`);
 }

@@ -16,10 +16,12 @@ export async function startNginx(name: string, dir: string, http: string, ready:
   const tmp = join(dir, 'tmp');
   mkdirSync(tmp, { recursive: true });
   const conf = join(dir, 'nginx.conf');
+  // Started as root, nginx's worker would become nobody, which cannot read the private dir.
+  const runAsRoot = process.getuid?.() === 0 ? '\nuser root root;' : '';
   writeFileSync(conf, `# ${name}, written by bench/peers/nginx.ts
 daemon off;
 master_process on;
-worker_processes 1;
+worker_processes 1;${runAsRoot}
 pid ${join(dir, 'nginx.pid')};
 error_log ${join(dir, 'error.log')} warn;
 events { worker_connections 4096; }

@@ -21,6 +21,7 @@ export interface Probe {
   /** Host header and TLS server name (Node does not resolve *.apps.localhost). */
   host?: string;
   ca?: string;
+  headers?: Record<string, string>;
 }
 
 /** One GET to 127.0.0.1; resolves with the status, whatever it is. */
@@ -32,7 +33,7 @@ export function probe(p: Probe): Promise<number> {
       host: '127.0.0.1',
       port: url.port,
       path: url.pathname + url.search,
-      headers: p.host ? { host: p.host } : {},
+      headers: { ...p.headers, ...(p.host ? { host: p.host } : {}) },
       agent: false,
       timeout: 2_000,
       ...(tls ? { ca: p.ca, servername: p.host ?? 'localhost' } : {}),
@@ -68,4 +69,25 @@ export async function waitUntilServing(child: Child | undefined, p: Probe, timeo
     }
     await sleep(50);
   }
+}
+
+/** A plain-HTTP GET on a fresh connection (no keep-alive to go stale between two reads). */
+export function getText(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
+    req.on('error', reject);
+  });
+}
+
+/** Fails early, with the status, when an endpoint does not serve: better than a table full of errors. */
+export async function expectOk(p: Probe): Promise<void> {
+  const status = await probe(p);
+  if (status !== 200) throw new Error(`${p.url} (Host ${p.host ?? '-'}) answered ${status}; expected 200`);
 }

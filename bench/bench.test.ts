@@ -1,0 +1,72 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runBench } from './bench.ts';
+import { BODIES } from './bodies.ts';
+import { HTTP_PEER_LABELS, WS_PEER_LABELS, type BenchResult } from './results.ts';
+
+// Every bench case for one second, so that the bench cannot rot between real runs. It needs
+// nginx and wrk: without them runBench throws (run .ci/run, or apt-get install nginx-light
+// wrk), and every test here fails rather than skips.
+describe('bench (every case for 1 s)', () => {
+  let ran: BenchResult & { report: string };
+  let failure: unknown;
+
+  beforeAll(async () => {
+    try {
+      ran = await runBench({ durationS: 1, warmupS: 0, write: false, log: () => {} });
+    } catch (err) {
+      failure = err;
+    }
+  }, 120_000);
+
+  // A throwing beforeAll only marks the tests skipped: each test fails with the cause instead.
+  const bench = () => {
+    if (failure) throw failure;
+    return ran;
+  };
+
+  it('runs each HTTP peer for both bodies, with requests, full bodies and no errors', () => {
+    expect(bench().http.map((c) => `${c.peer} ${c.body}`).sort()).toEqual(
+      Object.keys(HTTP_PEER_LABELS).flatMap((p) => Object.keys(BODIES).map((b) => `${p} ${b}`)).sort(),
+    );
+    for (const c of bench().http) {
+      const name = `${c.peer} ${c.body}`;
+      expect(c.wrk.requests, name).toBeGreaterThan(0);
+      expect(c.wrk.errors, name).toBe(0);
+      expect(c.wrk.bytesRead, name).toBeGreaterThanOrEqual(c.wrk.requests * BODIES[c.body].bytes * 0.99);
+    }
+  });
+
+  it('sends the gateway cases through the gateway (its own request counter agrees with wrk)', () => {
+    const viaGateway = [...bench().http.filter((c) => c.peer.startsWith('gateway')), ...bench().routes];
+    expect(viaGateway).toHaveLength(6);
+    for (const c of viaGateway) {
+      expect(c.viaGateway, JSON.stringify(c)).toBeGreaterThanOrEqual(c.wrk.requests);
+    }
+  });
+
+  it('compares 1 and 10,000 routes with requests and no errors', () => {
+    expect(bench().routes.map((c) => c.routes)).toEqual([1, 10_000]);
+    for (const c of bench().routes) {
+      expect(c.wrk.requests).toBeGreaterThan(0);
+      expect(c.wrk.errors).toBe(0);
+    }
+  });
+
+  it('runs WebSocket round trips direct and through each proxy, the gateway one through the gateway', () => {
+    expect(bench().ws.map((c) => c.peer)).toEqual(Object.keys(WS_PEER_LABELS));
+    for (const c of bench().ws) {
+      expect(c.ws.roundTrips, c.peer).toBeGreaterThan(0);
+      expect(c.ws.errors, c.peer).toBe(0);
+    }
+    expect(bench().ws.find((c) => c.peer === 'gateway')!.viaGateway).toBe(1);
+  });
+
+  it('reports every target with a measured value, and every case in the report', () => {
+    expect(bench().targets).toHaveLength(8);
+    for (const t of bench().targets) expect(Number.isFinite(t.value), t.name).toBe(true);
+    for (const label of [...Object.values(HTTP_PEER_LABELS), ...Object.values(WS_PEER_LABELS), '10,000']) {
+      expect(bench().report).toContain(label);
+    }
+    expect(bench().report).toMatch(/configurable-http-proxy \d+\.\d+\.\d+/);
+  });
+});

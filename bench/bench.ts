@@ -1,0 +1,79 @@
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { runRoutes } from './groups/routes.ts';
+import { runThroughput } from './groups/throughput.ts';
+import { runWebSocket } from './groups/websocket.ts';
+import type { BenchContext } from './groups/context.ts';
+import { makeTlsFiles } from './peers/tls-files.ts';
+import { startUpstreamNginx } from './peers/upstream-nginx.ts';
+import { renderReport } from './report.ts';
+import type { BenchResult } from './results.ts';
+import { evaluateTargets } from './targets.ts';
+import { requireTools, versions } from './support/tools.ts';
+import { makeWorkDir } from './support/work-dir.ts';
+
+export const RESULTS_FILE = new URL('./RESULTS.md', import.meta.url).pathname;
+
+export interface BenchOptions {
+  /** Measured seconds per case (whole seconds: wrk's unit). */
+  durationS: number;
+  /** Unmeasured seconds before each case (0: none); default half the duration, 1–5 s. */
+  warmupS?: number;
+  /** Write bench/RESULTS.md. */
+  write?: boolean;
+  /** The command line recorded in the report. */
+  command?: string;
+  /** Progress lines; default stderr. */
+  log?: (line: string) => void;
+}
+
+/**
+ * Runs every case once: HTTP throughput per peer and body size, route-table size, and
+ * WebSocket round trips. Every process it starts is stopped before it returns or throws.
+ */
+export async function runBench(options: BenchOptions): Promise<BenchResult & { report: string }> {
+  requireTools();
+  const durationS = Math.max(1, Math.round(options.durationS));
+  const warmupS = options.warmupS === undefined ? Math.min(5, Math.max(1, Math.round(durationS / 2))) : Math.max(0, Math.round(options.warmupS));
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const date = new Date().toISOString();
+  const loadAverage = os.loadavg();
+  const work = makeWorkDir();
+  let ok = false;
+  try {
+    const tls = makeTlsFiles(work.sub('home'));
+    const upstream = await startUpstreamNginx(work.sub('upstream'));
+    try {
+      const ctx: BenchContext = { work, tls, upstream, durationS, warmupS, log };
+      log(`HTTP throughput (${durationS} s per case, ${warmupS} s warm-up)`);
+      const http = await runThroughput(ctx);
+      log('route table size');
+      const routes = await runRoutes(ctx);
+      log('WebSocket round trips');
+      const ws = await runWebSocket(ctx);
+      const result: BenchResult = {
+        date,
+        command: options.command ?? `node bench/run.ts --duration ${durationS}`,
+        durationS,
+        warmupS,
+        loadAverage,
+        versions: versions(),
+        http,
+        routes,
+        ws,
+        targets: evaluateTargets({ http, routes, ws }),
+      };
+      const report = renderReport(result);
+      if (options.write ?? true) writeFileSync(RESULTS_FILE, report);
+      ok = true;
+      return { ...result, report };
+    } finally {
+      await upstream.stop();
+    }
+  } finally {
+    // A failed run keeps its nginx configs and error logs for a look.
+    if (ok) work.remove();
+    else log(`bench: configs and logs of the failed run are in ${join(work.path)}`);
+  }
+}
