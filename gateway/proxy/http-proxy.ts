@@ -66,8 +66,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     live.record.stats.open.http++;
     res.once('close', () => {
       if (this.#done) return;
-      this.#abort?.(new Error('client closed the connection'));
+      // Recorded first: aborting calls onError, which must not count it as an upstream failure.
       this.#finish(CLIENT_CLOSED);
+      this.#abort?.(new Error('client closed the connection'));
     });
   }
 
