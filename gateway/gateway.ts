@@ -12,7 +12,7 @@ import { createAdminEntrypoint } from './entrypoints/admin.ts';
 import { createHttpRedirect } from './entrypoints/http-redirect.ts';
 import { createHttpsEntrypoint } from './entrypoints/https-entrypoint.ts';
 import { loadTlsMaterial } from './entrypoints/tls-material.ts';
-import { createGatewayRegistry } from './metrics/prometheus.ts';
+import { createGatewayMetrics } from './metrics/prometheus.ts';
 import { FileProvider, type RouteErrors, type RouteProvider } from './providers/file-provider.ts';
 import { UpstreamPools } from './proxy/upstream-pools.ts';
 import { Router } from './router.ts';
@@ -110,8 +110,8 @@ export async function startGateway(s: GatewaySettings, log: Logger): Promise<Gat
     maxConnections: s.maxConnections,
     maxConnectionsPerIp: s.maxConnectionsPerIp,
   });
-  const registry = createGatewayRegistry(() => live.stats(), () => live.table.size);
-  const admin = createAdminEntrypoint({ live, registry, routeErrors: () => routeErrors, tcpPorts: () => tcpListeners.ports() });
+  const metrics = createGatewayMetrics(() => live.stats(), () => live.table.size);
+  const admin = createAdminEntrypoint({ live, metrics, routeErrors: () => routeErrors, tcpPorts: () => tcpListeners.ports() });
   const servers: Server[] = [];
   const shutdown = async () => {
     provider?.close();

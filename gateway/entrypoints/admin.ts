@@ -1,10 +1,10 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Registry } from 'prom-client';
+import type { GatewayMetrics } from '../metrics/prometheus.ts';
 import type { LiveRoutes } from '../routing/live-routes.ts';
 
 export interface AdminSources {
   live: LiveRoutes;
-  registry: Registry;
+  metrics: GatewayMetrics;
   /** Routes the provider refused, with the reason. */
   routeErrors: () => { field: string; message: string }[];
   /** The port each raw TCP route listens on. */
@@ -19,8 +19,8 @@ export function createAdminEntrypoint(sources: AdminSources): FastifyInstance {
   const app = Fastify({ logger: false });
   app.get('/healthz', async () => ({ ok: true, routes: sources.live.table.size }));
   app.get('/metrics', async (_req, reply) => {
-    reply.header('content-type', sources.registry.contentType);
-    return sources.registry.metrics();
+    reply.header('content-type', sources.metrics.contentType);
+    return sources.metrics.metrics();
   });
   app.get('/routes', async () => {
     const table = sources.live.table;

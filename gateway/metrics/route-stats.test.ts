@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Registry } from 'prom-client';
-import { createGatewayRegistry } from './prometheus.ts';
+import { createGatewayMetrics } from './prometheus.ts';
 import { RouteStats } from './route-stats.ts';
 
 describe('RouteStats', () => {
@@ -20,8 +19,8 @@ describe('RouteStats', () => {
     const s = new RouteStats('r1');
     s.record(200, 700, 5, 50); // 0.7 ms
     s.record(404, 3_000_000, 0, 10); // 3 s
-    const registry: Registry = createGatewayRegistry(() => [s], () => 1);
-    const text = await registry.metrics();
+    const idle = new RouteStats('idle');
+    const text = await createGatewayMetrics(() => [s, idle], () => 2).metrics();
     expect(text).toContain('wharf_gateway_requests_total{route="r1",code="200"} 1');
     expect(text).toContain('wharf_gateway_requests_total{route="r1",code="404"} 1');
     expect(text).toContain('wharf_gateway_request_duration_seconds_bucket{route="r1",le="0.0005"} 0');
@@ -30,7 +29,10 @@ describe('RouteStats', () => {
     expect(text).toContain('wharf_gateway_request_duration_seconds_bucket{route="r1",le="+Inf"} 2');
     expect(text).toContain('wharf_gateway_request_duration_seconds_count{route="r1"} 2');
     expect(text).toContain('wharf_gateway_bytes_total{route="r1",direction="out"} 60');
-    expect(text).toContain('wharf_gateway_open_connections{route="r1",kind="ws"} 0');
-    expect(text).toContain('wharf_gateway_routes 1');
+    expect(text).toContain('wharf_gateway_open_connections{route="r1",kind="http"} 0');
+    expect(text).not.toContain('kind="ws"'); // r1 never carried a WebSocket
+    expect(text).not.toContain('route="idle"'); // a route with no traffic adds no series
+    expect(text).toContain('wharf_gateway_routes 2');
+    expect(text).toContain('wharf_gateway_process_cpu_user_seconds_total');
   });
 });

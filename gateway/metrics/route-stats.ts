@@ -39,6 +39,8 @@ export class RouteStats {
   bytesIn = 0;
   bytesOut = 0;
   readonly open: Record<ConnectionKind, number> = { http: 0, ws: 0, tcp: 0 };
+  /** WebSocket connections established. */
+  wsConnections = 0;
   /** TCP connections accepted (raw, TLS by SNI, or through a tunnel). */
   tcpConnections = 0;
   /** TCP connections whose upstream could not be reached. */

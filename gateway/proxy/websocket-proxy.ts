@@ -76,6 +76,7 @@ export function proxyUpgrade(
     if (upstreamHead.length) socket.write(upstreamHead);
     if (clientHead.length) upstream.write(clientHead);
     stats.open.ws++;
+    stats.wsConnections++;
     live.record.connections.add(socket);
     upstream.on('data', (chunk: Buffer) => {
       stats.bytesOut += chunk.length;
