@@ -8,17 +8,10 @@ import WebSocket from 'ws';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { plainGet, request } from '../support/https-client.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
+import { freePort } from '../support/tcp.ts';
 
 const SECRET = 's3cret-value';
 const ADMIN_PATHS = ['/metrics', '/routes', '/healthz', '/stats'];
-
-async function deadPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 // The admin port serves metrics, health and the route table; the public port never does, and
 // the route headers (secrets) show up in none of them, nor in the logs.
@@ -38,7 +31,7 @@ describe('admin port', () => {
     writeFileSync(join(dir, 'routes.json'), JSON.stringify({
       routes: [
         { id: 'r1', target: up.url, public: true, headers: { 'X-Secret': SECRET, Authorization: `Bearer ${SECRET}` } },
-        { id: 'down', target: `http://127.0.0.1:${await deadPort()}`, public: true, headers: { 'X-Secret': SECRET } },
+        { id: 'down', target: `http://127.0.0.1:${await freePort()}`, public: true, headers: { 'X-Secret': SECRET } },
       ],
     }));
     // Debug logs and the access log on: the most the gateway ever writes.

@@ -8,7 +8,6 @@ import { createSigner, jwks, type Signer } from '../support/tokens.ts';
 import { startUpstream, type SeenRequest, type Upstream } from '../support/upstream.ts';
 
 /** A signer with a chosen key id (tokens.ts types `kid` as a UUID; any string is a valid kid). */
-const signerWithKid = (kid: string): Promise<Signer> => createSigner(kid as Parameters<typeof createSigner>[0]);
 
 // DESIGN.md "Tokens": `Authorization: Bearer <EdDSA JWT>` with aud wharf-gateway, a scope
 // naming the instance (or "*") and an exp. Anything else is 401; a token for another
@@ -40,7 +39,7 @@ describe('Bearer tokens on app routes', () => {
 
   beforeAll(async () => {
     app = await startUpstream();
-    signer = await signerWithKid('key-1');
+    signer = await createSigner('key-1');
     const dir = mkdtempSync(join(tmpdir(), 'wharf-auth-bearer-'));
     writeFileSync(join(dir, 'jwks.json'), jwks(signer));
     writeFileSync(join(dir, 'routes.json'), JSON.stringify({
@@ -130,12 +129,12 @@ describe('Bearer tokens on app routes', () => {
   });
 
   it('refuses a token signed by another key under the same kid with 401 GW_AUTH_INVALID', async () => {
-    const impostor = await signerWithKid('key-1');
+    const impostor = await createSigner('key-1');
     expectRefused(await get('r1.apps.localhost', bearer(await impostor.sign({ scope: ['*'] }))), 401, 'GW_AUTH_INVALID');
   });
 
   it('refuses a token signed by an unknown kid with 401 GW_AUTH_INVALID', async () => {
-    const stranger = await signerWithKid('key-unknown');
+    const stranger = await createSigner('key-unknown');
     expectRefused(await get('r1.apps.localhost', bearer(await stranger.sign({ scope: ['*'] }))), 401, 'GW_AUTH_INVALID');
   });
 

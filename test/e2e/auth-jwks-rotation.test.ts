@@ -11,7 +11,6 @@ import { createSigner, jwks, type Signer } from '../support/tokens.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 /** A signer with a chosen key id (tokens.ts types `kid` as a UUID; any string is a valid kid). */
-const signerWithKid = (kid: string): Promise<Signer> => createSigner(kid as Parameters<typeof createSigner>[0]);
 
 // DESIGN.md "Tokens": control publishes its signing keys as a JWKS and rotates them. The
 // gateway reloads a JWKS file when it changes and refetches a JWKS URL when a token names a
@@ -52,8 +51,8 @@ describe('a JWKS file, rotated', () => {
 
   beforeAll(async () => {
     app = await startUpstream();
-    oldKey = await signerWithKid('2024-old');
-    newKey = await signerWithKid('2025-new');
+    oldKey = await createSigner('2024-old');
+    newKey = await createSigner('2025-new');
     dir = mkdtempSync(join(tmpdir(), 'wharf-auth-jwks-file-'));
     jwksFile = join(dir, 'jwks.json');
     writeFileSync(jwksFile, jwks(oldKey));
@@ -94,7 +93,7 @@ describe('a JWKS file, rotated', () => {
     expect((await get(await oldKey.sign({ scope: ['r1'] }))).status).toBe(401);
     expect(gw.child.exitCode).toBeNull();
     // A good file again is picked up.
-    const third = await signerWithKid('2026-next');
+    const third = await createSigner('2026-next');
     writeFileSync(jwksFile, jwks(newKey, third));
     expect(await eventually(async () => (await get(await third.sign({ scope: ['r1'] }))).status === 200)).toBe(true);
   });
@@ -112,7 +111,7 @@ describe('a JWKS URL, rotated', () => {
 
   beforeAll(async () => {
     app = await startUpstream();
-    keys = [await signerWithKid('url-key-1')];
+    keys = [await createSigner('url-key-1')];
     server = http.createServer((req, res) => {
       if (req.url !== '/jwks.json') {
         res.writeHead(404).end();
@@ -146,7 +145,7 @@ describe('a JWKS URL, rotated', () => {
 
   it('refetches when a token names a new kid after the cooldown, and accepts it', async () => {
     const before = fetches.length;
-    const next = await signerWithKid('url-key-2');
+    const next = await createSigner('url-key-2');
     keys = [next]; // control rotated: only the new key is published
     await sleep(150); // past the 100 ms cooldown
     const reply = await get(await next.sign({ scope: ['r1'] }));
@@ -157,13 +156,13 @@ describe('a JWKS URL, rotated', () => {
   it('refuses a token whose kid is not published even after a refetch', async () => {
     await sleep(150);
     const before = fetches.length;
-    const stranger = await signerWithKid('url-key-unknown');
+    const stranger = await createSigner('url-key-unknown');
     const reply = await get(await stranger.sign({ scope: ['r1'] }));
     expect(reply.status).toBe(401);
     expect(reply.headers['x-wharf-error']).toBe('GW_AUTH_INVALID');
     expect(fetches.length).toBeGreaterThan(before);
     // A flood of unknown kids does not turn into a flood of fetches.
-    const tokens = await Promise.all(Array.from({ length: 20 }, async (_, i) => (await signerWithKid(`flood-${i}`)).sign({ scope: ['r1'] })));
+    const tokens = await Promise.all(Array.from({ length: 20 }, async (_, i) => (await createSigner(`flood-${i}`)).sign({ scope: ['r1'] })));
     const floodStart = fetches.length;
     const t0 = Date.now();
     const flood = await Promise.all(tokens.map(get));

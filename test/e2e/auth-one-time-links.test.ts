@@ -8,7 +8,6 @@ import { createSigner, jwks, linkClaims, type Signer } from '../support/tokens.t
 import { startUpstream, type SeenRequest, type Upstream } from '../support/upstream.ts';
 
 /** A signer with a chosen key id (tokens.ts types `kid` as a UUID; any string is a valid kid). */
-const signerWithKid = (kid: string): Promise<Signer> => createSigner(kid as Parameters<typeof createSigner>[0]);
 
 // DESIGN.md "Tokens": a one-time `?wharf_token=` link (jti, short exp) is exchanged for the
 // host-only `wharf_session` cookie (HttpOnly, Secure, SameSite=Lax) with a 303 that drops the
@@ -175,7 +174,7 @@ describe('one-time browser links and the session cookie', () => {
     const now = Math.floor(Date.now() / 1000);
     expectRefused(await get('r1.apps.localhost', `/?wharf_token=${await link('r1', { iat: now - 120, exp: now - 30 })}`), 401, 'GW_AUTH_EXPIRED');
     expectRefused(await get('r1.apps.localhost', `/?wharf_token=${await link('r1', { aud: 'somebody-else' })}`), 401, 'GW_AUTH_INVALID');
-    const stranger = await signerWithKid(signer.kid);
+    const stranger = await createSigner(signer.kid);
     const foreign = await stranger.sign(linkClaims('r1'));
     sent.push(foreign);
     expectRefused(await get('r1.apps.localhost', `/?wharf_token=${foreign}`), 401, 'GW_AUTH_INVALID');

@@ -10,7 +10,6 @@ import { createSigner, jwks, linkClaims, type Signer } from '../support/tokens.t
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 /** A signer with a chosen key id (tokens.ts types `kid` as a UUID; any string is a valid kid). */
-const signerWithKid = (kid: string): Promise<Signer> => createSigner(kid as Parameters<typeof createSigner>[0]);
 
 // DESIGN.md "Tokens" applies to WebSocket upgrades as to requests: a valid Bearer token or
 // session cookie lets the handshake through (the token stays behind), anything else is
@@ -127,7 +126,7 @@ describe('token authentication of WebSocket upgrades', () => {
     const now = Math.floor(Date.now() / 1000);
     expect(await connect('r1', { authorization: 'Bearer not.a.token' })).toMatchObject({ open: false, status: 401, error: 'GW_AUTH_INVALID' });
     expect(await connect('r1', { authorization: `Bearer ${await signer.sign({ exp: now - 60 })}` })).toMatchObject({ open: false, status: 401, error: 'GW_AUTH_EXPIRED' });
-    const stranger = await signerWithKid(signer.kid);
+    const stranger = await createSigner(signer.kid);
     expect(await connect('r1', { authorization: `Bearer ${await stranger.sign()}` })).toMatchObject({ open: false, status: 401, error: 'GW_AUTH_INVALID' });
     expect(app.seen.length).toBe(before);
   });

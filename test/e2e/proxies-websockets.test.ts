@@ -9,15 +9,7 @@ import WebSocket from 'ws';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { plainGet } from '../support/https-client.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
-
-/** A port that nothing listens on. */
-async function deadPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
+import { freePort } from '../support/tcp.ts';
 
 function connect(gw: GatewayProcess, id: string, path = '/ws'): WebSocket {
   const host = `${id}.apps.localhost`;
@@ -72,7 +64,7 @@ describe('WebSocket proxying', () => {
       routes: [
         { id: 'r1', target: up.url, public: true },
         { id: 'r2', target: up2.url, public: true },
-        { id: 'dead', target: `http://127.0.0.1:${await deadPort()}`, public: true },
+        { id: 'dead', target: `http://127.0.0.1:${await freePort()}`, public: true },
         { id: 'boot', target: up.url, public: true, status: 'starting' },
       ],
     }));

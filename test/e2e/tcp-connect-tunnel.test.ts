@@ -8,7 +8,7 @@ import { startGateway, type GatewayProcess } from '../support/gateway-process.ts
 import { createSigner, jwks, type Signer } from '../support/tokens.ts';
 import {
   connectTcp, drain, freePort, metric, randomPortBase, spawnCollect, until, WHARF, writeRoutes, type CliResult, type Running,
-} from './tcp-support.ts';
+} from '../support/tcp.ts';
 
 // Issue "Raw TCP apps through the gateway": `wharf connect ID --port N --token T` opens
 // 127.0.0.1:N and carries each connection over wss://localhost:PORT/_wharf/tunnel/ID with

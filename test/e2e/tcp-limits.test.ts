@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
-import { connectTcp, drain, echo, metric, randomPortBase, startTcpUpstream, until, writeRoutes, type TcpUpstream } from './tcp-support.ts';
+import { connectTcp, drain, echo, metric, randomPortBase, startTcpUpstream, until, writeRoutes, type TcpUpstream } from '../support/tcp.ts';
 
 // Issue "Raw TCP apps through the gateway", limits: --tcp-max-connections,
 // --tcp-max-connections-per-route, --tcp-idle-timeout-ms (0 = off) and the upstream connect

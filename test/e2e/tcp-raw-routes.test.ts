@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import {
   adminRoutes, connectTcp, drain, echo, freePort, metric, randomPortBase, startTcpUpstream, until, writeRoutes, type TcpUpstream,
-} from './tcp-support.ts';
+} from '../support/tcp.ts';
 
 // Issue "Raw TCP apps through the gateway": a `kind: tcp, tls: none` route listens on its own
 // port (or one from --tcp-ports) and pipes each connection to its upstream with backpressure,

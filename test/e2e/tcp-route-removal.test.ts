@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import {
   adminRoutes, connectTcp, drain, echo, randomPortBase, refuses, startTcpUpstream, until, writeRoutes, type TcpUpstream,
-} from './tcp-support.ts';
+} from '../support/tcp.ts';
 
 // Issue "Raw TCP apps through the gateway": listeners open and close as the routes file
 // changes without disturbing other routes; a removed route stops accepting at once, its live

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { request } from '../support/https-client.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
-import { drain, echo, fingerprint256, metric, randomPortBase, runWharf, startTcpUpstream, writeRoutes, type TcpUpstream } from './tcp-support.ts';
+import { drain, echo, fingerprint256, metric, randomPortBase, runWharf, startTcpUpstream, writeRoutes, type TcpUpstream } from '../support/tcp.ts';
 
 // Issue "Raw TCP apps through the gateway", TLS-wrapped TCP on the HTTPS port: a ClientHello
 // whose SNI is `<route>.apps.localhost` for a tcp route with tls terminate (TLS ends at the

@@ -7,18 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { request, type Reply } from '../support/https-client.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
+import { freePort } from '../support/tcp.ts';
 
 const SECRET = 's3cret-value';
 const JSON_ACCEPT = { accept: 'application/json' };
-
-/** A port that nothing listens on. */
-async function deadPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** An error answer: the status, the code in the header and in the JSON body, and no stack trace. */
 function expectError(reply: Reply, status: number, code: string): void {
@@ -62,7 +54,7 @@ describe('upstream failures', () => {
     writeFileSync(join(dir, 'routes.json'), JSON.stringify({
       routes: [
         { id: 'r1', target: up.url, public: true, headers: { 'X-Secret': SECRET } },
-        { id: 'down', target: `http://127.0.0.1:${await deadPort()}`, public: true, headers: { 'X-Secret': SECRET } },
+        { id: 'down', target: `http://127.0.0.1:${await freePort()}`, public: true, headers: { 'X-Secret': SECRET } },
         { id: 'boot', target: up.url, public: true, status: 'starting', headers: { 'X-Secret': SECRET } },
       ],
     }));

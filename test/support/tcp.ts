@@ -6,7 +6,7 @@ import { renameSync, writeFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { plainGet } from '../support/https-client.ts';
+import { plainGet } from './https-client.ts';
 
 export const WHARF = new URL('../../bin/wharf.ts', import.meta.url).pathname;
 
