@@ -39,6 +39,9 @@ describe('parseRoute', () => {
     expect(fieldOf(() => parseRoute('nope'))).toBe('route');
     expect(fieldOf(() => parseRoute({ id: 'a', kind: 'tcp', target: 'tcp://x:1', allow: ['127.0.0.1/8', '10.0.0.0/33'] }))).toBe('route.allow[1]');
     expect(fieldOf(() => parseRoute({ id: 'a', kind: 'tcp', target: 'tcp://x:1', allow: ['::1/129'] }))).toBe('route.allow[0]');
+    // A list where an object belongs, and the reverse, is refused rather than merged into the default.
+    expect(fieldOf(() => parseRoute({ id: 'a', kind: 'tcp', target: 'tcp://x:1', allow: {} }))).toBe('route.allow');
+    expect(fieldOf(() => parseRoute({ id: 'a', target: 'http://x:1', headers: [] }))).toBe('route.headers');
   });
 });
 

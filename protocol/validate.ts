@@ -26,6 +26,7 @@ export function fieldPath(pointer: string, prefix = ''): string {
  * ValidationError naming the first offending field. The input is not modified.
  */
 export function parse<S extends TSchema>(schema: S, value: unknown, prefix = ''): Static<S> {
+  checkContainers(schema, value, prefix);
   const filled = Value.Default(schema, structuredClone(value));
   const first = Value.Errors(schema, filled).First();
   if (first) {
@@ -35,6 +36,25 @@ export function parse<S extends TSchema>(schema: S, value: unknown, prefix = '')
     throw new ValidationError(fieldPath(first.path, prefix), message);
   }
   return filled as Static<S>;
+}
+
+/**
+ * Refuses a list where an object belongs and the reverse. TypeBox's Value.Default merges a
+ * present value into an object-typed default, so without this `files: {}` would become `[]`
+ * and `idle: []` would become the default idle settings instead of being refused.
+ */
+function checkContainers(schema: TSchema, value: unknown, path: string): void {
+  if (value === undefined) return;
+  const must = (what: string) => new ValidationError(path, `must be ${schema.description ?? what}`);
+  if (schema.type === 'array') {
+    if (!Array.isArray(value)) throw must('a list');
+    value.forEach((item, i) => checkContainers(schema.items as TSchema, item, `${path}[${i}]`));
+  } else if (schema.type === 'object') {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw must('an object');
+    for (const [key, sub] of Object.entries((schema.properties ?? {}) as Record<string, TSchema>)) {
+      if (Object.hasOwn(value, key)) checkContainers(sub, (value as Record<string, unknown>)[key], path ? `${path}.${key}` : key);
+    }
+  }
 }
 
 function lowerFirst(s: string): string {
