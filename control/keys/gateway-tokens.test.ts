@@ -1,0 +1,111 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader } from 'jose';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { inScope, TokenVerifier } from '../../gateway/auth/token-verifier.ts';
+import { ValidationError } from '../../protocol/validate.ts';
+import { API_TOKEN_MAX_LIFETIME_S, appBaseUrl, GatewayTokens, LINK_LIFETIME_S } from './gateway-tokens.ts';
+import { SigningKeys } from './signing-keys.ts';
+
+const hosts = { appsDomain: 'apps.localhost', publicUrl: 'https://localhost:8443/' };
+
+function fieldOf(f: () => unknown): string {
+  try {
+    f();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ValidationError);
+    return (err as ValidationError).field;
+  }
+  throw new Error('expected a ValidationError');
+}
+
+async function asyncFieldOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(ValidationError);
+    return (err as ValidationError).field;
+  }
+  throw new Error('expected a ValidationError');
+}
+
+describe('appBaseUrl', () => {
+  it('puts the instance on its own host under the apps domain, with the public port', () => {
+    expect(appBaseUrl('r1', hosts)).toBe('https://r1.apps.localhost:8443/');
+    expect(appBaseUrl('r1', { appsDomain: 'apps.example.com', publicUrl: 'https://wharf.example.com/' })).toBe('https://r1.apps.example.com/');
+    expect(appBaseUrl('r1', { appsDomain: 'apps.example.com', publicUrl: 'https://wharf.example.com:443/x' })).toBe('https://r1.apps.example.com/');
+  });
+
+  it('refuses what is not a host label', () => {
+    expect(fieldOf(() => appBaseUrl('R1', hosts))).toBe('instance');
+    expect(fieldOf(() => appBaseUrl('a.b', hosts))).toBe('instance');
+    expect(fieldOf(() => appBaseUrl('r1', { ...hosts, publicUrl: 'nope' }))).toBe('publicUrl');
+  });
+});
+
+describe('GatewayTokens', () => {
+  let keys: SigningKeys;
+  let tokens: GatewayTokens;
+  let now: number;
+  let home: string;
+  const verifier = () => new TokenVerifier({ getKey: createLocalJWKSet(keys.jwks(now)), close() {} });
+
+  beforeEach(() => {
+    now = Date.now(); // the gateway's verifier reads the real clock for `exp`
+    home = mkdtempSync(join(tmpdir(), 'wharf-tokens-'));
+    keys = SigningKeys.open(join(home, 'keys'), now);
+    tokens = new GatewayTokens(keys, hosts);
+  });
+  afterEach(() => rmSync(home, { recursive: true, force: true }));
+
+  it('issues API tokens scoped to instances, for the lifetime asked', async () => {
+    const issued = await tokens.apiToken({ sub: 'alice', scope: ['r1', 'r2', 'r1'], lifetimeS: 600 }, now);
+    expect(issued.scope).toEqual(['r1', 'r2']);
+    expect(issued.expiresAt).toBe((Math.floor(now / 1000) + 600) * 1000);
+    const claims = await verifier().verify(issued.token);
+    expect(claims).toMatchObject({ sub: 'alice', aud: 'wharf-gateway', scope: ['r1', 'r2'] });
+    expect(claims.jti).toBeUndefined();
+    expect(inScope(claims, 'r2')).toBe(true);
+    expect(inScope(claims, 'r3')).toBe(false);
+  });
+
+  it('defaults API tokens to an hour and refuses more than 24 h', async () => {
+    const issued = await tokens.apiToken({ sub: 'alice', scope: ['*'] }, now);
+    const claims = decodeJwt(issued.token);
+    expect(claims.exp! - claims.iat!).toBe(3_600);
+    await expect(tokens.apiToken({ sub: 'alice', scope: ['*'], lifetimeS: API_TOKEN_MAX_LIFETIME_S }, now)).resolves.toBeTruthy();
+    expect(await asyncFieldOf(tokens.apiToken({ sub: 'alice', scope: ['*'], lifetimeS: API_TOKEN_MAX_LIFETIME_S + 1 }, now))).toBe('lifetimeS');
+    expect(await asyncFieldOf(tokens.apiToken({ sub: 'alice', scope: ['*'], lifetimeS: 0 }, now))).toBe('lifetimeS');
+    expect(await asyncFieldOf(tokens.apiToken({ sub: 'alice', scope: [] }, now))).toBe('scope');
+    expect(await asyncFieldOf(tokens.apiToken({ sub: 'alice', scope: ['r1', 'Bad'] }, now))).toBe('scope[1]');
+    expect(await asyncFieldOf(tokens.apiToken({ sub: '', scope: ['r1'] }, now))).toBe('sub');
+  });
+
+  it('issues one-time browser links: jti, 60 s, scope of the one instance, on the app host', async () => {
+    const link = await tokens.browserLink({ sub: 'alice', instance: 'r1' }, now);
+    const url = new URL(link.url);
+    expect(`${url.origin}${url.pathname}`).toBe('https://r1.apps.localhost:8443/');
+    expect(url.searchParams.get('wharf_token')).toBe(link.token);
+    expect([...url.searchParams.keys()]).toEqual(['wharf_token']);
+
+    const claims = await verifier().verify(link.token, false);
+    expect(claims).toMatchObject({ sub: 'alice', scope: ['r1'], jti: link.jti });
+    const { iat, exp } = decodeJwt(link.token);
+    expect(exp! - iat!).toBe(LINK_LIFETIME_S);
+    expect(link.expiresAt).toBe(exp! * 1000);
+
+    const other = await tokens.browserLink({ sub: 'alice', instance: 'r1' }, now);
+    expect(other.jti).not.toBe(link.jti);
+    expect(link.jti.length).toBeGreaterThanOrEqual(16);
+  });
+
+  it('signs with the current key after a rotation', async () => {
+    const before = await tokens.browserLink({ sub: 'alice', instance: 'r1' }, now);
+    const kid = keys.rotate(now + 1);
+    const after = await tokens.browserLink({ sub: 'alice', instance: 'r1' }, now + 1);
+    expect(decodeProtectedHeader(after.token).kid).toBe(kid);
+    expect(decodeProtectedHeader(before.token).kid).not.toBe(kid);
+    await expect(verifier().verify(before.token, false)).resolves.toBeTruthy();
+  });
+});
