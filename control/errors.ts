@@ -1,0 +1,40 @@
+/*
+ * Every error control answers with (STYLE.md: one registry per part). The code goes out in
+ * the JSON body and as `X-Wharf-Error`; tests assert the code, never the wording. `message`
+ * tells the person or program what to do; a thrown ControlError may add a detail.
+ */
+
+interface ErrorSpec {
+  status: number;
+  message: string;
+}
+
+export const controlErrors = {
+  CTL_ILLEGAL_TRANSITION: { status: 409, message: 'This status change is not allowed from the instance\'s current status (see the status table in DESIGN.md).' },
+  CTL_LEASE_EXPIRED: { status: 409, message: 'This agent no longer holds the job: its lease expired or the instance was given to another agent. Remove the container.' },
+  CTL_REASON_REQUIRED: { status: 400, message: 'A failure needs a reason (bad image, exit code, snapshot upload failure, …).' },
+  CTL_NOT_FOUND: { status: 404, message: 'No such object. Check the id, or list what exists.' },
+  CTL_USER_EXISTS: { status: 409, message: 'A user with this name exists already. Pick another name, or change that user\'s password.' },
+  CTL_INVALID: { status: 400, message: 'The request is not valid. The message names what to fix.' },
+  CTL_STORE_TOO_NEW: { status: 500, message: 'The database was written by a newer Wharf. Upgrade Wharf, or point WHARF_HOME at another folder.' },
+  CTL_STORE_MIGRATION: { status: 500, message: 'The database could not be upgraded; it was left as it was. See the log for the failing step.' },
+} satisfies Record<string, ErrorSpec>;
+
+export type ControlErrorCode = keyof typeof controlErrors;
+
+/** An expected failure with a stable code and the HTTP status control answers it with. */
+export class ControlError extends Error {
+  readonly code: ControlErrorCode;
+  readonly status: number;
+  constructor(code: ControlErrorCode, detail?: string, options?: ErrorOptions) {
+    super(detail ? `${detail}. ${controlErrors[code].message}` : controlErrors[code].message, options);
+    this.code = code;
+    this.status = controlErrors[code].status;
+  }
+}
+
+/** The HTTP status for an error that carries one of the registry's codes (thrown here or by protocol/). */
+export function statusOf(err: unknown): number | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && Object.hasOwn(controlErrors, code) ? controlErrors[code as ControlErrorCode].status : undefined;
+}

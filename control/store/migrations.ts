@@ -1,0 +1,183 @@
+import type { DatabaseSync } from 'node:sqlite';
+import { ControlError } from '../errors.ts';
+
+/*
+ * The SQLite schema as an ordered list of migrations. Append only: a released migration is
+ * never edited, a change is a new one. `schema_version` records each applied version; all
+ * pending migrations run in one transaction, so a failure leaves the database as it was.
+ *
+ * Tables are STRICT (a wrong type is an error, not a silent conversion). Times are INTEGER
+ * milliseconds since the epoch; JSON columns hold TEXT.
+ */
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+const STATUSES = "'queued', 'starting', 'active', 'idle', 'stopping', 'stopped', 'failed'";
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'users, tokens, agents, gateways, instances, jobs, snapshots, console',
+    sql: `
+      CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,          -- scrypt$N$r$p$salt$hash
+        admin INTEGER NOT NULL DEFAULT 0 CHECK (admin IN (0, 1)),
+        created INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE api_tokens (
+        id TEXT PRIMARY KEY,
+        user TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,            -- sha256 hex of the secret part
+        created INTEGER NOT NULL,
+        last_used INTEGER,
+        revoked INTEGER
+      ) STRICT;
+      CREATE INDEX api_tokens_by_user ON api_tokens(user, created);
+
+      CREATE TABLE agents (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        key TEXT NOT NULL UNIQUE,
+        secret_hash TEXT NOT NULL,            -- sha256 hex
+        queues TEXT NOT NULL DEFAULT '[]',    -- JSON list, in the agent's order
+        state TEXT NOT NULL DEFAULT 'new' CHECK (state IN ('new', 'online', 'offline')),
+        last_seen INTEGER,
+        drain INTEGER NOT NULL DEFAULT 0 CHECK (drain IN (0, 1)),
+        resources TEXT,                       -- JSON
+        created INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE gateways (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        key_hash TEXT NOT NULL,               -- sha256 hex of the secret part
+        created INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE instances (
+        id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL REFERENCES users(id),
+        app TEXT NOT NULL,
+        name TEXT NOT NULL,
+        project TEXT NOT NULL,
+        tags TEXT NOT NULL,                   -- JSON list
+        queue TEXT NOT NULL,
+        config TEXT NOT NULL,                 -- JSON AppConfig
+        spec TEXT NOT NULL,                   -- JSON LaunchSpec
+        status TEXT NOT NULL CHECK (status IN (${STATUSES})),
+        status_reason TEXT,
+        agent TEXT REFERENCES agents(id),
+        endpoint TEXT,                        -- JSON
+        restored_from TEXT,
+        created INTEGER NOT NULL,
+        updated INTEGER NOT NULL,
+        started INTEGER,
+        stopped INTEGER,
+        quiet_since INTEGER
+      ) STRICT;
+      CREATE INDEX instances_by_created ON instances(created);
+      CREATE INDEX instances_by_status ON instances(status, created);
+      CREATE INDEX instances_by_owner ON instances(owner, created);
+      CREATE INDEX instances_by_agent ON instances(agent, status);
+
+      -- Launch jobs: a row lives while its instance is queued or starting.
+      CREATE TABLE jobs (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, -- enqueue order, never reused
+        instance TEXT NOT NULL UNIQUE REFERENCES instances(id) ON DELETE CASCADE,
+        queue TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'leased')),
+        agent TEXT REFERENCES agents(id),
+        lease_expires INTEGER,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        enqueued INTEGER NOT NULL,
+        CHECK ((state = 'queued') = (agent IS NULL AND lease_expires IS NULL))
+      ) STRICT;
+      CREATE INDEX jobs_waiting ON jobs(queue, seq) WHERE state = 'queued';
+      CREATE INDEX jobs_by_expiry ON jobs(lease_expires) WHERE state = 'leased';
+      CREATE INDEX jobs_by_agent ON jobs(agent) WHERE state = 'leased';
+
+      CREATE TABLE snapshots (
+        id TEXT PRIMARY KEY,
+        instance TEXT NOT NULL REFERENCES instances(id),
+        owner TEXT NOT NULL REFERENCES users(id),
+        sha256 TEXT NOT NULL,
+        size INTEGER NOT NULL CHECK (size >= 0),
+        created INTEGER NOT NULL,
+        path TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX snapshots_by_instance ON snapshots(instance, created);
+      CREATE INDEX snapshots_by_owner ON snapshots(owner, created);
+
+      CREATE TABLE console_lines (
+        instance TEXT NOT NULL REFERENCES instances(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        stream TEXT NOT NULL CHECK (stream IN ('event', 'stdout', 'stderr')),
+        text TEXT NOT NULL,
+        PRIMARY KEY (instance, seq)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
+];
+
+/** The newest version this code knows. */
+export function latestVersion(migrations: readonly Migration[] = MIGRATIONS): number {
+  return migrations.at(-1)?.version ?? 0;
+}
+
+/** The version the database is at; 0 for a new one. */
+export function schemaVersion(db: DatabaseSync): number {
+  const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").get();
+  if (!table) return 0;
+  const row = db.prepare('SELECT MAX(version) AS v FROM schema_version').get() as { v: number | null };
+  return row.v ?? 0;
+}
+
+/**
+ * Brings the database up to the newest migration. Returns the versions it applied (none
+ * when it was up to date). Refuses a database from a newer Wharf with CTL_STORE_TOO_NEW.
+ */
+export function migrate(db: DatabaseSync, now: number, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  checkOrder(migrations);
+  // IMMEDIATE takes the write lock first: two processes opening one new file migrate it once.
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied INTEGER NOT NULL) STRICT');
+    const current = schemaVersion(db);
+    const latest = latestVersion(migrations);
+    if (current > latest) {
+      throw new ControlError('CTL_STORE_TOO_NEW', `the database has schema version ${current}, this Wharf knows versions up to ${latest}`);
+    }
+    const applied: number[] = [];
+    const record = db.prepare('INSERT INTO schema_version (version, name, applied) VALUES (?, ?, ?)');
+    for (const migration of migrations) {
+      if (migration.version <= current) continue;
+      try {
+        db.exec(migration.sql);
+      } catch (err) {
+        throw new ControlError('CTL_STORE_MIGRATION', `migration ${migration.version} (${migration.name}) failed: ${(err as Error).message}`, { cause: err });
+      }
+      record.run(migration.version, migration.name, now);
+      applied.push(migration.version);
+    }
+    db.exec('COMMIT');
+    return applied;
+  } catch (err) {
+    db.exec('ROLLBACK');
+    throw err;
+  }
+}
+
+function checkOrder(migrations: readonly Migration[]): void {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`migration ${i} has version ${m.version}; versions must run 1, 2, 3 … in order`);
+  });
+}

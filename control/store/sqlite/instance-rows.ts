@@ -1,0 +1,86 @@
+import type { AppConfig, AppKind } from '../../../protocol/app-config.ts';
+import { IllegalTransitionError, isFinished, transition, type InstanceStatus } from '../../../protocol/instance-status.ts';
+import type { LaunchSpec } from '../../../protocol/launch-spec.ts';
+import { ControlError } from '../../errors.ts';
+import type { Endpoint, Instance } from '../store.ts';
+import { fromJson, type Database } from './database.ts';
+
+/* The instances table's rows, and the one place that writes a status change. */
+
+export interface InstanceRow {
+  id: string;
+  owner: string;
+  app: AppKind;
+  name: string;
+  project: string;
+  tags: string;
+  queue: string;
+  config: string;
+  spec: string;
+  status: InstanceStatus;
+  status_reason: string | null;
+  agent: string | null;
+  endpoint: string | null;
+  restored_from: string | null;
+  created: number;
+  updated: number;
+  started: number | null;
+  stopped: number | null;
+  quiet_since: number | null;
+}
+
+export const INSTANCE_COLUMNS = 'id, owner, app, name, project, tags, queue, config, spec, status, status_reason, agent, ' +
+  'endpoint, restored_from, created, updated, started, stopped, quiet_since';
+
+export function toInstance(row: InstanceRow): Instance {
+  return {
+    id: row.id, owner: row.owner, app: row.app, name: row.name, project: row.project,
+    tags: fromJson<string[]>(row.tags) ?? [], queue: row.queue,
+    config: fromJson<AppConfig>(row.config)!, spec: fromJson<LaunchSpec>(row.spec)!,
+    status: row.status, statusReason: row.status_reason, agent: row.agent, endpoint: fromJson<Endpoint>(row.endpoint),
+    restoredFrom: row.restored_from, created: row.created, updated: row.updated, started: row.started, stopped: row.stopped,
+    quietSince: row.quiet_since,
+  };
+}
+
+export function readInstanceRow(db: Database, id: string): InstanceRow {
+  const row = db.get<InstanceRow>(`SELECT ${INSTANCE_COLUMNS} FROM instances WHERE id = ?`, id);
+  if (!row) throw new ControlError('CTL_NOT_FOUND', `no instance with id "${id}"`);
+  return row;
+}
+
+export interface StatusChange {
+  to: InstanceStatus;
+  reason: string | null;
+  now: number;
+  /** Set by the job queue, the only caller allowed to move between queued and starting. */
+  byQueue?: { agent: string | null };
+}
+
+/**
+ * Writes a status change after checking it against the status table; call inside a
+ * transaction that read `row`. Keeps the rest of the row in step: the agent while it
+ * starts, the launch job while queued or starting, the times, the endpoint.
+ */
+export function applyStatus(db: Database, row: InstanceRow, change: StatusChange): Instance {
+  const { to, reason, now, byQueue } = change;
+  const from = row.status;
+  transition(from, to);
+  const queueStep = (from === 'queued' && to === 'starting') || (from === 'starting' && to === 'queued');
+  if (queueStep && !byQueue) {
+    throw new IllegalTransitionError(from, to, 'this change happens only when an agent leases the job or its lease expires');
+  }
+  const next: InstanceRow = { ...row, status: to, status_reason: reason, updated: now };
+  if (byQueue) next.agent = byQueue.agent;
+  if (to === 'queued') next.endpoint = null;
+  if (to === 'active' && next.started === null) next.started = now;
+  if (isFinished(to)) {
+    next.stopped = now;
+    next.endpoint = null;
+  }
+  db.run('UPDATE instances SET status = ?, status_reason = ?, updated = ?, agent = ?, endpoint = ?, started = ?, stopped = ? WHERE id = ?',
+    next.status, next.status_reason, next.updated, next.agent, next.endpoint, next.started, next.stopped, row.id);
+  // The launch job lives while the instance is queued or starting; any other status ends it.
+  if (to !== 'queued' && to !== 'starting') db.run('DELETE FROM jobs WHERE instance = ?', row.id);
+  return toInstance(next);
+}

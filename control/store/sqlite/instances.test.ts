@@ -1,0 +1,125 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Instance, User } from '../store.ts';
+import { tempStore, testConfig, testSpec, type TempStore } from '../testing.ts';
+
+const LEASE_MS = 30_000;
+
+describe('SQLite instances', () => {
+  let t: TempStore;
+  let ada: User;
+  beforeEach(async () => {
+    t = tempStore();
+    ada = await t.store.users.add({ name: 'ada', password: 'x' });
+  });
+  afterEach(() => t.cleanup());
+
+  const launch = (overrides: Record<string, unknown> = {}, owner = ada.id) =>
+    t.store.instances.create({ owner, config: testConfig(overrides), spec: testSpec() });
+
+  /** Launches, leases to a new agent, and reports readiness. */
+  async function running(): Promise<{ instance: Instance; agent: string }> {
+    const instance = await launch();
+    const { agent } = await t.store.agents.add({ name: 'host' });
+    await t.store.jobs.lease(agent.id, ['default'], LEASE_MS, t.clock.now);
+    await t.store.instances.updateStatus(instance.id, 'active', null, { agent: agent.id });
+    return { instance: (await t.store.instances.get(instance.id))!, agent: agent.id };
+  }
+
+  it('store a launch as queued, with the fields of its config and a DNS-label id', async () => {
+    const config = testConfig({ name: 'demo', project: 'P', tags: ['x', 'y'], queue: 'gpu', workspace: { restoreFrom: 'i-00000000' } });
+    const instance = await t.store.instances.create({ owner: ada.id, config, spec: testSpec() });
+    expect(instance).toEqual({
+      id: expect.stringMatching(/^i-[a-z0-9]{8}$/), owner: ada.id, app: 'container', name: 'demo', project: 'P', tags: ['x', 'y'],
+      queue: 'gpu', config, spec: testSpec(), status: 'queued', statusReason: null, agent: null, endpoint: null,
+      restoredFrom: 'i-00000000', created: t.clock.now, updated: t.clock.now, started: null, stopped: null, quietSince: null,
+    });
+    expect(await t.store.instances.get(instance.id)).toEqual(instance);
+    expect(await t.store.jobs.get(instance.id)).toMatchObject({ queue: 'gpu', state: 'queued', agent: null });
+    await expect(launch({}, 'u-missing')).rejects.toMatchObject({ code: 'CTL_NOT_FOUND' });
+  });
+
+  it('filter by status, project, tag, queue and owner, newest first', async () => {
+    const bob = await t.store.users.add({ name: 'bob', password: 'x' });
+    const a = await launch({ project: 'Alpha', tags: ['red', 'big'] });
+    t.clock.advance(1);
+    const b = await launch({ project: 'Beta', tags: ['red'], queue: 'gpu' });
+    t.clock.advance(1);
+    const c = await launch({ project: 'Alpha', tags: ['blue'] }, bob.id);
+    await t.store.instances.updateStatus(b.id, 'stopped', 'user stop');
+    const ids = async (filter: Parameters<typeof t.store.instances.list>[0]) => (await t.store.instances.list(filter)).map((i) => i.id);
+    expect(await ids({})).toEqual([c.id, b.id, a.id]);
+    expect(await ids({ status: 'queued' })).toEqual([c.id, a.id]);
+    expect(await ids({ status: ['stopped', 'failed'] })).toEqual([b.id]);
+    expect(await ids({ status: [] })).toEqual([]);
+    expect(await ids({ project: 'Alpha' })).toEqual([c.id, a.id]);
+    expect(await ids({ tag: 'red' })).toEqual([b.id, a.id]);
+    expect(await ids({ tag: 're' })).toEqual([]);
+    expect(await ids({ queue: 'gpu' })).toEqual([b.id]);
+    expect(await ids({ owner: bob.id })).toEqual([c.id]);
+    expect(await ids({ project: 'Alpha', tag: 'red', owner: ada.id, status: 'queued' })).toEqual([a.id]);
+    expect(await ids({ limit: 2 })).toEqual([c.id, b.id]);
+  });
+
+  it('refuse an illegal transition and leave the instance as it was', async () => {
+    const instance = await launch();
+    await expect(t.store.instances.updateStatus(instance.id, 'active', null)).rejects.toMatchObject({ code: 'CTL_ILLEGAL_TRANSITION', from: 'queued', to: 'active' });
+    await t.store.instances.updateStatus(instance.id, 'stopped', 'user stop');
+    for (const to of ['queued', 'starting', 'active', 'idle', 'stopping', 'stopped'] as const) {
+      await expect(t.store.instances.updateStatus(instance.id, to, null)).rejects.toMatchObject({ code: 'CTL_ILLEGAL_TRANSITION' });
+    }
+    expect((await t.store.instances.get(instance.id))?.status).toBe('stopped');
+    await expect(t.store.instances.updateStatus('i-missing', 'stopped', null)).rejects.toMatchObject({ code: 'CTL_NOT_FOUND' });
+  });
+
+  it('leave queued → starting and starting → queued to the job queue', async () => {
+    const instance = await launch();
+    await expect(t.store.instances.updateStatus(instance.id, 'starting', null)).rejects.toMatchObject({ code: 'CTL_ILLEGAL_TRANSITION' });
+    const { agent } = await t.store.agents.add({ name: 'host' });
+    await t.store.jobs.lease(agent.id, ['default'], LEASE_MS, t.clock.now);
+    await expect(t.store.instances.updateStatus(instance.id, 'queued', null)).rejects.toMatchObject({ code: 'CTL_ILLEGAL_TRANSITION' });
+  });
+
+  it('fail only with a reason, from any status but failed', async () => {
+    const instance = await launch();
+    await expect(t.store.instances.updateStatus(instance.id, 'failed', null)).rejects.toMatchObject({ code: 'CTL_REASON_REQUIRED' });
+    await expect(t.store.instances.updateStatus(instance.id, 'failed', '')).rejects.toMatchObject({ code: 'CTL_REASON_REQUIRED' });
+    const failed = await t.store.instances.updateStatus(instance.id, 'failed', 'bad image');
+    expect(failed).toMatchObject({ status: 'failed', statusReason: 'bad image', stopped: t.clock.now });
+    expect(await t.store.jobs.get(instance.id)).toBeUndefined();
+    await expect(t.store.instances.updateStatus(instance.id, 'failed', 'again')).rejects.toMatchObject({ code: 'CTL_ILLEGAL_TRANSITION' });
+  });
+
+  it('walk the whole life: times, reasons, the end of the job, the endpoint', async () => {
+    const { instance, agent } = await running();
+    expect(instance).toMatchObject({ status: 'active', agent, started: t.clock.now, stopped: null });
+    expect(await t.store.jobs.get(instance.id)).toBeUndefined(); // the launch job is done
+    await t.store.instances.setEndpoint(instance.id, { host: '127.0.0.1', ports: [{ port: 8080, hostPort: 32768 }] }, { agent });
+    const started = t.clock.now;
+    t.clock.advance(60_000);
+    await t.store.instances.updateStatus(instance.id, 'idle', 'idle window passed');
+    await t.store.instances.updateStatus(instance.id, 'active', null);
+    const stopping = await t.store.instances.updateStatus(instance.id, 'stopping', 'user stop');
+    expect(stopping).toMatchObject({ status: 'stopping', statusReason: 'user stop', started, endpoint: { host: '127.0.0.1' } });
+    t.clock.advance(1_000);
+    const stopped = await t.store.instances.updateStatus(instance.id, 'stopped', null, { agent });
+    expect(stopped).toMatchObject({ status: 'stopped', statusReason: null, started, stopped: t.clock.now, updated: t.clock.now, endpoint: null, agent });
+    await expect(t.store.instances.setEndpoint(instance.id, { host: 'x' }, { agent })).rejects.toMatchObject({ code: 'CTL_INVALID' });
+  });
+
+  it('refuse a report from an agent that does not hold the instance', async () => {
+    const { instance } = await running();
+    const { agent: other } = await t.store.agents.add({ name: 'other' });
+    await expect(t.store.instances.updateStatus(instance.id, 'stopped', null, { agent: other.id })).rejects.toMatchObject({ code: 'CTL_LEASE_EXPIRED' });
+    await expect(t.store.instances.setEndpoint(instance.id, { host: 'x' }, { agent: other.id })).rejects.toMatchObject({ code: 'CTL_LEASE_EXPIRED' });
+    expect((await t.store.instances.get(instance.id))?.status).toBe('active');
+  });
+
+  it('keep the start of the quiet period for the idle clock', async () => {
+    const instance = await launch();
+    await t.store.instances.setQuietSince(instance.id, 12_345);
+    expect((await t.store.instances.get(instance.id))?.quietSince).toBe(12_345);
+    await t.store.instances.setQuietSince(instance.id, null);
+    expect((await t.store.instances.get(instance.id))?.quietSince).toBeNull();
+    await expect(t.store.instances.setQuietSince('i-missing', 1)).rejects.toMatchObject({ code: 'CTL_NOT_FOUND' });
+  });
+});

@@ -1,0 +1,107 @@
+import type { AppConfig } from '../../../protocol/app-config.ts';
+import { isFinished, type InstanceStatus } from '../../../protocol/instance-status.ts';
+import type { LaunchSpec } from '../../../protocol/launch-spec.ts';
+import { ControlError } from '../../errors.ts';
+import { newId } from '../random-id.ts';
+import type { Clock, Endpoint, Instance, InstanceFilter, InstanceStore, Reporter } from '../store.ts';
+import { isUniqueViolation, toJson, type Database } from './database.ts';
+import { INSTANCE_COLUMNS, applyStatus, readInstanceRow, toInstance, type InstanceRow } from './instance-rows.ts';
+import { checkHolder, enqueue } from './jobs.ts';
+
+const ID_ATTEMPTS = 5; // 36⁸ ids: a second collision in a row means something else is wrong
+
+export class SqliteInstances implements InstanceStore {
+  #db: Database;
+  #clock: Clock;
+
+  constructor(db: Database, clock: Clock) {
+    this.#db = db;
+    this.#clock = clock;
+  }
+
+  async create(input: { owner: string; config: AppConfig; spec: LaunchSpec }): Promise<Instance> {
+    const { owner, config, spec } = input;
+    const now = this.#clock();
+    for (let attempt = 1; ; attempt++) {
+      const row: InstanceRow = {
+        id: newId('i'), owner, app: config.app, name: config.name, project: config.project, tags: toJson(config.tags),
+        queue: config.queue, config: toJson(config), spec: toJson(spec), status: 'queued', status_reason: null, agent: null,
+        endpoint: null, restored_from: config.workspace.restoreFrom, created: now, updated: now, started: null, stopped: null,
+        quiet_since: null,
+      };
+      try {
+        this.#db.transaction(() => {
+          if (!this.#db.get('SELECT 1 FROM users WHERE id = ?', owner)) throw new ControlError('CTL_NOT_FOUND', `no user with id "${owner}"`);
+          this.#db.run(`INSERT INTO instances (${INSTANCE_COLUMNS}) VALUES (${INSTANCE_COLUMNS.split(',').map(() => '?').join(', ')})`,
+            row.id, row.owner, row.app, row.name, row.project, row.tags, row.queue, row.config, row.spec, row.status,
+            row.status_reason, row.agent, row.endpoint, row.restored_from, row.created, row.updated, row.started, row.stopped,
+            row.quiet_since);
+          enqueue(this.#db, row.id, row.queue, now);
+        });
+        return toInstance(row);
+      } catch (err) {
+        if (!isUniqueViolation(err) || attempt === ID_ATTEMPTS) throw err;
+      }
+    }
+  }
+
+  async get(id: string): Promise<Instance | undefined> {
+    const row = this.#db.get<InstanceRow>(`SELECT ${INSTANCE_COLUMNS} FROM instances WHERE id = ?`, id);
+    return row && toInstance(row);
+  }
+
+  async list(filter: InstanceFilter = {}): Promise<Instance[]> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (filter.status !== undefined) {
+      const statuses: InstanceStatus[] = Array.isArray(filter.status) ? filter.status : [filter.status];
+      if (statuses.length === 0) return [];
+      where.push(`status IN (${statuses.map(() => '?').join(', ')})`);
+      params.push(...statuses);
+    }
+    for (const column of ['project', 'queue', 'owner', 'agent'] as const) {
+      const value = filter[column];
+      if (value !== undefined) {
+        where.push(`${column} = ?`);
+        params.push(value);
+      }
+    }
+    if (filter.tag !== undefined) {
+      where.push('EXISTS (SELECT 1 FROM json_each(instances.tags) WHERE json_each.value = ?)');
+      params.push(filter.tag);
+    }
+    const limit = filter.limit ?? -1; // SQLite: a negative LIMIT is no limit
+    const sql = `SELECT ${INSTANCE_COLUMNS} FROM instances ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created DESC, id DESC LIMIT ?`;
+    return this.#db.all<InstanceRow>(sql, ...params, limit).map(toInstance);
+  }
+
+  async updateStatus(id: string, to: InstanceStatus, reason: string | null, by?: Reporter): Promise<Instance> {
+    if (to === 'failed' && !reason) throw new ControlError('CTL_REASON_REQUIRED', `instance ${id} cannot fail without a reason`);
+    const now = this.#clock();
+    return this.#db.transaction(() => {
+      const row = readInstanceRow(this.#db, id);
+      if (by) checkHolder(this.#db, by.agent, id, now);
+      return applyStatus(this.#db, row, { to, reason, now });
+    });
+  }
+
+  async setEndpoint(id: string, endpoint: Endpoint | null, by?: Reporter): Promise<Instance> {
+    const now = this.#clock();
+    return this.#db.transaction(() => {
+      const row = readInstanceRow(this.#db, id);
+      if (by) checkHolder(this.#db, by.agent, id, now);
+      if (endpoint !== null && (row.status === 'queued' || isFinished(row.status))) {
+        throw new ControlError('CTL_INVALID', `instance ${id} is ${row.status}: an endpoint is accepted only while it starts or runs`);
+      }
+      const next: InstanceRow = { ...row, endpoint: endpoint === null ? null : toJson(endpoint), updated: now };
+      this.#db.run('UPDATE instances SET endpoint = ?, updated = ? WHERE id = ?', next.endpoint, now, id);
+      return toInstance(next);
+    });
+  }
+
+  async setQuietSince(id: string, since: number | null): Promise<void> {
+    if (this.#db.run('UPDATE instances SET quiet_since = ? WHERE id = ?', since, id) === 0) {
+      throw new ControlError('CTL_NOT_FOUND', `no instance with id "${id}"`);
+    }
+  }
+}

@@ -1,0 +1,189 @@
+import { Worker } from 'node:worker_threads';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Instance, Store, User } from '../store.ts';
+import { tempStore, testConfig, testSpec, type TempStore } from '../testing.ts';
+
+const LEASE_MS = 30_000; // thirty seconds
+
+describe('SQLite job queue', () => {
+  let t: TempStore;
+  let ada: User;
+  beforeEach(async () => {
+    t = tempStore();
+    ada = await t.store.users.add({ name: 'ada', password: 'x' });
+  });
+  afterEach(() => t.cleanup());
+
+  const launch = (queue = 'default', store: Store = t.store): Promise<Instance> =>
+    store.instances.create({ owner: ada.id, config: testConfig({ queue }), spec: testSpec() });
+  const agent = async (queues: string[] = ['default']) => (await t.store.agents.add({ name: 'host', queues })).agent.id;
+  const lease = (agentId: string, queues: string[] = ['default'], leaseMs = LEASE_MS) =>
+    t.store.jobs.lease(agentId, queues, leaseMs, t.clock.now);
+
+  it('hand out jobs first in, first out', async () => {
+    const launched = [];
+    for (let i = 0; i < 5; i++) launched.push((await launch()).id);
+    const a = await agent();
+    const got = [];
+    for (let job = await lease(a); job; job = await lease(a)) got.push(job.instance);
+    expect(got).toEqual(launched);
+  });
+
+  it('take the agent\'s queues in the order it lists them', async () => {
+    const a1 = await launch('a');
+    const a2 = await launch('a');
+    const b1 = await launch('b');
+    await launch('c');
+    const id = await agent(['b', 'a']);
+    const got = [];
+    for (let job = await lease(id, ['b', 'a']); job; job = await lease(id, ['b', 'a'])) got.push(job.instance);
+    expect(got).toEqual([b1.id, a1.id, a2.id]);
+    expect(await t.store.jobs.depths()).toEqual([
+      { queue: 'a', queued: 0, leased: 2 }, { queue: 'b', queued: 0, leased: 1 }, { queue: 'c', queued: 1, leased: 0 },
+    ]);
+  });
+
+  it('lease a job: the instance starts on that agent, the lease ends after leaseMs', async () => {
+    const instance = await launch();
+    const a = await agent();
+    const job = await lease(a);
+    expect(job).toMatchObject({ instance: instance.id, queue: 'default', state: 'leased', agent: a, leaseExpires: t.clock.now + LEASE_MS, attempts: 1 });
+    expect(await t.store.instances.get(instance.id)).toMatchObject({ status: 'starting', agent: a });
+    expect(await lease(a)).toBeUndefined();
+  });
+
+  it('give nothing to a draining agent, and refuse an unknown one', async () => {
+    await launch();
+    const a = await agent();
+    await t.store.agents.setDrain(a, true);
+    expect(await lease(a)).toBeUndefined();
+    await expect(lease('a-missing')).rejects.toMatchObject({ code: 'CTL_NOT_FOUND' });
+    await t.store.agents.setDrain(a, false);
+    expect(await lease(a)).toBeDefined();
+  });
+
+  it('drop the job of an instance stopped before any agent took it', async () => {
+    const instance = await launch();
+    await t.store.instances.updateStatus(instance.id, 'stopped', 'user stop');
+    expect(await lease(await agent())).toBeUndefined();
+    expect(await t.store.jobs.depths()).toEqual([]);
+  });
+
+  it('re-queue an expired lease exactly once, at its old place in the queue', async () => {
+    const first = await launch();
+    const a = await agent();
+    const leasedAt = t.clock.now;
+    await lease(a);
+    const second = await launch();
+    t.clock.advance(LEASE_MS - 1);
+    expect(await t.store.jobs.expire(t.clock.now)).toEqual([]);
+    t.clock.advance(1);
+    const expired = await t.store.jobs.expire(t.clock.now);
+    expect(expired).toEqual([expect.objectContaining({ instance: first.id, agent: a, state: 'leased', leaseExpires: leasedAt + LEASE_MS })]);
+    expect(await t.store.jobs.expire(t.clock.now)).toEqual([]);
+    expect(await t.store.jobs.expire(t.clock.now + 10 * LEASE_MS)).toEqual([]);
+    expect(await t.store.instances.get(first.id)).toMatchObject({ status: 'queued', agent: null, statusReason: expect.stringMatching(/lease/) });
+
+    const b = await agent();
+    const again = await lease(b);
+    expect(again).toMatchObject({ instance: first.id, agent: b, attempts: 2 });
+    expect((await lease(b))?.instance).toBe(second.id);
+  });
+
+  it('re-queue once even when two controls expire at the same moment', async () => {
+    const instance = await launch();
+    await lease(await agent());
+    const other = t.openAnother();
+    const now = t.clock.advance(LEASE_MS);
+    const results = await Promise.all([t.store.jobs.expire(now), other.jobs.expire(now), t.store.jobs.expire(now)]);
+    expect(results.flat().map((j) => j.instance)).toEqual([instance.id]);
+  });
+
+  it('keep a lease alive while the heartbeat renews it', async () => {
+    const instance = await launch();
+    const a = await agent();
+    await lease(a);
+    for (let i = 0; i < 5; i++) {
+      t.clock.advance(LEASE_MS - 1_000);
+      expect(await t.store.jobs.renew(a, t.clock.now, LEASE_MS)).toBe(1);
+      expect(await t.store.jobs.expire(t.clock.now)).toEqual([]);
+    }
+    expect((await t.store.jobs.get(instance.id))?.leaseExpires).toBe(t.clock.now + LEASE_MS);
+    await t.store.instances.updateStatus(instance.id, 'active', null, { agent: a });
+    expect(await t.store.instances.get(instance.id)).toMatchObject({ status: 'active', agent: a });
+  });
+
+  it('not revive a lease that ran out before the heartbeat came', async () => {
+    const instance = await launch();
+    const a = await agent();
+    await lease(a);
+    t.clock.advance(LEASE_MS);
+    expect(await t.store.jobs.renew(a, t.clock.now, LEASE_MS)).toBe(0);
+    expect((await t.store.jobs.expire(t.clock.now)).map((j) => j.instance)).toEqual([instance.id]);
+  });
+
+  it('refuse reports under an expired or a foreign lease', async () => {
+    const instance = await launch();
+    const a = await agent();
+    const b = await agent();
+    await lease(a);
+    t.clock.advance(LEASE_MS);
+    // Expired but not yet swept: already dead.
+    await expect(t.store.jobs.assertHolder(a, instance.id, t.clock.now)).rejects.toMatchObject({ code: 'CTL_LEASE_EXPIRED' });
+    await expect(t.store.instances.updateStatus(instance.id, 'active', null, { agent: a })).rejects.toMatchObject({ code: 'CTL_LEASE_EXPIRED' });
+    await t.store.jobs.expire(t.clock.now);
+    // Re-queued: nobody holds it.
+    await expect(t.store.instances.updateStatus(instance.id, 'failed', 'exit 1', { agent: a })).rejects.toMatchObject({ code: 'CTL_LEASE_EXPIRED' });
+    await lease(b);
+    // Given to another agent: the first one's reports stay refused, the holder's go through.
+    await expect(t.store.instances.setEndpoint(instance.id, { host: 'x' }, { agent: a })).rejects.toMatchObject({ code: 'CTL_LEASE_EXPIRED' });
+    await expect(t.store.jobs.assertHolder(b, instance.id, t.clock.now)).resolves.toBeUndefined();
+    expect(await t.store.instances.updateStatus(instance.id, 'active', null, { agent: b })).toMatchObject({ status: 'active', agent: b });
+    await expect(t.store.jobs.assertHolder(a, instance.id, t.clock.now)).rejects.toMatchObject({ code: 'CTL_LEASE_EXPIRED' });
+  });
+
+  it('never lease one job to two connections', async () => {
+    for (let i = 0; i < 20; i++) await launch();
+    const other = t.openAnother();
+    const a = await agent();
+    const b = await agent();
+    const leases = await Promise.all(Array.from({ length: 30 }, (_, i) =>
+      (i % 2 ? other : t.store).jobs.lease(i % 2 ? b : a, ['default'], LEASE_MS, t.clock.now)));
+    const seqs = leases.filter((j) => j !== undefined).map((j) => j.seq);
+    expect(seqs).toHaveLength(20);
+    expect(new Set(seqs).size).toBe(20);
+  });
+
+  it('never lease one job twice when agents race on their own threads', async () => {
+    const jobs = 300;
+    for (let i = 0; i < jobs; i++) await launch();
+    const agents = [await agent(), await agent(), await agent(), await agent()];
+    const gate = new Int32Array(new SharedArrayBuffer(4));
+    const workers = agents.map((id) => new Worker(new URL('./lease-race-worker.ts', import.meta.url), {
+      workerData: { file: t.file, agent: id, queues: ['default'], gate },
+    }));
+    const nextMessage = <T>(w: Worker) => new Promise<T>((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    // Every worker has opened the file and waits at the gate: open it for all at once.
+    await Promise.all(workers.map((w) => nextMessage(w)));
+    const results = workers.map((w) => nextMessage<number[]>(w));
+    Atomics.store(gate, 0, 1);
+    Atomics.notify(gate, 0);
+    const perAgent = await Promise.all(results);
+    const all = perAgent.flat();
+    expect(all).toHaveLength(jobs);
+    expect(new Set(all).size).toBe(jobs);
+    // Each instance is starting on the agent whose lease the store recorded.
+    const starting = await t.store.instances.list({ status: 'starting' });
+    expect(starting).toHaveLength(jobs);
+    const holder = new Map<number, string | null>();
+    for (const instance of starting) {
+      const job = (await t.store.jobs.get(instance.id))!;
+      expect(instance.agent).toBe(job.agent);
+      holder.set(job.seq, job.agent);
+    }
+    perAgent.forEach((seqs, i) => seqs.forEach((seq) => expect(holder.get(seq)).toBe(agents[i])));
+  }, 60_000);
+});

@@ -1,0 +1,116 @@
+import { ControlError } from '../../errors.ts';
+import type { Job, JobStore, QueueDepth } from '../store.ts';
+import type { Database } from './database.ts';
+import { applyStatus, readInstanceRow } from './instance-rows.ts';
+
+/*
+ * Launch jobs, FIFO per queue by enqueue sequence. A job is leased to one agent until
+ * `lease_expires`; the agent's heartbeat renews it. A lease that ran out is dead at once
+ * (reports under it are refused, renewing skips it) and `expire` puts the job back at its
+ * old place in the queue, so a job is neither lost nor run twice.
+ */
+
+interface JobRow {
+  seq: number;
+  instance: string;
+  queue: string;
+  state: 'queued' | 'leased';
+  agent: string | null;
+  lease_expires: number | null;
+  attempts: number;
+  enqueued: number;
+}
+
+const COLUMNS = 'seq, instance, queue, state, agent, lease_expires, attempts, enqueued';
+
+function toJob(row: JobRow): Job {
+  return {
+    seq: row.seq, instance: row.instance, queue: row.queue, state: row.state, agent: row.agent,
+    leaseExpires: row.lease_expires, attempts: row.attempts, enqueued: row.enqueued,
+  };
+}
+
+/** Puts a new launch job at the back of its queue; inside the transaction that created the instance. */
+export function enqueue(db: Database, instance: string, queue: string, now: number): void {
+  db.run("INSERT INTO jobs (instance, queue, state, enqueued) VALUES (?, ?, 'queued', ?)", instance, queue, now);
+}
+
+/**
+ * Throws CTL_LEASE_EXPIRED unless `agentId` holds the instance: while a launch job exists,
+ * a live lease of that agent; once the job is done, the instance's own agent.
+ */
+export function checkHolder(db: Database, agentId: string, instanceId: string, now: number): void {
+  const instance = readInstanceRow(db, instanceId);
+  const job = db.get<JobRow>(`SELECT ${COLUMNS} FROM jobs WHERE instance = ?`, instanceId);
+  if (job) {
+    if (job.state === 'queued') throw refused(`instance ${instanceId} is waiting in queue "${job.queue}" again: its lease expired`);
+    if (job.agent !== agentId) throw refused(`instance ${instanceId} is leased to another agent`);
+    if (job.lease_expires! <= now) throw refused(`the lease on instance ${instanceId} expired ${now - job.lease_expires!} ms ago`);
+  } else if (instance.agent !== agentId) {
+    throw refused(`instance ${instanceId} is ${instance.agent ? 'held by another agent' : `not held by any agent (it is ${instance.status})`}`);
+  }
+}
+
+function refused(detail: string): ControlError {
+  return new ControlError('CTL_LEASE_EXPIRED', detail);
+}
+
+export class SqliteJobs implements JobStore {
+  #db: Database;
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  async lease(agentId: string, queues: string[], leaseMs: number, now: number): Promise<Job | undefined> {
+    if (!(leaseMs > 0)) throw new RangeError('leaseMs must be above 0');
+    return this.#db.transaction(() => {
+      const agent = this.#db.get<{ drain: number }>('SELECT drain FROM agents WHERE id = ?', agentId);
+      if (!agent) throw new ControlError('CTL_NOT_FOUND', `no agent with id "${agentId}"`);
+      if (agent.drain === 1) return undefined;
+      for (const queue of queues) {
+        const row = this.#db.get<JobRow>(`SELECT ${COLUMNS} FROM jobs WHERE queue = ? AND state = 'queued' ORDER BY seq LIMIT 1`, queue);
+        if (!row) continue;
+        const leased: JobRow = { ...row, state: 'leased', agent: agentId, lease_expires: now + leaseMs, attempts: row.attempts + 1 };
+        this.#db.run("UPDATE jobs SET state = 'leased', agent = ?, lease_expires = ?, attempts = ? WHERE seq = ?",
+          agentId, leased.lease_expires, leased.attempts, row.seq);
+        applyStatus(this.#db, readInstanceRow(this.#db, row.instance), { to: 'starting', reason: null, now, byQueue: { agent: agentId } });
+        return toJob(leased);
+      }
+      return undefined;
+    });
+  }
+
+  async renew(agentId: string, now: number, leaseMs: number): Promise<number> {
+    if (!(leaseMs > 0)) throw new RangeError('leaseMs must be above 0');
+    return this.#db.run("UPDATE jobs SET lease_expires = ? WHERE agent = ? AND state = 'leased' AND lease_expires > ?", now + leaseMs, agentId, now);
+  }
+
+  async expire(now: number): Promise<Job[]> {
+    return this.#db.transaction(() => {
+      const rows = this.#db.all<JobRow>(`SELECT ${COLUMNS} FROM jobs WHERE state = 'leased' AND lease_expires <= ? ORDER BY seq`, now);
+      for (const row of rows) {
+        this.#db.run("UPDATE jobs SET state = 'queued', agent = NULL, lease_expires = NULL WHERE seq = ?", row.seq);
+        applyStatus(this.#db, readInstanceRow(this.#db, row.instance), {
+          to: 'queued', reason: `the lease of agent ${row.agent} expired (agent lost); waiting for another agent`, now, byQueue: { agent: null },
+        });
+      }
+      return rows.map(toJob);
+    });
+  }
+
+  async assertHolder(agentId: string, instanceId: string, now: number): Promise<void> {
+    checkHolder(this.#db, agentId, instanceId, now);
+  }
+
+  async get(instanceId: string): Promise<Job | undefined> {
+    const row = this.#db.get<JobRow>(`SELECT ${COLUMNS} FROM jobs WHERE instance = ?`, instanceId);
+    return row && toJob(row);
+  }
+
+  async depths(): Promise<QueueDepth[]> {
+    return this.#db.all<QueueDepth>(
+      "SELECT queue, SUM(state = 'queued') AS queued, SUM(state = 'leased') AS leased FROM jobs GROUP BY queue ORDER BY queue",
+    ).map((r) => ({ queue: r.queue, queued: r.queued, leased: r.leased }));
+  }
+}

@@ -1,0 +1,111 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tempStore, type TempStore } from '../testing.ts';
+
+describe('SQLite users', () => {
+  let t: TempStore;
+  beforeEach(() => {
+    t = tempStore();
+  });
+  afterEach(() => t.cleanup());
+
+  it('add a user and find it by id and by name', async () => {
+    const ada = await t.store.users.add({ name: 'ada', password: 'pw-ada', admin: true });
+    expect(ada).toEqual({ id: expect.stringMatching(/^u-[a-z0-9]{8}$/), name: 'ada', admin: true, created: t.clock.now });
+    expect(await t.store.users.get(ada.id)).toEqual(ada);
+    expect(await t.store.users.getByName('ada')).toEqual(ada);
+    expect(await t.store.users.getByName('bob')).toBeUndefined();
+  });
+
+  it('refuse a name that is taken, or not a name', async () => {
+    await t.store.users.add({ name: 'ada', password: 'x' });
+    await expect(t.store.users.add({ name: 'ada', password: 'y' })).rejects.toMatchObject({ code: 'CTL_USER_EXISTS' });
+    await expect(t.store.users.add({ name: 'two words', password: 'y' })).rejects.toMatchObject({ code: 'CTL_INVALID' });
+    await expect(t.store.users.add({ name: 'eve', password: '' })).rejects.toMatchObject({ code: 'CTL_INVALID' });
+  });
+
+  it('verify the right password, and refuse a wrong one or an unknown user', async () => {
+    const ada = await t.store.users.add({ name: 'ada', password: 'correct horse' });
+    expect(await t.store.users.verifyPassword('ada', 'correct horse')).toEqual(ada);
+    expect(await t.store.users.verifyPassword('ada', 'Correct horse')).toBeUndefined();
+    expect(await t.store.users.verifyPassword('bob', 'correct horse')).toBeUndefined();
+  });
+
+  it('change a password: the new one verifies, the old one no longer does', async () => {
+    const ada = await t.store.users.add({ name: 'ada', password: 'old' });
+    await t.store.users.setPassword(ada.id, 'new');
+    expect(await t.store.users.verifyPassword('ada', 'new')).toEqual(ada);
+    expect(await t.store.users.verifyPassword('ada', 'old')).toBeUndefined();
+    await expect(t.store.users.setPassword('u-missing', 'x')).rejects.toMatchObject({ code: 'CTL_NOT_FOUND' });
+  });
+
+  it('set the admin flag and list users by name', async () => {
+    const zed = await t.store.users.add({ name: 'zed', password: 'x' });
+    await t.store.users.add({ name: 'ada', password: 'x' });
+    await t.store.users.setAdmin(zed.id, true);
+    const list = await t.store.users.list();
+    expect(list.map((u) => [u.name, u.admin])).toEqual([['ada', false], ['zed', true]]);
+    await expect(t.store.users.setAdmin('u-missing', true)).rejects.toMatchObject({ code: 'CTL_NOT_FOUND' });
+  });
+});
+
+describe('SQLite API tokens', () => {
+  let t: TempStore;
+  beforeEach(() => {
+    t = tempStore();
+  });
+  afterEach(() => t.cleanup());
+
+  it('create a token whose clear value verifies to its user', async () => {
+    const ada = await t.store.users.add({ name: 'ada', password: 'x' });
+    const { apiToken, token } = await t.store.apiTokens.create(ada.id, 'laptop');
+    expect(token).toMatch(new RegExp(`^wharf_${apiToken.id}_[a-z0-9]{40}$`));
+    expect(apiToken).toEqual({ id: apiToken.id, user: ada.id, name: 'laptop', created: t.clock.now, lastUsed: null, revoked: null });
+    expect(await t.store.apiTokens.verify(token)).toEqual(ada);
+  });
+
+  it('refuse a wrong secret, a malformed token and an unknown id', async () => {
+    const ada = await t.store.users.add({ name: 'ada', password: 'x' });
+    const { token } = await t.store.apiTokens.create(ada.id, 'laptop');
+    const last = token.at(-1)!;
+    expect(await t.store.apiTokens.verify(token.slice(0, -1) + (last === 'a' ? 'b' : 'a'))).toBeUndefined();
+    expect(await t.store.apiTokens.verify('wharf_nope')).toBeUndefined();
+    expect(await t.store.apiTokens.verify(`wharf_000000000000_${'a'.repeat(40)}`)).toBeUndefined();
+    await expect(t.store.apiTokens.create('u-missing', 'x')).rejects.toMatchObject({ code: 'CTL_NOT_FOUND' });
+  });
+
+  it('refuse a revoked token; revoking twice reports nothing to do', async () => {
+    const ada = await t.store.users.add({ name: 'ada', password: 'x' });
+    const { apiToken, token } = await t.store.apiTokens.create(ada.id, 'laptop');
+    const other = await t.store.apiTokens.create(ada.id, 'ci');
+    t.clock.advance(1000);
+    expect(await t.store.apiTokens.revoke(apiToken.id)).toBe(true);
+    expect(await t.store.apiTokens.revoke(apiToken.id)).toBe(false);
+    expect(await t.store.apiTokens.verify(token)).toBeUndefined();
+    expect(await t.store.apiTokens.verify(other.token)).toEqual(ada);
+    expect((await t.store.apiTokens.get(apiToken.id))?.revoked).toBe(t.clock.now);
+  });
+
+  it('record when a token was last used, at most once a minute', async () => {
+    const ada = await t.store.users.add({ name: 'ada', password: 'x' });
+    const { apiToken, token } = await t.store.apiTokens.create(ada.id, 'laptop');
+    const first = t.clock.advance(5_000);
+    await t.store.apiTokens.verify(token);
+    t.clock.advance(30_000);
+    await t.store.apiTokens.verify(token);
+    expect((await t.store.apiTokens.get(apiToken.id))?.lastUsed).toBe(first);
+    const later = t.clock.advance(30_000);
+    await t.store.apiTokens.verify(token);
+    expect((await t.store.apiTokens.get(apiToken.id))?.lastUsed).toBe(later);
+  });
+
+  it('list a user\'s tokens, oldest first, and no one else\'s', async () => {
+    const ada = await t.store.users.add({ name: 'ada', password: 'x' });
+    const bob = await t.store.users.add({ name: 'bob', password: 'x' });
+    await t.store.apiTokens.create(ada.id, 'one');
+    t.clock.advance(1);
+    await t.store.apiTokens.create(ada.id, 'two');
+    await t.store.apiTokens.create(bob.id, 'bobs');
+    expect((await t.store.apiTokens.list(ada.id)).map((k) => k.name)).toEqual(['one', 'two']);
+    expect((await t.store.apiTokens.list(bob.id)).map((k) => k.name)).toEqual(['bobs']);
+  });
+});

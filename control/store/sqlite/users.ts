@@ -1,0 +1,97 @@
+import { ControlError } from '../../errors.ts';
+import { DEFAULT_SCRYPT_COST, hashPassword, verifyPassword, type ScryptCost } from '../passwords.ts';
+import { newId } from '../random-id.ts';
+import type { Clock, User, UserStore } from '../store.ts';
+import { isUniqueViolation, type Database } from './database.ts';
+
+interface UserRow {
+  id: string;
+  name: string;
+  password_hash: string;
+  admin: number;
+  created: number;
+}
+
+const COLUMNS = 'id, name, admin, created';
+
+export function toUser(row: Omit<UserRow, 'password_hash'>): User {
+  return { id: row.id, name: row.name, admin: row.admin === 1, created: row.created };
+}
+
+export class SqliteUsers implements UserStore {
+  #db: Database;
+  #clock: Clock;
+  #cost: ScryptCost;
+  #dummyHash: Promise<string> | undefined;
+
+  constructor(db: Database, clock: Clock, cost: ScryptCost = DEFAULT_SCRYPT_COST) {
+    this.#db = db;
+    this.#clock = clock;
+    this.#cost = cost;
+  }
+
+  async add(input: { name: string; password: string; admin?: boolean }): Promise<User> {
+    checkName(input.name);
+    checkPassword(input.password);
+    const hash = await hashPassword(input.password, this.#cost);
+    const row = { id: newId('u'), name: input.name, admin: input.admin ? 1 : 0, created: this.#clock() };
+    try {
+      this.#db.run('INSERT INTO users (id, name, password_hash, admin, created) VALUES (?, ?, ?, ?, ?)', row.id, row.name, hash, row.admin, row.created);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ControlError('CTL_USER_EXISTS', `user "${input.name}" exists already`);
+      throw err;
+    }
+    return toUser(row);
+  }
+
+  async get(id: string): Promise<User | undefined> {
+    const row = this.#db.get<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = ?`, id);
+    return row && toUser(row);
+  }
+
+  async getByName(name: string): Promise<User | undefined> {
+    const row = this.#db.get<UserRow>(`SELECT ${COLUMNS} FROM users WHERE name = ?`, name);
+    return row && toUser(row);
+  }
+
+  async verifyPassword(name: string, password: string): Promise<User | undefined> {
+    const row = this.#db.get<UserRow>(`SELECT ${COLUMNS}, password_hash FROM users WHERE name = ?`, name);
+    if (!row) {
+      // Spend the same scrypt work for an unknown name, so timing does not tell which names exist.
+      this.#dummyHash ??= hashPassword('wharf: no such user', this.#cost);
+      await verifyPassword(password, await this.#dummyHash);
+      return undefined;
+    }
+    return (await verifyPassword(password, row.password_hash)) ? toUser(row) : undefined;
+  }
+
+  async setPassword(id: string, password: string): Promise<void> {
+    checkPassword(password);
+    const hash = await hashPassword(password, this.#cost);
+    if (this.#db.run('UPDATE users SET password_hash = ? WHERE id = ?', hash, id) === 0) throw notFound(id);
+  }
+
+  async setAdmin(id: string, admin: boolean): Promise<void> {
+    if (this.#db.run('UPDATE users SET admin = ? WHERE id = ?', admin ? 1 : 0, id) === 0) throw notFound(id);
+  }
+
+  async list(): Promise<User[]> {
+    return this.#db.all<UserRow>(`SELECT ${COLUMNS} FROM users ORDER BY name`).map(toUser);
+  }
+}
+
+function notFound(id: string): ControlError {
+  return new ControlError('CTL_NOT_FOUND', `no user with id "${id}"`);
+}
+
+/** A user name is typed on command lines and shown in lists: one printable word. */
+function checkName(name: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(name)) {
+    throw new ControlError('CTL_INVALID', 'a user name is 1 to 64 letters, digits, ".", "_", "@" or "-", starting with a letter or digit');
+  }
+}
+
+function checkPassword(password: string): void {
+  if (password.length === 0) throw new ControlError('CTL_INVALID', 'a password must not be empty');
+  if (password.length > 1024) throw new ControlError('CTL_INVALID', 'a password has at most 1024 characters');
+}

@@ -1,0 +1,270 @@
+import type { AppConfig, AppKind } from '../../protocol/app-config.ts';
+import type { InstanceStatus } from '../../protocol/instance-status.ts';
+import type { LaunchSpec } from '../../protocol/launch-spec.ts';
+
+/*
+ * The store: everything control remembers. Handlers use only this interface; SQLite
+ * (`sqlite/open.ts`) is one implementation, and PostgreSQL can be another without touching
+ * them. Every method is async for that reason, even where SQLite answers synchronously.
+ *
+ * Rules every implementation keeps:
+ * - No secret in clear: passwords are scrypt hashes, tokens, agent secrets and gateway keys
+ *   sha256 hashes of their secret part. A clear credential is returned once, at creation.
+ * - Times are milliseconds since the epoch, from the injected clock or passed in; the store
+ *   never reads the system clock itself, so tests control time.
+ * - A read-check-write (a status change, a lease) is one transaction: two controls, or two
+ *   agents, never both win.
+ * - Expected failures throw ControlError (`control/errors.ts`) or protocol's
+ *   IllegalTransitionError, each with a code.
+ */
+
+/** Milliseconds since the epoch. */
+export type Clock = () => number;
+
+export interface User {
+  id: string;
+  name: string;
+  admin: boolean;
+  created: number;
+}
+
+export interface UserStore {
+  /** Throws CTL_USER_EXISTS when the name is taken. */
+  add(input: { name: string; password: string; admin?: boolean }): Promise<User>;
+  get(id: string): Promise<User | undefined>;
+  getByName(name: string): Promise<User | undefined>;
+  /** The user when name and password match; undefined otherwise, in about the same time whether or not the name exists. */
+  verifyPassword(name: string, password: string): Promise<User | undefined>;
+  /** Throws CTL_NOT_FOUND for an unknown id. */
+  setPassword(id: string, password: string): Promise<void>;
+  setAdmin(id: string, admin: boolean): Promise<void>;
+  /** By name. */
+  list(): Promise<User[]>;
+}
+
+export interface ApiToken {
+  id: string;
+  user: string;
+  name: string;
+  created: number;
+  /** Updated at most once a minute, so that verifying is not a write per request. */
+  lastUsed: number | null;
+  revoked: number | null;
+}
+
+export interface ApiTokenStore {
+  /** `token` is the clear `wharf_<id>_<secret>`: returned here once, never again. */
+  create(user: string, name: string): Promise<{ apiToken: ApiToken; token: string }>;
+  /** The token's user, or undefined for a malformed, unknown or revoked token. */
+  verify(token: string): Promise<User | undefined>;
+  /** True when the token existed and was not revoked yet. */
+  revoke(id: string): Promise<boolean>;
+  get(id: string): Promise<ApiToken | undefined>;
+  /** Oldest first, revoked ones included. */
+  list(user: string): Promise<ApiToken[]>;
+}
+
+/** `new`: added, never heard from; `online`: heartbeats arrive; `offline`: silent past its grace. */
+export type AgentState = 'new' | 'online' | 'offline';
+
+export interface Agent {
+  id: string;
+  name: string;
+  /** Public half of the agent's credentials (WHARF_AGENT_KEY); the secret is stored hashed. */
+  key: string;
+  /** In the agent's order: it takes jobs from the first non-empty one. */
+  queues: string[];
+  state: AgentState;
+  lastSeen: number | null;
+  /** Takes no new jobs; its apps are being snapshotted and stopped. */
+  drain: boolean;
+  /** Host resources as the agent last reported them (CPUs, memory, GPUs, …). */
+  resources: unknown;
+  created: number;
+}
+
+export interface AgentStore {
+  /** `secret` is WHARF_AGENT_SECRET in clear: returned here once, never again. */
+  add(input: { name: string; queues?: string[] }): Promise<{ agent: Agent; secret: string }>;
+  /** The agent when key and secret match, else undefined. */
+  verify(key: string, secret: string): Promise<Agent | undefined>;
+  get(id: string): Promise<Agent | undefined>;
+  list(): Promise<Agent[]>;
+  /** A heartbeat: lastSeen = now, state online, and the queues and resources the agent reports. */
+  heartbeat(id: string, report?: { queues?: string[]; resources?: unknown }): Promise<Agent>;
+  setState(id: string, state: AgentState): Promise<void>;
+  setDrain(id: string, drain: boolean): Promise<void>;
+}
+
+export interface Gateway {
+  id: string;
+  name: string;
+  created: number;
+}
+
+export interface GatewayStore {
+  /** `key` is WHARF_GATEWAY_KEY (`wharfgw_<id>_<secret>`) in clear: returned here once, never again. */
+  add(name: string): Promise<{ gateway: Gateway; key: string }>;
+  verify(key: string): Promise<Gateway | undefined>;
+  list(): Promise<Gateway[]>;
+  remove(id: string): Promise<boolean>;
+}
+
+/** Where an agent published the app, as it reports it; the shape belongs to the agent protocol. */
+export type Endpoint = Record<string, unknown>;
+
+export interface Instance {
+  /** A DNS label such as `i-7f3k2a9c`: the app's host is `<id>.<appsDomain>`. */
+  id: string;
+  /** The owner's user id. */
+  owner: string;
+  app: AppKind;
+  name: string;
+  project: string;
+  tags: string[];
+  queue: string;
+  config: AppConfig;
+  spec: LaunchSpec;
+  status: InstanceStatus;
+  statusReason: string | null;
+  agent: string | null;
+  endpoint: Endpoint | null;
+  restoredFrom: string | null;
+  created: number;
+  updated: number;
+  /** When it first became active. */
+  started: number | null;
+  /** When it became stopped or failed. */
+  stopped: number | null;
+  /** Start of the current quiet period (DESIGN.md, "Idle clock"); null while busy. */
+  quietSince: number | null;
+}
+
+export interface InstanceFilter {
+  status?: InstanceStatus | InstanceStatus[];
+  project?: string;
+  /** Instances carrying this tag. */
+  tag?: string;
+  queue?: string;
+  owner?: string;
+  agent?: string;
+  limit?: number;
+}
+
+/** Who reports a change: an agent must hold the instance (CTL_LEASE_EXPIRED otherwise). */
+export interface Reporter {
+  agent: string;
+}
+
+export interface InstanceStore {
+  /**
+   * Stores a new instance as `queued` and puts its launch job at the back of its queue, in
+   * one transaction. name, project, tags, queue and restoredFrom come from the config.
+   */
+  create(input: { owner: string; config: AppConfig; spec: LaunchSpec }): Promise<Instance>;
+  get(id: string): Promise<Instance | undefined>;
+  /** Newest first. */
+  list(filter?: InstanceFilter): Promise<Instance[]>;
+  /**
+   * Moves the instance to `to`, checked against the status table in the same transaction
+   * as the write. `failed` needs a reason. queued → starting and starting → queued belong to
+   * the queue (`JobStore.lease`, `JobStore.expire`) and are refused here. With `by`, the
+   * agent must hold the instance. Leaving queued or starting ends the launch job.
+   */
+  updateStatus(id: string, to: InstanceStatus, reason: string | null, by?: Reporter): Promise<Instance>;
+  /** The endpoint an agent published, or null when it is gone. */
+  setEndpoint(id: string, endpoint: Endpoint | null, by?: Reporter): Promise<Instance>;
+  /** Start of the current quiet period, or null when the app is busy (the idle detector decides). */
+  setQuietSince(id: string, since: number | null): Promise<void>;
+}
+
+/** A launch job. It exists while its instance is queued or starting. */
+export interface Job {
+  /** Enqueue sequence: FIFO order within a queue. */
+  seq: number;
+  instance: string;
+  queue: string;
+  state: 'queued' | 'leased';
+  agent: string | null;
+  leaseExpires: number | null;
+  /** How many times an agent leased it. */
+  attempts: number;
+  enqueued: number;
+}
+
+export interface QueueDepth {
+  queue: string;
+  queued: number;
+  leased: number;
+}
+
+export interface JobStore {
+  /**
+   * The oldest waiting job of the first queue in `queues` that has one, leased to the agent
+   * until now + leaseMs; its instance goes queued → starting. Undefined when every queue is
+   * empty or the agent drains. Atomic: no two agents lease the same job.
+   */
+  lease(agentId: string, queues: string[], leaseMs: number, now: number): Promise<Job | undefined>;
+  /** The heartbeat: every live lease of the agent now ends at now + leaseMs. Returns how many. */
+  renew(agentId: string, now: number, leaseMs: number): Promise<number>;
+  /**
+   * Puts every job whose lease ended at or before `now` back in its queue, at its old
+   * place, and its instance back to queued. Returns those jobs, as they were leased, once.
+   */
+  expire(now: number): Promise<Job[]>;
+  /** Throws CTL_LEASE_EXPIRED unless the agent holds the instance: a live lease while it starts, the instance's agent after. */
+  assertHolder(agentId: string, instanceId: string, now: number): Promise<void>;
+  get(instanceId: string): Promise<Job | undefined>;
+  /** Waiting and leased jobs per queue, by queue name. */
+  depths(): Promise<QueueDepth[]>;
+}
+
+export interface Snapshot {
+  id: string;
+  instance: string;
+  owner: string;
+  sha256: string;
+  /** Bytes. */
+  size: number;
+  created: number;
+  /** Where the blob lies, relative to the blob store. */
+  path: string;
+}
+
+export interface SnapshotStore {
+  add(input: Omit<Snapshot, 'id' | 'created'> & { id?: string }): Promise<Snapshot>;
+  get(id: string): Promise<Snapshot | undefined>;
+  /** Newest first. */
+  list(filter?: { owner?: string; instance?: string }): Promise<Snapshot[]>;
+  /** True when it existed. The blob is the caller's to delete. */
+  delete(id: string): Promise<boolean>;
+}
+
+export type ConsoleStream = 'event' | 'stdout' | 'stderr';
+
+export interface ConsoleLine {
+  /** 1, 2, 3 … per instance; a follower resumes with `since(lastSeq)`. */
+  seq: number;
+  at: number;
+  stream: ConsoleStream;
+  text: string;
+}
+
+export interface ConsoleStore {
+  /** Appends lines (`at` defaults to now, `stream` to event) and returns the last seq; keeps only the newest lines of the instance. */
+  append(instance: string, lines: { text: string; stream?: ConsoleStream; at?: number }[]): Promise<number>;
+  /** Lines with seq > `seq`, oldest first, at most `limit`. */
+  since(instance: string, seq: number, limit?: number): Promise<ConsoleLine[]>;
+}
+
+export interface Store {
+  readonly users: UserStore;
+  readonly apiTokens: ApiTokenStore;
+  readonly agents: AgentStore;
+  readonly gateways: GatewayStore;
+  readonly instances: InstanceStore;
+  readonly jobs: JobStore;
+  readonly snapshots: SnapshotStore;
+  readonly console: ConsoleStore;
+  close(): Promise<void>;
+}
