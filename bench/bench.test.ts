@@ -1,11 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runBench } from './bench.ts';
 import { BODIES } from './bodies.ts';
-import { HTTP_PEER_LABELS, WS_PEER_LABELS, type BenchResult } from './results.ts';
+import { HTTP_PEER_LABELS, REDIS_PEERS, REDIS_TESTS, TCP_PEER_LABELS, WS_PEER_LABELS, type BenchResult } from './results.ts';
 
 // Every bench case for one second, so that the bench cannot rot between real runs. It needs
-// nginx and wrk: without them runBench throws (run .ci/run, or apt-get install nginx-light
-// wrk), and every test here fails rather than skips.
+// nginx (with libnginx-mod-stream), wrk, haproxy and redis-server/redis-benchmark: without
+// them runBench throws (run .ci/run), and every test here fails rather than skips.
 describe('bench (every case for 1 s)', () => {
   let ran: BenchResult & { report: string };
   let failure: unknown;
@@ -16,7 +16,7 @@ describe('bench (every case for 1 s)', () => {
     } catch (err) {
       failure = err;
     }
-  }, 120_000);
+  }, 180_000);
 
   // A throwing beforeAll only marks the tests skipped: each test fails with the cause instead.
   const bench = () => {
@@ -61,12 +61,56 @@ describe('bench (every case for 1 s)', () => {
     expect(bench().ws.find((c) => c.peer === 'gateway')!.viaGateway).toBe(1);
   });
 
+  it('moves bulk TCP bytes to the sink through each peer with no errors, the gateway\'s through the gateway', () => {
+    expect(bench().tcp.bulk.map((c) => c.peer)).toEqual(Object.keys(TCP_PEER_LABELS));
+    for (const c of bench().tcp.bulk) {
+      expect(c.bulk.bytes, c.peer).toBeGreaterThan(0);
+      expect(c.bulk.errors, c.peer).toBe(0);
+    }
+    const gw = bench().tcp.bulk.find((c) => c.peer === 'gateway')!;
+    expect(gw.viaGateway!.connections).toBe(gw.bulk.streams);
+    expect(gw.viaGateway!.bytesIn).toBeGreaterThanOrEqual(gw.bulk.bytes);
+  });
+
+  it('opens, echoes and closes TCP connections through each peer with no errors, the gateway\'s through the gateway', () => {
+    expect(bench().tcp.connect.map((c) => c.peer)).toEqual(Object.keys(TCP_PEER_LABELS));
+    for (const c of bench().tcp.connect) {
+      expect(c.connect.connections, c.peer).toBeGreaterThan(0);
+      expect(c.connect.errors, c.peer).toBe(0);
+      expect(c.connect.p99Ms, c.peer).toBeGreaterThan(0);
+    }
+    const gw = bench().tcp.connect.find((c) => c.peer === 'gateway')!;
+    expect(gw.viaGateway!.connections).toBeGreaterThanOrEqual(gw.connect.connections);
+    expect(gw.viaGateway!.bytesOut).toBeGreaterThanOrEqual(gw.connect.connections);
+  });
+
+  it('runs redis-benchmark SET and GET direct, through the gateway and nginx stream, every request reaching redis', () => {
+    expect(bench().tcp.redis.map((c) => `${c.peer} ${c.test}`)).toEqual(REDIS_PEERS.flatMap((p) => REDIS_TESTS.map((t) => `${p} ${t}`)));
+    for (const c of bench().tcp.redis) {
+      const name = `${c.peer} ${c.test}`;
+      expect(c.redis.rps, name).toBeGreaterThan(0);
+      expect(c.redis.errors, `${name}: ${c.redis.errorLines.join('; ')}`).toBe(0);
+      expect(c.commands, name).toBeGreaterThanOrEqual(c.redis.requests);
+    }
+    for (const c of bench().tcp.redis.filter((c) => c.peer === 'gateway')) {
+      expect(c.viaGateway!.connections, c.test).toBeGreaterThanOrEqual(c.redis.clients);
+      // Each request is a RESP command of at least 30 bytes (SET/GET, the key, the value).
+      expect(c.viaGateway!.bytesIn, c.test).toBeGreaterThanOrEqual(c.redis.requests * 30);
+    }
+  });
+
   it('reports every target with a measured value, and every case in the report', () => {
-    expect(bench().targets).toHaveLength(8);
+    expect(bench().targets.filter((t) => !t.informational)).toHaveLength(9);
+    // The 1 MiB ratios: shown, but the HTTP targets are for the 100 B body only.
+    expect(bench().targets.filter((t) => t.informational).map((t) => t.name)).toEqual([
+      'gateway / bare Node HTTPS (ceiling), 1 MiB', 'gateway / nginx, 1 MiB', 'gateway / configurable-http-proxy, 1 MiB',
+    ]);
     for (const t of bench().targets) expect(Number.isFinite(t.value), t.name).toBe(true);
-    for (const label of [...Object.values(HTTP_PEER_LABELS), ...Object.values(WS_PEER_LABELS), '10,000']) {
+    for (const label of [...Object.values(HTTP_PEER_LABELS), ...Object.values(WS_PEER_LABELS), ...Object.values(TCP_PEER_LABELS), '10,000']) {
       expect(bench().report).toContain(label);
     }
     expect(bench().report).toMatch(/configurable-http-proxy \d+\.\d+\.\d+/);
+    expect(bench().report).toMatch(/HAProxy \d+\.\d+/);
+    expect(bench().report).toMatch(/Redis \d+\.\d+/);
   });
 });

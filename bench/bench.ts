@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { runRoutes } from './groups/routes.ts';
+import { runTcp } from './groups/tcp.ts';
 import { runThroughput } from './groups/throughput.ts';
 import { runWebSocket } from './groups/websocket.ts';
 import type { BenchContext } from './groups/context.ts';
@@ -29,8 +30,8 @@ export interface BenchOptions {
 }
 
 /**
- * Runs every case once: HTTP throughput per peer and body size, route-table size, and
- * WebSocket round trips. Every process it starts is stopped before it returns or throws.
+ * Runs every case once: HTTP throughput per peer and body size, route-table size, WebSocket
+ * round trips, and raw TCP (bulk transfer, connection setup, redis-benchmark). Every process it starts is stopped before it returns or throws.
  */
 export async function runBench(options: BenchOptions): Promise<BenchResult & { report: string }> {
   requireTools();
@@ -52,6 +53,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult & { r
       const routes = await runRoutes(ctx);
       log('WebSocket round trips');
       const ws = await runWebSocket(ctx);
+      log('raw TCP: bulk transfer, connection setup, redis-benchmark');
+      const tcp = await runTcp(ctx);
       const result: BenchResult = {
         date,
         command: options.command ?? `node bench/run.ts --duration ${durationS}`,
@@ -62,7 +65,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult & { r
         http,
         routes,
         ws,
-        targets: evaluateTargets({ http, routes, ws }),
+        tcp,
+        targets: evaluateTargets({ http, routes, ws, tcp }),
       };
       const report = renderReport(result);
       if (options.write ?? true) writeFileSync(RESULTS_FILE, report);

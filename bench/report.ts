@@ -1,8 +1,9 @@
 import { BODIES } from './bodies.ts';
 import { formatMs, formatRps } from './format.ts';
 import { roundsFor } from './groups/routes.ts';
+import { BULK_STREAMS, CONNECT_CONCURRENCY, REDIS_CLIENTS } from './groups/tcp.ts';
 import type { WrkResult } from './load/wrk.ts';
-import { HTTP_PEER_LABELS, WS_PEER_LABELS, type BenchResult, type Target } from './results.ts';
+import { HTTP_PEER_LABELS, REDIS_PEERS, REDIS_TESTS, TCP_PEER_LABELS, WS_PEER_LABELS, type BenchResult, type Target } from './results.ts';
 
 
 function formatErrors(w: WrkResult): string {
@@ -35,10 +36,14 @@ export function renderReport(r: BenchResult): string {
   out.push(`- Command: \`${r.command}\``);
   out.push(`- Machine: ${v.cpu}, ${v.nproc} CPUs (nproc), ${v.kernel}`);
   out.push(`- Load average when the run started (1, 5, 15 min): ${r.loadAverage.map((n) => n.toFixed(2)).join(', ')}`);
-  out.push(`- Versions: Node ${v.node}, nginx ${v.nginx}, ${v.wrk}, configurable-http-proxy ${v.configurableHttpProxy}`);
-  out.push(`- Load: wrk -t1 -c50, keep-alive, HTTPS everywhere except "direct"; each case ${r.durationS} s after a ${r.warmupS} s warm-up;` +
+  out.push(`- Versions: Node ${v.node}, nginx ${v.nginx}, ${v.wrk}, configurable-http-proxy ${v.configurableHttpProxy}, HAProxy ${v.haproxy}, Redis ${v.redis}`);
+  out.push(`- HTTP load: wrk -t1 -c50, keep-alive, HTTPS everywhere except "direct"; each case ${r.durationS} s after a ${r.warmupS} s warm-up;` +
     ' one upstream for all cases (nginx, 1 worker); each peer runs alone, started and stopped around its cases.');
-  out.push('- Errors: responses with status ≥ 400 (wrk\'s "Non-2xx or 3xx") plus socket errors (connect, read, write, timeout).', '');
+  out.push('- Errors: responses with status ≥ 400 (wrk\'s "Non-2xx or 3xx") plus socket errors (connect, read, write, timeout).');
+  out.push(`- Raw TCP: plain TCP on loopback, no TLS; the gateway's raw route (\`kind: tcp\`), nginx's stream module (1 worker) and HAProxy \`mode tcp\` (1 thread), each with its defaults and alone, in front of` +
+    ' apps in processes of their own (a Node sink that discards and counts, a Node echo server, a real redis-server), with the load from processes of their own;' +
+    ` bulk: ${BULK_STREAMS} streams writing as fast as backpressure allows, Gbit/s counted at the sink; connection setup: ${CONNECT_CONCURRENCY === 1 ? 'one connection at a time' : `${CONNECT_CONCURRENCY} connections at a time`},` +
+    ` each connect, 1-byte echo, close; \`redis-benchmark -c ${REDIS_CLIENTS}\` sized to run about ${r.durationS} s after its warm-up.`, '');
 
   out.push('## HTTP throughput', '');
   out.push(table(['Case', 'Body', 'req/s', 'body Gbit/s', 'p50', 'p99', 'errors'], r.http.map((c) => [
@@ -63,22 +68,59 @@ export function renderReport(r: BenchResult): string {
   ]), [0, 1, 2, 3]), '');
 
   out.push('## WebSocket echo round trips (one connection, sequential, 32-byte binary message)', '');
-  const direct = r.ws.find((c) => c.peer === 'direct');
+  const wsDirect = r.ws.find((c) => c.peer === 'direct');
   out.push(table(['Path', 'round trips', 'p50', 'p99', 'added p99', 'errors'], r.ws.map((c) => [
     WS_PEER_LABELS[c.peer],
     c.ws.roundTrips.toLocaleString('en-US'),
     formatMs(c.ws.p50Ms),
     formatMs(c.ws.p99Ms),
-    c.peer === 'direct' || !direct ? '' : formatMs(c.ws.p99Ms - direct.ws.p99Ms),
+    c.peer === 'direct' || !wsDirect ? '' : formatMs(c.ws.p99Ms - wsDirect.ws.p99Ms),
     String(c.ws.errors),
   ]), [1, 2, 3, 4]), '');
 
+  out.push(`## Raw TCP bulk transfer (client → proxy → sink, ${BULK_STREAMS} parallel streams, counted at the sink)`, '');
+  const direct = r.tcp.bulk.find((c) => c.peer === 'direct');
+  out.push(table(['Path', 'Gbit/s', 'vs direct', 'GB moved', 'errors'], r.tcp.bulk.map((c) => [
+    TCP_PEER_LABELS[c.peer],
+    c.bulk.gbps.toFixed(2),
+    direct ? `${(c.bulk.gbps / direct.bulk.gbps).toFixed(2)}×` : '',
+    (c.bulk.bytes / 1e9).toFixed(1),
+    String(c.bulk.errors),
+  ]), [1, 2, 3]), '');
+
+  out.push(`## Raw TCP connection setup (${CONNECT_CONCURRENCY === 1 ? 'one at a time' : `${CONNECT_CONCURRENCY} at a time`}: connect, 1-byte echo, close; latency is connect() to the echoed byte)`, '');
+  const directConnect = r.tcp.connect.find((c) => c.peer === 'direct');
+  out.push(table(['Path', 'connections/s', 'p50', 'p99', 'added p99', 'errors'], r.tcp.connect.map((c) => [
+    TCP_PEER_LABELS[c.peer],
+    formatRps(c.connect.rate),
+    formatMs(c.connect.p50Ms),
+    formatMs(c.connect.p99Ms),
+    c.peer === 'direct' || !directConnect ? '' : formatMs(c.connect.p99Ms - directConnect.connect.p99Ms),
+    String(c.connect.errors),
+  ]), [1, 2, 3, 4]), '');
+
+  out.push(`## redis-benchmark through raw TCP (-c ${REDIS_CLIENTS}, 3-byte values, no pipelining; a real redis-server)`, '');
+  const cell = (peer: string, test: string) => r.tcp.redis.find((c) => c.peer === peer && c.test === test);
+  out.push(table(['Path', ...REDIS_TESTS.flatMap((t) => [`${t} req/s`, `${t} p50`, `${t} p99`]), 'errors'], REDIS_PEERS.filter((p) => r.tcp.redis.some((c) => c.peer === p)).map((peer) => [
+    TCP_PEER_LABELS[peer],
+    ...REDIS_TESTS.flatMap((t) => {
+      const c = cell(peer, t);
+      return c ? [formatRps(c.redis.rps), formatMs(c.redis.p50Ms), formatMs(c.redis.p99Ms)] : ['n/a', 'n/a', 'n/a'];
+    }),
+    String(r.tcp.redis.filter((c) => c.peer === peer).reduce((n, c) => n + c.redis.errors, 0)),
+  ]), [1, 2, 3, 4, 5, 6]), '');
+
   out.push('## Targets', '');
-  out.push(table(['Target', 'Value', 'Goal', 'Result'], r.targets.map((t) => [
+  out.push(table(['Target', 'Value', 'Goal', 'Result'], r.targets.filter((t) => !t.informational).map((t) => [
     t.name,
     formatTarget(t),
     t.goal,
     t.met ? 'met' : '**missed**',
   ]), [1]), '');
+  const info = r.targets.filter((t) => t.informational);
+  if (info.length) {
+    out.push('For information, not targets (the HTTP ratio targets are defined for the 100 B body only):', '');
+    out.push(table(['Ratio', 'Value', 'Target at 100 B'], info.map((t) => [t.name, formatTarget(t), t.goal.replace(/^\((.*) for 100 B\)$/, '$1')]), [1]), '');
+  }
   return out.join('\n');
 }

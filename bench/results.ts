@@ -1,10 +1,16 @@
 import type { BodyName } from './bodies.ts';
+import type { RedisBenchResult, RedisTest } from './load/redis-benchmark.ts';
+import type { BulkResult, ConnectResult } from './load/tcp-load.ts';
 import type { WrkResult } from './load/wrk.ts';
+import type { TcpCounters } from './peers/gateway.ts';
 import type { WsResult } from './load/ws-round-trips.ts';
 import type { Versions } from './support/tools.ts';
 
 export type HttpPeer = 'direct' | 'bare' | 'gateway' | 'gateway-bearer' | 'chp' | 'nginx';
 export type WsPeer = 'direct' | 'gateway' | 'chp' | 'nginx';
+export type TcpPeer = 'direct' | 'gateway' | 'nginx-stream' | 'haproxy';
+/** redis-benchmark runs direct, through the gateway and through nginx stream (the three). */
+export type RedisPeer = Exclude<TcpPeer, 'haproxy'>;
 
 export const HTTP_PEER_LABELS: Record<HttpPeer, string> = {
   direct: 'direct to upstream (plain HTTP)',
@@ -21,6 +27,16 @@ export const WS_PEER_LABELS: Record<WsPeer, string> = {
   chp: 'configurable-http-proxy (wss://)',
   nginx: 'nginx (wss://)',
 };
+
+export const TCP_PEER_LABELS: Record<TcpPeer, string> = {
+  direct: 'direct (no proxy)',
+  gateway: 'gateway, raw TCP route',
+  'nginx-stream': 'nginx stream (1 worker)',
+  haproxy: 'HAProxy mode tcp (1 thread)',
+};
+
+export const REDIS_PEERS: RedisPeer[] = ['direct', 'gateway', 'nginx-stream'];
+export const REDIS_TESTS: RedisTest[] = ['SET', 'GET'];
 
 export interface HttpCase {
   peer: HttpPeer;
@@ -44,6 +60,36 @@ export interface WsCase {
   viaGateway?: number;
 }
 
+export interface TcpBulkCase {
+  peer: TcpPeer;
+  bulk: BulkResult;
+  /** What the gateway counted on the route during the case, warm-up included (gateway only). */
+  viaGateway?: TcpCounters;
+}
+
+export interface TcpConnectCase {
+  peer: TcpPeer;
+  connect: ConnectResult;
+  /** What the gateway counted on the route during the case, warm-up included (gateway only). */
+  viaGateway?: TcpCounters;
+}
+
+export interface RedisCase {
+  peer: RedisPeer;
+  test: RedisTest;
+  redis: RedisBenchResult;
+  /** Commands redis-server itself processed during the measured run (INFO's total_commands_processed). */
+  commands: number;
+  /** What the gateway counted on the route during the measured run (gateway only). */
+  viaGateway?: TcpCounters;
+}
+
+export interface TcpResults {
+  bulk: TcpBulkCase[];
+  connect: TcpConnectCase[];
+  redis: RedisCase[];
+}
+
 export interface Target {
   name: string;
   value: number;
@@ -51,6 +97,8 @@ export interface Target {
   unit: 'ratio' | 'change' | 'ms';
   goal: string;
   met: boolean;
+  /** Shown for information, not held to a goal (the ratios of the 1 MiB body). */
+  informational?: boolean;
 }
 
 export interface BenchResult {
@@ -64,5 +112,6 @@ export interface BenchResult {
   http: HttpCase[];
   routes: RoutesCase[];
   ws: WsCase[];
+  tcp: TcpResults;
   targets: Target[];
 }

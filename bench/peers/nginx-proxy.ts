@@ -48,13 +48,13 @@ export async function startNginxProxy(dir: string, tls: TlsFiles, targets: Proxy
       proxy_read_timeout 1h;
     }`);
   }
-  const nginx = await startNginx('nginx proxy', dir, `
+  const nginx = await startNginx('nginx proxy', dir, { http: `
   ${upstreams.join('\n  ')}
   server {
     listen 127.0.0.1:${port} ssl backlog=4096;
     ssl_certificate ${tls.cert};
     ssl_certificate_key ${tls.key};
     ${locations.join('\n    ')}
-  }`, { url: `https://127.0.0.1:${port}/`, host: APP_HOST, ca: tls.caPem });
+  }` }, { url: `https://127.0.0.1:${port}/`, host: APP_HOST, ca: tls.caPem });
   return { port, stop: nginx.stop };
 }

@@ -22,13 +22,13 @@ export async function startUpstreamNginx(dir: string): Promise<Upstream> {
   // Random bytes: nothing on the way can compress them into a cheaper transfer.
   writeFileSync(join(www, BODIES.large.path.slice(1)), randomBytes(BODIES.large.bytes));
   const small = 'x'.repeat(BODIES.small.bytes);
-  const nginx = await startNginx('upstream nginx', dir, `
+  const nginx = await startNginx('upstream nginx', dir, { http: `
   sendfile on;
   tcp_nopush on;
   server {
     listen 127.0.0.1:${port} backlog=4096;
     location = ${BODIES.small.path} { default_type text/plain; return 200 "${small}"; }
     location = ${BODIES.large.path} { default_type application/octet-stream; root ${www}; }
-  }`, { url: `http://127.0.0.1:${port}${BODIES.small.path}` });
+  }` }, { url: `http://127.0.0.1:${port}${BODIES.small.path}` });
   return { port, url: `http://127.0.0.1:${port}`, stop: nginx.stop };
 }

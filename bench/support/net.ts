@@ -91,3 +91,35 @@ export async function expectOk(p: Probe): Promise<void> {
   const status = await probe(p);
   if (status !== 200) throw new Error(`${p.url} (Host ${p.host ?? '-'}) answered ${status}; expected 200`);
 }
+
+/** Resolves when a TCP connection to 127.0.0.1:port is accepted (and closes it again). */
+export function tcpConnects(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.setTimeout(2_000, () => s.destroy(new Error('connect timed out')));
+    s.once('connect', () => {
+      s.destroy();
+      resolve();
+    });
+    s.once('error', reject);
+  });
+}
+
+/** Waits until a peer accepts TCP connections on a port: for peers that speak no HTTP. */
+export async function waitUntilListening(child: Child, port: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    if (child.process.exitCode !== null || child.process.signalCode !== null) {
+      throw new Error(`${child.name} exited before listening (${child.process.exitCode ?? child.process.signalCode}):\n${child.output()}`);
+    }
+    try {
+      await tcpConnects(port);
+      return;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`${child.name} did not listen on port ${port} within ${timeoutMs} ms (${(last as Error)?.message}):\n${child.output()}`);
+    await sleep(50);
+  }
+}

@@ -1,11 +1,16 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 
 export const CHP_PACKAGE = new URL('../../node_modules/configurable-http-proxy/', import.meta.url).pathname;
 export const CHP_BIN = `${CHP_PACKAGE}bin/configurable-http-proxy`;
 
-const INSTALL_HINT = 'run .ci/run (as root), or: apt-get install -y nginx-light wrk';
+const INSTALL_HINT = 'run .ci/run (as root), or: apt-get install -y nginx-light libnginx-mod-stream wrk haproxy redis-server';
+/** nginx's stream module (libnginx-mod-stream): the nginx TCP peer loads it. */
+export const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
+
+/** Each tool and the argument that makes it print its version and exit. */
+const TOOLS: [string, string][] = [['nginx', '-v'], ['wrk', '-v'], ['haproxy', '-v'], ['redis-server', '--version'], ['redis-benchmark', '--version']];
 
 function runTool(cmd: string, args: string[]): { found: boolean; text: string } {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
@@ -14,12 +19,14 @@ function runTool(cmd: string, args: string[]): { found: boolean; text: string } 
 }
 
 /**
- * The bench needs real nginx and wrk; without them it must fail loudly rather than skip,
- * or a missing CI package would silently turn the bench smoke test into a no-op.
+ * The bench needs real nginx (with its stream module), wrk, HAProxy and Redis; without them
+ * it must fail loudly rather than skip, or a missing CI package would silently turn the
+ * bench smoke test into a no-op.
  */
 export function requireTools(): void {
-  const missing = ['nginx', 'wrk'].filter((t) => !runTool(t, ['-v']).found);
-  if (missing.length) throw new Error(`bench: ${missing.join(' and ')} not found on PATH; ${INSTALL_HINT}`);
+  const missing = TOOLS.filter(([t, arg]) => !runTool(t, [arg]).found).map(([t]) => t);
+  if (missing.length) throw new Error(`bench: ${missing.join(', ')} not found on PATH; ${INSTALL_HINT}`);
+  if (!existsSync(STREAM_MODULE)) throw new Error(`bench: nginx's stream module (${STREAM_MODULE}) is missing; ${INSTALL_HINT}`);
   try {
     readFileSync(`${CHP_PACKAGE}package.json`);
   } catch {
@@ -31,6 +38,8 @@ export interface Versions {
   node: string;
   nginx: string;
   wrk: string;
+  haproxy: string;
+  redis: string;
   configurableHttpProxy: string;
   cpu: string;
   nproc: number;
@@ -51,6 +60,8 @@ export function versions(): Versions {
     nginx: runTool('nginx', ['-v']).text.trim().replace(/^nginx version:\s*/, ''),
     // wrk -v prints its usage after the version line.
     wrk: runTool('wrk', ['-v']).text.split('\n')[0].replace(/\s*Copyright.*$/, '').trim(),
+    haproxy: runTool('haproxy', ['-v']).text.split('\n')[0].replace(/^HA-?Proxy version\s*/i, '').replace(/\s+\d{4}\/\d{2}\/\d{2}.*$/, '').trim(),
+    redis: /v=(\S+)/.exec(runTool('redis-server', ['--version']).text)?.[1] ?? 'unknown',
     configurableHttpProxy: (JSON.parse(readFileSync(`${CHP_PACKAGE}package.json`, 'utf8')) as { version: string }).version,
     cpu: model.trim(),
     nproc: os.availableParallelism(),
