@@ -16,7 +16,7 @@ export async function runGateway(argv: string[]): Promise<void> {
   log.info({ ...gateway.addresses, runFile, routes: gateway.live.table.size }, 'gateway ready');
   // One plain line for people; the JSON log above and the run file are for programs.
   const port = gateway.addresses.https.slice(gateway.addresses.https.lastIndexOf(':') + 1);
-  console.error(`wharf gateway: https://localhost:${port}/ · apps at https://<route>.${values.appsDomain}:${port}/ · admin http://${gateway.addresses.admin}/ · CA ${home}/certs/ca.pem`);
+  console.error(`wharf gateway: https://localhost:${port}/ · apps at https://<route>.${values.appsDomain}:${port}/ · admin http://${gateway.addresses.admin}/${values.tlsCert.length ? '' : ` · CA ${home}/certs/ca.pem`}`);
   const stop = (signal: string) => {
     log.info({ signal }, 'gateway stopping');
     void gateway.close().then(() => process.exit(0));
