@@ -16,6 +16,10 @@ export const controlErrors = {
   CTL_NOT_FOUND: { status: 404, message: 'No such object. Check the id, or list what exists.' },
   CTL_USER_EXISTS: { status: 409, message: 'A user with this name exists already. Pick another name, or change that user\'s password.' },
   CTL_INVALID: { status: 400, message: 'The request is not valid. The message names what to fix.' },
+  CTL_GATEWAY_KEY: { status: 401, message: 'This gateway key is not accepted. Create one with `wharf gateways add NAME` and set WHARF_GATEWAY_KEY.' },
+  CTL_METHOD: { status: 405, message: 'This endpoint does not take that method.' },
+  CTL_SHUTTING_DOWN: { status: 503, message: 'Control is shutting down; try again shortly.' },
+  CTL_INTERNAL: { status: 500, message: 'Control hit an unexpected error; it has been logged.' },
   CTL_STORE_TOO_NEW: { status: 500, message: 'The database was written by a newer Wharf. Upgrade Wharf, or point WHARF_HOME at another folder.' },
   CTL_STORE_MIGRATION: { status: 500, message: 'The database could not be upgraded; it was left as it was. See the log for the failing step.' },
 } satisfies Record<string, ErrorSpec>;

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:net';
@@ -13,6 +14,7 @@ import { createHttpRedirect } from './entrypoints/http-redirect.ts';
 import { createHttpsEntrypoint } from './entrypoints/https-entrypoint.ts';
 import { loadTlsMaterial } from './entrypoints/tls-material.ts';
 import { createGatewayMetrics } from './metrics/prometheus.ts';
+import { ControlProvider } from './providers/control-provider.ts';
 import { FileProvider, type RouteErrors, type RouteProvider } from './providers/file-provider.ts';
 import { UpstreamPools } from './proxy/upstream-pools.ts';
 import { Router } from './router.ts';
@@ -59,6 +61,8 @@ function closeServer(server: Server): Promise<void> {
 export async function startGateway(s: GatewaySettings, log: Logger): Promise<Gateway> {
   if (s.tlsCert.length !== s.tlsKey.length) throw new Error('--tls-cert and --tls-key must be given the same number of times');
   if (s.headersTimeoutMs > s.requestTimeoutMs) throw new Error('--headers-timeout-ms must not exceed --request-timeout-ms');
+  if (s.routes && s.control) throw new Error('--routes and WHARF_GATEWAY_CONTROL exclude each other: routes come from one source');
+  if (s.control && !s.key) throw new Error('WHARF_GATEWAY_CONTROL is set but WHARF_GATEWAY_KEY is not: create a key with `wharf gateways add NAME`');
   const certStore = new CertStore(s.home);
   const certFiles = s.tlsCert.length
     ? s.tlsCert.map((cert, i) => ({ cert, key: s.tlsKey[i] }))
@@ -93,7 +97,9 @@ export async function startGateway(s: GatewaySettings, log: Logger): Promise<Gat
   });
 
   let routeErrors: RouteErrors = [];
-  const provider: RouteProvider | undefined = s.routes ? new FileProvider(s.routes, log) : undefined;
+  const provider: RouteProvider | undefined = s.control
+    ? new ControlProvider({ controlUrl: s.control, key: s.key!, log, ca: [...rootCertificates, certStore.authority().cert] })
+    : s.routes ? new FileProvider(s.routes, log) : undefined;
   await provider?.start((routes, errors) => {
     routeErrors = errors;
     live.apply(routes);

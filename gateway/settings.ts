@@ -13,6 +13,8 @@ export const gatewaySettings = {
   appsDomain: opt({ flag: 'apps-domain', env: 'WHARF_APPS_DOMAIN', default: 'apps.localhost', parse: parsers.string, help: 'apps live on <route>.<apps-domain>' }),
   publicUrl: opt<string | undefined>({ flag: 'public-url', env: 'WHARF_PUBLIC_URL', default: undefined, parse: parsers.string, help: 'the main host users open (default https://localhost:<https-port>/)' }),
   pathRouting: opt({ flag: 'path-routing', env: 'WHARF_PATH_ROUTING', default: false, boolean: true, parse: parsers.bool, help: 'also serve apps at /app/<route>/ on the main host (apps then share one origin)' }),
+  control: opt<string | undefined>({ flag: 'control', env: 'WHARF_GATEWAY_CONTROL', default: undefined, parse: parsers.string, help: 'control URL whose route stream feeds this gateway (instead of --routes)' }),
+  key: opt<string | undefined>({ flag: 'key', env: 'WHARF_GATEWAY_KEY', default: undefined, parse: parsers.string, help: 'gateway key from `wharf gateways add` (prefer the env var: flags show in ps)' }),
   routes: opt<string | undefined>({ flag: 'routes', env: 'WHARF_GATEWAY_ROUTES', default: undefined, parse: parsers.string, help: 'routes file {"routes": [...]}, reloaded on change' }),
   jwks: opt<string | undefined>({ flag: 'jwks', env: 'WHARF_GATEWAY_JWKS', default: undefined, parse: parsers.string, help: 'JWKS file or URL that tokens are checked against' }),
   jwksCooldownMs: opt({ flag: 'jwks-cooldown-ms', env: 'WHARF_GATEWAY_JWKS_COOLDOWN_MS', default: 30_000, parse: parsers.positive, help: 'least time between two fetches of a JWKS URL for an unknown key id' }),

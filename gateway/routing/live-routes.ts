@@ -78,7 +78,8 @@ export class LiveRoutes {
     for (const route of routes) {
       keep.add(route.id);
       const before = old.get(route.id);
-      if (before && sameRoute(before.route, route)) {
+      // Providers hand back the same objects for unchanged routes: no need to compare those.
+      if (before && (before.route === route || sameRoute(before.route, route))) {
         next.push(before);
         continue;
       }

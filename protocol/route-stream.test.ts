@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { parseRoute } from './route.ts';
+import { deltaLine, parseRouteStreamLine, pingLine, snapshotLine, type DeltaMessage, type SnapshotMessage } from './route-stream.ts';
+import { ValidationError } from './validate.ts';
+
+function fieldOf(line: string): string {
+  try {
+    parseRouteStreamLine(line);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ValidationError);
+    return (err as ValidationError).field;
+  }
+  throw new Error('expected a ValidationError');
+}
+
+const line = (value: unknown) => JSON.stringify(value);
+
+describe('parseRouteStreamLine', () => {
+  it('reads a snapshot, filling each route\'s defaults', () => {
+    const m = parseRouteStreamLine(line({ type: 'snapshot', version: 7, epoch: 'e1', routes: [{ id: 'r1', target: 'http://127.0.0.1:1/' }] })) as SnapshotMessage;
+    expect(m).toEqual({ type: 'snapshot', version: 7, epoch: 'e1', routes: [parseRoute({ id: 'r1', target: 'http://127.0.0.1:1' })], errors: [] });
+  });
+
+  it('skips a bad route of a snapshot and names its field, keeping the others', () => {
+    const m = parseRouteStreamLine(line({
+      type: 'snapshot', version: 1, epoch: 'e1',
+      routes: [{ id: 'a', target: 'http://x:1' }, { id: 'b', target: 'ftp://x' }, { id: 'a', target: 'http://x:2' }, { target: 'http://x:3' }],
+    })) as SnapshotMessage;
+    expect(m.routes.map((r) => r.id)).toEqual(['a']);
+    expect(m.errors.map((e) => [e.field, e.route])).toEqual([['routes[1].target', 'b'], ['routes[2].id', 'a'], ['routes[3].id', undefined]]);
+  });
+
+  it('reads a delta; a bad entry is refused while the others apply', () => {
+    const m = parseRouteStreamLine(line({
+      type: 'delta', version: 3,
+      upsert: [{ id: 'a', target: 'http://x:1' }, { id: 'b', target: 'http://x:1', public: 'yes' }, { id: 'c', kind: 'tcp', target: 'tcp://x:2' }, { id: 'd', target: 'http://x:1' }],
+      remove: ['z', 'Bad Id', 7, 'z', 'd'],
+    })) as DeltaMessage;
+    expect(m.upsert.map((r) => r.id)).toEqual(['a', 'c']);
+    expect(m.remove).toEqual(['z', 'd']);
+    expect(m.errors.map((e) => [e.field, e.route])).toEqual([
+      ['remove[1]', undefined], ['remove[2]', undefined], ['remove[3]', 'z'], ['upsert[1].public', 'b'], ['upsert[3].id', 'd'],
+    ]);
+  });
+
+  it('fills an absent upsert or remove with an empty list', () => {
+    expect(parseRouteStreamLine(line({ type: 'delta', version: 1, remove: ['a'] }))).toEqual({ type: 'delta', version: 1, upsert: [], remove: ['a'], errors: [] });
+    expect(parseRouteStreamLine(line({ type: 'delta', version: 1 }))).toEqual({ type: 'delta', version: 1, upsert: [], remove: [], errors: [] });
+  });
+
+  it('reads a ping', () => {
+    expect(parseRouteStreamLine('{"type":"ping","version":12}')).toEqual({ type: 'ping', version: 12 });
+  });
+
+  it('ignores unknown fields of a message, so control can add some', () => {
+    expect(parseRouteStreamLine(line({ type: 'ping', version: 1, at: 123 }))).toEqual({ type: 'ping', version: 1 });
+  });
+
+  it('refuses a line that is not a message, naming the field', () => {
+    expect(fieldOf('{"type":"snap')).toBe('');
+    expect(fieldOf('[]')).toBe('');
+    expect(fieldOf('"ping"')).toBe('');
+    expect(fieldOf(line({ type: 'hello', version: 1 }))).toBe('type');
+    expect(fieldOf(line({ version: 1 }))).toBe('type');
+    expect(fieldOf(line({ type: 'ping', version: -1 }))).toBe('version');
+    expect(fieldOf(line({ type: 'ping', version: 1.5 }))).toBe('version');
+    expect(fieldOf(line({ type: 'delta', version: 0 }))).toBe('version');
+    expect(fieldOf(line({ type: 'delta', version: 1, upsert: {} }))).toBe('upsert');
+    expect(fieldOf(line({ type: 'snapshot', version: 1, routes: [] }))).toBe('epoch');
+    expect(fieldOf(line({ type: 'snapshot', version: 1, epoch: 'e', routes: {} }))).toBe('routes');
+  });
+
+  it('never quotes a header value in an error: they are secrets', () => {
+    const m = parseRouteStreamLine(line({ type: 'delta', version: 1, upsert: [{ id: 'a', target: 'http://x:1', headers: { Authorization: 'token s3cret\n' } }] })) as DeltaMessage;
+    expect(m.errors).toHaveLength(1);
+    expect(JSON.stringify(m.errors)).not.toContain('s3cret');
+  });
+});
+
+describe('encoding', () => {
+  it('writes one line per message that reads back the same', () => {
+    const routes = [parseRoute({ id: 'a', target: 'http://x:1' }), parseRoute({ id: 'b', kind: 'tcp', target: 'tcp://x:2', port: 20001 })];
+    const lines = [snapshotLine(4, 'e-1', routes), deltaLine(5, [routes[0]], ['b']), pingLine(5)];
+    for (const l of lines) {
+      expect(l.endsWith('\n')).toBe(true);
+      expect(l.indexOf('\n')).toBe(l.length - 1);
+    }
+    expect(parseRouteStreamLine(lines[0].trim())).toEqual({ type: 'snapshot', version: 4, epoch: 'e-1', routes, errors: [] });
+    expect(parseRouteStreamLine(lines[1].trim())).toEqual({ type: 'delta', version: 5, upsert: [routes[0]], remove: ['b'], errors: [] });
+    expect(parseRouteStreamLine(lines[2].trim())).toEqual({ type: 'ping', version: 5 });
+  });
+});
