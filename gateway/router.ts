@@ -49,9 +49,11 @@ export class Router {
       const { live, path, prefix } = target;
       const auth = this.#o.auth.check(req, live.route.instance, live.route.public, prefix ? `${prefix}/` : '/');
       const go = (result: AuthResult) => {
-        if (result.kind === 'deny') return sendError(res, result.code, req.headers.accept);
-        if (result.kind === 'redirect') return redirect(res, result.location, result.cookie);
-        proxyHttp(req, res, live, { dropAuthorization: result.bearer, prefix }, path, this.#o.log, started);
+        if (result.kind === 'pass') return proxyHttp(req, res, live, { dropAuthorization: result.bearer, prefix }, path, this.#o.log, started);
+        // Answered by the gateway itself, but still the route's request: 401s and 303s count too.
+        if (result.kind === 'deny') sendError(res, result.code, req.headers.accept);
+        else redirect(res, result.location, result.cookie);
+        live.record.stats.record(res.statusCode, (performance.now() - started) * 1000, 0, 0);
       };
       if (auth instanceof Promise) auth.then(go).catch((err: unknown) => this.#internal(err, res));
       else go(auth);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { request, type Reply } from '../support/https-client.ts';
 import { createSigner, jwks, type Signer } from '../support/tokens.ts';
+import { metric } from '../support/tcp.ts';
 import { startUpstream, type SeenRequest, type Upstream } from '../support/upstream.ts';
 
 /** A signer with a chosen key id (tokens.ts types `kid` as a UUID; any string is a valid kid). */
@@ -242,5 +243,12 @@ describe('Bearer tokens on app routes', () => {
     for (const token of sent) {
       for (const part of token.split('.').filter((p) => p.length >= 16)) expect(out).not.toContain(part);
     }
+  });
+
+  it("counts the requests it refuses in the route's metrics", async () => {
+    const before = await metric(gw.adminPort, 'wharf_gateway_requests_total', { route: 'r2', code: '401' }) ?? 0;
+    await request(gw.httpsPort, { host: 'r2.apps.localhost', ca: gw.ca });
+    await request(gw.httpsPort, { host: 'r2.apps.localhost', ca: gw.ca, headers: { authorization: 'Bearer not.a.token' } });
+    expect(await metric(gw.adminPort, 'wharf_gateway_requests_total', { route: 'r2', code: '401' })).toBe(before + 2);
   });
 });
