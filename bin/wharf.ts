@@ -4,14 +4,22 @@ import { ValidationError } from '../protocol/validate.ts';
 import { UsageError } from '../protocol/settings.ts';
 import { certsHelp, runCerts } from './commands/certs.ts';
 import { connectHelp, runConnect } from './commands/connect.ts';
+import { controlHelp, runControl } from './commands/control.ts';
 import { gatewayHelp, runGateway } from './commands/gateway.ts';
+import { gatewaysHelp, runGateways } from './commands/gateways.ts';
+import { runTokens, tokensHelp } from './commands/tokens.ts';
+import { runUsers, usersHelp } from './commands/users.ts';
 
 const usage = `Usage: wharf COMMAND [flags]
 
 Commands:
+  control          run control, the source of truth (see wharf control --help)
   gateway          run the gateway (see wharf gateway --help)
   certs init|issue local CA and certificates
   connect ID       carry a TCP app to a local port through the gateway's HTTPS port
+  users add|passwd|ls      users of control
+  tokens create|revoke|ls  your API tokens
+  gateways add NAME        a gateway key and the env lines to start a gateway with
 
 Run \`wharf COMMAND --help\` for a command's flags.`;
 
@@ -19,6 +27,10 @@ const commands: Record<string, { help: string; run: (argv: string[]) => unknown 
   gateway: { help: gatewayHelp, run: runGateway },
   certs: { help: certsHelp, run: runCerts },
   connect: { help: connectHelp, run: runConnect },
+  control: { help: controlHelp, run: runControl },
+  users: { help: usersHelp, run: runUsers },
+  tokens: { help: tokensHelp, run: runTokens },
+  gateways: { help: gatewaysHelp, run: runGateways },
 };
 
 async function main(argv: string[]): Promise<void> {

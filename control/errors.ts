@@ -16,6 +16,8 @@ export const controlErrors = {
   CTL_NOT_FOUND: { status: 404, message: 'No such object. Check the id, or list what exists.' },
   CTL_USER_EXISTS: { status: 409, message: 'A user with this name exists already. Pick another name, or change that user\'s password.' },
   CTL_INVALID: { status: 400, message: 'The request is not valid. The message names what to fix.' },
+  CTL_UNAUTHENTICATED: { status: 401, message: 'Send `Authorization: Bearer <api token>`. The CLI reads WHARF_TOKEN, else WHARF_HOME/admin.token; create a token with `wharf tokens create NAME`.' },
+  CTL_FORBIDDEN: { status: 403, message: 'Only an admin may do this. Ask an admin, or use an admin\'s token.' },
   CTL_GATEWAY_KEY: { status: 401, message: 'This gateway key is not accepted. Create one with `wharf gateways add NAME` and set WHARF_GATEWAY_KEY.' },
   CTL_METHOD: { status: 405, message: 'This endpoint does not take that method.' },
   CTL_SHUTTING_DOWN: { status: 503, message: 'Control is shutting down; try again shortly.' },

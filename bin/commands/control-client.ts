@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { wharfHome } from '../../protocol/home.ts';
+
+/*
+ * How CLI commands reach control (DESIGN.md "CLI"): WHARF_URL and WHARF_TOKEN, else
+ * WHARF_HOME/run/control.json and WHARF_HOME/admin.token. Every failure is a plain Error with
+ * one line that says what to fix; bin/wharf.ts prints it alone and exits 1.
+ */
+
+export interface ControlTarget {
+  url: string;
+  token: string;
+}
+
+export function findControl(env: NodeJS.ProcessEnv = process.env): ControlTarget {
+  const home = wharfHome(env);
+  let url = env.WHARF_URL;
+  if (!url) {
+    const runFile = join(home, 'run', 'control.json');
+    try {
+      url = (JSON.parse(readFileSync(runFile, 'utf8')) as { url: string }).url;
+    } catch {
+      throw new Error(`WHARF_URL is not set and ${runFile} cannot be read: start \`wharf control\` or set WHARF_URL`);
+    }
+  }
+  let token = env.WHARF_TOKEN;
+  if (!token) {
+    const tokenFile = join(home, 'admin.token');
+    try {
+      token = readFileSync(tokenFile, 'utf8').trim();
+    } catch {
+      throw new Error(`WHARF_TOKEN is not set and ${tokenFile} cannot be read: set WHARF_TOKEN to an API token`);
+    }
+  }
+  return { url: url.replace(/\/+$/, ''), token };
+}
+
+export class ControlClient {
+  readonly target: ControlTarget;
+
+  constructor(target: ControlTarget = findControl()) {
+    this.target = target;
+  }
+
+  /** The answer's JSON (undefined for 204); a non-2xx answer throws the API's one-line message. */
+  async call<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.target.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${this.target.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new Error(`cannot reach control at ${this.target.url} (${cause?.code ?? cause?.message ?? (err as Error).message}): is \`wharf control\` running? (WHARF_URL)`);
+    }
+    const text = await res.text();
+    if (!res.ok) {
+      let message = `control answered ${res.status}`;
+      try {
+        const e = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
+        if (e?.message) message = `${e.message} (${e.code})`;
+      } catch { /* not JSON: keep the status */ }
+      throw new Error(message.replace(/\s*\n\s*/g, ' '));
+    }
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+}

@@ -1,0 +1,47 @@
+import { UsageError } from '../../protocol/settings.ts';
+import { parseCommand, positionals, readPassword } from './cli-args.ts';
+import { ControlClient } from './control-client.ts';
+
+export const usersHelp = `wharf users add NAME [--admin] | passwd NAME | ls [--json]
+
+  add NAME [--admin]   create a user; the password is read from stdin when it is not a terminal, else prompted
+  passwd NAME          set a user's password (yours, or anyone's as an admin), read the same way
+  ls [--json]          list users (an admin sees all, others themselves)
+
+Control and the token come from WHARF_URL and WHARF_TOKEN, else WHARF_HOME.`;
+
+interface UserView { id: string; name: string; admin: boolean; created: string }
+
+export async function runUsers(argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv;
+  switch (sub) {
+    case 'add': {
+      const { values, positionals: given } = parseCommand(rest, { admin: { type: 'boolean' }, json: { type: 'boolean' } });
+      const [name] = positionals(given, ['NAME'], 'wharf users add NAME [--admin]');
+      const client = new ControlClient();
+      const password = await readPassword(`password for ${name}: `);
+      const user = await client.call<UserView>('POST', '/api/v1/users', { name, password, admin: Boolean(values.admin) });
+      console.log(values.json ? JSON.stringify(user, null, 2) : `added user ${user.name}${user.admin ? ' (admin)' : ''}`);
+      return;
+    }
+    case 'passwd': {
+      const { positionals: given } = parseCommand(rest, {});
+      const [name] = positionals(given, ['NAME'], 'wharf users passwd NAME');
+      const client = new ControlClient();
+      const password = await readPassword(`new password for ${name}: `);
+      await client.call('POST', `/api/v1/users/${encodeURIComponent(name)}/password`, { password });
+      console.log(`password of ${name} changed`);
+      return;
+    }
+    case 'ls': {
+      const { values, positionals: given } = parseCommand(rest, { json: { type: 'boolean' } });
+      positionals(given, [], 'wharf users ls [--json]');
+      const { users } = await new ControlClient().call<{ users: UserView[] }>('GET', '/api/v1/users');
+      if (values.json) console.log(JSON.stringify(users, null, 2));
+      else for (const u of users) console.log(`${u.name}\t${u.admin ? 'admin' : 'user'}\t${u.created}`);
+      return;
+    }
+    default:
+      throw new UsageError(sub ? `unknown subcommand "users ${sub}": use add, passwd or ls` : 'wharf users needs a subcommand: add, passwd or ls');
+  }
+}

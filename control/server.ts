@@ -1,0 +1,130 @@
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { ROUTE_STREAM_PATH } from '../protocol/route-stream.ts';
+import { ApiAuth } from './api/auth.ts';
+import { installErrorHandling } from './api/errors.ts';
+import { gatewayRoutes } from './api/gateways.ts';
+import { tokenRoutes } from './api/tokens.ts';
+import { userRoutes } from './api/users.ts';
+import { firstStart } from './first-start.ts';
+import { SigningKeys } from './keys/signing-keys.ts';
+import { ControlMetrics } from './metrics/control-metrics.ts';
+import { RouteLog } from './routes/route-log.ts';
+import { createRouteStreamHandler, type RouteStreamHandler } from './routes/route-stream-handler.ts';
+import type { ScryptCost } from './store/passwords.ts';
+import { openSqliteStore } from './store/sqlite/open.ts';
+import type { Clock, Store } from './store/store.ts';
+import type { ControlSettings } from './settings.ts';
+
+/** What the HTTP app is built from: created by `startControl`, or by tests around a temp store. */
+export interface ControlParts {
+  store: Store;
+  keys: SigningKeys;
+  routes: RouteLog;
+  log: Logger;
+  clock: Clock;
+}
+
+export interface ControlApp {
+  app: FastifyInstance;
+  stream: RouteStreamHandler;
+  metrics: ControlMetrics;
+}
+
+const BODY_LIMIT_BYTES = 1024 * 1024; // 1 MiB: configs and small JSON, never blobs
+
+/** The fastify app with every endpoint, not listening: `inject` works on it as is. */
+export function buildControlApp(parts: ControlParts): ControlApp {
+  const { store, keys, routes, log, clock } = parts;
+  // fastify's own logger off: our pino logs what matters (errors), with our field names.
+  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES, forceCloseConnections: true });
+  const auth = new ApiAuth(store);
+  const metrics = new ControlMetrics();
+  const stream = createRouteStreamHandler({
+    routes,
+    log,
+    authorize: async (req) => {
+      const m = /^Bearer +(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+      return Boolean(m && (await store.gateways.verify(m[1])));
+    },
+  });
+
+  installErrorHandling(app, log);
+  app.addHook('onRequest', async (request) => {
+    if (request.url.startsWith('/api/') && request.routeOptions.url !== ROUTE_STREAM_PATH) await auth.authenticate(request);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.countRequest(request.routeOptions.url ?? 'unmatched', reply.statusCode);
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/metrics', async (_request, reply) => {
+    reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+  app.get('/.well-known/jwks.json', async (_request, reply) => {
+    // Gateways refetch on an unknown kid; a short cache spares them nothing else.
+    reply.header('cache-control', 'max-age=60');
+    return keys.jwks(clock());
+  });
+
+  userRoutes(app, store, auth);
+  tokenRoutes(app, store, auth);
+  gatewayRoutes(app, store, auth, stream);
+  return { app, stream, metrics };
+}
+
+export interface Control extends ControlApp {
+  store: Store;
+  keys: SigningKeys;
+  routes: RouteLog;
+  /** `host:port` as bound. */
+  listen: string;
+  /** `http://host:port` of the API. */
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  clock?: Clock;
+  /** Tests lower it; production keeps the default. */
+  scryptCost?: ScryptCost;
+}
+
+/**
+ * Runs control: the SQLite store at WHARF_HOME/wharf.db, signing keys under WHARF_HOME/keys,
+ * the route log, first-start credentials, then the API on `settings.listen`.
+ */
+export async function startControl(settings: ControlSettings, log: Logger, options: StartOptions = {}): Promise<Control> {
+  const clock = options.clock ?? Date.now;
+  const store = openSqliteStore({ file: join(settings.home, 'wharf.db'), clock, scryptCost: options.scryptCost });
+  try {
+    await firstStart(store, settings.home, log);
+    const keys = SigningKeys.open(join(settings.home, 'keys'), clock());
+    for (const p of keys.problems) log.warn({ file: p.file }, `signing key skipped: ${p.message}`);
+    const routes = new RouteLog();
+    const built = buildControlApp({ store, keys, routes, log, clock });
+    await built.app.listen({ host: settings.listen.host, port: settings.listen.port });
+    const address = built.app.server.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const listen = `${host}:${address.port}`;
+    let closing: Promise<void> | undefined;
+    return {
+      ...built, store, keys, routes, listen, url: `http://${listen}`,
+      close() {
+        // Streams first (they would hold the server open), then the server, then the store.
+        closing ??= (async () => {
+          built.stream.close();
+          await built.app.close();
+          await store.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}

@@ -1,0 +1,21 @@
+import { parsers, type Setting, type Values } from '../protocol/settings.ts';
+
+const opt = <T>(s: Setting<T>): Setting<T> => s;
+
+/** `HOST:PORT` (IPv6 as `[::1]:PORT`); port 0 binds any free port. */
+export function parseListen(raw: string): { host: string; port: number } {
+  const colon = raw.lastIndexOf(':');
+  const host = colon > 0 ? raw.slice(0, colon).replace(/^\[(.*)\]$/, '$1') : '';
+  if (!host) throw new Error(`must be HOST:PORT such as 127.0.0.1:7400, got "${raw}"`);
+  return { host, port: parsers.port(raw.slice(colon + 1)) };
+}
+
+/** Control's boot settings (static configuration): flags, env vars and defaults. */
+export const controlSettings = {
+  listen: opt({ flag: 'listen', env: 'WHARF_CONTROL_LISTEN', default: { host: '127.0.0.1', port: 7400 }, parse: parseListen, help: 'address of the API (HOST:PORT, port 0: any free port)' }),
+  publicUrl: opt<string | undefined>({ flag: 'public-url', env: 'WHARF_PUBLIC_URL', default: undefined, parse: parsers.string, help: 'the main host users open (default: what the gateway reports)' }),
+  appsDomain: opt({ flag: 'apps-domain', env: 'WHARF_APPS_DOMAIN', default: 'apps.localhost', parse: parsers.string, help: 'apps live on <id>.<apps-domain>' }),
+  logLevel: opt({ flag: 'log-level', env: 'WHARF_LOG_LEVEL', default: 'info', parse: parsers.string, help: 'fatal, error, warn, info, debug' }),
+};
+
+export type ControlSettings = Values<typeof controlSettings> & { home: string };
