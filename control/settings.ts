@@ -12,7 +12,7 @@ export function parseListen(raw: string): { host: string; port: number } {
 
 /** Control's boot settings (static configuration): flags, env vars and defaults. */
 export const controlSettings = {
-  listen: opt({ flag: 'listen', env: 'WHARF_CONTROL_LISTEN', default: { host: '127.0.0.1', port: 7400 }, parse: parseListen, help: 'address of the API (HOST:PORT, port 0: any free port)' }),
+  listen: opt({ flag: 'listen', env: 'WHARF_CONTROL_LISTEN', default: { host: '127.0.0.1', port: 7400 }, shownDefault: '127.0.0.1:7400', parse: parseListen, help: 'address of the API (HOST:PORT, port 0: any free port)' }),
   publicUrl: opt<string | undefined>({ flag: 'public-url', env: 'WHARF_PUBLIC_URL', default: undefined, parse: parsers.string, help: 'the main host users open (default: what the gateway reports)' }),
   appsDomain: opt({ flag: 'apps-domain', env: 'WHARF_APPS_DOMAIN', default: 'apps.localhost', parse: parsers.string, help: 'apps live on <id>.<apps-domain>' }),
   logLevel: opt({ flag: 'log-level', env: 'WHARF_LOG_LEVEL', default: 'info', parse: parsers.string, help: 'fatal, error, warn, info, debug' }),

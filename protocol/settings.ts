@@ -20,6 +20,8 @@ export interface Setting<T> {
   boolean?: boolean;
   /** The flag may repeat; the env var is comma-separated. */
   multiple?: boolean;
+  /** How --help shows the default, when JSON of the value would not read well. */
+  shownDefault?: string;
 }
 
 export type Settings = Record<string, Setting<any>>;
@@ -104,7 +106,8 @@ export function helpText(settings: Settings): string {
   return Object.values(settings)
     .map((s) => {
       const name = `--${s.flag}${s.boolean ? '' : ' V'}`.padEnd(30);
-      const dflt = s.default === undefined || s.default === null ? '' : `, default ${JSON.stringify(s.default)}`;
+      const shown = s.shownDefault ?? (s.default === undefined || s.default === null ? undefined : JSON.stringify(s.default));
+      const dflt = shown === undefined ? '' : `, default ${shown}`;
       return `  ${name} ${s.help}${s.env ? ` (env ${s.env}${dflt})` : dflt ? ` (${dflt.slice(2)})` : ''}`;
     })
     .join('\n');
