@@ -2,11 +2,13 @@
 // The `wharf` command: one entry for every part (DESIGN.md "CLI").
 import { ValidationError } from '../protocol/validate.ts';
 import { UsageError } from '../protocol/settings.ts';
+import { agentsHelp, runAgents } from './commands/agents.ts';
 import { certsHelp, runCerts } from './commands/certs.ts';
 import { connectHelp, runConnect } from './commands/connect.ts';
 import { controlHelp, runControl } from './commands/control.ts';
 import { gatewayHelp, runGateway } from './commands/gateway.ts';
 import { gatewaysHelp, runGateways } from './commands/gateways.ts';
+import * as inst from './commands/instances.ts';
 import { runTokens, tokensHelp } from './commands/tokens.ts';
 import { runUsers, usersHelp } from './commands/users.ts';
 
@@ -16,10 +18,19 @@ Commands:
   control          run control, the source of truth (see wharf control --help)
   gateway          run the gateway (see wharf gateway --help)
   certs init|issue local CA and certificates
+  launch -f FILE   launch an app from its config JSON
+  ls               list instances (--status --project --tag --queue)
+  show ID          an instance: status, owner, links
+  stop ID          stop an instance
+  export ID        print an instance's app config
+  clone ID         print its config restoring from its snapshot
+  token ID         print a gateway token for an instance
+  open ID          print a one-time browser link
   connect ID       carry a TCP app to a local port through the gateway's HTTPS port
   users add|passwd|ls      users of control
   tokens create|revoke|ls  your API tokens
   gateways add NAME        a gateway key and the env lines to start a gateway with
+  agents add|ls|drain      agents: credentials and env lines, list, drain
 
 Run \`wharf COMMAND --help\` for a command's flags.`;
 
@@ -31,6 +42,15 @@ const commands: Record<string, { help: string; run: (argv: string[]) => unknown 
   users: { help: usersHelp, run: runUsers },
   tokens: { help: tokensHelp, run: runTokens },
   gateways: { help: gatewaysHelp, run: runGateways },
+  agents: { help: agentsHelp, run: runAgents },
+  launch: { help: inst.launchHelp, run: inst.runLaunch },
+  ls: { help: inst.lsHelp, run: inst.runLs },
+  show: { help: inst.showHelp, run: inst.runShow },
+  stop: { help: inst.stopHelp, run: inst.runStop },
+  export: { help: inst.exportHelp, run: inst.runExport },
+  clone: { help: inst.cloneHelp, run: inst.runClone },
+  token: { help: inst.tokenHelp, run: inst.runToken },
+  open: { help: inst.openHelp, run: inst.runOpen },
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -3,9 +3,15 @@ import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ROUTE_STREAM_PATH } from '../protocol/route-stream.ts';
+import { AgentSweeper } from './agents/sweeper.ts';
+import { restoreRoutes } from './agents/endpoint-routes.ts';
+import { AGENT_PREFIX, agentRoutes, type AgentApiOptions } from './api/agents.ts';
 import { ApiAuth } from './api/auth.ts';
 import { installErrorHandling } from './api/errors.ts';
 import { gatewayRoutes } from './api/gateways.ts';
+import { configRoutes } from './api/configs.ts';
+import { instanceRoutes } from './api/instances.ts';
+import { DEFAULT_APP_HOSTS, type AppHosts } from './keys/gateway-tokens.ts';
 import { tokenRoutes } from './api/tokens.ts';
 import { userRoutes } from './api/users.ts';
 import { firstStart } from './first-start.ts';
@@ -25,6 +31,10 @@ export interface ControlParts {
   routes: RouteLog;
   log: Logger;
   clock: Clock;
+  /** Lease timeout and TCP port range of the agent API (defaults: 30 s, 20000-20999). */
+  agents?: AgentApiOptions;
+  /** Where apps are reached (links, gateway tokens); DEFAULT_APP_HOSTS when left out. */
+  hosts?: AppHosts;
 }
 
 export interface ControlApp {
@@ -53,7 +63,7 @@ export function buildControlApp(parts: ControlParts): ControlApp {
 
   installErrorHandling(app, log);
   app.addHook('onRequest', async (request) => {
-    if (request.url.startsWith('/api/') && request.routeOptions.url !== ROUTE_STREAM_PATH) await auth.authenticate(request);
+    if (request.url.startsWith('/api/') && request.routeOptions.url !== ROUTE_STREAM_PATH && !request.url.startsWith(AGENT_PREFIX)) await auth.authenticate(request);
   });
   app.addHook('onResponse', async (request, reply) => {
     metrics.countRequest(request.routeOptions.url ?? 'unmatched', reply.statusCode);
@@ -73,6 +83,9 @@ export function buildControlApp(parts: ControlParts): ControlApp {
   userRoutes(app, store, auth);
   tokenRoutes(app, store, auth);
   gatewayRoutes(app, store, auth, stream);
+  agentRoutes(app, store, auth, routes, clock, parts.agents);
+  configRoutes(app, store, auth);
+  instanceRoutes(app, { store, auth, keys, clock, hosts: parts.hosts ?? DEFAULT_APP_HOSTS });
   return { app, stream, metrics };
 }
 
@@ -91,6 +104,8 @@ export interface StartOptions {
   clock?: Clock;
   /** Tests lower it; production keeps the default. */
   scryptCost?: ScryptCost;
+  /** How often leases and silent agents are swept (default 5 s). */
+  sweepIntervalMs?: number;
 }
 
 /**
@@ -105,7 +120,11 @@ export async function startControl(settings: ControlSettings, log: Logger, optio
     const keys = SigningKeys.open(join(settings.home, 'keys'), clock());
     for (const p of keys.problems) log.warn({ file: p.file }, `signing key skipped: ${p.message}`);
     const routes = new RouteLog();
-    const built = buildControlApp({ store, keys, routes, log, clock });
+    await restoreRoutes(store, routes);
+    const built = buildControlApp({ store, keys, routes, log, clock, agents: { leaseMs: settings.leaseTimeoutS * 1000, tcpPorts: settings.tcpPorts }, hosts: { publicUrl: settings.publicUrl ?? DEFAULT_APP_HOSTS.publicUrl, appsDomain: settings.appsDomain } });
+    const sweeper = new AgentSweeper({ store, routes, clock, graceMs: settings.agentGraceS * 1000, log });
+    sweeper.start(options.sweepIntervalMs ?? 5_000);
+    built.app.addHook('onClose', () => sweeper.stop());
     await built.app.listen({ host: settings.listen.host, port: settings.listen.port });
     const address = built.app.server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

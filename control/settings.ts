@@ -15,6 +15,9 @@ export const controlSettings = {
   listen: opt({ flag: 'listen', env: 'WHARF_CONTROL_LISTEN', default: { host: '127.0.0.1', port: 7400 }, shownDefault: '127.0.0.1:7400', parse: parseListen, help: 'address of the API (HOST:PORT, port 0: any free port)' }),
   publicUrl: opt<string | undefined>({ flag: 'public-url', env: 'WHARF_PUBLIC_URL', default: undefined, parse: parsers.string, help: 'the main host users open (default: what the gateway reports)' }),
   appsDomain: opt({ flag: 'apps-domain', env: 'WHARF_APPS_DOMAIN', default: 'apps.localhost', parse: parsers.string, help: 'apps live on <id>.<apps-domain>' }),
+  leaseTimeoutS: opt({ flag: 'lease-timeout', env: 'WHARF_LEASE_TIMEOUT_S', default: 30, parse: parsers.positive, help: 'seconds a leased launch job waits for its agent\'s heartbeat before it is queued again (below the agent grace)' }),
+  agentGraceS: opt({ flag: 'agent-grace', env: 'WHARF_AGENT_GRACE_S', default: 60, parse: parsers.positive, help: 'seconds of silence before an agent\'s instances show "agent offline"; as many again and they fail' }),
+  tcpPorts: opt<[number, number]>({ flag: 'tcp-ports', env: 'WHARF_CONTROL_TCP_PORTS', default: [20000, 20999], parse: parsers.range, help: 'the range control pins gateway ports of TCP routes from (LOW-HIGH)' }),
   logLevel: opt({ flag: 'log-level', env: 'WHARF_LOG_LEVEL', default: 'info', parse: parsers.string, help: 'fatal, error, warn, info, debug' }),
 };
 

@@ -42,6 +42,9 @@ export interface BrowserLink extends IssuedToken {
   url: string;
 }
 
+/** Until a public URL is set (or reported by a gateway): the defaults of DESIGN.md. */
+export const DEFAULT_APP_HOSTS: AppHosts = { appsDomain: 'apps.localhost', publicUrl: 'https://localhost:8443/' };
+
 /** An instance id is a DNS label (the app's host name); `*` means every instance. */
 const INSTANCE_ID = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 

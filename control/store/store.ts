@@ -176,6 +176,8 @@ export interface InstanceStore {
   setEndpoint(id: string, endpoint: Endpoint | null, by?: Reporter): Promise<Instance>;
   /** Start of the current quiet period, or null when the app is busy (the idle detector decides). */
   setQuietSince(id: string, since: number | null): Promise<void>;
+  /** Changes only the status reason ("agent offline"), not the status; refused (CTL_NOT_FOUND) for an unknown id. */
+  setStatusReason(id: string, reason: string | null): Promise<void>;
 }
 
 /** A launch job. It exists while its instance is queued or starting. */

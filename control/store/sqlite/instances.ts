@@ -99,6 +99,12 @@ export class SqliteInstances implements InstanceStore {
     });
   }
 
+  async setStatusReason(id: string, reason: string | null): Promise<void> {
+    if (this.#db.run('UPDATE instances SET status_reason = ?, updated = ? WHERE id = ?', reason, this.#clock(), id) === 0) {
+      throw new ControlError('CTL_NOT_FOUND', `no instance with id "${id}"`);
+    }
+  }
+
   async setQuietSince(id: string, since: number | null): Promise<void> {
     if (this.#db.run('UPDATE instances SET quiet_since = ? WHERE id = ?', since, id) === 0) {
       throw new ControlError('CTL_NOT_FOUND', `no instance with id "${id}"`);

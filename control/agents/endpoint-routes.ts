@@ -1,0 +1,108 @@
+import { isFinished } from '../../protocol/instance-status.ts';
+import { parseRoute, type Route } from '../../protocol/route.ts';
+import { ControlError } from '../errors.ts';
+import type { RouteLog } from '../routes/route-log.ts';
+import type { Instance, Store } from '../store/store.ts';
+
+/*
+ * From an agent's endpoint report to a route (DESIGN.md "One launch" step 3). The endpoint is
+ * kept on the instance as the agent reported it plus what control decided:
+ *   { host, port, routing: 'https' | 'tcp', containerPort, gatewayPort? }
+ * `gatewayPort` is the TCP port control pinned: stable per instance (the same on every report,
+ * every gateway and across restarts, since it lives in the store) and unique among running
+ * instances.
+ */
+
+export interface StoredEndpoint {
+  host: string;
+  port: number;
+  routing: 'https' | 'tcp';
+  containerPort: number;
+  gatewayPort?: number;
+}
+
+/** Statuses in which an instance's route exists (it has an endpoint). */
+const ROUTED = ['starting', 'active', 'idle', 'stopping'] as const;
+
+function isStoredEndpoint(value: unknown): value is StoredEndpoint {
+  const e = value as Partial<StoredEndpoint> | null;
+  return Boolean(e && typeof e.host === 'string' && typeof e.port === 'number' && (e.routing === 'https' || e.routing === 'tcp'));
+}
+
+/** `[::1]` for IPv6 literals in URLs. */
+function urlHost(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+/** The route of an instance with an endpoint, or undefined when it has none (or is finished). */
+export function routeOf(instance: Instance): Route | undefined {
+  if (isFinished(instance.status) || instance.status === 'queued' || !isStoredEndpoint(instance.endpoint)) return undefined;
+  const e = instance.endpoint;
+  const target = `${urlHost(e.host)}:${e.port}`;
+  if (e.routing === 'tcp') {
+    return parseRoute({ id: instance.id, instance: instance.id, kind: 'tcp', target: `tcp://${target}`, port: e.gatewayPort, status: 'active' });
+  }
+  return parseRoute({ id: instance.id, instance: instance.id, kind: 'http', target: `http://${target}`, status: 'active' });
+}
+
+/** Pins gateway ports for TCP routes; one pick at a time so that two reports never get the same port. */
+export class PortPinner {
+  readonly #store: Store;
+  readonly #range: [number, number];
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(store: Store, range: [number, number]) {
+    this.#store = store;
+    this.#range = range;
+  }
+
+  /**
+   * The instance's pinned port: the one it has already, else a free one of the range, starting
+   * from a place derived from the id (so a re-created table tends to give the same ports).
+   * `commit` runs under the same lock, so the port is stored before another pick looks.
+   */
+  pin<T>(instance: Instance, commit: (port: number) => Promise<T>): Promise<T> {
+    const run = this.#queue.then(async () => {
+      const current = (instance.endpoint as Partial<StoredEndpoint> | null)?.gatewayPort;
+      if (typeof current === 'number') return commit(current);
+      const taken = new Set<number>();
+      for (const other of await this.#store.instances.list({ status: [...ROUTED] })) {
+        const p = (other.endpoint as Partial<StoredEndpoint> | null)?.gatewayPort;
+        if (other.id !== instance.id && typeof p === 'number') taken.add(p);
+      }
+      const [lo, hi] = this.#range;
+      const size = hi - lo + 1;
+      let h = 0;
+      for (const ch of instance.id) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+      for (let i = 0; i < size; i++) {
+        const port = lo + ((h + i) % size);
+        if (!taken.has(port)) return commit(port);
+      }
+      throw new ControlError('CTL_NO_TCP_PORT', `${size} ports in ${lo}-${hi}, all pinned`);
+    });
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** Makes the route log hold exactly the routes of the store's running instances (control start). */
+export async function restoreRoutes(store: Store, routes: RouteLog): Promise<number> {
+  const all: Route[] = [];
+  for (const instance of await store.instances.list({ status: [...ROUTED] })) {
+    const route = routeOf(instance);
+    if (route) all.push(route);
+  }
+  routes.replace(all);
+  return all.length;
+}
+
+/** Removes routes whose instance is gone, finished or without an endpoint (whatever path it took there). */
+export async function dropStaleRoutes(store: Store, routes: RouteLog): Promise<string[]> {
+  const stale: string[] = [];
+  for (const route of routes.snapshot().routes) {
+    const instance = await store.instances.get(route.instance);
+    if (!instance || !routeOf(instance)) stale.push(route.id);
+  }
+  if (stale.length) routes.change({ remove: stale });
+  return stale;
+}

@@ -1,0 +1,108 @@
+import type { Logger } from 'pino';
+import type { RouteLog } from '../routes/route-log.ts';
+import type { Clock, Job, Store } from '../store/store.ts';
+import { dropStaleRoutes } from './endpoint-routes.ts';
+
+/*
+ * Control's periodic pass over agents and leases (DESIGN.md "Agent lifecycle", "Queues"):
+ * - a lease that ran out puts its job back in its queue and the instance back to queued,
+ *   exactly once (the store's `expire` is one transaction that returns each job once);
+ * - an agent silent past its grace goes offline and its instances show "agent offline";
+ * - silent for a second grace, its instances fail with "agent gone";
+ * - a route whose instance is finished or lost its endpoint leaves the route log, whatever
+ *   path the instance took there.
+ * The lease timeout is shorter than the grace, so a lost agent's starting jobs are re-queued
+ * before its running apps are failed.
+ */
+
+export const AGENT_OFFLINE = 'agent offline';
+export const AGENT_GONE = 'agent gone';
+
+const HELD = ['starting', 'active', 'idle', 'stopping'] as const;
+
+export interface SweeperOptions {
+  store: Store;
+  routes: RouteLog;
+  clock: Clock;
+  /** Silence after which an agent is offline; as long again and its instances fail. */
+  graceMs: number;
+  log?: Logger;
+}
+
+export interface SweepResult {
+  expired: Job[];
+  /** Agents marked offline by this pass. */
+  offline: string[];
+  /** Instances failed by this pass. */
+  failed: string[];
+  /** Routes removed by this pass. */
+  dropped: string[];
+}
+
+export class AgentSweeper {
+  readonly #o: SweeperOptions;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<SweepResult> | undefined;
+
+  constructor(options: SweeperOptions) {
+    this.#o = options;
+  }
+
+  /** One pass; a pass asked for while one runs waits for it and gets its result. */
+  sweep(): Promise<SweepResult> {
+    this.#running ??= this.#sweep().finally(() => (this.#running = undefined));
+    return this.#running;
+  }
+
+  /** Sweeps every `intervalMs` until `stop`; the timer does not keep the process alive. */
+  start(intervalMs: number): void {
+    this.stop();
+    this.#timer = setInterval(() => {
+      this.sweep().catch((err: unknown) => this.#o.log?.error({ err }, 'agent sweep failed'));
+    }, intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Stops the timer and waits for a pass under way. */
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#running?.catch(() => undefined);
+  }
+
+  async #sweep(): Promise<SweepResult> {
+    const { store, routes, clock, graceMs, log } = this.#o;
+    const now = clock();
+    const expired = await store.jobs.expire(now);
+    for (const job of expired) log?.warn({ instance: job.instance, agent: job.agent }, 'lease expired: job queued again');
+    const offline: string[] = [];
+    const failed: string[] = [];
+    for (const agent of await store.agents.list()) {
+      if (agent.lastSeen === null) continue;
+      const silent = now - agent.lastSeen;
+      if (silent < graceMs) continue;
+      if (agent.state !== 'offline') {
+        await store.agents.setState(agent.id, 'offline');
+        offline.push(agent.id);
+        log?.warn({ agent: agent.id, silentMs: silent }, 'agent offline');
+      }
+      const instances = await store.instances.list({ agent: agent.id, status: [...HELD] });
+      const gone = silent >= 2 * graceMs;
+      for (const instance of instances) {
+        if (gone) {
+          try {
+            await store.instances.updateStatus(instance.id, 'failed', AGENT_GONE);
+            failed.push(instance.id);
+          } catch (err) {
+            // It changed under us (a late report); the next pass looks again.
+            log?.warn({ err, instance: instance.id }, 'could not fail the instance of a gone agent');
+          }
+        } else if (instance.statusReason !== AGENT_OFFLINE) {
+          await store.instances.setStatusReason(instance.id, AGENT_OFFLINE);
+        }
+      }
+    }
+    const dropped = await dropStaleRoutes(store, routes);
+    return { expired, offline, failed, dropped };
+  }
+}

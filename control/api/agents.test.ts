@@ -1,0 +1,206 @@
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AGENT_GONE, AGENT_OFFLINE, AgentSweeper } from '../agents/sweeper.ts';
+import { SigningKeys } from '../keys/signing-keys.ts';
+import { RouteLog } from '../routes/route-log.ts';
+import { buildControlApp, type ControlApp } from '../server.ts';
+import { tempStore, testConfig, testSpec, type TempStore } from '../store/testing.ts';
+
+const LEASE_MS = 30_000;
+const GRACE_MS = 60_000;
+
+describe('agents API (in process, injected clock)', () => {
+  let t: TempStore;
+  let control: ControlApp;
+  let routes: RouteLog;
+  let sweeper: AgentSweeper;
+  let adminToken: string;
+  let ownerId: string;
+
+  beforeEach(async () => {
+    t = tempStore();
+    routes = new RouteLog();
+    const keys = SigningKeys.open(join(t.dir, 'keys'), t.clock.now);
+    control = buildControlApp({
+      store: t.store, keys, routes, log: pino({ level: 'silent' }), clock: t.clock.read,
+      agents: { leaseMs: LEASE_MS, tcpPorts: [21000, 21009], pollMs: 10 },
+    });
+    sweeper = new AgentSweeper({ store: t.store, routes, clock: t.clock.read, graceMs: GRACE_MS });
+    const admin = await t.store.users.add({ name: 'admin', password: 'admin-password', admin: true });
+    ownerId = admin.id;
+    adminToken = (await t.store.apiTokens.create(admin.id, 'test')).token;
+  });
+  afterEach(async () => {
+    await sweeper.stop();
+    await control.app.close();
+    await t.cleanup();
+  });
+
+  const admin = (method: 'GET' | 'POST', url: string, payload?: object) =>
+    control.app.inject({ method, url, payload, headers: { authorization: `Bearer ${adminToken}` } });
+
+  async function addAgent(name: string, queues: string[]) {
+    const res = await admin('POST', '/api/v1/agents', { name, queues });
+    expect(res.statusCode).toBe(201);
+    const a = res.json() as { id: string; key: string; secret: string };
+    const auth = `Bearer ${a.key}:${a.secret}`;
+    return {
+      id: a.id,
+      call: (method: 'POST' | 'DELETE', path: string, payload?: object) =>
+        control.app.inject({ method, url: `/api/v1/agent/${path}`, payload, headers: { authorization: auth } }),
+    };
+  }
+
+  const launch = async (queue: string, extra: Record<string, unknown> = {}) =>
+    (await t.store.instances.create({ owner: ownerId, config: testConfig({ queue }), spec: { ...testSpec(), ...extra } })).id;
+
+  it('creates agents (admin only) and refuses wrong agent credentials', async () => {
+    const a = await addAgent('a1', ['default']);
+    expect((await a.call('POST', 'heartbeat', { resources: { cpus: 4 } })).statusCode).toBe(200);
+    const bad = await control.app.inject({ method: 'POST', url: '/api/v1/agent/heartbeat', headers: { authorization: `Bearer ${adminToken}` } });
+    expect(bad.statusCode).toBe(401);
+    expect(bad.json().error.code).toBe('CTL_AGENT_KEY');
+    const list = (await admin('GET', '/api/v1/agents')).json().agents;
+    expect(list).toMatchObject([{ id: a.id, name: 'a1', state: 'online', resources: { cpus: 4 }, queues: ['default'] }]);
+    expect(JSON.stringify(list)).not.toContain('secret');
+  });
+
+  it('leases FIFO across two queues in the agent\'s order, then answers 204', async () => {
+    const b1 = await launch('b');
+    const a1 = await launch('a');
+    const b2 = await launch('b');
+    const a2 = await launch('a');
+    const agent = await addAgent('a1', ['a', 'b']);
+    const got: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await agent.call('POST', 'lease?wait=0');
+      expect(res.statusCode).toBe(200);
+      expect(res.json().spec.image).toBe('wharf/busybox:local');
+      got.push(res.json().instance);
+    }
+    expect(got).toEqual([a1, a2, b1, b2]);
+    expect((await t.store.instances.get(a1))!.status).toBe('starting');
+    expect((await agent.call('POST', 'lease?wait=50')).statusCode).toBe(204);
+  });
+
+  it('re-queues an expired lease exactly once, and refuses the old holder\'s report with 409', async () => {
+    const id = await launch('default');
+    const agent = await addAgent('a1', ['default']);
+    expect((await agent.call('POST', 'lease?wait=0')).json().instance).toBe(id);
+    t.clock.advance(LEASE_MS - 1);
+    expect((await sweeper.sweep()).expired).toHaveLength(0);
+    t.clock.advance(1);
+    const first = await sweeper.sweep();
+    const second = await sweeper.sweep();
+    expect(first.expired.map((j) => j.instance)).toEqual([id]);
+    expect(second.expired).toEqual([]);
+    expect((await t.store.instances.get(id))!.status).toBe('queued');
+    expect((await t.store.jobs.depths())).toEqual([{ queue: 'default', queued: 1, leased: 0 }]);
+
+    const late = await agent.call('POST', `instances/${id}/status`, { status: 'active' });
+    expect(late.statusCode).toBe(409);
+    expect(late.json().error.code).toBe('CTL_LEASE_EXPIRED');
+    const lateEndpoint = await agent.call('POST', `instances/${id}/endpoint`, { host: '127.0.0.1', port: 1234 });
+    expect(lateEndpoint.json().error.code).toBe('CTL_LEASE_EXPIRED');
+
+    // Another agent takes it; the first one's reports stay refused.
+    const other = await addAgent('a2', ['default']);
+    expect((await other.call('POST', 'lease?wait=0')).json()).toMatchObject({ instance: id, attempts: 2 });
+    expect((await agent.call('POST', `instances/${id}/status`, { status: 'active' })).statusCode).toBe(409);
+  });
+
+  it('renews leases on heartbeat, so a live agent keeps its job', async () => {
+    const id = await launch('default');
+    const agent = await addAgent('a1', ['default']);
+    await agent.call('POST', 'lease?wait=0');
+    for (let i = 0; i < 3; i++) {
+      t.clock.advance(LEASE_MS - 1000);
+      expect((await agent.call('POST', 'heartbeat', {})).statusCode).toBe(200);
+      expect((await sweeper.sweep()).expired).toEqual([]);
+    }
+    expect((await agent.call('POST', `instances/${id}/status`, { status: 'active' })).json().status).toBe('active');
+  });
+
+  it('turns an endpoint into a route, pins a stable TCP port, and drops the route when stopped', async () => {
+    const web = await launch('default');
+    const db = await launch('default', { ports: [{ port: 5432, routing: 'tcp' }], readiness: { kind: 'tcp', port: 5432 } });
+    const agent = await addAgent('a1', ['default']);
+    await agent.call('POST', 'lease?wait=0');
+    await agent.call('POST', 'lease?wait=0');
+
+    const r1 = await agent.call('POST', `instances/${web}/endpoint`, { host: '127.0.0.1', port: 32768 });
+    expect(r1.statusCode).toBe(200);
+    expect(r1.json()).toMatchObject({ status: 'active', route: { id: web, kind: 'http', target: 'http://127.0.0.1:32768', status: 'active' } });
+    expect(routes.get(web)).toMatchObject({ kind: 'http', instance: web });
+
+    const r2 = await agent.call('POST', `instances/${db}/endpoint`, { host: '127.0.0.1', port: 32769 });
+    const port = r2.json().route.port as number;
+    expect(r2.json().route).toMatchObject({ kind: 'tcp', target: 'tcp://127.0.0.1:32769' });
+    expect(port).toBeGreaterThanOrEqual(21000);
+    expect(port).toBeLessThanOrEqual(21009);
+    // A new report (agent restarted, new host port) keeps the pinned port.
+    const r3 = await agent.call('POST', `instances/${db}/endpoint`, { host: '127.0.0.1', port: 40000 });
+    expect(r3.json().route).toMatchObject({ port, target: 'tcp://127.0.0.1:40000' });
+
+    // Console lines need the holder too.
+    expect((await agent.call('POST', `instances/${web}/console`, { lines: [{ text: 'ready' }] })).json()).toEqual({ seq: 1 });
+
+    // Stop: stopping keeps the route; the agent's heartbeat gets the stop command; stopped drops it.
+    await t.store.instances.updateStatus(web, 'stopping', 'user stop');
+    expect((await agent.call('POST', 'heartbeat', {})).json().stop).toEqual([web]);
+    expect(routes.get(web)).toBeDefined();
+    expect((await agent.call('POST', `instances/${web}/status`, { status: 'stopped' })).json().status).toBe('stopped');
+    expect(routes.get(web)).toBeUndefined();
+
+    // A route whose instance finished by another path is dropped by the sweeper.
+    await t.store.instances.updateStatus(db, 'failed', 'exit code 1');
+    expect((await sweeper.sweep()).dropped).toEqual([db]);
+    expect(routes.size).toBe(0);
+
+    // An illegal transition is refused.
+    expect((await agent.call('POST', `instances/${web}/status`, { status: 'active' })).statusCode).toBe(409);
+  });
+
+  it('shows a silent agent\'s instances "agent offline", then fails them', async () => {
+    const id = await launch('default');
+    const agent = await addAgent('a1', ['default']);
+    await agent.call('POST', 'heartbeat', {});
+    await agent.call('POST', 'lease?wait=0');
+    await agent.call('POST', `instances/${id}/endpoint`, { host: '127.0.0.1', port: 32768 });
+    expect(routes.get(id)).toBeDefined();
+
+    t.clock.advance(GRACE_MS - 1);
+    expect((await sweeper.sweep()).offline).toEqual([]);
+    t.clock.advance(1);
+    expect((await sweeper.sweep()).offline).toEqual([agent.id]);
+    expect(await t.store.instances.get(id)).toMatchObject({ status: 'active', statusReason: AGENT_OFFLINE });
+    expect((await t.store.agents.get(agent.id))!.state).toBe('offline');
+
+    // Back in time: the heartbeat clears the mark.
+    await agent.call('POST', 'heartbeat', {});
+    expect(await t.store.instances.get(id)).toMatchObject({ status: 'active', statusReason: null });
+
+    t.clock.advance(GRACE_MS);
+    await sweeper.sweep();
+    expect((await t.store.instances.get(id))!.statusReason).toBe(AGENT_OFFLINE);
+    t.clock.advance(GRACE_MS);
+    const gone = await sweeper.sweep();
+    expect(gone.failed).toEqual([id]);
+    expect(await t.store.instances.get(id)).toMatchObject({ status: 'failed', statusReason: AGENT_GONE });
+    expect(routes.get(id)).toBeUndefined();
+    expect((await sweeper.sweep()).failed).toEqual([]);
+  });
+
+  it('drains an agent: no new jobs, its apps get stop commands', async () => {
+    const running = await launch('default');
+    const agent = await addAgent('a1', ['default']);
+    await agent.call('POST', 'lease?wait=0');
+    await agent.call('POST', `instances/${running}/endpoint`, { host: '127.0.0.1', port: 32768 });
+    await launch('default');
+    const drained = await admin('POST', `/api/v1/agents/${agent.id}/drain`);
+    expect(drained.json()).toMatchObject({ drain: true, apps: [{ id: running, status: 'stopping' }] });
+    expect((await agent.call('POST', 'lease?wait=0')).statusCode).toBe(204);
+    expect((await agent.call('POST', 'heartbeat', {})).json()).toMatchObject({ drain: true, stop: [running] });
+  });
+});

@@ -1,0 +1,238 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { INSTANCE_STATUSES, isFinished, type InstanceStatus } from '../../protocol/instance-status.ts';
+import { parse } from '../../protocol/validate.ts';
+import { PortPinner, routeOf, type StoredEndpoint } from '../agents/endpoint-routes.ts';
+import { AGENT_OFFLINE } from '../agents/sweeper.ts';
+import { ControlError } from '../errors.ts';
+import type { RouteLog } from '../routes/route-log.ts';
+import type { Agent, Clock, Instance, Store } from '../store/store.ts';
+import type { ApiAuth } from './auth.ts';
+
+/*
+ * Agents (DESIGN.md "Agent lifecycle", "Queues").
+ *
+ * Admin side, API token: POST /api/v1/agents {name, queues} (key + secret, shown once),
+ * GET /api/v1/agents, POST /api/v1/agents/:id/drain.
+ *
+ * Agent side, under AGENT_PREFIX, `Authorization: Bearer <WHARF_AGENT_KEY>:<WHARF_AGENT_SECRET>`:
+ * - POST heartbeat {resources?, queues?} → {stop: [instance ids to stop], instances: [ids it
+ *   holds], drain, leaseTimeoutMs}; renews the agent's leases and marks it online.
+ * - POST lease?wait=MS → 200 {instance, queue, spec, attempts, leaseExpires, leaseTimeoutMs}
+ *   (the oldest job of the first of its queues that has one; instance now `starting`), or 204
+ *   after waiting up to `wait` (default 25 s, at most 60 s) with none.
+ * - POST instances/:id/status {status, reason?} → the instance's {id, status, statusReason}.
+ * - POST instances/:id/endpoint {host, port, containerPort?} → {route}; the instance is active.
+ * - DELETE instances/:id/endpoint → 204, route removed.
+ * - POST instances/:id/console {lines: [{text, stream?, at?}]} → {seq}.
+ * Every instance report needs the agent to hold the instance: 409 CTL_LEASE_EXPIRED otherwise.
+ */
+
+export const AGENT_PREFIX = '/api/v1/agent/';
+
+export interface AgentApiOptions {
+  leaseMs: number;
+  /** The range control pins TCP gateway ports from. */
+  tcpPorts: [number, number];
+  /** Cap of `?wait=` on lease. */
+  maxWaitMs?: number;
+  /** How often a waiting lease looks at the queues again. */
+  pollMs?: number;
+}
+
+export const DEFAULT_AGENT_API_OPTIONS: AgentApiOptions = { leaseMs: 30_000, tcpPorts: [20000, 20999] };
+
+const DEFAULT_WAIT_MS = 25_000;
+const MAX_WAIT_MS = 60_000;
+
+const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', description: '1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit' });
+
+export const NewAgent = Type.Object({
+  name: Name,
+  queues: Type.Array(Name, { default: ['default'], minItems: 1, maxItems: 32, description: 'queue names, in the order the agent takes them' }),
+}, { additionalProperties: false });
+
+const Heartbeat = Type.Object({
+  resources: Type.Optional(Type.Unknown()),
+  queues: Type.Optional(Type.Array(Name, { minItems: 1, maxItems: 32 })),
+}, { additionalProperties: false });
+
+const StatusReport = Type.Object({
+  status: Type.Union(INSTANCE_STATUSES.map((s) => Type.Literal(s)), { description: INSTANCE_STATUSES.join(', ') }),
+  reason: Type.Optional(Type.Union([Type.String({ maxLength: 2000 }), Type.Null()])),
+}, { additionalProperties: false });
+
+const EndpointReport = Type.Object({
+  host: Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:_-]+$', description: 'the address gateways reach the published port at' }),
+  port: Type.Integer({ minimum: 1, maximum: 65535 }),
+  containerPort: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'the app port of the launch spec it publishes (default: the first)' })),
+}, { additionalProperties: false });
+
+const ConsoleReport = Type.Object({
+  lines: Type.Array(Type.Object({
+    text: Type.String({ maxLength: 16_384 }),
+    stream: Type.Optional(Type.Union([Type.Literal('event'), Type.Literal('stdout'), Type.Literal('stderr')])),
+    at: Type.Optional(Type.Integer({ minimum: 0 })),
+  }, { additionalProperties: false }), { maxItems: 1000 }),
+}, { additionalProperties: false });
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function agentView(a: Agent, apps: Instance[] = []) {
+  return {
+    id: a.id, name: a.name, key: a.key, queues: a.queues, state: a.state, drain: a.drain, lastSeen: iso(a.lastSeen),
+    resources: a.resources ?? null, created: iso(a.created),
+    apps: apps.map((i) => ({ id: i.id, name: i.name, status: i.status, statusReason: i.statusReason })),
+  };
+}
+
+const RUNNING: InstanceStatus[] = ['starting', 'active', 'idle', 'stopping'];
+
+export function agentRoutes(app: FastifyInstance, store: Store, auth: ApiAuth, routes: RouteLog, clock: Clock, options: AgentApiOptions = DEFAULT_AGENT_API_OPTIONS): void {
+  const agents = new WeakMap<FastifyRequest, Agent>();
+  const pinner = new PortPinner(store, options.tcpPorts);
+  const maxWait = options.maxWaitMs ?? MAX_WAIT_MS;
+  const pollMs = options.pollMs ?? 200;
+  let closed = false;
+  app.addHook('onClose', async () => {
+    closed = true;
+  });
+
+  // ---- admin side --------------------------------------------------------------------------
+
+  app.post('/api/v1/agents', async (request, reply) => {
+    auth.admin(request);
+    const body = parse(NewAgent, request.body ?? {});
+    const { agent, secret } = await store.agents.add({ name: body.name, queues: body.queues });
+    return reply.code(201).send({ ...agentView(agent), secret });
+  });
+
+  app.get('/api/v1/agents', async (request) => {
+    auth.admin(request);
+    const list = await store.agents.list();
+    const out = [];
+    for (const a of list) out.push(agentView(a, await store.instances.list({ agent: a.id, status: RUNNING })));
+    return { agents: out };
+  });
+
+  app.post<{ Params: { id: string } }>('/api/v1/agents/:id/drain', async (request) => {
+    auth.admin(request);
+    const agent = await findAgent(store, request.params.id);
+    await store.agents.setDrain(agent.id, true);
+    // Its apps are snapshotted and stopped: the agent gets them as stop commands.
+    for (const instance of await store.instances.list({ agent: agent.id, status: ['starting', 'active', 'idle'] })) {
+      await store.instances.updateStatus(instance.id, 'stopping', 'agent drain').catch(() => undefined);
+    }
+    const after = (await store.agents.get(agent.id))!;
+    return agentView(after, await store.instances.list({ agent: agent.id, status: RUNNING }));
+  });
+
+  // ---- agent side --------------------------------------------------------------------------
+
+  app.addHook('onRequest', async (request) => {
+    if (!request.url.startsWith(AGENT_PREFIX)) return;
+    const m = /^Bearer +([^\s:]+):(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+    const agent = m ? await store.agents.verify(m[1], m[2]) : undefined;
+    if (!agent) throw new ControlError('CTL_AGENT_KEY', m ? 'this agent key and secret are unknown' : 'no agent credentials were sent');
+    agents.set(request, agent);
+  });
+  const me = (request: FastifyRequest): Agent => {
+    const agent = agents.get(request);
+    if (!agent) throw new ControlError('CTL_AGENT_KEY');
+    return agent;
+  };
+
+  app.post(`${AGENT_PREFIX}heartbeat`, async (request) => {
+    const agent = me(request);
+    const body = parse(Heartbeat, request.body ?? {});
+    const updated = await store.agents.heartbeat(agent.id, body);
+    await store.jobs.renew(agent.id, clock(), options.leaseMs);
+    const held = await store.instances.list({ agent: agent.id, status: RUNNING });
+    // Back from silence: its instances no longer show "agent offline".
+    for (const i of held) if (i.statusReason === AGENT_OFFLINE) await store.instances.setStatusReason(i.id, null);
+    return {
+      agent: updated.id,
+      drain: updated.drain,
+      leaseTimeoutMs: options.leaseMs,
+      stop: held.filter((i) => i.status === 'stopping').map((i) => i.id),
+      instances: held.map((i) => i.id),
+    };
+  });
+
+  app.post<{ Querystring: { wait?: string } }>(`${AGENT_PREFIX}lease`, async (request, reply) => {
+    const agent = me(request);
+    const raw = request.query.wait;
+    if (raw !== undefined && !/^\d+$/.test(raw)) throw new ControlError('CTL_INVALID', 'wait must be a whole number of milliseconds');
+    const wait = Math.min(raw === undefined ? DEFAULT_WAIT_MS : Number(raw), maxWait);
+    const deadline = Date.now() + wait;
+    for (;;) {
+      // The queues as the agent last reported them (heartbeat), else as added.
+      const current = (await store.agents.get(agent.id)) ?? agent;
+      const job = await store.jobs.lease(agent.id, current.queues, options.leaseMs, clock());
+      if (job) {
+        const instance = (await store.instances.get(job.instance))!;
+        return {
+          instance: instance.id, queue: job.queue, spec: instance.spec, attempts: job.attempts,
+          leaseExpires: iso(job.leaseExpires), leaseTimeoutMs: options.leaseMs,
+        };
+      }
+      if (closed || request.raw.destroyed || request.raw.socket?.destroyed || Date.now() + pollMs > deadline) break;
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+    return reply.code(204).send();
+  });
+
+  app.post<{ Params: { id: string } }>(`${AGENT_PREFIX}instances/:id/status`, async (request) => {
+    const agent = me(request);
+    const body = parse(StatusReport, request.body ?? {});
+    const instance = await store.instances.updateStatus(request.params.id, body.status, body.reason ?? null, { agent: agent.id });
+    if (isFinished(instance.status) || !routeOf(instance)) routes.remove(instance.id);
+    return { id: instance.id, status: instance.status, statusReason: instance.statusReason };
+  });
+
+  app.post<{ Params: { id: string } }>(`${AGENT_PREFIX}instances/:id/endpoint`, async (request) => {
+    const agent = me(request);
+    const body = parse(EndpointReport, request.body ?? {});
+    const id = request.params.id;
+    await store.jobs.assertHolder(agent.id, id, clock());
+    const instance = await store.instances.get(id);
+    if (!instance) throw new ControlError('CTL_NOT_FOUND', `no instance with id "${id}"`);
+    const published = body.containerPort === undefined ? instance.spec.ports[0] : instance.spec.ports.find((p) => p.port === body.containerPort);
+    if (!published) {
+      throw new ControlError('CTL_INVALID', body.containerPort === undefined
+        ? `instance ${id} publishes no port (routing none): it has no endpoint`
+        : `containerPort: instance ${id} does not publish port ${body.containerPort}`);
+    }
+    const endpoint: StoredEndpoint = { host: body.host, port: body.port, routing: published.routing, containerPort: published.port };
+    const save = async (gatewayPort?: number) => {
+      const stored = gatewayPort === undefined ? endpoint : { ...endpoint, gatewayPort };
+      return store.instances.setEndpoint(id, stored as unknown as Record<string, unknown>, { agent: agent.id });
+    };
+    let updated = published.routing === 'tcp' ? await pinner.pin(instance, save) : await save();
+    if (updated.status === 'starting') updated = await store.instances.updateStatus(id, 'active', null, { agent: agent.id });
+    const route = routeOf(updated);
+    if (!route) throw new ControlError('CTL_INVALID', `instance ${id} is ${updated.status}: it gets no route`);
+    routes.upsert(route);
+    return { id, status: updated.status, route };
+  });
+
+  app.delete<{ Params: { id: string } }>(`${AGENT_PREFIX}instances/:id/endpoint`, async (request, reply) => {
+    const agent = me(request);
+    await store.instances.setEndpoint(request.params.id, null, { agent: agent.id });
+    routes.remove(request.params.id);
+    return reply.code(204).send();
+  });
+
+  app.post<{ Params: { id: string } }>(`${AGENT_PREFIX}instances/:id/console`, async (request) => {
+    const agent = me(request);
+    const body = parse(ConsoleReport, request.body ?? {});
+    await store.jobs.assertHolder(agent.id, request.params.id, clock());
+    return { seq: await store.console.append(request.params.id, body.lines) };
+  });
+}
+
+async function findAgent(store: Store, idOrName: string): Promise<Agent> {
+  const agent = (await store.agents.get(idOrName)) ?? (await store.agents.list()).find((a) => a.name === idOrName);
+  if (!agent) throw new ControlError('CTL_NOT_FOUND', `no agent "${idOrName}"`);
+  return agent;
+}

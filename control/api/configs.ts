@@ -1,0 +1,49 @@
+import type { FastifyInstance } from 'fastify';
+import { compileApp } from '../../apps/index.ts';
+import { parseAppConfig, type AppConfig } from '../../protocol/app-config.ts';
+import type { LaunchSpec } from '../../protocol/launch-spec.ts';
+import { ControlError } from '../errors.ts';
+import type { Instance, Store, User } from '../store/store.ts';
+import type { ApiAuth } from './auth.ts';
+
+/**
+ * An instance `user` may see: their own, or any as an admin. Another user's instance is "not
+ * found" for a non-admin: its existence is not theirs to learn.
+ */
+export async function visibleInstance(store: Store, user: User, id: string): Promise<Instance> {
+  const instance = await store.instances.get(id);
+  if (!instance || (instance.owner !== user.id && !user.admin)) throw new ControlError('CTL_NOT_FOUND', `no instance "${id}"`);
+  return instance;
+}
+
+/**
+ * Restoring needs a source the user may see that has a snapshot; `field` names where the
+ * source id came from (`workspace.restoreFrom`, or the instance being cloned).
+ */
+export async function checkRestorable(store: Store, user: User, source: string, field: string): Promise<void> {
+  const instance = await store.instances.get(source);
+  if (!instance || (instance.owner !== user.id && !user.admin)) {
+    throw new ControlError('CTL_NO_SNAPSHOT', `${field}: no instance "${source}" of yours to restore from`);
+  }
+  const snapshots = await store.snapshots.list({ instance: source });
+  if (snapshots.length === 0) throw new ControlError('CTL_NO_SNAPSHOT', `${field}: instance "${source}" has no snapshot to restore from`);
+}
+
+/**
+ * The complete config (defaults filled) and its launch spec, compiled with the submitter's
+ * rights: host-access container args are an admin's. Throws a ValidationError naming the field.
+ */
+export async function checkConfig(store: Store, user: User, body: unknown): Promise<{ config: AppConfig; spec: LaunchSpec }> {
+  const config = parseAppConfig(body ?? {});
+  const spec = compileApp(config, { admin: user.admin });
+  if (config.workspace.restoreFrom) await checkRestorable(store, user, config.workspace.restoreFrom, 'workspace.restoreFrom');
+  return { config, spec };
+}
+
+/** `POST /configs/validate`: import. Answers the complete config, or 400 naming the field. */
+export function configRoutes(app: FastifyInstance, store: Store, auth: ApiAuth): void {
+  app.post('/api/v1/configs/validate', async (request) => {
+    const { config } = await checkConfig(store, auth.user(request), request.body);
+    return config;
+  });
+}

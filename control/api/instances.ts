@@ -1,0 +1,124 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { cloneAppConfig } from '../../protocol/app-config.ts';
+import { INSTANCE_STATUSES, type InstanceStatus } from '../../protocol/instance-status.ts';
+import { parse, ValidationError } from '../../protocol/validate.ts';
+import { ControlError } from '../errors.ts';
+import { instanceView, type InstanceView } from '../instances/instance-view.ts';
+import { GatewayTokens, type AppHosts } from '../keys/gateway-tokens.ts';
+import type { SigningKeys } from '../keys/signing-keys.ts';
+import type { Clock, Instance, InstanceFilter, Store, User } from '../store/store.ts';
+import type { ApiAuth } from './auth.ts';
+import { checkConfig, checkRestorable, visibleInstance } from './configs.ts';
+
+export interface InstanceRouteDeps {
+  store: Store;
+  auth: ApiAuth;
+  keys: SigningKeys;
+  hosts: AppHosts;
+  clock: Clock;
+}
+
+const Text = (description: string) => Type.Optional(Type.String({ minLength: 1, maxLength: 255, description }));
+
+export const InstanceQuery = Type.Object({
+  status: Text(`a status or a comma-separated list of them (${INSTANCE_STATUSES.join(', ')})`),
+  project: Text('a project name'),
+  tag: Text('a tag'),
+  queue: Text('a queue name'),
+  owner: Text('a user name'),
+}, { additionalProperties: false });
+
+export const TokenRequest = Type.Object({
+  lifetimeS: Type.Optional(Type.Integer({ minimum: 1, description: 'a whole number of seconds' })),
+}, { additionalProperties: false });
+
+/** Statuses a user stop moves from, and where to. */
+const STOP: Partial<Record<InstanceStatus, InstanceStatus>> = { queued: 'stopped', starting: 'stopping', active: 'stopping', idle: 'stopping' };
+
+/** The instances API: launch, list, show, stop, export, clone and gateway tokens. */
+export function instanceRoutes(app: FastifyInstance, deps: InstanceRouteDeps): void {
+  const { store, auth, keys, hosts, clock } = deps;
+  const tokens = new GatewayTokens(keys, hosts);
+
+  /** Views of instances, each owner's name looked up once. */
+  async function views(instances: Instance[]): Promise<InstanceView[]> {
+    const names = new Map<string, string>();
+    for (const i of instances) {
+      if (!names.has(i.owner)) names.set(i.owner, (await store.users.get(i.owner))?.name ?? i.owner);
+    }
+    const now = clock();
+    return instances.map((i) => instanceView(i, names.get(i.owner)!, hosts, now));
+  }
+  const view = async (i: Instance) => (await views([i]))[0];
+
+  app.post('/api/v1/instances', async (request, reply) => {
+    const me = auth.user(request);
+    const { config, spec } = await checkConfig(store, me, request.body);
+    const instance = await store.instances.create({ owner: me.id, config, spec });
+    return reply.code(201).send(await view(instance));
+  });
+
+  app.get('/api/v1/instances', async (request) => {
+    const me = auth.user(request);
+    const q = parse(InstanceQuery, request.query ?? {});
+    const filter: InstanceFilter = { project: q.project, tag: q.tag, queue: q.queue };
+    if (q.status !== undefined) {
+      const statuses = q.status.split(',').map((s) => s.trim());
+      for (const s of statuses) {
+        if (!(INSTANCE_STATUSES as readonly string[]).includes(s)) throw new ValidationError('status', `"${s}" is not a status (${INSTANCE_STATUSES.join(', ')})`);
+      }
+      filter.status = statuses as InstanceStatus[];
+    }
+    if (!me.admin) {
+      if (q.owner !== undefined && q.owner !== me.name) throw new ControlError('CTL_FORBIDDEN', 'owner: only an admin sees other users\' instances');
+      filter.owner = me.id;
+    } else if (q.owner !== undefined) {
+      const owner = await store.users.getByName(q.owner);
+      if (!owner) return { instances: [] };
+      filter.owner = owner.id;
+    }
+    return { instances: await views(await store.instances.list(filter)) };
+  });
+
+  app.get<{ Params: { id: string } }>('/api/v1/instances/:id', async (request) => {
+    return view(await visibleInstance(store, auth.user(request), request.params.id));
+  });
+
+  app.post<{ Params: { id: string } }>('/api/v1/instances/:id/stop', async (request) => {
+    const instance = await visibleInstance(store, auth.user(request), request.params.id);
+    const to = STOP[instance.status];
+    if (!to) throw new ControlError('CTL_ILLEGAL_TRANSITION', `instance "${instance.id}" is ${instance.status}: only a queued, starting, active or idle instance can be stopped`);
+    return view(await store.instances.updateStatus(instance.id, to, null));
+  });
+
+  app.get<{ Params: { id: string } }>('/api/v1/instances/:id/config', async (request) => {
+    return (await visibleInstance(store, auth.user(request), request.params.id)).config;
+  });
+
+  app.post<{ Params: { id: string } }>('/api/v1/instances/:id/clone', async (request) => {
+    const me: User = auth.user(request);
+    const instance = await visibleInstance(store, me, request.params.id);
+    await checkRestorable(store, me, instance.id, 'workspace.restoreFrom');
+    return cloneAppConfig(instance.config, instance.id);
+  });
+
+  app.post<{ Params: { id: string } }>('/api/v1/instances/:id/token', async (request) => {
+    const me = auth.user(request);
+    const instance = await visibleInstance(store, me, request.params.id);
+    const body = parse(TokenRequest, request.body ?? {});
+    const now = clock();
+    const issued = await tokens.apiToken({ sub: me.id, scope: [instance.id], lifetimeS: body.lifetimeS }, now);
+    const link = await tokens.browserLink({ sub: me.id, instance: instance.id }, now);
+    const { links } = await view(instance);
+    return {
+      token: issued.token,
+      scope: issued.scope,
+      expiresAt: new Date(issued.expiresAt).toISOString(),
+      link: link.url,
+      linkExpiresAt: new Date(link.expiresAt).toISOString(),
+      endpoint: links.endpoint,
+      links: { ...links, browser: link.url },
+    };
+  });
+}

@@ -1,0 +1,89 @@
+import type { AppConfig, AppKind } from '../../protocol/app-config.ts';
+import type { InstanceStatus } from '../../protocol/instance-status.ts';
+import { appBaseUrl, type AppHosts } from '../keys/gateway-tokens.ts';
+import type { Instance } from '../store/store.ts';
+
+/*
+ * The instance view of DESIGN.md ("Instance view"): what `GET /instances/:id`, `wharf show`
+ * and the dashboard read. `links.browser` is a one-time link, so it is null here and filled
+ * only in the answer of `POST /instances/:id/token`.
+ */
+
+export interface InstanceLinks {
+  /** The app's base URL (`https://<id>.<appsDomain>[:port]/`), null for routing "none". */
+  https: string | null;
+  /** A one-time browser link: only in the token answer. */
+  browser: string | null;
+  /** The base URL for programs sending `Authorization: Bearer`, null for routing "none". */
+  endpoint: string | null;
+  /** `host:port` for a TCP app once control has pinned its port, else null. */
+  tcp: string | null;
+}
+
+export interface InstanceView {
+  id: string;
+  name: string;
+  app: AppKind;
+  status: InstanceStatus;
+  statusReason: string | null;
+  /** Seconds since the current quiet period began; null unless active or idle. */
+  idleSeconds: number | null;
+  restoredFrom: string | null;
+  /** The owner's user name. */
+  owner: string;
+  agent: string | null;
+  project: string;
+  tags: string[];
+  queue: string;
+  created: string;
+  updated: string;
+  started: string | null;
+  stopped: string | null;
+  config: AppConfig;
+  links: InstanceLinks;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** The pinned public TCP port in an endpoint (`port` or `publicPort`), if any. */
+function pinnedPort(endpoint: Instance['endpoint']): number | undefined {
+  for (const key of ['publicPort', 'port']) {
+    const value = endpoint?.[key];
+    if (Number.isInteger(value) && (value as number) > 0 && (value as number) < 65536) return value as number;
+  }
+  return undefined;
+}
+
+export function instanceLinks(instance: Instance, hosts: AppHosts): InstanceLinks {
+  const mode = instance.config.routing.mode;
+  const base = mode === 'none' ? null : appBaseUrl(instance.id, hosts);
+  let tcp: string | null = null;
+  const port = mode === 'tcp' ? pinnedPort(instance.endpoint) : undefined;
+  if (port !== undefined) tcp = `${new URL(hosts.publicUrl).hostname}:${port}`;
+  return { https: base, browser: null, endpoint: base, tcp };
+}
+
+export function instanceView(instance: Instance, ownerName: string, hosts: AppHosts, now: number): InstanceView {
+  const busyOrQuiet = instance.status === 'active' || instance.status === 'idle';
+  const idleSeconds = !busyOrQuiet ? null : instance.quietSince === null ? 0 : Math.max(0, Math.floor((now - instance.quietSince) / 1000));
+  return {
+    id: instance.id,
+    name: instance.name,
+    app: instance.app,
+    status: instance.status,
+    statusReason: instance.statusReason,
+    idleSeconds,
+    restoredFrom: instance.restoredFrom,
+    owner: ownerName,
+    agent: instance.agent,
+    project: instance.project,
+    tags: instance.tags,
+    queue: instance.queue,
+    created: new Date(instance.created).toISOString(),
+    updated: new Date(instance.updated).toISOString(),
+    started: iso(instance.started),
+    stopped: iso(instance.stopped),
+    config: instance.config,
+    links: instanceLinks(instance, hosts),
+  };
+}
