@@ -9,7 +9,9 @@ import { controlHelp, runControl } from './commands/control.ts';
 import { gatewayHelp, runGateway } from './commands/gateway.ts';
 import { gatewaysHelp, runGateways } from './commands/gateways.ts';
 import * as inst from './commands/instances.ts';
+import { logsHelp, runLogs } from './commands/logs.ts';
 import { runTokens, tokensHelp } from './commands/tokens.ts';
+import { runSnapshots, snapshotsHelp } from './commands/snapshots.ts';
 import { runUsers, usersHelp } from './commands/users.ts';
 
 const usage = `Usage: wharf COMMAND [flags]
@@ -26,11 +28,13 @@ Commands:
   clone ID         print its config restoring from its snapshot
   token ID         print a gateway token for an instance
   open ID          print a one-time browser link
+  logs ID [-f]     an instance's console; -f follows it live
   connect ID       carry a TCP app to a local port through the gateway's HTTPS port
   users add|passwd|ls      users of control
   tokens create|revoke|ls  your API tokens
   gateways add NAME        a gateway key and the env lines to start a gateway with
   agents add|ls|drain      agents: credentials and env lines, list, drain
+  snapshots ls|rm          workspace snapshots: list, delete
 
 Run \`wharf COMMAND --help\` for a command's flags.`;
 
@@ -43,6 +47,7 @@ const commands: Record<string, { help: string; run: (argv: string[]) => unknown 
   tokens: { help: tokensHelp, run: runTokens },
   gateways: { help: gatewaysHelp, run: runGateways },
   agents: { help: agentsHelp, run: runAgents },
+  snapshots: { help: snapshotsHelp, run: runSnapshots },
   launch: { help: inst.launchHelp, run: inst.runLaunch },
   ls: { help: inst.lsHelp, run: inst.runLs },
   show: { help: inst.showHelp, run: inst.runShow },
@@ -51,6 +56,7 @@ const commands: Record<string, { help: string; run: (argv: string[]) => unknown 
   clone: { help: inst.cloneHelp, run: inst.runClone },
   token: { help: inst.tokenHelp, run: inst.runToken },
   open: { help: inst.openHelp, run: inst.runOpen },
+  logs: { help: logsHelp, run: runLogs },
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -7,6 +7,12 @@ import { AgentSweeper } from './agents/sweeper.ts';
 import { restoreRoutes } from './agents/endpoint-routes.ts';
 import { AGENT_PREFIX, agentRoutes, type AgentApiOptions } from './api/agents.ts';
 import { ApiAuth } from './api/auth.ts';
+import { signinRoutes } from './api/signin.ts';
+import { ConsoleSessions } from './keys/console-sessions.ts';
+import { consoleRoutes } from './api/console.ts';
+import { GATEWAY_STATS_PATH, metricsRoutes } from './api/metrics.ts';
+import { ConsoleFeed } from './console/console-feed.ts';
+import { MetricsHistory } from './metrics/history.ts';
 import { installErrorHandling } from './api/errors.ts';
 import { gatewayRoutes } from './api/gateways.ts';
 import { configRoutes } from './api/configs.ts';
@@ -14,6 +20,8 @@ import { instanceRoutes } from './api/instances.ts';
 import { DEFAULT_APP_HOSTS, type AppHosts } from './keys/gateway-tokens.ts';
 import { tokenRoutes } from './api/tokens.ts';
 import { userRoutes } from './api/users.ts';
+import { snapshotRoutes } from './api/snapshots.ts';
+import { BlobStore } from './snapshots/blob-store.ts';
 import { firstStart } from './first-start.ts';
 import { SigningKeys } from './keys/signing-keys.ts';
 import { ControlMetrics } from './metrics/control-metrics.ts';
@@ -35,13 +43,26 @@ export interface ControlParts {
   agents?: AgentApiOptions;
   /** Where apps are reached (links, gateway tokens); DEFAULT_APP_HOSTS when left out. */
   hosts?: AppHosts;
+  /** Dashboard sign-in cookies; a random key (sign-ins lost on restart) when left out. */
+  consoleSessions?: ConsoleSessions;
+  /** The snapshot blob store and its upload limit; without it the snapshot endpoints are absent. */
+  snapshots?: { blobs: BlobStore; maxBytes: number };
+  /** The metrics history (a new one, default retention, when left out). */
+  history?: MetricsHistory;
 }
 
 export interface ControlApp {
   app: FastifyInstance;
   stream: RouteStreamHandler;
   metrics: ControlMetrics;
+  history: MetricsHistory;
+  consoleFeed: ConsoleFeed;
 }
+
+const COMPACT_EVERY_MS = 60_000; // metrics history compaction
+
+/** API endpoints that check credentials themselves (login takes a password; logout works signed out). */
+const SIGNIN_OPEN = new Set(['/api/v1/auth/login', '/api/v1/auth/logout']);
 
 const BODY_LIMIT_BYTES = 1024 * 1024; // 1 MiB: configs and small JSON, never blobs
 
@@ -50,8 +71,14 @@ export function buildControlApp(parts: ControlParts): ControlApp {
   const { store, keys, routes, log, clock } = parts;
   // fastify's own logger off: our pino logs what matters (errors), with our field names.
   const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES, forceCloseConnections: true });
-  const auth = new ApiAuth(store);
+  const hosts = parts.hosts ?? DEFAULT_APP_HOSTS;
+  const auth = new ApiAuth(store, { sessions: parts.consoleSessions ?? ConsoleSessions.ephemeral(clock), origin: new URL(hosts.publicUrl).origin });
   const metrics = new ControlMetrics();
+  const history = parts.history ?? new MetricsHistory();
+  const consoleFeed = new ConsoleFeed();
+  const compactTimer = setInterval(() => history.compact(clock()), COMPACT_EVERY_MS);
+  compactTimer.unref();
+  app.addHook('onClose', async () => clearInterval(compactTimer));
   const stream = createRouteStreamHandler({
     routes,
     log,
@@ -63,7 +90,7 @@ export function buildControlApp(parts: ControlParts): ControlApp {
 
   installErrorHandling(app, log);
   app.addHook('onRequest', async (request) => {
-    if (request.url.startsWith('/api/') && request.routeOptions.url !== ROUTE_STREAM_PATH && !request.url.startsWith(AGENT_PREFIX)) await auth.authenticate(request);
+    if (request.url.startsWith('/api/') && request.routeOptions.url !== ROUTE_STREAM_PATH && request.routeOptions.url !== GATEWAY_STATS_PATH && !request.url.startsWith(AGENT_PREFIX) && !SIGNIN_OPEN.has(request.routeOptions.url ?? '')) await auth.authenticate(request);
   });
   app.addHook('onResponse', async (request, reply) => {
     metrics.countRequest(request.routeOptions.url ?? 'unmatched', reply.statusCode);
@@ -83,10 +110,14 @@ export function buildControlApp(parts: ControlParts): ControlApp {
   userRoutes(app, store, auth);
   tokenRoutes(app, store, auth);
   gatewayRoutes(app, store, auth, stream);
-  agentRoutes(app, store, auth, routes, clock, parts.agents);
+  agentRoutes(app, store, auth, routes, clock, parts.agents, { console: consoleFeed, history });
+  consoleRoutes(app, { store, auth, feed: consoleFeed, log });
+  metricsRoutes(app, { store, auth, routes, history, clock });
   configRoutes(app, store, auth);
   instanceRoutes(app, { store, auth, keys, clock, hosts: parts.hosts ?? DEFAULT_APP_HOSTS });
-  return { app, stream, metrics };
+  signinRoutes(app, { store, auth, keys, clock, hosts });
+  if (parts.snapshots) snapshotRoutes(app, { store, auth, clock, ...parts.snapshots });
+  return { app, stream, metrics, history, consoleFeed };
 }
 
 export interface Control extends ControlApp {
@@ -121,7 +152,9 @@ export async function startControl(settings: ControlSettings, log: Logger, optio
     for (const p of keys.problems) log.warn({ file: p.file }, `signing key skipped: ${p.message}`);
     const routes = new RouteLog();
     await restoreRoutes(store, routes);
-    const built = buildControlApp({ store, keys, routes, log, clock, agents: { leaseMs: settings.leaseTimeoutS * 1000, tcpPorts: settings.tcpPorts }, hosts: { publicUrl: settings.publicUrl ?? DEFAULT_APP_HOSTS.publicUrl, appsDomain: settings.appsDomain } });
+    const blobs = new BlobStore(join(settings.home, 'snapshots'));
+    blobs.sweepTemp();
+    const built = buildControlApp({ store, keys, routes, log, clock, agents: { leaseMs: settings.leaseTimeoutS * 1000, tcpPorts: settings.tcpPorts }, hosts: { publicUrl: settings.publicUrl ?? DEFAULT_APP_HOSTS.publicUrl, appsDomain: settings.appsDomain }, consoleSessions: ConsoleSessions.fromKeyFile(join(settings.home, 'keys', 'console-session.key'), clock), snapshots: { blobs, maxBytes: settings.snapshotMaxBytes } });
     const sweeper = new AgentSweeper({ store, routes, clock, graceMs: settings.agentGraceS * 1000, log });
     sweeper.start(options.sweepIntervalMs ?? 5_000);
     built.app.addHook('onClose', () => sweeper.stop());

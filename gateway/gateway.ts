@@ -14,11 +14,12 @@ import { createHttpRedirect } from './entrypoints/http-redirect.ts';
 import { createHttpsEntrypoint } from './entrypoints/https-entrypoint.ts';
 import { loadTlsMaterial } from './entrypoints/tls-material.ts';
 import { createGatewayMetrics } from './metrics/prometheus.ts';
+import { StatsPusher } from './metrics/stats-pusher.ts';
 import { ControlProvider } from './providers/control-provider.ts';
 import { FileProvider, type RouteErrors, type RouteProvider } from './providers/file-provider.ts';
 import { UpstreamPools } from './proxy/upstream-pools.ts';
 import { Router } from './router.ts';
-import { LiveRoutes } from './routing/live-routes.ts';
+import { LiveRoutes, RouteRecord, type LiveHttpRoute } from './routing/live-routes.ts';
 import { HostMatcher } from './routing/route-table.ts';
 import type { GatewaySettings } from './settings.ts';
 import { createSniRouter } from './tcp/sni-router.ts';
@@ -87,7 +88,11 @@ export async function startGateway(s: GatewaySettings, log: Logger): Promise<Gat
   const auth = new Authenticator({ tokens, sessions: SessionCookies.fromKeyFile(join(s.home, 'gateway', 'session.key')), sessionTtlS: s.sessionTtlS });
   const publicHost = s.publicUrl ? new URL(s.publicUrl).hostname : 'localhost';
   const hosts = new HostMatcher(s.appsDomain, [publicHost, 'localhost', '127.0.0.1', '[::1]']);
+  // Fed by control: the main host is control's (DESIGN.md "One front door"). Its public URL
+  // (for sign-in redirects) defaults to https://localhost:<https port>/, known once listening.
+  const controlRoute = s.control ? { route: controlLiveRoute(s.control, pools), publicUrl: s.publicUrl ?? '' } : undefined;
   const router = new Router({
+    control: controlRoute,
     live, hosts, auth, log,
     pathRouting: s.pathRouting,
     maxHeaders: s.maxHeaders,
@@ -105,6 +110,10 @@ export async function startGateway(s: GatewaySettings, log: Logger): Promise<Gat
     live.apply(routes);
   });
   await tcpListeners.settled();
+  // Fed by control: per-route deltas (counts, bytes, latency histograms) go to its metrics history.
+  const statsPusher = s.control
+    ? new StatsPusher({ control: s.control, key: s.key!, stats: () => live.stats(), onError: (err, dropped) => log.warn({ err: err.message, dropped }, 'stats push to control failed') }).start()
+    : undefined;
 
   const https = createHttpsEntrypoint(tls, s, router.handleRequest, router.handleUpgrade, log);
   const front = createSniRouter({
@@ -120,6 +129,7 @@ export async function startGateway(s: GatewaySettings, log: Logger): Promise<Gat
   const admin = createAdminEntrypoint({ live, metrics, routeErrors: () => routeErrors, tcpPorts: () => tcpListeners.ports() });
   const servers: Server[] = [];
   const shutdown = async () => {
+    await statsPusher?.stop();
     provider?.close();
     keys?.close();
     auth.close();
@@ -127,6 +137,7 @@ export async function startGateway(s: GatewaySettings, log: Logger): Promise<Gat
     live.close();
     tcpConnections.closeAll();
     await Promise.all([...servers.map(closeServer), closeServer(https), admin.close(), tcpListeners.close()]);
+    if (controlRoute) pools.release(controlRoute.route.route.target);
     await pools.close();
   };
   try {
@@ -136,6 +147,7 @@ export async function startGateway(s: GatewaySettings, log: Logger): Promise<Gat
     // Node starts its head and request timeout checks (slowloris) on 'listening'.
     https.emit('listening');
     const httpsPort = Number(addresses.https.slice(addresses.https.lastIndexOf(':') + 1));
+    if (controlRoute && !controlRoute.publicUrl) controlRoute.publicUrl = `https://localhost:${httpsPort}/`;
     if (s.httpPort !== null) {
       const redirect = createHttpRedirect(httpsPort);
       addresses.http = await listen(redirect, s.httpPort, s.host);
@@ -149,4 +161,16 @@ export async function startGateway(s: GatewaySettings, log: Logger): Promise<Gat
     await shutdown();
     throw err;
   }
+}
+
+/** Control as a public route of the main host: Authorization and `wharf_console` pass through to it. */
+function controlLiveRoute(controlUrl: string, pools: UpstreamPools): LiveHttpRoute {
+  const target = new URL(controlUrl).origin;
+  return {
+    route: { id: 'control', kind: 'http', target, instance: 'control', public: true, status: 'active', headers: {} },
+    record: new RouteRecord('control'),
+    upstream: pools.acquire(target),
+    headerNames: new Set(),
+    headerList: [],
+  };
 }

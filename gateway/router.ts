@@ -20,7 +20,15 @@ export interface RouterOptions {
   /** Carries TCP routes over WebSockets on the main host (`wharf connect`). */
   tunnel: TunnelEndpoint;
   log: Logger;
+  /**
+   * Set when fed by control: the main host is proxied to control (`route`), and a browser
+   * without a valid app cookie is sent to `<publicUrl>auth/app` to sign in.
+   */
+  control?: { route: LiveHttpRoute; publicUrl: string };
 }
+
+/** Denials a browser can cure by signing in at control. */
+const SIGN_IN_CURES = new Set<GatewayErrorCode>(['GW_AUTH_REQUIRED', 'GW_AUTH_EXPIRED', 'GW_AUTH_INVALID']);
 
 /** Where a request goes: the route, the path to send upstream, and the path-routing prefix. */
 type Target = { live: LiveHttpRoute; path: string; prefix: string | undefined } | { error: GatewayErrorCode } | { redirect: string };
@@ -43,6 +51,10 @@ export class Router {
     try {
       if (this.#o.accessLog) this.#logAccess(req, res, started);
       if (req.rawHeaders.length > this.#o.maxHeaders * 2) return sendError(res, 'GW_HEADERS_TOO_LARGE', req.headers.accept);
+      const control = this.#o.control;
+      if (control && this.#toControl(req)) {
+        return proxyHttp(req, res, control.route, { dropAuthorization: false, keepWharfCookies: true }, req.url!, this.#o.log, started);
+      }
       const target = this.#resolve(req);
       if ('error' in target) return sendError(res, target.error, req.headers.accept);
       if ('redirect' in target) return redirect(res, target.redirect, '');
@@ -51,7 +63,11 @@ export class Router {
       const go = (result: AuthResult) => {
         if (result.kind === 'pass') return proxyHttp(req, res, live, { dropAuthorization: result.bearer, prefix }, path, this.#o.log, started);
         // Answered by the gateway itself, but still the route's request: 401s and 303s count too.
-        if (result.kind === 'deny') sendError(res, result.code, req.headers.accept);
+        if (result.kind === 'deny') {
+          const signIn = this.#signInUrl(req, result.code, live.route.instance, prefix);
+          if (signIn) redirect(res, signIn, '');
+          else sendError(res, result.code, req.headers.accept);
+        }
         else redirect(res, result.location, result.cookie);
         live.record.stats.record(res.statusCode, (performance.now() - started) * 1000, 0, 0);
       };
@@ -107,6 +123,29 @@ export class Router {
     const auth = this.#o.auth.check(req, live.route.instance, false, '/');
     if (auth instanceof Promise) auth.then(go, () => refuse('GW_INTERNAL'));
     else go(auth);
+  }
+
+  /** A main-host request that is control's: everything but the tunnel and (under path routing) `/app/`. */
+  #toControl(req: IncomingMessage): boolean {
+    const url = req.url!;
+    if (url.charCodeAt(0) !== 47 /* / */ || !this.#o.hosts.isMain(HostMatcher.hostname(req.headers.host))) return false;
+    if (url.startsWith(TUNNEL_PREFIX)) return false;
+    return !(this.#o.pathRouting && url.startsWith(APP_PREFIX));
+  }
+
+  /**
+   * Where a browser goes to sign in (DESIGN.md "Tokens"): control's `/auth/app`, when fed by
+   * control, for a GET/HEAD that accepts HTML and sent no Bearer token. Under path routing the
+   * app's root is the return (control accepts returns on the app's own host only).
+   */
+  #signInUrl(req: IncomingMessage, code: GatewayErrorCode, instance: string, prefix: string | undefined): string | undefined {
+    const control = this.#o.control;
+    if (!control || !SIGN_IN_CURES.has(code) || (req.method !== 'GET' && req.method !== 'HEAD')) return undefined;
+    if (req.headers.authorization || !req.headers.accept?.includes('text/html')) return undefined;
+    const url = new URL('auth/app', control.publicUrl);
+    url.searchParams.set('instance', instance);
+    if (!prefix) url.searchParams.set('return', `https://${req.headers.host}${req.url}`);
+    return url.href;
   }
 
   #resolve(req: IncomingMessage): Target {

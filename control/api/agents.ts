@@ -8,6 +8,8 @@ import { ControlError } from '../errors.ts';
 import type { RouteLog } from '../routes/route-log.ts';
 import type { Agent, Clock, Instance, Store } from '../store/store.ts';
 import type { ApiAuth } from './auth.ts';
+import type { ConsoleFeed } from '../console/console-feed.ts';
+import type { MetricsHistory } from '../metrics/history.ts';
 
 /*
  * Agents (DESIGN.md "Agent lifecycle", "Queues").
@@ -24,7 +26,9 @@ import type { ApiAuth } from './auth.ts';
  * - POST instances/:id/status {status, reason?} → the instance's {id, status, statusReason}.
  * - POST instances/:id/endpoint {host, port, containerPort?} → {route}; the instance is active.
  * - DELETE instances/:id/endpoint → 204, route removed.
- * - POST instances/:id/console {lines: [{text, stream?, at?}]} → {seq}.
+ * - POST instances/:id/console {lines: [{text, stream?, at?}]} → {seq}; followers are notified.
+ * - POST instances/:id/samples {cpuPercent?, gpuPercent?, memoryBytes?, networkBytesPerS?, at?}
+ *   → {recorded}: a resource sample into the metrics history (false: outside its retention).
  * Every instance report needs the agent to hold the instance: 409 CTL_LEASE_EXPIRED otherwise.
  */
 
@@ -76,6 +80,20 @@ const ConsoleReport = Type.Object({
   }, { additionalProperties: false }), { maxItems: 1000 }),
 }, { additionalProperties: false });
 
+const SampleReport = Type.Object({
+  at: Type.Optional(Type.Integer({ minimum: 0, maximum: 8.64e15, description: 'a time in Unix milliseconds' })),
+  cpuPercent: Type.Optional(Type.Number({ minimum: 0, maximum: 1e6, description: 'a percentage of one core, 0 or more' })),
+  gpuPercent: Type.Optional(Type.Number({ minimum: 0, maximum: 100, description: 'a percentage, 0 to 100' })),
+  memoryBytes: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'a whole number of bytes' })),
+  networkBytesPerS: Type.Optional(Type.Number({ minimum: 0, maximum: 1e15, description: 'bytes per second, 0 or more' })),
+}, { additionalProperties: false });
+
+/** Where agent reports go besides the store: console followers and the metrics history. */
+export interface AgentFeeds {
+  console?: ConsoleFeed;
+  history?: MetricsHistory;
+}
+
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export function agentView(a: Agent, apps: Instance[] = []) {
@@ -88,7 +106,7 @@ export function agentView(a: Agent, apps: Instance[] = []) {
 
 const RUNNING: InstanceStatus[] = ['starting', 'active', 'idle', 'stopping'];
 
-export function agentRoutes(app: FastifyInstance, store: Store, auth: ApiAuth, routes: RouteLog, clock: Clock, options: AgentApiOptions = DEFAULT_AGENT_API_OPTIONS): void {
+export function agentRoutes(app: FastifyInstance, store: Store, auth: ApiAuth, routes: RouteLog, clock: Clock, options: AgentApiOptions = DEFAULT_AGENT_API_OPTIONS, feeds: AgentFeeds = {}): void {
   const agents = new WeakMap<FastifyRequest, Agent>();
   const pinner = new PortPinner(store, options.tcpPorts);
   const maxWait = options.maxWaitMs ?? MAX_WAIT_MS;
@@ -227,7 +245,18 @@ export function agentRoutes(app: FastifyInstance, store: Store, auth: ApiAuth, r
     const agent = me(request);
     const body = parse(ConsoleReport, request.body ?? {});
     await store.jobs.assertHolder(agent.id, request.params.id, clock());
-    return { seq: await store.console.append(request.params.id, body.lines) };
+    const seq = await store.console.append(request.params.id, body.lines);
+    feeds.console?.notify(request.params.id, seq);
+    return { seq };
+  });
+
+  app.post<{ Params: { id: string } }>(`${AGENT_PREFIX}instances/:id/samples`, async (request) => {
+    const agent = me(request);
+    const body = parse(SampleReport, request.body ?? {});
+    const now = clock();
+    await store.jobs.assertHolder(agent.id, request.params.id, now);
+    if (!feeds.history) return { recorded: false };
+    return { recorded: feeds.history.recordSample(request.params.id, body, now) };
   });
 }
 

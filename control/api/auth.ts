@@ -1,5 +1,7 @@
 import type { FastifyRequest } from 'fastify';
+import { CONSOLE_COOKIE } from '../../protocol/token.ts';
 import { ControlError } from '../errors.ts';
+import { readCookie, type ConsoleSession, type ConsoleSessions } from '../keys/console-sessions.ts';
 import type { Store, User } from '../store/store.ts';
 
 /** The presented `Authorization: Bearer` credential, or undefined. */
@@ -8,22 +10,58 @@ export function bearer(header: string | undefined): string | undefined {
   return m?.[1];
 }
 
+/** Methods that change state: a cookie-authenticated one needs our own Origin (CSRF). */
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** The dashboard sign-in: its cookie sessions and the public origin its pages are served from. */
+export interface ConsoleAuth {
+  sessions: ConsoleSessions;
+  /** e.g. `https://localhost:8443`: an unsafe cookie-authenticated request must send this Origin. */
+  origin: string;
+}
+
 /**
- * API authentication: a `Bearer` API token, verified through the store. The user is kept per
+ * API authentication: a `Bearer` API token, verified through the store, or else the
+ * dashboard's `wharf_console` cookie; a cookie-authenticated POST/PUT/PATCH/DELETE must come
+ * with `Origin` equal to the public URL's origin (403 CTL_BAD_ORIGIN otherwise). The user is kept per
  * request in a WeakMap rather than on the request object, so no fastify type is augmented.
  */
 export class ApiAuth {
   readonly #store: Store;
   readonly #users = new WeakMap<FastifyRequest, User>();
 
-  constructor(store: Store) {
+  readonly console: ConsoleAuth | undefined;
+
+  constructor(store: Store, console?: ConsoleAuth) {
     this.#store = store;
+    this.console = console;
+  }
+
+  /** The valid console session of the request's cookie and its user, or undefined. */
+  async session(request: FastifyRequest): Promise<{ session: ConsoleSession; user: User } | undefined> {
+    const session = this.console?.sessions.verify(readCookie(request.headers.cookie, CONSOLE_COOKIE));
+    if (!session) return undefined;
+    const user = await this.#store.users.get(session.sub);
+    return user ? { session, user } : undefined;
+  }
+
+  /** Throws CTL_BAD_ORIGIN unless a state-changing request carries our own Origin. */
+  checkOrigin(request: FastifyRequest): void {
+    if (!UNSAFE.has(request.method)) return;
+    const origin = request.headers.origin;
+    if (origin !== this.console?.origin) throw new ControlError('CTL_BAD_ORIGIN', origin ? `Origin "${origin}" is not this Wharf's` : 'no Origin header was sent');
   }
 
   /** An onRequest hook: 401 CTL_UNAUTHENTICATED unless a valid token is presented. */
   readonly authenticate = async (request: FastifyRequest): Promise<void> => {
     const token = bearer(request.headers.authorization);
-    if (!token) throw new ControlError('CTL_UNAUTHENTICATED', 'no API token was sent');
+    if (!token) {
+      const signedIn = await this.session(request);
+      if (!signedIn) throw new ControlError('CTL_UNAUTHENTICATED', 'no API token or valid sign-in cookie was sent');
+      this.checkOrigin(request);
+      this.#users.set(request, signedIn.user);
+      return;
+    }
     const user = await this.#store.apiTokens.verify(token);
     if (!user) throw new ControlError('CTL_UNAUTHENTICATED', 'this API token is unknown, malformed or revoked');
     this.#users.set(request, user);

@@ -1,4 +1,4 @@
-import { build, type Histogram } from 'hdr-histogram-js';
+import { build, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 
 /** Upper bounds (seconds) of the Prometheus buckets of wharf_gateway_request_duration_seconds. */
 export const DURATION_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -22,6 +22,21 @@ export interface RouteStatsSnapshot {
   tcpConnectErrors: number;
   /** Unix ms of the last byte or request seen, or null if none yet. */
   lastActivity: number | null;
+}
+
+/**
+ * What happened on a route since the previous `takeDelta`, in the shape control's
+ * POST /api/v1/gateways/stats takes (control/metrics/gateway-delta.ts) less `instance`.
+ */
+export interface RouteStatsDelta {
+  route: string;
+  interval: { from: number; to: number };
+  requests: number;
+  codes: Record<string, number>;
+  bytesIn: number;
+  bytesOut: number;
+  /** HDR histogram of the interval's request durations in µs, `encodeIntoCompressedBase64`. */
+  latency: string;
 }
 
 /**
@@ -51,9 +66,36 @@ export class RouteStats {
   lastActivity = 0;
   // Created on the first request: an idle route among 10,000 costs no histogram memory.
   #latency: Histogram | undefined;
+  // takeDelta: the interval's durations (reset at each take) and the counts at the last take.
+  #intervalLatency: Histogram | undefined;
+  #taken = { at: Date.now(), requests: 0, bytesIn: 0, bytesOut: 0, codes: new Map<number, number>() };
 
   constructor(route: string) {
     this.route = route;
+  }
+
+  /**
+   * The counts since the previous take (or since the route was created), undefined when
+   * nothing happened; starts a new interval either way. The cumulative counts and histogram
+   * (snapshot, Prometheus) are untouched. An interval is at most an hour: older is cut off.
+   */
+  takeDelta(now: number = Date.now()): RouteStatsDelta | undefined {
+    const taken = this.#taken;
+    const from = Math.max(Math.min(taken.at, now - 1), now - 3_600_000);
+    const requests = this.requests - taken.requests;
+    const bytesIn = this.bytesIn - taken.bytesIn;
+    const bytesOut = this.bytesOut - taken.bytesOut;
+    const codes: Record<string, number> = {};
+    for (const [code, n] of this.codes) {
+      const d = n - (taken.codes.get(code) ?? 0);
+      if (d > 0) codes[String(code)] = d;
+    }
+    this.#taken = { at: now, requests: this.requests, bytesIn: this.bytesIn, bytesOut: this.bytesOut, codes: new Map(this.codes) };
+    if (requests === 0 && bytesIn === 0 && bytesOut === 0) return undefined;
+    const histogram = (this.#intervalLatency ??= newHistogram());
+    const latency = encodeIntoCompressedBase64(histogram);
+    histogram.reset();
+    return { route: this.route, interval: { from, to: now }, requests, codes, bytesIn, bytesOut, latency };
   }
 
   /** One measurement per request: status, time from request to response end, body bytes. */
@@ -67,7 +109,9 @@ export class RouteStats {
     this.bytesIn += bytesIn;
     this.bytesOut += bytesOut;
     this.lastActivity = Date.now();
-    (this.#latency ??= newHistogram()).recordValue(Math.min(Math.max(1, Math.round(durationUs)), MAX_TRACKED_US));
+    const us = Math.min(Math.max(1, Math.round(durationUs)), MAX_TRACKED_US);
+    (this.#latency ??= newHistogram()).recordValue(us);
+    (this.#intervalLatency ??= newHistogram()).recordValue(us);
   }
 
   /** A TCP connection ended after `durationS` seconds. */

@@ -35,6 +35,8 @@ export interface ForwardOptions {
   upgrade?: boolean;
   /** Under path routing, the `/app/<id>` prefix that was removed. */
   prefix?: string;
+  /** Control's own route on the main host: `wharf_console` (and Authorization) are control's, pass them. */
+  keepWharfCookies?: boolean;
 }
 
 /**
@@ -51,7 +53,7 @@ export function upstreamRequestHeaders(req: IncomingMessage, live: LiveHttpRoute
     const lower = name.toLowerCase();
     if (DROP_REQUEST.has(lower) || live.headerNames.has(lower)) continue;
     if (lower === 'authorization' && options.dropAuthorization) continue;
-    if (lower === 'cookie') {
+    if (lower === 'cookie' && !options.keepWharfCookies) {
       const kept = withoutWharfCookies(raw[i + 1]);
       if (kept !== undefined) out.push(name, kept);
       continue;

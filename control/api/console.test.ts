@@ -1,0 +1,149 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SigningKeys } from '../keys/signing-keys.ts';
+import { RouteLog } from '../routes/route-log.ts';
+import { buildControlApp, type ControlApp } from '../server.ts';
+import { tempStore, testConfig, testSpec, type TempStore } from '../store/testing.ts';
+
+describe('instance console (JSON, ownership, live follow over a real socket)', () => {
+  let t: TempStore;
+  let control: ControlApp;
+  let adminToken: string;
+  let userToken: string;
+  let ownerId: string;
+  let instance: string;
+  let agentAuth: string;
+
+  beforeEach(async () => {
+    t = tempStore();
+    const keys = SigningKeys.open(join(t.dir, 'keys'), t.clock.now);
+    control = buildControlApp({ store: t.store, keys, routes: new RouteLog(), log: pino({ level: 'silent' }), clock: t.clock.read, agents: { leaseMs: 30_000, tcpPorts: [21100, 21109], pollMs: 10 } });
+    const admin = await t.store.users.add({ name: 'admin', password: 'admin-password', admin: true });
+    ownerId = admin.id;
+    adminToken = (await t.store.apiTokens.create(admin.id, 'test')).token;
+    const user = await t.store.users.add({ name: 'bob', password: 'bob-password-1', admin: false });
+    userToken = (await t.store.apiTokens.create(user.id, 'test')).token;
+    instance = (await t.store.instances.create({ owner: ownerId, config: testConfig({ queue: 'default' }), spec: testSpec() })).id;
+    const a = (await api('POST', '/api/v1/agents', adminToken, { name: 'a1', queues: ['default'] })).json() as { key: string; secret: string };
+    agentAuth = `Bearer ${a.key}:${a.secret}`;
+    const lease = await control.app.inject({ method: 'POST', url: '/api/v1/agent/lease?wait=0', headers: { authorization: agentAuth } });
+    expect(lease.json().instance).toBe(instance);
+  });
+  afterEach(async () => {
+    await control.app.close();
+    await t.cleanup();
+  });
+
+  const api = (method: 'GET' | 'POST', url: string, token: string, payload?: object, headers: Record<string, string> = {}) =>
+    control.app.inject({ method, url, payload, headers: { authorization: `Bearer ${token}`, ...headers } });
+  const append = async (...texts: string[]) => {
+    const res = await control.app.inject({ method: 'POST', url: `/api/v1/agent/instances/${instance}/console`, headers: { authorization: agentAuth }, payload: { lines: texts.map((text) => ({ text, stream: 'stdout' })) } });
+    expect(res.statusCode).toBe(200);
+    return res.json().seq as number;
+  };
+
+  it('answers the lines since a seq as JSON, with limit and last', async () => {
+    expect(await append('one', 'two', 'three')).toBe(3);
+    const all = await api('GET', `/api/v1/instances/${instance}/console`, adminToken);
+    expect(all.statusCode).toBe(200);
+    expect(all.json()).toMatchObject({ instance, last: 3, lines: [{ seq: 1, text: 'one', stream: 'stdout' }, { seq: 2, text: 'two' }, { seq: 3, text: 'three' }] });
+    expect(all.json().lines[0].at).toBe(new Date(t.clock.now).toISOString());
+    const after = (await api('GET', `/api/v1/instances/${instance}/console?since=2`, adminToken)).json();
+    expect(after.lines.map((l: { text: string }) => l.text)).toEqual(['three']);
+    const none = (await api('GET', `/api/v1/instances/${instance}/console?since=3`, adminToken)).json();
+    expect(none).toEqual({ instance, lines: [], last: 3 });
+    const limited = (await api('GET', `/api/v1/instances/${instance}/console?limit=1`, adminToken)).json();
+    expect(limited).toMatchObject({ last: 1, lines: [{ text: 'one' }] });
+    const bad = await api('GET', `/api/v1/instances/${instance}/console?since=-1`, adminToken);
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.message).toMatch(/^since:/);
+  });
+
+  it('refuses another user\'s instance with a 404, and no token with a 401', async () => {
+    await append('secret line');
+    for (const url of [`/api/v1/instances/${instance}/console`, `/api/v1/instances/${instance}/console?follow=1`]) {
+      const res = await api('GET', url, userToken);
+      expect(res.statusCode).toBe(404);
+      expect(res.json().error.code).toBe('CTL_NOT_FOUND');
+      expect(res.body).not.toContain('secret line');
+    }
+    expect((await control.app.inject({ method: 'GET', url: `/api/v1/instances/${instance}/console` })).statusCode).toBe(401);
+  });
+
+  /** Reads SSE events off a real socket. */
+  async function follow(port: number, query: string, headers: Record<string, string> = {}) {
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port, path: `/api/v1/instances/${instance}/console${query}`, headers: { authorization: `Bearer ${adminToken}`, ...headers } }, resolve);
+      req.on('error', reject);
+      req.end();
+    });
+    const events: { id: string; data: { seq: number; text: string } }[] = [];
+    let buffer = '';
+    let wake: (() => void) | undefined;
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      buffer += chunk;
+      let end;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const id = /^id: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (id !== undefined && data !== undefined) events.push({ id, data: JSON.parse(data) });
+      }
+      wake?.();
+    });
+    return {
+      res,
+      events,
+      async waitFor(n: number) {
+        const deadline = Date.now() + 5_000;
+        while (events.length < n) {
+          if (Date.now() > deadline) throw new Error(`only ${events.length} of ${n} events`);
+          await new Promise<void>((r) => { wake = r; setTimeout(r, 50); });
+        }
+      },
+      close: () => res.destroy(),
+    };
+  }
+
+  it('follows live as server-sent events and resumes from Last-Event-ID', async () => {
+    await control.app.listen({ host: '127.0.0.1', port: 0 });
+    const port = (control.app.server.address() as AddressInfo).port;
+    await append('before 1', 'before 2');
+
+    const f = await follow(port, '?follow=1&since=1');
+    expect(f.res.statusCode).toBe(200);
+    expect(f.res.headers['content-type']).toMatch(/^text\/event-stream/);
+    await f.waitFor(1);
+    expect(f.events[0]).toEqual({ id: '2', data: expect.objectContaining({ seq: 2, text: 'before 2' }) });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(control.consoleFeed.followers).toBe(1);
+
+    await append('live 3');
+    await f.waitFor(2);
+    expect(f.events[1]).toEqual({ id: '3', data: expect.objectContaining({ text: 'live 3' }) });
+    await append('live 4', 'live 5');
+    await f.waitFor(4);
+    expect(f.events.map((e) => e.id)).toEqual(['2', '3', '4', '5']);
+    f.close();
+
+    // Missed while away: a reconnect with Last-Event-ID gets exactly the lines after it.
+    await append('missed 6');
+    const again = await follow(port, '?follow=1&since=0', { 'last-event-id': '4' });
+    await again.waitFor(2);
+    expect(again.events.map((e) => e.data.text)).toEqual(['live 5', 'missed 6']);
+    await append('live 7');
+    await again.waitFor(3);
+    expect(again.events[2].id).toBe('7');
+    expect(control.consoleFeed.followers).toBe(1);
+    // Control closing ends the stream rather than waiting on it.
+    const ended = new Promise((r) => again.res.once('end', r));
+    await control.app.close();
+    await ended;
+    expect(control.consoleFeed.followers).toBe(0);
+  });
+});

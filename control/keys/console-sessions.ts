@@ -1,0 +1,109 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { CONSOLE_COOKIE } from '../../protocol/token.ts';
+import type { Clock } from '../store/store.ts';
+
+/** How long a dashboard sign-in lasts. */
+export const CONSOLE_SESSION_TTL_S = 12 * 3600;
+
+export interface ConsoleSession {
+  /** The user's id. */
+  sub: string;
+  /** A random session id: what logout revokes. */
+  sid: string;
+  /** Expiry, Unix seconds. */
+  exp: number;
+}
+
+/**
+ * The dashboard's `wharf_console` cookie: `v1.<base64url(JSON)>.<base64url(HMAC-SHA256)>`
+ * under a key kept in WHARF_HOME/keys/console-session.key (0600), so that sign-ins survive a
+ * control restart without a table. Each cookie names a random session id; logout revokes that
+ * id until the cookie would have expired anyway. The revocation list is in memory: a restart
+ * forgets it, so a copied cookie of a signed-out session would work again until its expiry
+ * (at most CONSOLE_SESSION_TTL_S). Rotating the key file signs everyone out.
+ */
+export class ConsoleSessions {
+  readonly #key: Buffer;
+  readonly #clock: Clock;
+  readonly #revoked = new Map<string, number>();
+  readonly ttlS: number;
+
+  constructor(key: Buffer, clock: Clock, ttlS = CONSOLE_SESSION_TTL_S) {
+    if (key.length < 32) throw new Error('the console session key must be at least 32 bytes');
+    this.#key = key;
+    this.#clock = clock;
+    this.ttlS = ttlS;
+  }
+
+  /** A random key for tests and for a control without a home. */
+  static ephemeral(clock: Clock): ConsoleSessions {
+    return new ConsoleSessions(randomBytes(32), clock);
+  }
+
+  /** Loads the key from `file`, creating a random one (0600) on first use. */
+  static fromKeyFile(file: string, clock: Clock): ConsoleSessions {
+    if (!existsSync(file)) {
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      writeFileSync(file, randomBytes(32).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
+    }
+    return new ConsoleSessions(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64url'), clock);
+  }
+
+  /** A new session for `userId`: the cookie value and its `Set-Cookie` header. */
+  mint(userId: string): { value: string; session: ConsoleSession; setCookie: string } {
+    const session: ConsoleSession = { sub: userId, sid: randomBytes(16).toString('base64url'), exp: Math.floor(this.#clock() / 1000) + this.ttlS };
+    const body = Buffer.from(JSON.stringify({ s: session.sub, i: session.sid, e: session.exp })).toString('base64url');
+    const value = `v1.${body}.${this.#mac(body)}`;
+    return { value, session, setCookie: `${CONSOLE_COOKIE}=${value}; Path=/; Max-Age=${this.ttlS}; HttpOnly; Secure; SameSite=Lax` };
+  }
+
+  /** The session of a cookie value, or undefined when malformed, wrongly signed, expired or revoked. */
+  verify(value: string | undefined): ConsoleSession | undefined {
+    if (!value) return undefined;
+    const first = value.indexOf('.');
+    const last = value.lastIndexOf('.');
+    if (value.slice(0, first) !== 'v1' || last <= first) return undefined;
+    const body = value.slice(first + 1, last);
+    const mac = Buffer.from(value.slice(last + 1), 'base64url');
+    const expected = Buffer.from(this.#mac(body), 'base64url');
+    if (mac.length !== expected.length || !timingSafeEqual(mac, expected)) return undefined;
+    let p: { s?: unknown; i?: unknown; e?: unknown };
+    try {
+      p = JSON.parse(Buffer.from(body, 'base64url').toString());
+    } catch {
+      return undefined;
+    }
+    if (typeof p.s !== 'string' || typeof p.i !== 'string' || typeof p.e !== 'number') return undefined;
+    if (p.e <= this.#clock() / 1000 || this.#revoked.has(p.i)) return undefined;
+    return { sub: p.s, sid: p.i, exp: p.e };
+  }
+
+  /** Logout: the session is refused from now on (until control restarts; see above). */
+  revoke(session: ConsoleSession): void {
+    const nowS = this.#clock() / 1000;
+    for (const [sid, exp] of this.#revoked) if (exp <= nowS) this.#revoked.delete(sid);
+    this.#revoked.set(session.sid, session.exp);
+  }
+
+  /** The `Set-Cookie` header that removes the cookie. */
+  static clearCookie(): string {
+    return `${CONSOLE_COOKIE}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax`;
+  }
+
+  #mac(body: string): string {
+    return createHmac('sha256', this.#key).update(body).digest('base64url');
+  }
+}
+
+/** The value of cookie `name` in a Cookie header. */
+export function readCookie(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
