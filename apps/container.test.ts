@@ -4,6 +4,7 @@ import { parseLaunchSpec } from '../protocol/launch-spec.ts';
 import { ValidationError } from '../protocol/validate.ts';
 import { compileContainer } from './container.ts';
 import { compileApp, COMPILERS } from './index.ts';
+import { fieldOf } from '../test/support/validation.ts';
 
 const MIB = 1024 ** 2;
 
@@ -11,15 +12,6 @@ function config(fields: object = {}): ContainerAppConfig {
   return parseAppConfig({ app: 'container', image: 'wharf/busybox:local', routing: { port: 8080 }, ...fields }) as ContainerAppConfig;
 }
 
-function fieldOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ValidationError);
-    return (err as ValidationError).field;
-  }
-  throw new Error('expected a ValidationError');
-}
 
 describe('compileContainer', () => {
   it('compiles the example of DESIGN.md', () => {

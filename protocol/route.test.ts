@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseRoute, parseRoutesFile } from './route.ts';
-import { ValidationError } from './validate.ts';
+import { fieldOf } from '../test/support/validation.ts';
 
-function fieldOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ValidationError);
-    return (err as ValidationError).field;
-  }
-  throw new Error('expected a ValidationError');
-}
 
 describe('parseRoute', () => {
   it('fills the defaults of DESIGN.md for an http route', () => {

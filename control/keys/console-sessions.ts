@@ -97,13 +97,4 @@ export class ConsoleSessions {
   }
 }
 
-/** The value of cookie `name` in a Cookie header. */
-export function readCookie(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
-}
+export { readCookie } from '../../protocol/cookies.ts';

@@ -7,18 +7,10 @@ import { inScope, TokenVerifier } from '../../gateway/auth/token-verifier.ts';
 import { ValidationError } from '../../protocol/validate.ts';
 import { API_TOKEN_MAX_LIFETIME_S, appBaseUrl, GatewayTokens, LINK_LIFETIME_S } from './gateway-tokens.ts';
 import { SigningKeys } from './signing-keys.ts';
+import { fieldOf } from '../../test/support/validation.ts';
 
 const hosts = { appsDomain: 'apps.localhost', publicUrl: 'https://localhost:8443/' };
 
-function fieldOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ValidationError);
-    return (err as ValidationError).field;
-  }
-  throw new Error('expected a ValidationError');
-}
 
 async function asyncFieldOf(p: Promise<unknown>): Promise<string> {
   try {
