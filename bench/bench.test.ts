@@ -52,6 +52,18 @@ describe('bench (every case for 1 s)', () => {
     }
   });
 
+  it('measures route propagation (control route log → gateway live table) for 1,000 and 10,000 routes, with no errors', () => {
+    expect(bench().propagation.map((c) => c.routes)).toEqual([1_000, 10_000]);
+    for (const c of bench().propagation) {
+      expect(c.add.count, String(c.routes)).toBeGreaterThan(0);
+      expect(c.remove.count, String(c.routes)).toBe(c.add.count);
+      expect(c.add.p99, String(c.routes)).toBeGreaterThan(0);
+      expect(c.errors, String(c.routes)).toBe(0);
+      // The snapshot, then one table per measured or warm-up change: every change went through LiveRoutes.
+      expect(c.applied, String(c.routes)).toBeGreaterThanOrEqual(1 + 2 * c.add.count);
+    }
+  });
+
   it('runs WebSocket round trips direct and through each proxy, the gateway one through the gateway', () => {
     expect(bench().ws.map((c) => c.peer)).toEqual(Object.keys(WS_PEER_LABELS));
     for (const c of bench().ws) {
@@ -100,13 +112,13 @@ describe('bench (every case for 1 s)', () => {
   });
 
   it('reports every target with a measured value, and every case in the report', () => {
-    expect(bench().targets.filter((t) => !t.informational)).toHaveLength(9);
+    expect(bench().targets.filter((t) => !t.informational)).toHaveLength(10);
     // The 1 MiB ratios: shown, but the HTTP targets are for the 100 B body only.
     expect(bench().targets.filter((t) => t.informational).map((t) => t.name)).toEqual([
       'gateway / bare Node HTTPS (ceiling), 1 MiB', 'gateway / nginx, 1 MiB', 'gateway / configurable-http-proxy, 1 MiB',
     ]);
     for (const t of bench().targets) expect(Number.isFinite(t.value), t.name).toBe(true);
-    for (const label of [...Object.values(HTTP_PEER_LABELS), ...Object.values(WS_PEER_LABELS), ...Object.values(TCP_PEER_LABELS), '10,000']) {
+    for (const label of [...Object.values(HTTP_PEER_LABELS), ...Object.values(WS_PEER_LABELS), ...Object.values(TCP_PEER_LABELS), '10,000', 'Route propagation']) {
       expect(bench().report).toContain(label);
     }
     expect(bench().report).toMatch(/configurable-http-proxy \d+\.\d+\.\d+/);

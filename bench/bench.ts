@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { runRouteLatency } from './groups/route-latency.ts';
 import { runRoutes } from './groups/routes.ts';
 import { runTcp } from './groups/tcp.ts';
 import { runThroughput } from './groups/throughput.ts';
@@ -30,8 +31,9 @@ export interface BenchOptions {
 }
 
 /**
- * Runs every case once: HTTP throughput per peer and body size, route-table size, WebSocket
- * round trips, and raw TCP (bulk transfer, connection setup, redis-benchmark). Every process it starts is stopped before it returns or throws.
+ * Runs every case once: HTTP throughput per peer and body size, route-table size, route
+ * propagation (control → live table), WebSocket round trips, and raw TCP (bulk transfer,
+ * connection setup, redis-benchmark). Every process it starts is stopped before it returns or throws.
  */
 export async function runBench(options: BenchOptions): Promise<BenchResult & { report: string }> {
   requireTools();
@@ -51,6 +53,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult & { r
       const http = await runThroughput(ctx);
       log('route table size');
       const routes = await runRoutes(ctx);
+      log('route propagation: control route log → gateway live table');
+      const propagation = await runRouteLatency(ctx);
       log('WebSocket round trips');
       const ws = await runWebSocket(ctx);
       log('raw TCP: bulk transfer, connection setup, redis-benchmark');
@@ -66,7 +70,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult & { r
         routes,
         ws,
         tcp,
-        targets: evaluateTargets({ http, routes, ws, tcp }),
+        propagation,
+        targets: evaluateTargets({ http, routes, ws, tcp, propagation }),
       };
       const report = renderReport(result);
       if (options.write ?? true) writeFileSync(RESULTS_FILE, report);

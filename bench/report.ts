@@ -1,5 +1,6 @@
 import { BODIES } from './bodies.ts';
 import { formatMs, formatRps } from './format.ts';
+import { propagationSamples } from './groups/route-latency.ts';
 import { roundsFor } from './groups/routes.ts';
 import { BULK_STREAMS, CONNECT_CONCURRENCY, REDIS_CLIENTS } from './groups/tcp.ts';
 import type { WrkResult } from './load/wrk.ts';
@@ -66,6 +67,23 @@ export function renderReport(r: BenchResult): string {
     formatMs(c.wrk.p99Ms),
     formatErrors(c.wrk),
   ]), [0, 1, 2, 3]), '');
+
+  out.push('## Route propagation (control route log → gateway live table)', '');
+  out.push(`Time from a change in control's route log (\`RouteLog.upsert\` of a new route, \`RouteLog.remove\`) to the gateway's live table holding it:` +
+    ' control\'s route stream writes the NDJSON delta, the gateway\'s ControlProvider reads it over a real loopback socket (HTTP, undici) and parses it,' +
+    ' and `LiveRoutes.apply` builds and swaps the live table onto a table of N routes. Control and the gateway run in one process (the bench\'s own),' +
+    ` ${propagationSamples(r.durationS)} changes of each kind after 50 unmeasured pairs. Not included: the agent's HTTP POST to control, control's` +
+    ' validation of it and its store write (these come before the route log changes), nor the gateway\'s first request on the new route.', '');
+  out.push(table(['Routes', 'change', 'changes', 'p50', 'p95', 'p99', 'max', 'errors'], r.propagation.flatMap((c) => (['add', 'remove'] as const).map((kind) => [
+    c.routes.toLocaleString('en-US'),
+    kind,
+    String(c[kind].count),
+    formatMs(c[kind].p50),
+    formatMs(c[kind].p95),
+    formatMs(c[kind].p99),
+    formatMs(c[kind].max),
+    String(c.errors),
+  ])), [0, 2, 3, 4, 5, 6]), '');
 
   out.push('## WebSocket echo round trips (one connection, sequential, 32-byte binary message)', '');
   const wsDirect = r.ws.find((c) => c.peer === 'direct');

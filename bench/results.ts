@@ -1,4 +1,5 @@
 import type { BodyName } from './bodies.ts';
+import type { PropagationCase } from './groups/route-latency.ts';
 import type { RedisBenchResult, RedisTest } from './load/redis-benchmark.ts';
 import type { BulkResult, ConnectResult } from './load/tcp-load.ts';
 import type { WrkResult } from './load/wrk.ts';
@@ -113,5 +114,7 @@ export interface BenchResult {
   routes: RoutesCase[];
   ws: WsCase[];
   tcp: TcpResults;
+  /** Route propagation, control's route log → the gateway's live table, per table size. */
+  propagation: PropagationCase[];
   targets: Target[];
 }
