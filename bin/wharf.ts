@@ -9,6 +9,7 @@ import { controlHelp, runControl } from './commands/control.ts';
 import { gatewayHelp, runGateway } from './commands/gateway.ts';
 import { gatewaysHelp, runGateways } from './commands/gateways.ts';
 import * as inst from './commands/instances.ts';
+import { keysHelp, runKeys } from './commands/keys.ts';
 import { logsHelp, runLogs } from './commands/logs.ts';
 import { runTokens, tokensHelp } from './commands/tokens.ts';
 import { runSnapshots, snapshotsHelp } from './commands/snapshots.ts';
@@ -35,6 +36,7 @@ Commands:
   gateways add NAME        a gateway key and the env lines to start a gateway with
   agents add|ls|drain      agents: credentials and env lines, list, drain
   snapshots ls|rm          workspace snapshots: list, delete
+  keys rotate|ls           token signing keys: rotate now, list
 
 Run \`wharf COMMAND --help\` for a command's flags.`;
 
@@ -48,6 +50,7 @@ const commands: Record<string, { help: string; run: (argv: string[]) => unknown 
   gateways: { help: gatewaysHelp, run: runGateways },
   agents: { help: agentsHelp, run: runAgents },
   snapshots: { help: snapshotsHelp, run: runSnapshots },
+  keys: { help: keysHelp, run: runKeys },
   launch: { help: inst.launchHelp, run: inst.runLaunch },
   ls: { help: inst.lsHelp, run: inst.runLs },
   show: { help: inst.showHelp, run: inst.runShow },

@@ -19,6 +19,8 @@ import { configRoutes } from './api/configs.ts';
 import { instanceRoutes } from './api/instances.ts';
 import { DEFAULT_APP_HOSTS, type AppHosts } from './keys/gateway-tokens.ts';
 import { tokenRoutes } from './api/tokens.ts';
+import { keyRoutes } from './api/keys.ts';
+import { startKeyRotation } from './keys/rotation.ts';
 import { userRoutes } from './api/users.ts';
 import { snapshotRoutes } from './api/snapshots.ts';
 import { BlobStore } from './snapshots/blob-store.ts';
@@ -116,6 +118,7 @@ export function buildControlApp(parts: ControlParts): ControlApp {
   configRoutes(app, store, auth);
   instanceRoutes(app, { store, auth, keys, clock, hosts: parts.hosts ?? DEFAULT_APP_HOSTS });
   signinRoutes(app, { store, auth, keys, clock, hosts });
+  keyRoutes(app, keys, auth, clock);
   if (parts.snapshots) snapshotRoutes(app, { store, auth, clock, ...parts.snapshots });
   return { app, stream, metrics, history, consoleFeed };
 }
@@ -158,6 +161,9 @@ export async function startControl(settings: ControlSettings, log: Logger, optio
     const sweeper = new AgentSweeper({ store, routes, clock, graceMs: settings.agentGraceS * 1000, log });
     sweeper.start(options.sweepIntervalMs ?? 5_000);
     built.app.addHook('onClose', () => sweeper.stop());
+    // Rotate the signing key when it is older than --key-rotation-days; prune retired keys (hourly).
+    const stopRotation = startKeyRotation(keys, clock, settings.keyRotationDays * 86_400_000, log);
+    built.app.addHook('onClose', async () => stopRotation());
     await built.app.listen({ host: settings.listen.host, port: settings.listen.port });
     const address = built.app.server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

@@ -19,6 +19,7 @@ export const controlSettings = {
   agentGraceS: opt({ flag: 'agent-grace', env: 'WHARF_AGENT_GRACE_S', default: 60, parse: parsers.positive, help: 'seconds of silence before an agent\'s instances show "agent offline"; as many again and they fail' }),
   tcpPorts: opt<[number, number]>({ flag: 'tcp-ports', env: 'WHARF_CONTROL_TCP_PORTS', default: [20000, 20999], parse: parsers.range, help: 'the range control pins gateway ports of TCP routes from (LOW-HIGH)' }),
   snapshotMaxBytes: opt({ flag: 'snapshot-max-bytes', env: 'WHARF_SNAPSHOT_MAX_BYTES', default: 10 * 1024 ** 3, shownDefault: '10737418240 (10 GiB)', parse: parsers.positive, help: 'largest snapshot upload control stores, in bytes' }),
+  keyRotationDays: opt({ flag: 'key-rotation-days', env: 'WHARF_KEY_ROTATION_DAYS', default: 30, parse: parsers.positive, help: 'days before control rotates its token signing key (retired keys stay published until their tokens expire)' }),
   logLevel: opt({ flag: 'log-level', env: 'WHARF_LOG_LEVEL', default: 'info', parse: parsers.string, help: 'fatal, error, warn, info, debug' }),
 };
 

@@ -1,0 +1,31 @@
+import type { FastifyInstance } from 'fastify';
+import type { SigningKeys } from '../keys/signing-keys.ts';
+import type { Clock } from '../store/store.ts';
+import type { ApiAuth } from './auth.ts';
+
+/**
+ * Signing keys (admin): list them (no secret material) and rotate now. A rotated key signs
+ * at once; the retired one stays in the JWKS until every token it signed has expired.
+ */
+export function keyRoutes(app: FastifyInstance, keys: SigningKeys, auth: ApiAuth, clock: Clock): void {
+  const view = () => ({
+    current: keys.currentKid,
+    keys: keys.list().map((k) => ({
+      kid: k.kid,
+      created: new Date(k.created).toISOString(),
+      retired: k.retired === null ? null : new Date(k.retired).toISOString(),
+      publishedUntil: k.publishedUntil === null ? null : new Date(k.publishedUntil).toISOString(),
+    })),
+  });
+
+  app.get('/api/v1/keys', async (request) => {
+    auth.admin(request);
+    return view();
+  });
+
+  app.post('/api/v1/keys/rotate', async (request, reply) => {
+    auth.admin(request);
+    const kid = keys.rotate(clock());
+    return reply.code(201).send({ kid, ...view() });
+  });
+}
