@@ -78,9 +78,11 @@ export async function startGateway(s: GatewaySettings, log: Logger): Promise<Gat
   const tunnel = new TunnelEndpoint({ connections: tcpConnections, connectTimeoutMs: s.upstreamConnectTimeoutMs, idleTimeoutMs: s.tcpIdleTimeoutMs, log });
   let keys: KeySource | undefined;
   let tokens: TokenVerifier | undefined;
-  if (s.jwks) {
+  // Fed by control, tokens are control's: its JWKS is the default.
+  const jwks = s.jwks ?? (s.control ? new URL('/.well-known/jwks.json', s.control).href : undefined);
+  if (jwks) {
     const onChange = () => tokens?.flush();
-    keys = /^https?:\/\//.test(s.jwks) ? remoteKeys(s.jwks, s.jwksCooldownMs) : await fileKeys(s.jwks, log, onChange);
+    keys = /^https?:\/\//.test(jwks) ? remoteKeys(jwks, s.jwksCooldownMs) : await fileKeys(jwks, log, onChange);
     tokens = new TokenVerifier(keys);
   } else {
     log.warn('no --jwks given: only public routes can be reached');

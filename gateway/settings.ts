@@ -16,7 +16,7 @@ export const gatewaySettings = {
   control: opt<string | undefined>({ flag: 'control', env: 'WHARF_GATEWAY_CONTROL', default: undefined, parse: parsers.string, help: 'control URL whose route stream feeds this gateway (instead of --routes)' }),
   key: opt<string | undefined>({ flag: 'key', env: 'WHARF_GATEWAY_KEY', default: undefined, parse: parsers.string, help: 'gateway key from `wharf gateways add` (prefer the env var: flags show in ps)' }),
   routes: opt<string | undefined>({ flag: 'routes', env: 'WHARF_GATEWAY_ROUTES', default: undefined, parse: parsers.string, help: 'routes file {"routes": [...]}, reloaded on change' }),
-  jwks: opt<string | undefined>({ flag: 'jwks', env: 'WHARF_GATEWAY_JWKS', default: undefined, parse: parsers.string, help: 'JWKS file or URL that tokens are checked against' }),
+  jwks: opt<string | undefined>({ flag: 'jwks', env: 'WHARF_GATEWAY_JWKS', default: undefined, parse: parsers.string, help: 'JWKS file or URL that tokens are checked against (default with --control: control\'s /.well-known/jwks.json)' }),
   jwksCooldownMs: opt({ flag: 'jwks-cooldown-ms', env: 'WHARF_GATEWAY_JWKS_COOLDOWN_MS', default: 30_000, parse: parsers.positive, help: 'least time between two fetches of a JWKS URL for an unknown key id' }),
   tlsCert: opt<string[]>({ flag: 'tls-cert', env: 'WHARF_GATEWAY_TLS_CERT', default: [], multiple: true, parse: parsers.string, help: 'certificate file (repeat with --tls-key for several, chosen by SNI); default: issued by the local CA' }),
   tlsKey: opt<string[]>({ flag: 'tls-key', env: 'WHARF_GATEWAY_TLS_KEY', default: [], multiple: true, parse: parsers.string, help: 'private key file for the --tls-cert at the same position' }),

@@ -45,7 +45,8 @@ describe('an agent\'s endpoint becomes a live route in a gateway fed by control'
     const added = await runWharf(['gateways', 'add', 'g1'], env());
     expect(added.code, added.stderr).toBe(0);
     const gwEnv = Object.fromEntries(added.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-    gw = await startGateway({ env: gwEnv, args: ['--jwks', `${url}/.well-known/jwks.json`] });
+    // No --jwks: a gateway fed by control checks tokens against control's JWKS by default.
+    gw = await startGateway({ env: gwEnv });
   }, 60_000);
   afterAll(async () => {
     await gw?.stop();
