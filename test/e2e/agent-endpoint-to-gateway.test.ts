@@ -1,10 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startControlProcess } from '../support/control-process.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { request } from '../support/https-client.ts';
-import { runWharf, spawnCollect, until, WHARF, type Running } from '../support/tcp.ts';
+import { runWharf, until, type Running } from '../support/tcp.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 /*
@@ -36,9 +37,7 @@ describe('an agent\'s endpoint becomes a live route in a gateway fed by control'
     home = mkdtempSync(join(tmpdir(), 'wharf-agent-e2e-'));
     upstream = await startUpstream();
     const runFile = join(home, 'run', 'control.json');
-    control = spawnCollect(process.execPath, [WHARF, 'control', '--listen', '127.0.0.1:0'], env());
-    await until('control writes its run file', () => existsSync(runFile) || control!.child.exitCode !== null, 20_000);
-    if (!existsSync(runFile)) throw new Error(`wharf control exited:\n${control.stderr()}${control.stdout()}`);
+    control = await startControlProcess(env());
     url = (JSON.parse(readFileSync(runFile, 'utf8')) as { url: string }).url;
     adminToken = readFileSync(join(home, 'admin.token'), 'utf8').trim();
 

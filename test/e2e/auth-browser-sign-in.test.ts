@@ -1,10 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startControlProcess } from '../support/control-process.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { request, type Reply } from '../support/https-client.ts';
-import { freePort, runWharf, spawnCollect, until, WHARF, type Running } from '../support/tcp.ts';
+import { freePort, runWharf, until, type Running } from '../support/tcp.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 /*
@@ -52,9 +53,7 @@ describe('browser sign-in for apps through a gateway fed by control', () => {
     upstream = await startUpstream();
     port = await freePort();
     const runFile = join(home, 'run', 'control.json');
-    control = spawnCollect(process.execPath, [WHARF, 'control', '--listen', '127.0.0.1:0', '--public-url', `https://localhost:${port}/`], env());
-    await until('control writes its run file', () => existsSync(runFile) || control!.child.exitCode !== null, 20_000);
-    if (!existsSync(runFile)) throw new Error(`wharf control exited:\n${control.stderr()}${control.stdout()}`);
+    control = await startControlProcess(env(), ['--public-url', `https://localhost:${port}/`]);
     url = (JSON.parse(readFileSync(runFile, 'utf8')) as { url: string }).url;
     adminToken = readFileSync(join(home, 'admin.token'), 'utf8').trim();
 

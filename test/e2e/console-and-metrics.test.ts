@@ -1,10 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RouteStats } from '../../gateway/metrics/route-stats.ts';
 import { StatsPusher } from '../../gateway/metrics/stats-pusher.ts';
 import { runWharf, spawnCollect, until, WHARF, type Running } from '../support/tcp.ts';
+import { startControlProcess } from '../support/control-process.ts';
 
 // A real `wharf control`; a test acting as an agent and as a gateway over HTTP; `wharf logs` as a process.
 describe('console followed live and metrics history, against a real control', () => {
@@ -28,9 +29,7 @@ describe('console followed live and metrics history, against a real control', ()
   beforeAll(async () => {
     home = mkdtempSync(join(tmpdir(), 'wharf-console-'));
     const runFile = join(home, 'run', 'control.json');
-    control = spawnCollect(process.execPath, [WHARF, 'control', '--listen', '127.0.0.1:0'], env());
-    await until('control writes its run file', () => existsSync(runFile) || control!.child.exitCode !== null, 20_000);
-    if (!existsSync(runFile)) throw new Error(`wharf control exited:\n${control.stderr()}${control.stdout()}`);
+    control = await startControlProcess(env());
     url = (JSON.parse(readFileSync(runFile, 'utf8')) as { url: string }).url;
     token = readFileSync(join(home, 'admin.token'), 'utf8').trim();
     const launched = await call('POST', '/api/v1/instances', { app: 'container', name: 'logs', image: 'wharf/busybox:local', command: 'sh', routing: { mode: 'https', port: 8080 } });

@@ -2,8 +2,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startControlProcess } from '../support/control-process.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
-import { adminRoutes, runWharf, spawnCollect, until, WHARF, type Running } from '../support/tcp.ts';
+import { adminRoutes, runWharf, type Running } from '../support/tcp.ts';
 
 // The real `wharf control` process on port 0 with its own WHARF_HOME, driven by the real CLI.
 describe('wharf control, first start and the CLI', () => {
@@ -15,10 +16,7 @@ describe('wharf control, first start and the CLI', () => {
   const secrets: string[] = [];
 
   async function startControl(): Promise<string> {
-    rmSync(runFile(), { force: true });
-    control = spawnCollect(process.execPath, [WHARF, 'control', '--listen', '127.0.0.1:0'], env());
-    await until('control writes its run file', () => existsSync(runFile()) || control!.child.exitCode !== null, 20_000);
-    if (!existsSync(runFile())) throw new Error(`wharf control exited:\n${control.stderr()}${control.stdout()}`);
+    control = await startControlProcess(env());
     return (JSON.parse(readFileSync(runFile(), 'utf8')) as { url: string }).url;
   }
 

@@ -1,8 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runWharf, spawnCollect, until, WHARF, type Running } from '../support/tcp.ts';
+import { runWharf, type Running } from '../support/tcp.ts';
+import { startControlProcess } from '../support/control-process.ts';
 
 // The real `wharf control` process, stopped with SIGTERM and started again on the same
 // WHARF_HOME: users, API tokens, gateway keys, agents, instances, queues and signing keys survive.
@@ -14,10 +15,7 @@ describe('control restarted keeps its state', () => {
   const url = () => (JSON.parse(readFileSync(runFile(), 'utf8')) as { url: string }).url;
 
   async function start(): Promise<void> {
-    rmSync(runFile(), { force: true });
-    control = spawnCollect(process.execPath, [WHARF, 'control', '--listen', '127.0.0.1:0'], env());
-    await until('control writes its run file', () => existsSync(runFile()) || control!.child.exitCode !== null, 20_000);
-    if (!existsSync(runFile())) throw new Error(`wharf control exited:\n${control.stderr()}${control.stdout()}`);
+    control = await startControlProcess(env());
   }
 
   const ok = async (args: string[], extra: NodeJS.ProcessEnv = {}, input?: string) => {

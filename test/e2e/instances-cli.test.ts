@@ -1,8 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runWharf, spawnCollect, until, WHARF, type Running } from '../support/tcp.ts';
+import { runWharf, type Running } from '../support/tcp.ts';
+import { startControlProcess } from '../support/control-process.ts';
 
 // The real `wharf control` process with its own WHARF_HOME, and the instance commands as processes.
 describe('wharf launch, ls, show, export, stop against a real control', () => {
@@ -19,10 +20,7 @@ describe('wharf launch, ls, show, export, stop against a real control', () => {
 
   beforeAll(async () => {
     home = mkdtempSync(join(tmpdir(), 'wharf-instances-'));
-    const runFile = join(home, 'run', 'control.json');
-    control = spawnCollect(process.execPath, [WHARF, 'control', '--listen', '127.0.0.1:0'], env());
-    await until('control writes its run file', () => existsSync(runFile) || control!.child.exitCode !== null, 20_000);
-    if (!existsSync(runFile)) throw new Error(`wharf control exited:\n${control.stderr()}${control.stdout()}`);
+    control = await startControlProcess(env());
   });
   afterAll(async () => {
     await control?.stop();
@@ -136,9 +134,7 @@ describe('wharf launch, ls, show, export, stop against a real control', () => {
   it('keeps instances across a control restart', async () => {
     expect(await control!.stop()).toBe(0);
     const runFile = join(home, 'run', 'control.json');
-    rmSync(runFile, { force: true });
-    control = spawnCollect(process.execPath, [WHARF, 'control', '--listen', '127.0.0.1:0'], env());
-    await until('control restarts', () => existsSync(runFile), 20_000);
+    control = await startControlProcess(env());
     const ls = JSON.parse((await runWharf(['ls', '--json'], env())).stdout) as { id: string }[];
     expect(ls.map((i) => i.id)).toContain(id);
     expect(readFileSync(runFile, 'utf8')).toContain('url');

@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runWharf, spawnCollect, until, WHARF, type Running } from '../support/tcp.ts';
+import { runWharf, type Running } from '../support/tcp.ts';
+import { startControlProcess } from '../support/control-process.ts';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -17,10 +18,7 @@ describe('wharf snapshots ls|rm against a real control, across a restart', () =>
   const url = () => (JSON.parse(readFileSync(runFile(), 'utf8')) as { url: string }).url;
 
   async function startControl() {
-    if (existsSync(runFile())) unlinkSync(runFile());
-    control = spawnCollect(process.execPath, [WHARF, 'control', '--listen', '127.0.0.1:0'], env());
-    await until('control writes its run file', () => existsSync(runFile()) || control!.child.exitCode !== null, 20_000);
-    if (!existsSync(runFile())) throw new Error(`wharf control exited:\n${control.stderr()}${control.stdout()}`);
+    control = await startControlProcess(env());
   }
 
   beforeAll(async () => {
