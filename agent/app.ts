@@ -1,0 +1,310 @@
+import type Docker from 'dockerode';
+import type { Logger } from 'pino';
+import type { LaunchSpec } from '../protocol/launch-spec.ts';
+import { ConsolePump } from './console-pump.ts';
+import { containerName, containerOptions, publishedPort, usesHostNetwork, type HostDefaults } from './container-options.ts';
+import { isLeaseLost, type AgentControlApi } from './control-api.ts';
+import { engineMessage, ensureImage, isNotFound } from './docker-engine.ts';
+import { waitReady } from './readiness.ts';
+import { tarFiles } from './tar-writer.ts';
+
+/*
+ * One app instance on this host, from its lease to its end (DESIGN.md "One launch, end to
+ * end", "Statuses"): image check, create (labels, env, injected files, limits, published
+ * port), start, readiness, endpoint → `active`; then either a stop command (SIGTERM, grace,
+ * SIGKILL, container removed, `stopped`) or the app exiting by itself (`stopped` on 0, else
+ * `failed` with its code and last lines; the container is kept for inspection until pruned).
+ * Every step is a console line. Reports refused with 409 (the lease went elsewhere) end the
+ * app here: its container is removed, and control's word stands.
+ */
+
+export interface AppContext {
+  docker: Docker;
+  api: AgentControlApi;
+  log: Logger;
+  host: HostDefaults;
+  /** WHARF_AGENT_HOST: the address gateways reach published ports at. */
+  endpointHost: string;
+  readinessTimeoutMs: number;
+  stopTimeoutS: number;
+}
+
+type Phase = 'starting' | 'active' | 'stopping' | 'done';
+
+const reasonOf = (code: number, tail: string[]) => {
+  const last = tail.slice(-5).join(' | ');
+  return `exited with code ${code}${last ? `; last lines: ${last}` : ''}`.slice(0, 2000);
+};
+
+export class App {
+  readonly id: string;
+  readonly spec: LaunchSpec;
+  /** When this agent took the app (lease or adoption), to tell a fresh lease from one control forgot. */
+  readonly since = Date.now();
+  readonly #ctx: AppContext;
+  readonly #console: ConsolePump;
+  #phase: Phase = 'starting';
+  #container: Docker.Container | undefined;
+  #exitCode: number | undefined;
+  #exited: Promise<number> | undefined;
+  #stopping: Promise<void> | undefined;
+  #launching: Promise<void> | undefined;
+  readonly #done: Promise<void>;
+  #finish!: () => void;
+
+  constructor(ctx: AppContext, id: string, spec: LaunchSpec) {
+    this.#ctx = ctx;
+    this.id = id;
+    this.spec = spec;
+    this.#console = new ConsolePump((lines) => ctx.api.console(id, lines));
+    this.#done = new Promise((resolve) => {
+      this.#finish = resolve;
+    });
+  }
+
+  get phase(): Phase {
+    return this.#phase;
+  }
+
+  /** Resolves when the app is over on this host (stopped, failed, abandoned). */
+  get done(): Promise<void> {
+    return this.#done;
+  }
+
+  /** Runs a leased job up to `active`; failures end in `failed` (or `stopped` on exit 0). */
+  launch(queue: string, attempts: number): Promise<void> {
+    this.#launching = this.#launch(queue, attempts);
+    return this.#launching;
+  }
+
+  async #launch(queue: string, attempts: number): Promise<void> {
+    const { docker, host } = this.#ctx;
+    const say = (line: string) => this.#console.event(line);
+    const t0 = Date.now();
+    say(`leased from queue ${queue}${attempts > 1 ? ` (attempt ${attempts})` : ''}`);
+    try {
+      const image = await ensureImage(docker, this.spec.image, say);
+      say(image === 'present' ? `image ${this.spec.image} is on this host` : `image ${this.spec.image} ready`);
+      this.#container = await this.#create(containerOptions(this.id, this.spec, host));
+      say(`created container ${containerName(this.id)} (${this.#container.id.slice(0, 12)})`);
+      if (this.#phase !== 'starting') return; // stopped meanwhile: stop() removes it
+      if (this.spec.files.length) {
+        const archive = tarFiles(this.spec.files.map((f) => ({ path: f.path.replace(/^\/+/, ''), content: Buffer.from(f.content, 'utf8'), mode: parseInt(f.mode, 8) })));
+        await this.#container.putArchive(archive, { path: '/' });
+        say(`wrote ${this.spec.files.length} file(s): ${this.spec.files.map((f) => f.path).join(', ')}`);
+      }
+      // Attached before start, so the app's first lines are not missed.
+      const output = await this.#container.attach({ stream: true, stdout: true, stderr: true, logs: true });
+      this.#console.followStream(docker, output as unknown as NodeJS.ReadableStream);
+      if (this.#phase !== 'starting') return;
+      await this.#container.start();
+      this.#watchExit();
+      say('container started');
+      await this.#becomeActive(t0);
+    } catch (err) {
+      if (this.#phase === 'done' || this.#phase === 'stopping') return;
+      const reason = err instanceof Error ? err.message : String(err);
+      await this.#fail(reason, { keepContainer: true });
+    }
+  }
+
+  /**
+   * Takes over a container of ours found at start: a running one keeps its route (the
+   * endpoint is reported again) and its console; one that exited meanwhile ends as if it
+   * exited now.
+   */
+  async adopt(info: Docker.ContainerInfo): Promise<void> {
+    this.#container = this.#ctx.docker.getContainer(info.Id);
+    this.#console.event('agent restarted: adopting the running container');
+    try {
+      if (info.State === 'running') {
+        await this.#console.follow(this.#ctx.docker, this.#container, Math.floor(Date.now() / 1000));
+        this.#watchExit();
+        await this.#becomeActive(Date.now());
+        return;
+      }
+      const inspect = await this.#container.inspect();
+      this.#exitCode = inspect.State.ExitCode;
+      this.#exited = Promise.resolve(this.#exitCode);
+      await this.#exitedByItself(this.#exitCode);
+    } catch (err) {
+      if (this.#phase !== 'done' && this.#phase !== 'stopping') await this.#fail(err instanceof Error ? err.message : String(err), { keepContainer: true });
+    }
+  }
+
+  /** A stop command: graceful stop, container removed, endpoint gone, `stopped`. Idempotent. */
+  stop(why = 'stop requested'): Promise<void> {
+    this.#stopping ??= this.#stop(why);
+    return this.#stopping;
+  }
+
+  /** Control gave the app to no one or someone else: remove the container, report nothing. */
+  async abandon(why: string): Promise<void> {
+    if (this.#phase === 'done') return;
+    this.#phase = 'done';
+    this.#ctx.log.warn({ instance: this.id, why }, 'abandoning app');
+    this.#console.close();
+    await this.#removeContainer();
+    this.#finish();
+  }
+
+  /** The agent shuts down (SIGTERM): the app keeps running; its console is sent and followed no more. */
+  async detach(): Promise<void> {
+    await this.#console.flush().catch(() => undefined);
+    this.#console.close();
+  }
+
+  async #create(options: Docker.ContainerCreateOptions): Promise<Docker.Container> {
+    try {
+      return await this.#ctx.docker.createContainer(options);
+    } catch (err) {
+      // A container of an earlier attempt at this same instance holds the name: it goes.
+      if ((err as { statusCode?: number }).statusCode !== 409) throw new Error(`cannot create the container: ${engineMessage(err)}`);
+      const stale = this.#ctx.docker.getContainer(containerName(this.id));
+      const labels = (await stale.inspect()).Config.Labels ?? {};
+      if (labels['wharf.instance'] !== this.id) throw new Error(`a container named ${containerName(this.id)} that Wharf does not own exists: remove it`);
+      await stale.remove({ force: true });
+      this.#console.event('removed the container of an earlier attempt');
+      return this.#ctx.docker.createContainer(options);
+    }
+  }
+
+  #watchExit(): void {
+    const container = this.#container!;
+    this.#exited = container.wait().then(
+      (r: { StatusCode?: number }) => (this.#exitCode = r.StatusCode ?? -1),
+      async () => {
+        // The Engine went away or the container vanished: inspect what is left.
+        try {
+          return (this.#exitCode = (await container.inspect()).State.ExitCode);
+        } catch {
+          return (this.#exitCode = -1);
+        }
+      },
+    );
+    void this.#exited.then((code) => {
+      if (this.#phase === 'starting' || this.#phase === 'active') return this.#exitedByItself(code);
+    });
+  }
+
+  async #becomeActive(t0: number): Promise<void> {
+    const port = this.spec.ports[0];
+    const container = this.#container!;
+    let hostPort: number | undefined;
+    if (port) {
+      if (usesHostNetwork(this.spec)) hostPort = port.port;
+      else hostPort = publishedPort((await container.inspect()).NetworkSettings.Ports as never, port.port);
+      if (hostPort === undefined) throw new Error(`Docker published no host port for container port ${port.port}`);
+    }
+    if (this.spec.readiness.kind !== 'none' && hostPort !== undefined) {
+      this.#console.event(`waiting for the app to answer on port ${port!.port} (${this.spec.readiness.kind}, up to ${Math.round(this.#ctx.readinessTimeoutMs / 1000)} s)`);
+      const probeHost = usesHostNetwork(this.spec) ? '127.0.0.1' : probeAddress(this.#ctx.host.bind);
+      const outcome = await waitReady(this.spec.readiness, probeHost, hostPort, this.#ctx.readinessTimeoutMs, () => this.#exitCode !== undefined || this.#phase !== 'starting');
+      if (outcome === 'exited') return; // #watchExit or stop() reports it
+      if (outcome === 'timeout') {
+        await this.#fail(`the app did not answer on port ${port!.port} within ${Math.round(this.#ctx.readinessTimeoutMs / 1000)} s (readiness timeout)`, { keepContainer: true, stopContainer: true });
+        return;
+      }
+    }
+    if (this.#phase !== 'starting') return;
+    if (port && hostPort !== undefined) {
+      await this.#ctx.api.endpoint(this.id, this.#ctx.endpointHost, hostPort, port.port);
+      this.#console.event(`ready in ${Date.now() - t0} ms: endpoint ${this.#ctx.endpointHost}:${hostPort} → container port ${port.port}`);
+    } else {
+      await this.#ctx.api.status(this.id, 'active');
+      this.#console.event(`running after ${Date.now() - t0} ms (no routing)`);
+    }
+    if (this.#phase === 'starting') this.#phase = 'active';
+  }
+
+  async #exitedByItself(code: number): Promise<void> {
+    if (this.#phase === 'done' || this.#phase === 'stopping') return;
+    this.#phase = 'stopping';
+    await this.#console.outputEnded();
+    this.#console.event(code === 0 ? 'the app exited with code 0' : `the app exited with code ${code}`);
+    await this.#report(async () => {
+      if (this.spec.ports.length) await this.#ctx.api.removeEndpoint(this.id);
+      await this.#console.flush();
+      if (code === 0) await this.#ctx.api.status(this.id, 'stopped', 'exited with code 0');
+      else await this.#ctx.api.status(this.id, 'failed', reasonOf(code, this.#console.tail()));
+    });
+    this.#end();
+  }
+
+  async #stop(why: string): Promise<void> {
+    if (this.#phase === 'done') return;
+    this.#phase = 'stopping';
+    // A launch under way ends at its next step (it checks the phase); then the container it made goes.
+    await this.#launching?.catch(() => undefined);
+    this.#container ??= this.#ctx.docker.getContainer(containerName(this.id));
+    const t = this.#ctx.stopTimeoutS;
+    this.#console.event(`${why}: stopping the container (SIGTERM, SIGKILL after ${t} s)`);
+    if (this.#container) {
+      try {
+        await this.#container.stop({ t });
+      } catch (err) {
+        const code = (err as { statusCode?: number }).statusCode;
+        if (code !== 304 && code !== 404) this.#console.event(`stop: ${engineMessage(err)}`);
+      }
+      await this.#console.outputEnded();
+      await this.#removeContainer();
+      this.#console.event('container removed');
+    }
+    await this.#report(async () => {
+      if (this.spec.ports.length) await this.#ctx.api.removeEndpoint(this.id);
+      await this.#console.flush();
+      await this.#ctx.api.status(this.id, 'stopped', why === 'stop requested' ? null : why);
+    });
+    this.#end();
+  }
+
+  async #fail(reason: string, options: { keepContainer: boolean; stopContainer?: boolean }): Promise<void> {
+    if (this.#phase === 'done') return;
+    this.#phase = 'stopping';
+    this.#ctx.log.info({ instance: this.id, reason }, 'app failed');
+    if (this.#container && options.stopContainer) await this.#container.stop({ t: 0 }).catch(() => undefined);
+    if (this.#container && !options.keepContainer) await this.#removeContainer();
+    this.#console.event(`failed: ${reason}`);
+    await this.#report(async () => {
+      if (this.spec.ports.length) await this.#ctx.api.removeEndpoint(this.id).catch(() => undefined);
+      await this.#console.flush();
+      await this.#ctx.api.status(this.id, 'failed', reason);
+    });
+    this.#end();
+  }
+
+  /** Runs final reports; a lost lease means control moved on: the container goes too. */
+  async #report(reports: () => Promise<void>): Promise<void> {
+    try {
+      await reports();
+    } catch (err) {
+      if (isLeaseLost(err)) {
+        await this.#removeContainer();
+        return;
+      }
+      this.#ctx.log.warn({ instance: this.id, err: (err as Error).message }, 'could not report to control');
+    }
+  }
+
+  async #removeContainer(): Promise<void> {
+    if (!this.#container) return;
+    try {
+      await this.#container.remove({ force: true, v: true });
+    } catch (err) {
+      if (!isNotFound(err) && (err as { statusCode?: number }).statusCode !== 409) this.#ctx.log.warn({ instance: this.id, err: engineMessage(err) }, 'could not remove container');
+    }
+  }
+
+  #end(): void {
+    this.#phase = 'done';
+    this.#console.close();
+    this.#finish();
+  }
+}
+
+/** Where the agent itself reaches a port published on `bind`: 0.0.0.0 and :: mean loopback will do. */
+function probeAddress(bind: string): string {
+  if (bind === '0.0.0.0' || bind === '') return '127.0.0.1';
+  if (bind === '::') return '::1';
+  return bind;
+}

@@ -1,0 +1,99 @@
+import type { ContainerCreateOptions, HostConfig as EngineHostConfig } from 'dockerode';
+import { Type } from '@sinclair/typebox';
+import { LaunchSpec as LaunchSpecSchema, ReadinessProbe, type LaunchSpec } from '../protocol/launch-spec.ts';
+import { parse } from '../protocol/validate.ts';
+
+/*
+ * A launch spec plus what belongs to this host → Docker's container-create body. Pure, so
+ * that what reaches the Engine is tested without one. The spec is complete and resolved
+ * (protocol/launch-spec.ts); the agent adds only the contract labels, its default limits and
+ * the published ports.
+ */
+
+export const LABEL_TYPE = 'wharf.type';
+export const LABEL_INSTANCE = 'wharf.instance';
+export const LABEL_AGENT = 'wharf.agent';
+export const APPLICATION = 'application';
+/** What a restarted agent needs to adopt the container: its ports and readiness probe (never env: it may hold secrets). */
+export const LABEL_PORTS = 'wharf.ports';
+export const LABEL_READINESS = 'wharf.readiness';
+
+export interface HostDefaults {
+  agentId: string;
+  /** WHARF_LABELS: on every container, below the contract labels. */
+  labels: [string, string][];
+  /** WHARF_AGENT_BIND: the host address ports are published on. */
+  bind: string;
+  memory: number;
+  nanoCpus: number;
+}
+
+export const containerName = (instance: string) => `wharf-${instance}`;
+
+/** Whether the app shares the host's network: its ports are then the host's, nothing is published. */
+export const usesHostNetwork = (spec: LaunchSpec) => spec.docker.HostConfig.NetworkMode === 'host';
+
+export function containerOptions(instance: string, spec: LaunchSpec, host: HostDefaults): ContainerCreateOptions {
+  const published = usesHostNetwork(spec) ? [] : spec.ports.map((p) => `${p.port}/tcp`);
+  const { HostConfig, ...docker } = spec.docker;
+  return {
+    name: containerName(instance),
+    Image: spec.image,
+    // argv replaces both: with Entrypoint set, Docker ignores the image's Cmd as well.
+    ...(spec.argv && { Entrypoint: [spec.argv[0]], Cmd: spec.argv.slice(1) }),
+    ...(spec.workdir !== null && { WorkingDir: spec.workdir }),
+    Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+    // The contract labels last: neither the app nor WHARF_LABELS can fake whose container it is.
+    Labels: {
+      ...spec.labels,
+      ...Object.fromEntries(host.labels),
+      [LABEL_TYPE]: APPLICATION,
+      [LABEL_INSTANCE]: instance,
+      [LABEL_AGENT]: host.agentId,
+      [LABEL_PORTS]: JSON.stringify(spec.ports),
+      [LABEL_READINESS]: JSON.stringify(spec.readiness),
+    },
+    ...docker,
+    ExposedPorts: Object.fromEntries(published.map((p) => [p, {}])),
+    // The spec's fields are the Engine's (API v1.41); @types/dockerode wants Source on every mount, tmpfs has none.
+    HostConfig: {
+      ...(HostConfig as EngineHostConfig),
+      Memory: spec.limits.memory ?? host.memory,
+      NanoCpus: spec.limits.nanoCpus ?? host.nanoCpus,
+      // HostPort "": Docker picks a free port, race-free, at start.
+      PortBindings: Object.fromEntries(published.map((p) => [p, [{ HostIp: host.bind, HostPort: '' }]])),
+      RestartPolicy: { Name: 'no' },
+      // docker-init (tini) as PID 1: SIGTERM reaches `sh -c …` apps, which as PID 1 would ignore it
+      // and wait out the stop timeout; zombies of notebook kernels are reaped.
+      Init: true,
+    },
+  };
+}
+
+/** The host port Docker published `port` on, from `docker inspect`'s NetworkSettings.Ports. */
+export function publishedPort(ports: Record<string, { HostIp?: string; HostPort?: string }[] | null> | undefined, port: number): number | undefined {
+  const bindings = ports?.[`${port}/tcp`];
+  const hostPort = Number(bindings?.[0]?.HostPort);
+  return Number.isInteger(hostPort) && hostPort > 0 ? hostPort : undefined;
+}
+
+const AdoptedPorts = Type.Index(LaunchSpecSchema, ['ports']);
+
+/**
+ * The spec of a container found at start, from its labels: enough to probe it and report its
+ * endpoint again. Labels that do not parse give an app with no port (it keeps running, unrouted).
+ */
+export function adoptedSpec(image: string, labels: Record<string, string>): LaunchSpec {
+  let ports: LaunchSpec['ports'] = [];
+  let readiness: LaunchSpec['readiness'] = { kind: 'none' };
+  try {
+    ports = parse(AdoptedPorts, JSON.parse(labels[LABEL_PORTS] ?? '[]'), LABEL_PORTS) as LaunchSpec['ports'];
+    readiness = parse(ReadinessProbe, JSON.parse(labels[LABEL_READINESS] ?? '{"kind":"none"}'), LABEL_READINESS);
+  } catch { /* keep the defaults */ }
+  return {
+    app: 'container', image, argv: null, workdir: null, env: {}, files: [], ports,
+    workspace: { path: '/root/workspace', restoreFrom: null, exclude: [] },
+    readiness, activity: { kind: 'none' }, limits: { memory: null, nanoCpus: null }, labels: {},
+    docker: { HostConfig: {} }, hostAccess: [],
+  };
+}
