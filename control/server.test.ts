@@ -1,35 +1,26 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SigningKeys } from './keys/signing-keys.ts';
-import { RouteLog } from './routes/route-log.ts';
-import { buildControlApp, type ControlApp } from './server.ts';
-import { tempStore, type TempStore } from './store/testing.ts';
+import { apiFixture, type ApiFixture } from './api/testing.ts';
+import type { ControlApp } from './server.ts';
+import type { TempStore } from './store/testing.ts';
 
 describe('control API (in process)', () => {
   let t: TempStore;
   let control: ControlApp;
   let adminToken: string;
   let bobToken: string;
+  let f: ApiFixture;
 
   beforeEach(async () => {
-    t = tempStore();
-    const keys = SigningKeys.open(join(t.dir, 'keys'), t.clock.now);
-    control = buildControlApp({ store: t.store, keys, routes: new RouteLog(), log: pino({ level: 'silent' }), clock: t.clock.read });
-    const admin = await t.store.users.add({ name: 'admin', password: 'admin-password', admin: true });
-    const bob = await t.store.users.add({ name: 'bob', password: 'bob-password' });
-    adminToken = (await t.store.apiTokens.create(admin.id, 'test')).token;
-    bobToken = (await t.store.apiTokens.create(bob.id, 'test')).token;
+    f = apiFixture();
+    ({ t, control } = f);
+    adminToken = (await f.user('admin', { admin: true })).token;
+    bobToken = (await f.user('bob')).token;
   });
-  afterEach(async () => {
-    await control.app.close();
-    await t.cleanup();
-  });
+  afterEach(() => f.close());
 
-  const call = (method: 'GET' | 'POST' | 'DELETE', url: string, token?: string, payload?: object) =>
-    control.app.inject({ method, url, payload, headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const call = (method: 'GET' | 'POST' | 'DELETE', url: string, token?: string, payload?: object) => f.call(method, url, token, payload);
 
   it('answers /healthz and serves the signing keys as a JWKS', async () => {
     expect((await call('GET', '/healthz')).json()).toEqual({ status: 'ok' });

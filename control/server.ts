@@ -18,6 +18,8 @@ import { gatewayRoutes } from './api/gateways.ts';
 import { configRoutes } from './api/configs.ts';
 import { instanceRoutes } from './api/instances.ts';
 import { DEFAULT_APP_HOSTS, type AppHosts } from './keys/gateway-tokens.ts';
+import { LiveAppHosts } from './public-url.ts';
+import { startSnapshotRetention } from './snapshots/retention-runner.ts';
 import { tokenRoutes } from './api/tokens.ts';
 import { keyRoutes } from './api/keys.ts';
 import { startKeyRotation } from './keys/rotation.ts';
@@ -32,7 +34,7 @@ import { createRouteStreamHandler, type RouteStreamHandler } from './routes/rout
 import type { ScryptCost } from './store/passwords.ts';
 import { openSqliteStore } from './store/sqlite/open.ts';
 import type { Clock, Store } from './store/store.ts';
-import type { ControlSettings } from './settings.ts';
+import { checkControlSettings, type ControlSettings } from './settings.ts';
 
 /** What the HTTP app is built from: created by `startControl`, or by tests around a temp store. */
 export interface ControlParts {
@@ -43,7 +45,11 @@ export interface ControlParts {
   clock: Clock;
   /** Lease timeout and TCP port range of the agent API (defaults: 30 s, 20000-20999). */
   agents?: AgentApiOptions;
-  /** Where apps are reached (links, gateway tokens); DEFAULT_APP_HOSTS when left out. */
+  /**
+   * Where apps are reached (links, gateway tokens, sign-in redirects, the Origin check), read at
+   * each use; DEFAULT_APP_HOSTS when left out. A LiveAppHosts also takes the public URL that
+   * gateways report on the route stream.
+   */
   hosts?: AppHosts;
   /** Dashboard sign-in cookies; a random key (sign-ins lost on restart) when left out. */
   consoleSessions?: ConsoleSessions;
@@ -74,7 +80,9 @@ export function buildControlApp(parts: ControlParts): ControlApp {
   // fastify's own logger off: our pino logs what matters (errors), with our field names.
   const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES, forceCloseConnections: true });
   const hosts = parts.hosts ?? DEFAULT_APP_HOSTS;
-  const auth = new ApiAuth(store, { sessions: parts.consoleSessions ?? ConsoleSessions.ephemeral(clock), origin: new URL(hosts.publicUrl).origin });
+  const sessions = parts.consoleSessions ?? ConsoleSessions.ephemeral(clock);
+  // The origin is read per request: the public URL may be set after start (LiveAppHosts).
+  const auth = new ApiAuth(store, { sessions, get origin() { return new URL(hosts.publicUrl).origin; } });
   const metrics = new ControlMetrics();
   const history = parts.history ?? new MetricsHistory();
   const consoleFeed = new ConsoleFeed();
@@ -84,6 +92,7 @@ export function buildControlApp(parts: ControlParts): ControlApp {
   const stream = createRouteStreamHandler({
     routes,
     log,
+    onPublicUrl: hosts instanceof LiveAppHosts ? (url) => hosts.report(url) : undefined,
     authorize: async (req) => {
       const m = /^Bearer +(\S+)\s*$/i.exec(req.headers.authorization ?? '');
       return Boolean(m && (await store.gateways.verify(m[1])));
@@ -116,7 +125,7 @@ export function buildControlApp(parts: ControlParts): ControlApp {
   consoleRoutes(app, { store, auth, feed: consoleFeed, log });
   metricsRoutes(app, { store, auth, routes, history, clock });
   configRoutes(app, store, auth);
-  instanceRoutes(app, { store, auth, keys, clock, hosts: parts.hosts ?? DEFAULT_APP_HOSTS });
+  instanceRoutes(app, { store, auth, keys, clock, hosts });
   signinRoutes(app, { store, auth, keys, clock, hosts });
   keyRoutes(app, keys, auth, clock);
   if (parts.snapshots) snapshotRoutes(app, { store, auth, clock, ...parts.snapshots });
@@ -131,6 +140,13 @@ export interface Control extends ControlApp {
   listen: string;
   /** `http://host:port` of the API. */
   url: string;
+  /** The public URL as it stands, and where it came from (setting, composer, gateway, default). */
+  hosts: LiveAppHosts;
+  /**
+   * For an in-process composer (`wharf up`): the public URL is its gateway's bound HTTPS
+   * address. WHARF_PUBLIC_URL wins over it (false is returned); not https: throws.
+   */
+  setPublicUrl(url: string): boolean;
   close(): Promise<void>;
 }
 
@@ -140,6 +156,8 @@ export interface StartOptions {
   scryptCost?: ScryptCost;
   /** How often leases and silent agents are swept (default 5 s). */
   sweepIntervalMs?: number;
+  /** How often the snapshot retention policy runs (default hourly, and once at start). */
+  retentionIntervalMs?: number;
 }
 
 /**
@@ -147,6 +165,7 @@ export interface StartOptions {
  * the route log, first-start credentials, then the API on `settings.listen`.
  */
 export async function startControl(settings: ControlSettings, log: Logger, options: StartOptions = {}): Promise<Control> {
+  checkControlSettings(settings);
   const clock = options.clock ?? Date.now;
   const store = openSqliteStore({ file: join(settings.home, 'wharf.db'), clock, scryptCost: options.scryptCost });
   try {
@@ -157,20 +176,31 @@ export async function startControl(settings: ControlSettings, log: Logger, optio
     await restoreRoutes(store, routes);
     const blobs = new BlobStore(join(settings.home, 'snapshots'));
     blobs.sweepTemp();
-    const built = buildControlApp({ store, keys, routes, log, clock, agents: { leaseMs: settings.leaseTimeoutS * 1000, tcpPorts: settings.tcpPorts }, hosts: { publicUrl: settings.publicUrl ?? DEFAULT_APP_HOSTS.publicUrl, appsDomain: settings.appsDomain }, consoleSessions: ConsoleSessions.fromKeyFile(join(settings.home, 'keys', 'console-session.key'), clock), snapshots: { blobs, maxBytes: settings.snapshotMaxBytes } });
+    const hosts = new LiveAppHosts({ appsDomain: settings.appsDomain, publicUrl: settings.publicUrl, log });
+    const history = new MetricsHistory({ rawRetentionMs: settings.metricsRawRetentionMs, coarseRetentionMs: settings.metricsRetentionMs });
+    const built = buildControlApp({
+      store, keys, routes, log, clock, hosts, history,
+      agents: { leaseMs: settings.leaseTimeoutS * 1000, tcpPorts: settings.tcpPorts },
+      consoleSessions: ConsoleSessions.fromKeyFile(join(settings.home, 'keys', 'console-session.key'), clock),
+      snapshots: { blobs, maxBytes: settings.snapshotMaxBytes },
+    });
     const sweeper = new AgentSweeper({ store, routes, clock, graceMs: settings.agentGraceS * 1000, log });
     sweeper.start(options.sweepIntervalMs ?? 5_000);
     built.app.addHook('onClose', () => sweeper.stop());
     // Rotate the signing key when it is older than --key-rotation-days; prune retired keys (hourly).
     const stopRotation = startKeyRotation(keys, clock, settings.keyRotationDays * 86_400_000, log);
     built.app.addHook('onClose', async () => stopRotation());
+    // Snapshots of stopped instances: the last --snapshot-keep per lineage, none older than --snapshot-max-age.
+    const retention = startSnapshotRetention({ store, blobs, clock, log, policy: { keepLast: settings.snapshotKeep, maxAgeMs: settings.snapshotMaxAgeMs }, intervalMs: options.retentionIntervalMs });
+    built.app.addHook('onClose', () => retention.stop());
     await built.app.listen({ host: settings.listen.host, port: settings.listen.port });
     const address = built.app.server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const listen = `${host}:${address.port}`;
     let closing: Promise<void> | undefined;
     return {
-      ...built, store, keys, routes, listen, url: `http://${listen}`,
+      ...built, store, keys, routes, listen, url: `http://${listen}`, hosts,
+      setPublicUrl: (url) => hosts.set(url),
       close() {
         // Streams first (they would hold the server open), then the server, then the store.
         closing ??= (async () => {

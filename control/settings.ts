@@ -1,4 +1,5 @@
-import { parsers, type Setting, type Values } from '../protocol/settings.ts';
+import { parsers, UsageError, type Setting, type Values } from '../protocol/settings.ts';
+import { DEFAULT_COARSE_RETENTION_MS, DEFAULT_RAW_RETENTION_MS } from './metrics/history.ts';
 
 const opt = <T>(s: Setting<T>): Setting<T> => s;
 
@@ -10,6 +11,19 @@ export function parseListen(raw: string): { host: string; port: number } {
   return { host, port: parsers.port(raw.slice(colon + 1)) };
 }
 
+/** A duration (`30d`, `12h`), or `off` for no limit (Infinity). */
+export function parseMaxAge(raw: string): number {
+  if (/^(off|never|none)$/i.test(raw.trim())) return Infinity;
+  try {
+    return parsers.duration(raw);
+  } catch {
+    throw new Error(`must be a duration such as 30d or 12h, or off (no age limit), got "${raw}"`);
+  }
+}
+
+export const DEFAULT_SNAPSHOT_KEEP = 5;
+export const DEFAULT_SNAPSHOT_MAX_AGE_MS = 30 * 86_400_000; // 30 days
+
 /** Control's boot settings (static configuration): flags, env vars and defaults. */
 export const controlSettings = {
   listen: opt({ flag: 'listen', env: 'WHARF_CONTROL_LISTEN', default: { host: '127.0.0.1', port: 7400 }, shownDefault: '127.0.0.1:7400', parse: parseListen, help: 'address of the API (HOST:PORT, port 0: any free port)' }),
@@ -20,7 +34,26 @@ export const controlSettings = {
   tcpPorts: opt<[number, number]>({ flag: 'tcp-ports', env: 'WHARF_CONTROL_TCP_PORTS', default: [20000, 20999], parse: parsers.range, help: 'the range control pins gateway ports of TCP routes from (LOW-HIGH)' }),
   snapshotMaxBytes: opt({ flag: 'snapshot-max-bytes', env: 'WHARF_SNAPSHOT_MAX_BYTES', default: 10 * 1024 ** 3, shownDefault: '10737418240 (10 GiB)', parse: parsers.positive, help: 'largest snapshot upload control stores, in bytes' }),
   keyRotationDays: opt({ flag: 'key-rotation-days', env: 'WHARF_KEY_ROTATION_DAYS', default: 30, parse: parsers.positive, help: 'days before control rotates its token signing key (retired keys stay published until their tokens expire)' }),
+  metricsRawRetentionMs: opt({ flag: 'metrics-raw-retention', env: 'WHARF_METRICS_RAW_RETENTION', default: DEFAULT_RAW_RETENTION_MS, shownDefault: '24h', parse: parsers.duration, help: 'how long the metrics history keeps 10 s points (a duration: 90m, 24h, 2d), at most --metrics-retention' }),
+  metricsRetentionMs: opt({ flag: 'metrics-retention', env: 'WHARF_METRICS_RETENTION', default: DEFAULT_COARSE_RETENTION_MS, shownDefault: '7d', parse: parsers.duration, help: 'how long the metrics history keeps 1 min points (a duration: 7d, 30d)' }),
+  snapshotKeep: opt({ flag: 'snapshot-keep', env: 'WHARF_SNAPSHOT_KEEP', default: DEFAULT_SNAPSHOT_KEEP, parse: parsers.positive, help: 'snapshots kept per lineage (an instance and those restored from it) once their instances stopped' }),
+  snapshotMaxAgeMs: opt({ flag: 'snapshot-max-age', env: 'WHARF_SNAPSHOT_MAX_AGE', default: DEFAULT_SNAPSHOT_MAX_AGE_MS, shownDefault: '30d', parse: parseMaxAge, help: 'older snapshots of stopped instances are deleted, except each lineage\'s newest (a duration, or off)' }),
   logLevel: opt({ flag: 'log-level', env: 'WHARF_LOG_LEVEL', default: 'info', parse: parsers.string, help: 'fatal, error, warn, info, debug' }),
 };
 
 export type ControlSettings = Values<typeof controlSettings> & { home: string };
+
+/** Checks that span several settings; throws a UsageError naming the flags. */
+export function checkControlSettings(s: Pick<ControlSettings, 'metricsRawRetentionMs' | 'metricsRetentionMs'>): void {
+  if (s.metricsRawRetentionMs > s.metricsRetentionMs) {
+    throw new UsageError(`--metrics-raw-retention (WHARF_METRICS_RAW_RETENTION, ${formatDuration(s.metricsRawRetentionMs)}) must not be longer than --metrics-retention (WHARF_METRICS_RETENTION, ${formatDuration(s.metricsRetentionMs)})`);
+  }
+}
+
+/** `36h`, `7d`, `90s`: the largest unit that divides the duration. */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1_000]] as const) {
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}

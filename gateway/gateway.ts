@@ -104,8 +104,11 @@ export async function startGateway(s: GatewaySettings, log: Logger): Promise<Gat
   });
 
   let routeErrors: RouteErrors = [];
+  // The public URL is reported to control (which adopts the first one unless it has its own);
+  // with --https-port 0 it is known only once listening: setPublicUrl below.
+  const reportedUrl = s.publicUrl ?? (s.httpsPort ? `https://localhost:${s.httpsPort}/` : undefined);
   const provider: RouteProvider | undefined = s.control
-    ? new ControlProvider({ controlUrl: s.control, key: s.key!, log, ca: [...rootCertificates, certStore.authority().cert] })
+    ? new ControlProvider({ controlUrl: s.control, key: s.key!, log, ca: [...rootCertificates, certStore.authority().cert], publicUrl: reportedUrl })
     : s.routes ? new FileProvider(s.routes, log) : undefined;
   await provider?.start((routes, errors) => {
     routeErrors = errors;
@@ -150,6 +153,7 @@ export async function startGateway(s: GatewaySettings, log: Logger): Promise<Gat
     https.emit('listening');
     const httpsPort = Number(addresses.https.slice(addresses.https.lastIndexOf(':') + 1));
     if (controlRoute && !controlRoute.publicUrl) controlRoute.publicUrl = `https://localhost:${httpsPort}/`;
+    if (controlRoute && provider instanceof ControlProvider) provider.setPublicUrl(controlRoute.publicUrl);
     if (s.httpPort !== null) {
       const redirect = createHttpRedirect(httpsPort);
       addresses.http = await listen(redirect, s.httpPort, s.host);

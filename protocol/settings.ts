@@ -49,6 +49,20 @@ export const parsers = {
     if (/^(0|false|no|off|)$/i.test(raw)) return false;
     throw new Error(`must be true or false, got "${raw}"`);
   },
+  /** A duration such as `90s`, `30m`, `24h`, `7d` (or `1d12h`), in milliseconds; at least 1 s. */
+  duration(raw: string): number {
+    const units: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+    const text = raw.trim().toLowerCase();
+    let ms = 0;
+    let rest = text;
+    const part = /^(\d+)(ms|s|m|h|d|w)/;
+    for (let m = part.exec(rest); m; m = part.exec(rest)) {
+      ms += Number(m[1]) * units[m[2]];
+      rest = rest.slice(m[0].length);
+    }
+    if (!text || rest !== '' || !Number.isSafeInteger(ms) || ms < 1_000) throw new Error(`must be a duration of at least 1s such as 90s, 30m, 24h or 7d, got "${raw}"`);
+    return ms;
+  },
   range(raw: string): [number, number] {
     const m = /^(\d+)-(\d+)$/.exec(raw);
     const lo = Number(m?.[1]);

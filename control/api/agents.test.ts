@@ -1,11 +1,9 @@
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AGENT_GONE, AGENT_OFFLINE, AgentSweeper } from '../agents/sweeper.ts';
-import { SigningKeys } from '../keys/signing-keys.ts';
-import { RouteLog } from '../routes/route-log.ts';
-import { buildControlApp, type ControlApp } from '../server.ts';
-import { tempStore, testConfig, testSpec, type TempStore } from '../store/testing.ts';
+import type { RouteLog } from '../routes/route-log.ts';
+import type { ControlApp } from '../server.ts';
+import { testConfig, testSpec, type TempStore } from '../store/testing.ts';
+import { apiFixture, type ApiFixture } from './testing.ts';
 
 const LEASE_MS = 30_000;
 const GRACE_MS = 60_000;
@@ -17,28 +15,20 @@ describe('agents API (in process, injected clock)', () => {
   let sweeper: AgentSweeper;
   let adminToken: string;
   let ownerId: string;
+  let f: ApiFixture;
 
   beforeEach(async () => {
-    t = tempStore();
-    routes = new RouteLog();
-    const keys = SigningKeys.open(join(t.dir, 'keys'), t.clock.now);
-    control = buildControlApp({
-      store: t.store, keys, routes, log: pino({ level: 'silent' }), clock: t.clock.read,
-      agents: { leaseMs: LEASE_MS, tcpPorts: [21000, 21009], pollMs: 10 },
-    });
+    f = apiFixture({ agents: { leaseMs: LEASE_MS, tcpPorts: [21000, 21009], pollMs: 10 } });
+    ({ t, routes, control } = f);
     sweeper = new AgentSweeper({ store: t.store, routes, clock: t.clock.read, graceMs: GRACE_MS });
-    const admin = await t.store.users.add({ name: 'admin', password: 'admin-password', admin: true });
-    ownerId = admin.id;
-    adminToken = (await t.store.apiTokens.create(admin.id, 'test')).token;
+    ({ id: ownerId, token: adminToken } = await f.user('admin', { admin: true }));
   });
   afterEach(async () => {
     await sweeper.stop();
-    await control.app.close();
-    await t.cleanup();
+    await f.close();
   });
 
-  const admin = (method: 'GET' | 'POST', url: string, payload?: object) =>
-    control.app.inject({ method, url, payload, headers: { authorization: `Bearer ${adminToken}` } });
+  const admin = (method: 'GET' | 'POST', url: string, payload?: object) => f.call(method, url, adminToken, payload);
 
   async function addAgent(name: string, queues: string[]) {
     const res = await admin('POST', '/api/v1/agents', { name, queues });

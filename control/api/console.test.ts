@@ -1,12 +1,9 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SigningKeys } from '../keys/signing-keys.ts';
-import { RouteLog } from '../routes/route-log.ts';
-import { buildControlApp, type ControlApp } from '../server.ts';
-import { tempStore, testConfig, testSpec, type TempStore } from '../store/testing.ts';
+import type { ControlApp } from '../server.ts';
+import { testConfig, testSpec, type TempStore } from '../store/testing.ts';
+import { apiFixture, type ApiFixture } from './testing.ts';
 
 describe('instance console (JSON, ownership, live follow over a real socket)', () => {
   let t: TempStore;
@@ -16,29 +13,21 @@ describe('instance console (JSON, ownership, live follow over a real socket)', (
   let ownerId: string;
   let instance: string;
   let agentAuth: string;
+  let f: ApiFixture;
 
   beforeEach(async () => {
-    t = tempStore();
-    const keys = SigningKeys.open(join(t.dir, 'keys'), t.clock.now);
-    control = buildControlApp({ store: t.store, keys, routes: new RouteLog(), log: pino({ level: 'silent' }), clock: t.clock.read, agents: { leaseMs: 30_000, tcpPorts: [21100, 21109], pollMs: 10 } });
-    const admin = await t.store.users.add({ name: 'admin', password: 'admin-password', admin: true });
-    ownerId = admin.id;
-    adminToken = (await t.store.apiTokens.create(admin.id, 'test')).token;
-    const user = await t.store.users.add({ name: 'bob', password: 'bob-password-1', admin: false });
-    userToken = (await t.store.apiTokens.create(user.id, 'test')).token;
+    f = apiFixture({ agents: { leaseMs: 30_000, tcpPorts: [21100, 21109], pollMs: 10 } });
+    ({ t, control } = f);
+    ({ id: ownerId, token: adminToken } = await f.user('admin', { admin: true }));
+    userToken = (await f.user('bob')).token;
     instance = (await t.store.instances.create({ owner: ownerId, config: testConfig({ queue: 'default' }), spec: testSpec() })).id;
-    const a = (await api('POST', '/api/v1/agents', adminToken, { name: 'a1', queues: ['default'] })).json() as { key: string; secret: string };
-    agentAuth = `Bearer ${a.key}:${a.secret}`;
+    agentAuth = (await f.agent(adminToken, 'a1', ['default'])).auth;
     const lease = await control.app.inject({ method: 'POST', url: '/api/v1/agent/lease?wait=0', headers: { authorization: agentAuth } });
     expect(lease.json().instance).toBe(instance);
   });
-  afterEach(async () => {
-    await control.app.close();
-    await t.cleanup();
-  });
+  afterEach(() => f.close());
 
-  const api = (method: 'GET' | 'POST', url: string, token: string, payload?: object, headers: Record<string, string> = {}) =>
-    control.app.inject({ method, url, payload, headers: { authorization: `Bearer ${token}`, ...headers } });
+  const api = (method: 'GET' | 'POST', url: string, token: string, payload?: object, headers: Record<string, string> = {}) => f.call(method, url, token, payload, headers);
   const append = async (...texts: string[]) => {
     const res = await control.app.inject({ method: 'POST', url: `/api/v1/agent/instances/${instance}/console`, headers: { authorization: agentAuth }, payload: { lines: texts.map((text) => ({ text, stream: 'stdout' })) } });
     expect(res.statusCode).toBe(200);

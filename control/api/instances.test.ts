@@ -1,10 +1,6 @@
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SigningKeys } from '../keys/signing-keys.ts';
-import { RouteLog } from '../routes/route-log.ts';
-import { buildControlApp, type ControlApp } from '../server.ts';
-import { tempStore, type TempStore } from '../store/testing.ts';
+import type { TempStore } from '../store/testing.ts';
+import { apiFixture, type ApiFixture } from './testing.ts';
 
 const container = {
   kind: 'wharf.app-config', version: 1, app: 'container',
@@ -27,32 +23,21 @@ const minimal = { app: 'container', image: 'wharf/busybox:local', routing: { mod
 
 describe('instances API (in process)', () => {
   let t: TempStore;
-  let control: ControlApp;
   let adminToken: string;
   let bobToken: string;
   let carolToken: string;
+  let f: ApiFixture;
 
   beforeEach(async () => {
-    t = tempStore();
-    const keys = SigningKeys.open(join(t.dir, 'keys'), t.clock.now);
-    control = buildControlApp({
-      store: t.store, keys, routes: new RouteLog(), log: pino({ level: 'silent' }), clock: t.clock.read,
-      hosts: { publicUrl: 'https://wharf.test:8443/', appsDomain: 'apps.test' },
-    });
-    const admin = await t.store.users.add({ name: 'admin', password: 'admin-password', admin: true });
-    const bob = await t.store.users.add({ name: 'bob', password: 'bob-password' });
-    const carol = await t.store.users.add({ name: 'carol', password: 'carol-password' });
-    adminToken = (await t.store.apiTokens.create(admin.id, 'test')).token;
-    bobToken = (await t.store.apiTokens.create(bob.id, 'test')).token;
-    carolToken = (await t.store.apiTokens.create(carol.id, 'test')).token;
+    f = apiFixture({ hosts: { publicUrl: 'https://wharf.test:8443/', appsDomain: 'apps.test' } });
+    ({ t } = f);
+    adminToken = (await f.user('admin', { admin: true })).token;
+    bobToken = (await f.user('bob')).token;
+    carolToken = (await f.user('carol')).token;
   });
-  afterEach(async () => {
-    await control.app.close();
-    await t.cleanup();
-  });
+  afterEach(() => f.close());
 
-  const call = (method: 'GET' | 'POST', url: string, token: string, payload?: unknown) =>
-    control.app.inject({ method, url, payload: payload as object, headers: { authorization: `Bearer ${token}` } });
+  const call = (method: 'GET' | 'POST', url: string, token: string, payload?: unknown) => f.call(method, url, token, payload);
   const launch = async (token: string, config: object = minimal) => {
     const res = await call('POST', '/api/v1/instances', token, config);
     expect(res.statusCode, res.body).toBe(201);

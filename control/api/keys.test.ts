@@ -1,37 +1,27 @@
-import { join } from 'node:path';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TOKEN_AUDIENCE } from '../../protocol/token.ts';
 import { rotateIfDue } from '../keys/rotation.ts';
-import { SigningKeys } from '../keys/signing-keys.ts';
-import { RouteLog } from '../routes/route-log.ts';
-import { buildControlApp, type ControlApp } from '../server.ts';
-import { tempStore, type TempStore } from '../store/testing.ts';
+import type { SigningKeys } from '../keys/signing-keys.ts';
+import type { TempStore } from '../store/testing.ts';
+import { apiFixture, type ApiFixture } from './testing.ts';
 
 describe('signing key rotation (in process)', () => {
   let t: TempStore;
   let keys: SigningKeys;
-  let control: ControlApp;
   let adminToken: string;
   let bobToken: string;
+  let f: ApiFixture;
 
   beforeEach(async () => {
-    t = tempStore();
-    keys = SigningKeys.open(join(t.dir, 'keys'), t.clock.now);
-    control = buildControlApp({ store: t.store, keys, routes: new RouteLog(), log: pino({ level: 'silent' }), clock: t.clock.read });
-    const admin = await t.store.users.add({ name: 'admin', password: 'admin-password', admin: true });
-    const bob = await t.store.users.add({ name: 'bob', password: 'bob-password' });
-    adminToken = (await t.store.apiTokens.create(admin.id, 'test')).token;
-    bobToken = (await t.store.apiTokens.create(bob.id, 'test')).token;
+    f = apiFixture();
+    ({ t, keys } = f);
+    adminToken = (await f.user('admin', { admin: true })).token;
+    bobToken = (await f.user('bob')).token;
   });
-  afterEach(async () => {
-    await control.app.close();
-    await t.cleanup();
-  });
+  afterEach(() => f.close());
 
-  const call = (method: 'GET' | 'POST', url: string, token?: string) =>
-    control.app.inject({ method, url, headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const call = (method: 'GET' | 'POST', url: string, token?: string) => f.call(method, url, token);
   const jwks = async () => (await call('GET', '/.well-known/jwks.json')).json() as JSONWebKeySet;
 
   it('rotates on POST /api/v1/keys/rotate: both kids published, an older token still verifies', async () => {

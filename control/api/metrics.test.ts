@@ -1,11 +1,8 @@
-import { join } from 'node:path';
 import { build, encodeIntoCompressedBase64 } from 'hdr-histogram-js';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SigningKeys } from '../keys/signing-keys.ts';
-import { RouteLog } from '../routes/route-log.ts';
-import { buildControlApp, type ControlApp } from '../server.ts';
-import { tempStore, testConfig, testSpec, type TempStore } from '../store/testing.ts';
+import type { ControlApp } from '../server.ts';
+import { testConfig, testSpec, type TempStore } from '../store/testing.ts';
+import { apiFixture, type ApiFixture } from './testing.ts';
 
 function latency(valuesUs: number[]): string {
   const h = build({ bitBucketSize: 'packed', numberOfSignificantValueDigits: 2, lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, autoResize: false, useWebAssembly: false });
@@ -21,26 +18,20 @@ describe('metrics history API (gateway deltas, agent samples, query)', () => {
   let gatewayKey: string;
   let agentAuth: string;
   let instance: string;
+  let f: ApiFixture;
 
   beforeEach(async () => {
-    t = tempStore();
-    t.clock.now = Date.UTC(2025, 0, 1, 12); // minute-aligned
-    const keys = SigningKeys.open(join(t.dir, 'keys'), t.clock.now);
-    control = buildControlApp({ store: t.store, keys, routes: new RouteLog(), log: pino({ level: 'silent' }), clock: t.clock.read, agents: { leaseMs: 30_000, tcpPorts: [21200, 21209], pollMs: 10 } });
-    const admin = await t.store.users.add({ name: 'admin', password: 'admin-password', admin: true });
-    adminToken = (await t.store.apiTokens.create(admin.id, 'test')).token;
-    const user = await t.store.users.add({ name: 'bob', password: 'bob-password-1', admin: false });
-    userToken = (await t.store.apiTokens.create(user.id, 'test')).token;
+    f = apiFixture({ agents: { leaseMs: 30_000, tcpPorts: [21200, 21209], pollMs: 10 } }, { start: Date.UTC(2025, 0, 1, 12) }); // minute-aligned
+    ({ t, control } = f);
+    const admin = await f.user('admin', { admin: true });
+    adminToken = admin.token;
+    userToken = (await f.user('bob')).token;
     gatewayKey = (await t.store.gateways.add('gw1')).key;
     instance = (await t.store.instances.create({ owner: admin.id, config: testConfig({ queue: 'default' }), spec: testSpec() })).id;
-    const a = (await control.app.inject({ method: 'POST', url: '/api/v1/agents', headers: { authorization: `Bearer ${adminToken}` }, payload: { name: 'a1', queues: ['default'] } })).json();
-    agentAuth = `Bearer ${a.key}:${a.secret}`;
+    agentAuth = (await f.agent(adminToken, 'a1', ['default'])).auth;
     expect((await control.app.inject({ method: 'POST', url: '/api/v1/agent/lease?wait=0', headers: { authorization: agentAuth } })).json().instance).toBe(instance);
   });
-  afterEach(async () => {
-    await control.app.close();
-    await t.cleanup();
-  });
+  afterEach(() => f.close());
 
   const push = (payload: unknown, key = gatewayKey) =>
     control.app.inject({ method: 'POST', url: '/api/v1/gateways/stats', headers: { authorization: `Bearer ${key}` }, payload: payload as object });

@@ -1,10 +1,7 @@
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SigningKeys } from '../keys/signing-keys.ts';
-import { RouteLog } from '../routes/route-log.ts';
-import { buildControlApp, type ControlApp } from '../server.ts';
-import { tempStore, type TempStore } from '../store/testing.ts';
+import type { ControlApp } from '../server.ts';
+import type { TempStore } from '../store/testing.ts';
+import { apiFixture, type ApiFixture } from './testing.ts';
 
 const ORIGIN = 'https://wharf.test:8443';
 
@@ -14,18 +11,13 @@ describe('dashboard sign-in and /auth/app (in process)', () => {
   let bobToken: string;
   let bobApp: string;
   let carolApp: string;
+  let f: ApiFixture;
 
   beforeEach(async () => {
-    t = tempStore();
-    const keys = SigningKeys.open(join(t.dir, 'keys'), t.clock.now);
-    control = buildControlApp({
-      store: t.store, keys, routes: new RouteLog(), log: pino({ level: 'silent' }), clock: t.clock.read,
-      hosts: { publicUrl: `${ORIGIN}/`, appsDomain: 'apps.test' },
-    });
-    const bob = await t.store.users.add({ name: 'bob', password: 'bob-password' });
-    const carol = await t.store.users.add({ name: 'carol', password: 'carol-password' });
-    bobToken = (await t.store.apiTokens.create(bob.id, 'test')).token;
-    const carolToken = (await t.store.apiTokens.create(carol.id, 'test')).token;
+    f = apiFixture({ hosts: { publicUrl: `${ORIGIN}/`, appsDomain: 'apps.test' } });
+    ({ t, control } = f);
+    bobToken = (await f.user('bob')).token;
+    const carolToken = (await f.user('carol')).token;
     const launch = async (token: string) => (await control.app.inject({
       method: 'POST', url: '/api/v1/instances', headers: { authorization: `Bearer ${token}` },
       payload: { app: 'container', image: 'wharf/busybox:local', routing: { mode: 'https', port: 8080 } },
@@ -33,10 +25,7 @@ describe('dashboard sign-in and /auth/app (in process)', () => {
     bobApp = await launch(bobToken);
     carolApp = await launch(carolToken);
   });
-  afterEach(async () => {
-    await control.app.close();
-    await t.cleanup();
-  });
+  afterEach(() => f.close());
 
   const login = async (name = 'bob', password = 'bob-password') => {
     const res = await control.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { name, password }, headers: { origin: ORIGIN } });

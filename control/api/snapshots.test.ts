@@ -3,13 +3,11 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SigningKeys } from '../keys/signing-keys.ts';
-import { RouteLog } from '../routes/route-log.ts';
-import { buildControlApp, type ControlApp } from '../server.ts';
+import type { ControlApp } from '../server.ts';
 import { BlobStore } from '../snapshots/blob-store.ts';
 import { tempStore, testConfig, testSpec, type TempStore } from '../store/testing.ts';
+import { addTestUser, buildTestApp } from './testing.ts';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const MAX = 8 * 1024 * 1024;
@@ -26,14 +24,9 @@ describe('snapshots API (real socket, real SQLite file)', () => {
   let instance: string;
 
   async function start() {
-    const keys = SigningKeys.open(join(t.dir, 'keys'), t.clock.now);
     const blobs = new BlobStore(blobDir);
     blobs.sweepTemp();
-    control = buildControlApp({
-      store: t.store, keys, routes: new RouteLog(), log: pino({ level: 'silent' }), clock: t.clock.read,
-      agents: { leaseMs: 30_000, tcpPorts: [21100, 21109], pollMs: 10 },
-      snapshots: { blobs, maxBytes: MAX },
-    });
+    ({ control } = buildTestApp(t, { agents: { leaseMs: 30_000, tcpPorts: [21100, 21109], pollMs: 10 }, snapshots: { blobs, maxBytes: MAX } }));
     await control.app.listen({ host: '127.0.0.1', port: 0 });
     url = `http://127.0.0.1:${(control.app.server.address() as AddressInfo).port}`;
   }
@@ -42,12 +35,10 @@ describe('snapshots API (real socket, real SQLite file)', () => {
     t = tempStore();
     blobDir = join(t.dir, 'snapshots');
     await start();
-    const admin = await t.store.users.add({ name: 'admin', password: 'admin-password', admin: true });
-    const bob = await t.store.users.add({ name: 'bob', password: 'bob-password', admin: false });
-    const eve = await t.store.users.add({ name: 'eve', password: 'eve-password', admin: false });
-    adminToken = (await t.store.apiTokens.create(admin.id, 't')).token;
-    bobToken = (await t.store.apiTokens.create(bob.id, 't')).token;
-    eveToken = (await t.store.apiTokens.create(eve.id, 't')).token;
+    adminToken = (await addTestUser(t.store, 'admin', { admin: true })).token;
+    const bob = await addTestUser(t.store, 'bob');
+    bobToken = bob.token;
+    eveToken = (await addTestUser(t.store, 'eve')).token;
     const res = await api(adminToken, 'POST', '/api/v1/agents', { name: 'a1', queues: ['default'] });
     const a = (await res.json()) as { key: string; secret: string };
     agentAuth = `Bearer ${a.key}:${a.secret}`;

@@ -166,3 +166,29 @@ describe('route stream handler', () => {
     expect(res.statusCode).toBe(503);
   });
 });
+
+describe('the public URL a gateway reports', () => {
+  const open = (port: number, headers: Record<string, string>) => new Promise<number>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/api/v1/gateways/routes', headers }, (res) => {
+      res.destroy();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+
+  it('is handed to onPublicUrl for an authorized stream request only', async () => {
+    const reported: string[] = [];
+    const { port } = await serve({ routes: new RouteLog(), onPublicUrl: (url) => reported.push(url) });
+    expect(await open(port, { authorization: 'Bearer wrong', 'x-wharf-public-url': 'https://evil.test/' })).toBe(401);
+    expect(await open(port, { authorization: `Bearer ${KEY}` })).toBe(200);
+    expect(reported).toEqual([]);
+    expect(await open(port, { authorization: `Bearer ${KEY}`, 'x-wharf-public-url': 'https://localhost:9443/' })).toBe(200);
+    expect(reported).toEqual(['https://localhost:9443/']);
+  });
+
+  it('keeps streaming when onPublicUrl throws', async () => {
+    const { port } = await serve({ routes: new RouteLog(), onPublicUrl: () => { throw new Error('boom'); } });
+    expect(await open(port, { authorization: `Bearer ${KEY}`, 'x-wharf-public-url': 'https://localhost:9443/' })).toBe(200);
+  });
+});

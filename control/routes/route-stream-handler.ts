@@ -15,7 +15,15 @@ export interface RouteStreamHandlerOptions {
    */
   maxBufferedBytes?: number; // 4 MiB
   log?: Logger;
+  /**
+   * Called with the `X-Wharf-Public-Url` header of an authorized stream request: the public
+   * URL the gateway serves at (control adopts the first one unless WHARF_PUBLIC_URL is set).
+   */
+  onPublicUrl?: (reported: string) => void;
 }
+
+/** The request header a gateway reports its public URL in (see ControlProvider). */
+export const PUBLIC_URL_HEADER = 'x-wharf-public-url';
 
 export interface RouteStreamHandler {
   /** node:http `(req, res)`; under fastify: `reply.hijack(); handler.handle(request.raw, reply.raw)`. */
@@ -56,6 +64,14 @@ export function createRouteStreamHandler(options: RouteStreamHandlerOptions): Ro
     if (res.destroyed) return;
     if (!allowed) {
       return refuse(res, 401, 'CTL_GATEWAY_KEY', 'This gateway key is not accepted. Create one with `wharf gateways add NAME` and set WHARF_GATEWAY_KEY.', { 'www-authenticate': 'Bearer' });
+    }
+    const reported = req.headers[PUBLIC_URL_HEADER];
+    if (typeof reported === 'string' && options.onPublicUrl) {
+      try {
+        options.onPublicUrl(reported);
+      } catch (err) {
+        log?.error({ err }, 'route stream: taking the reported public URL failed');
+      }
     }
     const query = new URL(req.url ?? '/', 'http://control').searchParams;
     const sinceRaw = query.get('since');

@@ -28,7 +28,15 @@ export interface ControlProviderOptions {
   ca?: string | Buffer | (string | Buffer)[];
   /** Longest line accepted: a snapshot of every route is one line. */
   maxLineBytes?: number; // 256 MiB
+  /**
+   * This gateway's public URL (its --public-url, else https://localhost:<https port>/), sent
+   * with every stream request so that control can adopt it; see setPublicUrl.
+   */
+  publicUrl?: string;
 }
+
+/** The request header the public URL is reported in (control/routes/route-stream-handler.ts reads it). */
+const PUBLIC_URL_HEADER = 'x-wharf-public-url';
 
 /** A route refused by this gateway, kept until a later change of its id or a snapshot replaces it. */
 export type StreamRouteError = RouteRefusal & { version: number };
@@ -89,6 +97,12 @@ export class ControlProvider implements RouteProvider {
   #attempt = 0;
   #outage: { since: number } | undefined;
   #lastReason = 'no answer yet';
+  #publicUrl: string | undefined;
+  /** The public URL the open stream was requested with; undefined between connections. */
+  #sentPublicUrl: string | undefined;
+  #connected = false;
+  /** Set while the stream is cut on purpose, to reconnect at once and without a warning. */
+  #renewing = false;
 
   constructor(options: ControlProviderOptions) {
     this.#controlUrl = options.controlUrl.replace(/\/+$/, '');
@@ -101,6 +115,7 @@ export class ControlProvider implements RouteProvider {
     this.#initialMs = options.backoff?.initialMs ?? 100;
     this.#maxMs = options.backoff?.maxMs ?? 5_000;
     this.#maxLine = options.maxLineBytes ?? 256 * 1024 * 1024;
+    this.#publicUrl = options.publicUrl;
     const idleTimeoutMs = options.idleTimeoutMs ?? 45_000;
     // Our own agent: never the global dispatcher (STYLE.md, "No globals"). bodyTimeout is the
     // liveness check: control pings every 15 s, so silence past idleTimeoutMs is a dead stream.
@@ -118,6 +133,19 @@ export class ControlProvider implements RouteProvider {
 
   get epoch(): string | undefined {
     return this.#epoch;
+  }
+
+  /**
+   * The public URL to report, once known (the HTTPS port bound after the first routes came).
+   * A stream already open without it reconnects at once, resuming from its version.
+   */
+  setPublicUrl(publicUrl: string): void {
+    if (publicUrl === this.#publicUrl) return;
+    this.#publicUrl = publicUrl;
+    if (this.#started && !this.#closed && this.#connected && this.#abort && this.#sentPublicUrl !== publicUrl) {
+      this.#renewing = true;
+      this.#abort.abort();
+    }
   }
 
   start(apply: (routes: Route[], errors: RouteErrors) => void): Promise<void> {
@@ -159,8 +187,16 @@ export class ControlProvider implements RouteProvider {
   async #run(): Promise<void> {
     while (!this.#closed) {
       const connection = { upAt: undefined as number | undefined };
-      const outcome = await this.#connect(connection);
+      this.#connected = true;
+      const outcome = await this.#connect(connection).finally(() => {
+        this.#connected = false;
+      });
       if (this.#closed) return;
+      if (this.#renewing) {
+        this.#renewing = false;
+        this.#log.debug({ publicUrl: this.#publicUrl, version: this.#version }, 'route stream reconnecting to report the public URL');
+        continue;
+      }
       this.#lastReason = outcome.kind === 'refused' ? `HTTP ${outcome.status}` : outcome.reason;
       if (!this.#started) {
         // Mistakes in the gateway's settings: waiting would not fix them.
@@ -237,13 +273,14 @@ export class ControlProvider implements RouteProvider {
   async #connect(connection: { upAt: number | undefined }): Promise<Outcome> {
     const abort = new AbortController();
     this.#abort = abort;
+    this.#sentPublicUrl = this.#publicUrl;
     let response;
     try {
       response = await this.#agent.request({
         origin: this.#streamUrl.origin,
         path: this.#requestPath(),
         method: 'GET',
-        headers: { authorization: `Bearer ${this.#key}`, accept: ROUTE_STREAM_CONTENT_TYPE },
+        headers: { authorization: `Bearer ${this.#key}`, accept: ROUTE_STREAM_CONTENT_TYPE, ...(this.#publicUrl ? { [PUBLIC_URL_HEADER]: this.#publicUrl } : {}) },
         signal: abort.signal,
       });
     } catch (err) {

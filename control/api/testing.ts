@@ -1,0 +1,71 @@
+import { join } from 'node:path';
+import { pino } from 'pino';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { SigningKeys } from '../keys/signing-keys.ts';
+import { RouteLog } from '../routes/route-log.ts';
+import { buildControlApp, type ControlApp, type ControlParts } from '../server.ts';
+import type { Store } from '../store/store.ts';
+import { tempStore, type TempStore } from '../store/testing.ts';
+
+/* The in-process API tests' set-up: a temp SQLite store, signing keys, the app, users with tokens. */
+
+/** What a test may set of the app's parts; store, keys, routes, log and clock come from the fixture. */
+export type TestParts = Omit<ControlParts, 'store' | 'keys' | 'routes' | 'log' | 'clock'>;
+
+export interface TestApp {
+  keys: SigningKeys;
+  routes: RouteLog;
+  control: ControlApp;
+}
+
+/** The control app over `t`'s store and clock, with keys under `t.dir/keys` and a silent log. */
+export function buildTestApp(t: TempStore, parts: TestParts = {}): TestApp {
+  const keys = SigningKeys.open(join(t.dir, 'keys'), t.clock.now);
+  const routes = new RouteLog();
+  const control = buildControlApp({ store: t.store, keys, routes, log: pino({ level: 'silent' }), clock: t.clock.read, ...parts });
+  return { keys, routes, control };
+}
+
+/** A user (password `<name>-password` unless given) and an API token of theirs. */
+export async function addTestUser(store: Store, name: string, options: { admin?: boolean; password?: string } = {}): Promise<{ id: string; token: string }> {
+  const user = await store.users.add({ name, password: options.password ?? `${name}-password`, admin: options.admin ?? false });
+  return { id: user.id, token: (await store.apiTokens.create(user.id, 'test')).token };
+}
+
+type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+export interface ApiFixture extends TestApp {
+  t: TempStore;
+  user(name: string, options?: { admin?: boolean; password?: string }): Promise<{ id: string; token: string }>;
+  /** An injected request, with `Authorization: Bearer <token>` when a token is given. */
+  call(method: Method, url: string, token?: string, payload?: unknown, headers?: Record<string, string>): Promise<LightMyRequestResponse>;
+  /** Adds an agent through the API (an admin's token) and returns its `Authorization` value. */
+  agent(adminToken: string, name: string, queues: string[]): Promise<{ id: string; auth: string }>;
+  /** Closes the app, then the store, and removes the temp folder. */
+  close(): Promise<void>;
+}
+
+/** A temp store (its clock at `start` when given) and the app built over it. */
+export function apiFixture(parts: TestParts = {}, options: { start?: number } = {}): ApiFixture {
+  const t = tempStore();
+  if (options.start !== undefined) t.clock.now = options.start;
+  const built = buildTestApp(t, parts);
+  return {
+    ...built, t,
+    user: (name, userOptions) => addTestUser(t.store, name, userOptions),
+    call: (method, url, token, payload, headers = {}) => built.control.app.inject({
+      method, url, payload: payload as InjectOptions['payload'],
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+    }),
+    async agent(adminToken, name, queues) {
+      const res = await built.control.app.inject({ method: 'POST', url: '/api/v1/agents', headers: { authorization: `Bearer ${adminToken}` }, payload: { name, queues } });
+      if (res.statusCode !== 201) throw new Error(`adding agent ${name}: ${res.statusCode} ${res.body}`);
+      const a = res.json() as { id: string; key: string; secret: string };
+      return { id: a.id, auth: `Bearer ${a.key}:${a.secret}` };
+    },
+    async close() {
+      await built.control.app.close();
+      await t.cleanup();
+    },
+  };
+}
