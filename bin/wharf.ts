@@ -2,6 +2,7 @@
 // The `wharf` command: one entry for every part (DESIGN.md "CLI").
 import { ValidationError } from '../protocol/validate.ts';
 import { UsageError } from '../protocol/settings.ts';
+import { agentHelp, runAgent } from './commands/agent.ts';
 import { agentsHelp, runAgents } from './commands/agents.ts';
 import { certsHelp, runCerts } from './commands/certs.ts';
 import { connectHelp, runConnect } from './commands/connect.ts';
@@ -11,6 +12,7 @@ import { gatewaysHelp, runGateways } from './commands/gateways.ts';
 import * as inst from './commands/instances.ts';
 import { keysHelp, runKeys } from './commands/keys.ts';
 import { logsHelp, runLogs } from './commands/logs.ts';
+import { pruneHelp, runPrune } from './commands/prune.ts';
 import { runTokens, tokensHelp } from './commands/tokens.ts';
 import { runSnapshots, snapshotsHelp } from './commands/snapshots.ts';
 import { runUsers, usersHelp } from './commands/users.ts';
@@ -20,6 +22,7 @@ const usage = `Usage: wharf COMMAND [flags]
 Commands:
   control          run control, the source of truth (see wharf control --help)
   gateway          run the gateway (see wharf gateway --help)
+  agent            run apps on this Docker host for control's queues (see wharf agent --help)
   certs init|issue local CA and certificates
   launch -f FILE   launch an app from its config JSON
   ls               list instances (--status --project --tag --queue)
@@ -37,6 +40,7 @@ Commands:
   agents add|ls|drain      agents: credentials and env lines, list, drain
   snapshots ls|rm          workspace snapshots: list, delete
   keys rotate|ls           token signing keys: rotate now, list
+  prune [--until 96h]      remove this host's stopped app containers older than that
 
 Run \`wharf COMMAND --help\` for a command's flags.`;
 
@@ -45,6 +49,8 @@ const commands: Record<string, { help: string; run: (argv: string[]) => unknown 
   certs: { help: certsHelp, run: runCerts },
   connect: { help: connectHelp, run: runConnect },
   control: { help: controlHelp, run: runControl },
+  agent: { help: agentHelp, run: runAgent },
+  prune: { help: pruneHelp, run: runPrune },
   users: { help: usersHelp, run: runUsers },
   tokens: { help: tokensHelp, run: runTokens },
   gateways: { help: gatewaysHelp, run: runGateways },

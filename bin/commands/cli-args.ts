@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { UsageError } from '../../protocol/settings.ts';
 
 /** parseArgs with its errors turned into one-line UsageErrors that name the flag. */
-export function parseCommand<O extends Record<string, { type: 'string' | 'boolean' }>>(argv: string[], options: O) {
+export function parseCommand<O extends Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>>(argv: string[], options: O) {
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (err) {
