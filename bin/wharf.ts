@@ -14,12 +14,14 @@ import { keysHelp, runKeys } from './commands/keys.ts';
 import { logsHelp, runLogs } from './commands/logs.ts';
 import { pruneHelp, runPrune } from './commands/prune.ts';
 import { runTokens, tokensHelp } from './commands/tokens.ts';
+import { runUp, upHelp } from './commands/up.ts';
 import { runSnapshots, snapshotsHelp } from './commands/snapshots.ts';
 import { runUsers, usersHelp } from './commands/users.ts';
 
 const usage = `Usage: wharf COMMAND [flags]
 
 Commands:
+  up               control, gateway and agent in one process (what npm start runs)
   control          run control, the source of truth (see wharf control --help)
   gateway          run the gateway (see wharf gateway --help)
   agent            run apps on this Docker host for control's queues (see wharf agent --help)
@@ -45,6 +47,7 @@ Commands:
 Run \`wharf COMMAND --help\` for a command's flags.`;
 
 const commands: Record<string, { help: string; run: (argv: string[]) => unknown }> = {
+  up: { help: upHelp, run: runUp },
   gateway: { help: gatewayHelp, run: runGateway },
   certs: { help: certsHelp, run: runCerts },
   connect: { help: connectHelp, run: runConnect },
