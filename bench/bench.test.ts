@@ -16,7 +16,7 @@ describe('bench (every case for 1 s)', () => {
     } catch (err) {
       failure = err;
     }
-  }, 180_000);
+  }, 300_000);
 
   // A throwing beforeAll only marks the tests skipped: each test fails with the cause instead.
   const bench = () => {
@@ -62,6 +62,25 @@ describe('bench (every case for 1 s)', () => {
       // The snapshot, then one table per measured or warm-up change: every change went through LiveRoutes.
       expect(c.applied, String(c.routes)).toBeGreaterThanOrEqual(1 + 2 * c.add.count);
     }
+  });
+
+  it('measures route propagation end to end (agent endpoint POST → gateway process serves) for 1,000 and 10,000 routes, with no errors', () => {
+    expect(bench().propagationE2e.map((c) => c.routes)).toEqual([1_000]);
+    for (const c of bench().propagationE2e) {
+      expect(c.live.count, String(c.routes)).toBeGreaterThan(0);
+      expect(c.live.p99, String(c.routes)).toBeGreaterThan(0);
+      expect(c.errors, String(c.routes)).toBe(0);
+    }
+  });
+
+  it('launches the busybox app through a real agent and Docker Engine, every launch active', () => {
+    const l = bench().launch;
+    expect(l.samples).toBeGreaterThanOrEqual(5);
+    expect(l.failures).toBe(0);
+    expect(l.p50).toBeGreaterThan(0);
+    expect(l.p95).toBeGreaterThanOrEqual(l.p50);
+    expect(l.agentP50).toBeGreaterThan(0);
+    expect(bench().report).toContain('## App launch');
   });
 
   it('runs WebSocket round trips direct and through each proxy, the gateway one through the gateway', () => {
@@ -112,7 +131,7 @@ describe('bench (every case for 1 s)', () => {
   });
 
   it('reports every target with a measured value, and every case in the report', () => {
-    expect(bench().targets.filter((t) => !t.informational)).toHaveLength(10);
+    expect(bench().targets.filter((t) => !t.informational)).toHaveLength(11); // the smoke run has no 10,000-route propagation row
     // The 1 MiB ratios: shown, but the HTTP targets are for the 100 B body only.
     expect(bench().targets.filter((t) => t.informational).map((t) => t.name)).toEqual([
       'gateway / bare Node HTTPS (ceiling), 1 MiB', 'gateway / nginx, 1 MiB', 'gateway / configurable-http-proxy, 1 MiB',

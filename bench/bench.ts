@@ -1,7 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { runRouteLatency } from './groups/route-latency.ts';
+import { PROPAGATION_ROUTE_COUNTS, runRouteLatency } from './groups/route-latency.ts';
+import { runLaunch } from './groups/launch.ts';
+import { runRoutePropagation } from './groups/route-propagation.ts';
 import { runRoutes } from './groups/routes.ts';
 import { runTcp } from './groups/tcp.ts';
 import { runThroughput } from './groups/throughput.ts';
@@ -55,10 +57,15 @@ export async function runBench(options: BenchOptions): Promise<BenchResult & { r
       const routes = await runRoutes(ctx);
       log('route propagation: control route log → gateway live table');
       const propagation = await runRouteLatency(ctx);
+      log('route propagation end to end: agent endpoint POST → wharf control → wharf gateway serves');
+      // The smoke run (1 s cases) skips the 10,000-route preload: it alone takes half a minute.
+      const propagationE2e = await runRoutePropagation(ctx, durationS < 5 ? [1_000] : PROPAGATION_ROUTE_COUNTS);
       log('WebSocket round trips');
       const ws = await runWebSocket(ctx);
       log('raw TCP: bulk transfer, connection setup, redis-benchmark');
       const tcp = await runTcp(ctx);
+      log('app launch: wharf agent on the Docker Engine, launch → active');
+      const launch = await runLaunch(ctx);
       const result: BenchResult = {
         date,
         command: options.command ?? `node bench/run.ts --duration ${durationS}`,
@@ -71,7 +78,9 @@ export async function runBench(options: BenchOptions): Promise<BenchResult & { r
         ws,
         tcp,
         propagation,
-        targets: evaluateTargets({ http, routes, ws, tcp, propagation }),
+        propagationE2e,
+        launch,
+        targets: evaluateTargets({ http, routes, ws, tcp, propagation, propagationE2e, launch }),
       };
       const report = renderReport(result);
       if (options.write ?? true) writeFileSync(RESULTS_FILE, report);

@@ -1,6 +1,7 @@
 import { BODIES } from './bodies.ts';
 import { formatMs, formatRps } from './format.ts';
 import { propagationSamples } from './groups/route-latency.ts';
+import { endToEndSamples } from './groups/route-propagation.ts';
 import { roundsFor } from './groups/routes.ts';
 import { BULK_STREAMS, CONNECT_CONCURRENCY, REDIS_CLIENTS } from './groups/tcp.ts';
 import type { WrkResult } from './load/wrk.ts';
@@ -68,7 +69,27 @@ export function renderReport(r: BenchResult): string {
     formatErrors(c.wrk),
   ]), [0, 1, 2, 3]), '');
 
-  out.push('## Route propagation (control route log → gateway live table)', '');
+  out.push('## Route propagation (agent endpoint POST → gateway serves the route)', '');
+  out.push('End to end, in real processes: `wharf control`, a `wharf gateway` fed by it (WHARF_GATEWAY_CONTROL, a key from `wharf gateways add`), and the bench as an agent' +
+    ' over control\'s HTTP API. N routes are preloaded through that API (launch, lease, endpoint for each); then each sample launches and leases one more instance' +
+    ' (unmeasured) and times from sending `POST /api/v1/agent/instances/:id/endpoint` until the gateway process answers a request for `<id>.apps.localhost` with' +
+    ' something other than 404 (401: the route is private and the poll has no token). The gateway is polled back to back on one keep-alive HTTPS connection;' +
+    ` the clock stops when the first non-404 answer arrives, so a sample overstates by up to one poll round trip (its p50 is shown). ${endToEndSamples(r.durationS)} samples` +
+    ' per table size after 20 unmeasured. "control answers" is the same POST\'s round trip to control\'s 200 (validation and store write included).', '');
+  out.push(table(['Routes', 'samples', 'p50', 'p95', 'p99', 'max', 'control answers p50 / p99', 'poll round trip p50', 'preload', 'errors'], r.propagationE2e.map((c) => [
+    c.routes.toLocaleString('en-US'),
+    String(c.live.count),
+    formatMs(c.live.p50),
+    formatMs(c.live.p95),
+    formatMs(c.live.p99),
+    formatMs(c.live.max),
+    `${formatMs(c.post.p50)} / ${formatMs(c.post.p99)}`,
+    formatMs(c.poll.p50),
+    `${c.preloadS.toFixed(1)} s`,
+    String(c.errors),
+  ]), [0, 1, 2, 3, 4, 5, 7, 8]), '');
+
+  out.push('### Its middle part in one process (control route log → gateway live table)', '');
   out.push(`Time from a change in control's route log (\`RouteLog.upsert\` of a new route, \`RouteLog.remove\`) to the gateway's live table holding it:` +
     ' control\'s route stream writes the NDJSON delta, the gateway\'s ControlProvider reads it over a real loopback socket (HTTP, undici) and parses it,' +
     ' and `LiveRoutes.apply` builds and swaps the live table onto a table of N routes. Control and the gateway run in one process (the bench\'s own),' +
@@ -127,6 +148,15 @@ export function renderReport(r: BenchResult): string {
     }),
     String(r.tcp.redis.filter((c) => c.peer === peer).reduce((n, c) => n + c.redis.errors, 0)),
   ]), [1, 2, 3, 4, 5, 6]), '');
+
+  out.push('## App launch (launch → active, busybox https app, image present)', '');
+  out.push('Real processes: `wharf control` and `wharf agent` on the local Docker Engine, the bench as the user over control\'s API. Each sample times from sending' +
+    ' `POST /api/v1/instances` until `GET /api/v1/instances/:id` says `active` (polled every ' + `${r.launch.pollMs} ms` + '): lease, image check, container create,' +
+    ' start, readiness (a real HTTP answer from busybox httpd through the published port) and the endpoint report. Each launch is stopped and its container' +
+    ' removed before the next; the first is a warm-up. "agent" is the agent\'s own lease → ready time from its console line.', '');
+  out.push(table(['samples', 'p50', 'p95', 'max', 'agent p50', 'failed'], [[
+    String(r.launch.samples), formatMs(r.launch.p50), formatMs(r.launch.p95), formatMs(r.launch.max), formatMs(r.launch.agentP50), String(r.launch.failures),
+  ]], [0, 1, 2, 3, 4, 5]), '');
 
   out.push('## Targets', '');
   out.push(table(['Target', 'Value', 'Goal', 'Result'], r.targets.filter((t) => !t.informational).map((t) => [

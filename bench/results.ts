@@ -1,5 +1,7 @@
 import type { BodyName } from './bodies.ts';
 import type { PropagationCase } from './groups/route-latency.ts';
+import type { LaunchResult } from './groups/launch.ts';
+import type { EndToEndPropagationCase } from './groups/route-propagation.ts';
 import type { RedisBenchResult, RedisTest } from './load/redis-benchmark.ts';
 import type { BulkResult, ConnectResult } from './load/tcp-load.ts';
 import type { WrkResult } from './load/wrk.ts';
@@ -116,5 +118,9 @@ export interface BenchResult {
   tcp: TcpResults;
   /** Route propagation, control's route log → the gateway's live table, per table size. */
   propagation: PropagationCase[];
+  /** Route propagation end to end in real processes: an agent's endpoint POST → the gateway serves the route. */
+  propagationE2e: EndToEndPropagationCase[];
+  /** Launch → active of the busybox app through a real agent and Docker Engine (issue 5). */
+  launch: LaunchResult;
   targets: Target[];
 }

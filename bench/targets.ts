@@ -2,7 +2,7 @@ import { BODIES, BODY_NAMES, type BodyName } from './bodies.ts';
 import type { RedisTest } from './load/redis-benchmark.ts';
 import type { BenchResult, HttpPeer, RedisPeer, Target, TcpPeer } from './results.ts';
 
-type Measured = Pick<BenchResult, 'http' | 'routes' | 'ws' | 'tcp' | 'propagation'>;
+type Measured = Pick<BenchResult, 'http' | 'routes' | 'ws' | 'tcp' | 'propagation' | 'propagationE2e' | 'launch'>;
 
 function rps(r: Measured, peer: HttpPeer, body: BodyName): number {
   return r.http.find((c) => c.peer === peer && c.body === body)?.wrk.rps ?? NaN;
@@ -44,7 +44,13 @@ export function evaluateTargets(r: Measured): Target[] {
   }
   const addedConnect = connectP99(r, 'gateway') - connectP99(r, 'direct');
   targets.push({ name: 'TCP connect added p99 (gateway − direct)', value: addedConnect, unit: 'ms', goal: '≤ 1 ms', met: addedConnect <= 1 });
-  const propagationP99 = r.propagation.find((c) => c.routes === 1_000)?.add.p99 ?? NaN;
-  targets.push({ name: 'route propagation p99 (add), 1,000 routes', value: propagationP99, unit: 'ms', goal: '≤ 10 ms', met: propagationP99 <= 10 });
+  // Issue 4: endpoint registration → a live route in a running gateway, p99 under 10 ms.
+  // (The smoke run measures 1,000 routes only.)
+  for (const c of r.propagationE2e) {
+    const p99 = c.live.p99;
+    targets.push({ name: `route propagation p99, endpoint POST → gateway serves, ${c.routes.toLocaleString('en-US')} routes`, value: p99, unit: 'ms', goal: '≤ 10 ms', met: p99 <= 10 });
+  }
+  // Issue 5: launch → active of the busybox app with its image present, median at most 1 s.
+  targets.push({ name: 'app launch → active, busybox, image present, median', value: r.launch.p50, unit: 'ms', goal: '≤ 1000 ms', met: r.launch.p50 <= 1000 });
   return targets;
 }

@@ -1,0 +1,112 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { startControlProcess } from '../../test/support/control-process.ts';
+import { runWharf, spawnCollect, until, WHARF, type Running } from '../../test/support/tcp.ts';
+import { formatMs } from '../format.ts';
+import { adopt } from '../support/children.ts';
+import type { BenchContext } from './context.ts';
+
+/** Launches measured: 20 in the full run (issue 5), 5 in the smoke run. */
+export function launchSamples(durationS: number): number {
+  return durationS >= 5 ? 20 : 5;
+}
+
+export interface LaunchResult {
+  samples: number;
+  /** POST /api/v1/instances sent → the instance view says `active`, in ms. */
+  p50: number;
+  p95: number;
+  max: number;
+  /** The agent's own share, lease → endpoint reported ("ready in N ms" console line), in ms. */
+  agentP50: number;
+  /** Polling resolution of the clock, in ms. */
+  pollMs: number;
+  failures: number;
+}
+
+const POLL_MS = 5;
+const LABEL = 'wharf.bench=launch';
+
+const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+
+/**
+ * Launch → active for the busybox https app with its image present, in real processes: a
+ * `wharf control`, a `wharf agent` on the local Docker Engine, and the bench as the user
+ * over control's API. Each launch is stopped (and its container removed) before the next,
+ * so every sample creates a fresh container.
+ */
+export async function runLaunch(ctx: Pick<BenchContext, 'durationS' | 'log' | 'work'>): Promise<LaunchResult> {
+  const samples = launchSamples(ctx.durationS);
+  const home = ctx.work.sub('launch-home');
+  const env = { ...process.env, WHARF_HOME: home, WHARF_URL: '', WHARF_TOKEN: '' };
+  execFileSync(new URL('../../images/build.sh', import.meta.url).pathname, ['busybox'], { stdio: 'ignore' });
+  let control: Running | undefined;
+  let agent: Running | undefined;
+  try {
+    control = await startControlProcess(env, ['--log-level', 'warn']);
+    adopt(control.child);
+    const url = (JSON.parse(readFileSync(join(home, 'run', 'control.json'), 'utf8')) as { url: string }).url;
+    const token = readFileSync(join(home, 'admin.token'), 'utf8').trim();
+    const added = await runWharf(['agents', 'add', 'bench', '--queues', 'bench'], env);
+    if (added.code !== 0) throw new Error(`wharf agents add: ${added.stderr}`);
+    const envFile = join(home, 'agent.env');
+    writeFileSync(envFile, added.stdout);
+    agent = spawnCollect(process.execPath, [WHARF, 'agent', '--env-file', envFile, '--metrics-listen', 'off', '--log-level', 'warn'], {
+      ...env, WHARF_LABELS: LABEL, WHARF_HEARTBEAT_S: '0.5', WHARF_STOP_TIMEOUT_S: '1',
+    });
+    adopt(agent.child);
+    const api = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${url}/api/v1${path}`, {
+        method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined,
+      });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+      return text ? JSON.parse(text) : undefined;
+    };
+    const config = {
+      app: 'container', name: 'bench', queue: 'bench', image: 'wharf/busybox:local',
+      command: "sh -c 'mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www'",
+      routing: { mode: 'https', port: 8080 },
+    };
+    const total: number[] = [];
+    const agentMs: number[] = [];
+    let failures = 0;
+    for (let i = 0; i < samples + 1; i++) {
+      const t0 = performance.now();
+      const { id } = await api('POST', '/instances', config);
+      let status = '';
+      await until(`instance ${id} leaves queued/starting`, async () => {
+        status = (await api('GET', `/instances/${id}`)).status;
+        return status !== 'queued' && status !== 'starting';
+      }, 60_000, POLL_MS);
+      const ms = performance.now() - t0;
+      await api('POST', `/instances/${id}/stop`);
+      await until(`instance ${id} stops`, async () => (await api('GET', `/instances/${id}`)).status === 'stopped', 30_000, 50);
+      if (status !== 'active') failures++;
+      // The first launch warms the agent's and control's code paths: not a sample.
+      else if (i > 0) {
+        total.push(ms);
+        const { lines } = await api('GET', `/instances/${id}/console`) as { lines: { text: string }[] };
+        const m = lines.map((l) => /^ready in (\d+) ms/.exec(l.text)).find(Boolean);
+        if (m) agentMs.push(Number(m[1]));
+      }
+    }
+    total.sort((a, b) => a - b);
+    agentMs.sort((a, b) => a - b);
+    const result: LaunchResult = {
+      samples: total.length, p50: quantile(total, 0.5), p95: quantile(total, 0.95), max: total.at(-1)!,
+      agentP50: agentMs.length ? quantile(agentMs, 0.5) : NaN, pollMs: POLL_MS, failures,
+    };
+    ctx.log(`  launch → active, busybox https app, image present: p50 ${formatMs(result.p50)} p95 ${formatMs(result.p95)} max ${formatMs(result.max)} over ${result.samples} (agent lease → ready p50 ${formatMs(result.agentP50)}; ${failures} failed)`);
+    return result;
+  } finally {
+    await agent?.stop();
+    await control?.stop();
+    try {
+      const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=${LABEL}`], { encoding: 'utf8' }).trim();
+      if (ids) execFileSync('docker', ['rm', '-f', ...ids.split('\n')], { stdio: 'ignore' });
+    } catch { /* nothing to remove */ }
+  }
+}
