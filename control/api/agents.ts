@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { INSTANCE_STATUSES, isFinished, type InstanceStatus } from '../../protocol/instance-status.ts';
+import { ResourceSampleReport } from '../../protocol/resource-sample.ts';
 import { parse } from '../../protocol/validate.ts';
 import { PortPinner, routeOf, type StoredEndpoint } from '../agents/endpoint-routes.ts';
 import { AGENT_OFFLINE } from '../agents/sweeper.ts';
@@ -27,8 +28,8 @@ import type { MetricsHistory } from '../metrics/history.ts';
  * - POST instances/:id/endpoint {host, port, containerPort?} → {route}; the instance is active.
  * - DELETE instances/:id/endpoint → 204, route removed.
  * - POST instances/:id/console {lines: [{text, stream?, at?}]} → {seq}; followers are notified.
- * - POST instances/:id/samples {cpuPercent?, gpuPercent?, memoryBytes?, networkBytesPerS?, at?}
- *   → {recorded}: a resource sample into the metrics history (false: outside its retention).
+ * - POST instances/:id/samples (protocol/resource-sample.ts) → {recorded}: a resource sample
+ *   into the metrics history (false: outside its retention).
  * Every instance report needs the agent to hold the instance: 409 CTL_LEASE_EXPIRED otherwise.
  */
 
@@ -78,14 +79,6 @@ const ConsoleReport = Type.Object({
     stream: Type.Optional(Type.Union([Type.Literal('event'), Type.Literal('stdout'), Type.Literal('stderr')])),
     at: Type.Optional(Type.Integer({ minimum: 0 })),
   }, { additionalProperties: false }), { maxItems: 1000 }),
-}, { additionalProperties: false });
-
-const SampleReport = Type.Object({
-  at: Type.Optional(Type.Integer({ minimum: 0, maximum: 8.64e15, description: 'a time in Unix milliseconds' })),
-  cpuPercent: Type.Optional(Type.Number({ minimum: 0, maximum: 1e6, description: 'a percentage of one core, 0 or more' })),
-  gpuPercent: Type.Optional(Type.Number({ minimum: 0, maximum: 100, description: 'a percentage, 0 to 100' })),
-  memoryBytes: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'a whole number of bytes' })),
-  networkBytesPerS: Type.Optional(Type.Number({ minimum: 0, maximum: 1e15, description: 'bytes per second, 0 or more' })),
 }, { additionalProperties: false });
 
 /** Where agent reports go besides the store: console followers and the metrics history. */
@@ -252,7 +245,7 @@ export function agentRoutes(app: FastifyInstance, store: Store, auth: ApiAuth, r
 
   app.post<{ Params: { id: string } }>(`${AGENT_PREFIX}instances/:id/samples`, async (request) => {
     const agent = me(request);
-    const body = parse(SampleReport, request.body ?? {});
+    const body = parse(ResourceSampleReport, request.body ?? {});
     const now = clock();
     await store.jobs.assertHolder(agent.id, request.params.id, now);
     if (!feeds.history) return { recorded: false };
