@@ -28,6 +28,7 @@ import { snapshotRoutes } from './api/snapshots.ts';
 import { BlobStore } from './snapshots/blob-store.ts';
 import { firstStart } from './first-start.ts';
 import { SigningKeys } from './keys/signing-keys.ts';
+import { caRoutes } from './api/ca.ts';
 import { ControlMetrics } from './metrics/control-metrics.ts';
 import { RouteLog } from './routes/route-log.ts';
 import { createRouteStreamHandler, type RouteStreamHandler } from './routes/route-stream-handler.ts';
@@ -57,6 +58,8 @@ export interface ControlParts {
   snapshots?: { blobs: BlobStore; maxBytes: number };
   /** The metrics history (a new one, default retention, when left out). */
   history?: MetricsHistory;
+  /** The local CA certificate served at /api/v1/ca.pem (WHARF_HOME/certs/ca.pem); none when left out. */
+  caFile?: string;
 }
 
 export interface ControlApp {
@@ -128,6 +131,7 @@ export function buildControlApp(parts: ControlParts): ControlApp {
   instanceRoutes(app, { store, auth, keys, clock, hosts });
   signinRoutes(app, { store, auth, keys, clock, hosts });
   keyRoutes(app, keys, auth, clock);
+  caRoutes(app, auth, parts.caFile);
   if (parts.snapshots) snapshotRoutes(app, { store, auth, clock, ...parts.snapshots });
   return { app, stream, metrics, history, consoleFeed };
 }
@@ -183,6 +187,7 @@ export async function startControl(settings: ControlSettings, log: Logger, optio
       agents: { leaseMs: settings.leaseTimeoutS * 1000, tcpPorts: settings.tcpPorts },
       consoleSessions: ConsoleSessions.fromKeyFile(join(settings.home, 'keys', 'console-session.key'), clock),
       snapshots: { blobs, maxBytes: settings.snapshotMaxBytes },
+      caFile: join(settings.home, 'certs', 'ca.pem'),
     });
     const sweeper = new AgentSweeper({ store, routes, clock, graceMs: settings.agentGraceS * 1000, log });
     sweeper.start(options.sweepIntervalMs ?? 5_000);

@@ -5,15 +5,22 @@ import { parseArgs } from 'node:util';
 import { createWebSocketStream, WebSocket } from 'ws';
 import { wharfHome } from '../../protocol/home.ts';
 import { parsers, UsageError } from '../../protocol/settings.ts';
+import { ControlClient } from './control-client.ts';
 
 export const connectHelp = `wharf connect ID [--port N] [--gateway URL] [--token T] [--ca FILE]
 
 Opens 127.0.0.1:N (0 or none: any free port) and carries each connection to the TCP app ID
 through the gateway's HTTPS port, over a WebSocket: for clients (psql, redis-cli, ssh) that
 can reach only HTTPS.
+
+With control reachable (WHARF_URL and WHARF_TOKEN, an API token, as for every command), that
+is all it needs: control gives the gateway's address, a token for ID and the local CA.
+Without control:
   --gateway URL   the gateway (env WHARF_GATEWAY_URL; default: the local one, from WHARF_HOME/run/gateway.json)
-  --token T       a token whose scope names ID (env WHARF_TOKEN)
+  --token T       a gateway token whose scope names ID (\`wharf token ID\`; WHARF_TOKEN too, when it is one)
   --ca FILE       CA to trust for the gateway (default: WHARF_HOME/certs/ca.pem when it exists)`;
+
+const JWT = /^eyJ[\w-]*\.[\w-]+\.[\w-]+$/;
 
 function localGateway(home: string): string | undefined {
   const file = join(home, 'run', 'gateway.json');
@@ -41,7 +48,27 @@ export async function runConnect(argv: string[]): Promise<void> {
     throw new UsageError(`--port: ${(err as Error).message}`);
   }
   const home = wharfHome();
-  const gateway = values.gateway ?? process.env.WHARF_GATEWAY_URL ?? localGateway(home);
+  const localCa = existsSync(join(home, 'certs', 'ca.pem')) ? join(home, 'certs', 'ca.pem') : undefined;
+  let gateway = values.gateway ?? process.env.WHARF_GATEWAY_URL;
+  // WHARF_TOKEN is either an API token (for control, as for every command) or, as before
+  // control existed, a gateway token for the app itself: a JWT says which.
+  const envToken = process.env.WHARF_TOKEN;
+  let token = values.token ?? (envToken && JWT.test(envToken) ? envToken : undefined);
+  let ca: string | Buffer | undefined = values.ca ? readFileSync(values.ca) : undefined;
+  if (!token) {
+    // Control knows the rest: the gateway's main host, a token scoped to ID, and the local CA.
+    let control: ControlClient;
+    try {
+      control = new ControlClient();
+    } catch (err) {
+      throw new UsageError(`no token: pass --token T (a token whose scope names the app), or set WHARF_URL and WHARF_TOKEN so that control issues one (${(err as Error).message})`);
+    }
+    const issued = await control.call<{ token: string; gateway: string }>('POST', `/api/v1/instances/${encodeURIComponent(id)}/token`, {});
+    token = issued.token;
+    gateway ??= issued.gateway;
+    if (!ca && !localCa) ca = await control.text('/api/v1/ca.pem').catch(() => undefined);
+  }
+  gateway ??= localGateway(home);
   if (!gateway) throw new UsageError('no gateway: pass --gateway https://HOST:PORT (or set WHARF_GATEWAY_URL)');
   let base: URL;
   try {
@@ -50,10 +77,7 @@ export async function runConnect(argv: string[]): Promise<void> {
     throw new UsageError(`--gateway: "${gateway}" is not a URL`);
   }
   if (base.protocol !== 'https:') throw new UsageError('--gateway: must be an https:// URL');
-  const token = values.token ?? process.env.WHARF_TOKEN;
-  if (!token) throw new UsageError('no token: pass --token T (or set WHARF_TOKEN) with a token whose scope names the app');
-  const caFile = values.ca ?? (existsSync(join(home, 'certs', 'ca.pem')) ? join(home, 'certs', 'ca.pem') : undefined);
-  const ca = caFile ? readFileSync(caFile) : undefined;
+  if (!ca && localCa) ca = readFileSync(localCa);
   const url = new URL(`/_wharf/tunnel/${id}`, base);
   url.protocol = 'wss:';
 

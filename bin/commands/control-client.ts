@@ -45,6 +45,16 @@ export class ControlClient {
 
   /** The answer's JSON (undefined for 204); a non-2xx answer throws the API's one-line message. */
   async call<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+    const text = await this.#request(method, path, body);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** A GET whose answer is not JSON (the CA certificate), as text. */
+  text(path: string): Promise<string> {
+    return this.#request('GET', path);
+  }
+
+  async #request(method: string, path: string, body?: unknown): Promise<string> {
     let res: Response;
     try {
       res = await fetch(`${this.target.url}${path}`, {
@@ -65,6 +75,6 @@ export class ControlClient {
       } catch { /* not JSON: keep the status */ }
       throw new Error(message.replace(/\s*\n\s*/g, ' '));
     }
-    return (text ? JSON.parse(text) : undefined) as T;
+    return text;
   }
 }

@@ -119,6 +119,8 @@ export function instanceRoutes(app: FastifyInstance, deps: InstanceRouteDeps): v
       linkExpiresAt: new Date(link.expiresAt).toISOString(),
       endpoint: links.endpoint,
       links: { ...links, browser: link.url },
+      // The gateway's main host: where `wharf connect` opens its tunnel.
+      gateway: new URL(hosts.publicUrl).origin,
     };
   });
 }

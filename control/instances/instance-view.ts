@@ -45,13 +45,13 @@ export interface InstanceView {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-/** The pinned public TCP port in an endpoint (`port` or `publicPort`), if any. */
+/**
+ * The gateway port control pinned for a TCP app (`gatewayPort`, control/agents/endpoint-routes.ts).
+ * Not the endpoint's `port`: that is where the agent published it, which users never reach.
+ */
 function pinnedPort(endpoint: Instance['endpoint']): number | undefined {
-  for (const key of ['publicPort', 'port']) {
-    const value = endpoint?.[key];
-    if (Number.isInteger(value) && (value as number) > 0 && (value as number) < 65536) return value as number;
-  }
-  return undefined;
+  const value = endpoint?.gatewayPort;
+  return Number.isInteger(value) && (value as number) > 0 && (value as number) < 65536 ? value as number : undefined;
 }
 
 export function instanceLinks(instance: Instance, hosts: AppHosts): InstanceLinks {
