@@ -98,7 +98,7 @@ export async function startAgent(settings: ReadyAgentSettings, docker: Docker, l
       const spec = await specOf(info);
       const app = new App(ctx, id, spec);
       track(app);
-      if (stop.has(id)) void app.stop();
+      if (stop.has(id)) void app.stop(answer.drain ? 'agent drain' : 'stop requested');
       else void app.adopt(info);
     }
     for (const id of held) {
