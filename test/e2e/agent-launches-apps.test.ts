@@ -117,16 +117,22 @@ describe('the agent launches https and tcp apps that the gateway serves', () => 
     expect([...info.Config.Entrypoint, ...info.Config.Cmd]).toEqual(['sh', '-c', SCRIPT, 'sh', 'a b', "c'd", '', '$HOME', 'e"f', 'plain']);
   });
 
-  it('reaches a tcp app through its raw TCP route on the gateway', async () => {
+  /** The echo app's route as the gateway lists it, once the app is active and the route arrived. */
+  const tcpRoute = async (): Promise<Record<string, unknown>> => {
     await stack.waitFor(tcp.id, 'active');
-    // The gateway's route for the app, with the port control pinned from its range.
     let route: Record<string, unknown> | undefined;
     await until('the gateway has the TCP route', async () => {
       route = (await adminRoutes(stack.gateway.adminPort)).routes.find((r) => r.id === tcp.id);
       return route !== undefined;
     }, 10_000, 100);
+    return route!;
+  };
+
+  it('reaches a tcp app through its raw TCP route on the gateway', async () => {
+    // The gateway's route for the app, with the port control pinned from its range.
+    const route = await tcpRoute();
     expect(route).toMatchObject({ kind: 'tcp' });
-    const port = route!.port as number;
+    const port = route.port as number;
     expect(port).toBeGreaterThanOrEqual(stack.tcpBase);
     expect(port).toBeLessThan(stack.tcpBase + 20);
     let socket: Awaited<ReturnType<typeof connectTcp>> | undefined;
@@ -149,14 +155,9 @@ describe('the agent launches https and tcp apps that the gateway serves', () => 
   });
 
   it('names the gateway\'s pinned TCP port in the instance view\'s links.tcp', async () => {
-    await stack.waitFor(tcp.id, 'active');
-    let route: Record<string, unknown> | undefined;
-    await until('the gateway has the TCP route', async () => {
-      route = (await adminRoutes(stack.gateway.adminPort)).routes.find((r) => r.id === tcp.id);
-      return route !== undefined;
-    }, 10_000, 100);
+    const route = await tcpRoute();
     // DESIGN.md "Instance view": `tcp` is host:port on the gateway, not the agent's published port.
-    expect((await stack.show(tcp.id)).links.tcp).toBe(`localhost:${route!.port}`);
+    expect((await stack.show(tcp.id)).links.tcp).toBe(`localhost:${route.port}`);
   });
 
   it('wharf connect, given only WHARF_URL and WHARF_TOKEN, carries a client session to the echo app with every byte intact', async () => {
