@@ -7,6 +7,8 @@ import { isLeaseLost, type AgentControlApi } from './control-api.ts';
 import { engineMessage, ensureImage, isNotFound } from './docker-engine.ts';
 import { waitReady } from './readiness.ts';
 import { tarFiles } from './tar-writer.ts';
+import { ensureVolume, removeVolume, restoreWorkspace, takeSnapshot, type SnapshotOutcome } from './workspace/workspace.ts';
+import { volumeName } from './container-options.ts';
 
 /*
  * One app instance on this host, from its lease to its end (DESIGN.md "One launch, end to
@@ -16,6 +18,12 @@ import { tarFiles } from './tar-writer.ts';
  * `failed` with its code and last lines; the container is kept for inspection until pruned).
  * Every step is a console line. Reports refused with 409 (the lease went elsewhere) end the
  * app here: its container is removed, and control's word stands.
+ *
+ * Workspaces (issue 6, agent/workspace/): the workspace is the instance's volume
+ * `wharf-ws-<id>`; a restore (workspace.restoreFrom) lands in it before the container starts.
+ * Every stop and every exit snapshots it first; container and volume go only once control
+ * confirmed the upload. A failed snapshot keeps both and ends the instance `failed` with the
+ * reason. `snapshotNow` (`wharf snapshot ID`) snapshots the running container.
  */
 
 export interface AppContext {
@@ -49,6 +57,10 @@ export class App {
   #exited: Promise<number> | undefined;
   #stopping: Promise<void> | undefined;
   #launching: Promise<void> | undefined;
+  /** The workspace holds what it should (restored, or fresh): only then is it worth a snapshot. */
+  #workspaceReady = true;
+  /** The snapshot under way (on demand, or the final one): one at a time. */
+  #snapshotting: Promise<SnapshotOutcome> | undefined;
   readonly #done: Promise<void>;
   #finish!: () => void;
 
@@ -64,6 +76,11 @@ export class App {
 
   get phase(): Phase {
     return this.#phase;
+  }
+
+  /** The Docker container's id once it was created (or adopted); undefined before. */
+  get containerId(): string | undefined {
+    return this.#container?.id;
   }
 
   /** Resolves when the app is over on this host (stopped, failed, abandoned). */
@@ -82,12 +99,24 @@ export class App {
     const say = (line: string) => this.#console.event(line);
     const t0 = Date.now();
     say(`leased from queue ${queue}${attempts > 1 ? ` (attempt ${attempts})` : ''}`);
+    this.#workspaceReady = false; // until created and restored; an adopted app's is
     try {
       const image = await ensureImage(docker, this.spec.image, say);
       say(image === 'present' ? `image ${this.spec.image} is on this host` : `image ${this.spec.image} ready`);
+      if (this.#hasWorkspace()) await ensureVolume(docker, this.id, host).catch((err) => {
+        throw new Error(`cannot create the workspace volume ${volumeName(this.id)}: ${engineMessage(err)}`);
+      });
       this.#container = await this.#create(containerOptions(this.id, this.spec, host));
-      say(`created container ${containerName(this.id)} (${this.#container.id.slice(0, 12)})`);
+      say(`created container ${containerName(this.id)} (${this.#container.id.slice(0, 12)})${this.#hasWorkspace() ? `, workspace ${this.spec.workspace.path} on volume ${volumeName(this.id)}` : ''}`);
       if (this.#phase !== 'starting') return; // stopped meanwhile: stop() removes it
+      const from = this.spec.workspace.restoreFrom;
+      if (from && this.#hasWorkspace()) {
+        const restore = this.#ctx.api.restoreFor(this.id);
+        if (!restore) throw new Error(`restore failed: control names no snapshot of instance ${from} to restore (it has none, or it is another user's)`);
+        await restoreWorkspace(this.#workspaceDeps(), this.id, this.#container, this.spec.workspace, restore);
+        if (this.#phase !== 'starting') return;
+      }
+      this.#workspaceReady = true;
       if (this.spec.files.length) {
         const archive = tarFiles(this.spec.files.map((f) => ({ path: f.path.replace(/^\/+/, ''), content: Buffer.from(f.content, 'utf8'), mode: parseInt(f.mode, 8) })));
         await this.#container.putArchive(archive, { path: '/' });
@@ -115,6 +144,7 @@ export class App {
    */
   async adopt(info: Docker.ContainerInfo): Promise<void> {
     this.#container = this.#ctx.docker.getContainer(info.Id);
+    this.#workspaceReady = true;
     this.#console.event('agent restarted: adopting the running container');
     try {
       if (info.State === 'running') {
@@ -136,6 +166,55 @@ export class App {
   stop(why = 'stop requested'): Promise<void> {
     this.#stopping ??= this.#stop(why);
     return this.#stopping;
+  }
+
+  /** `wharf snapshot ID`: snapshots the running container's workspace; the outcome is a console line. */
+  async snapshotNow(): Promise<SnapshotOutcome | undefined> {
+    if (this.#phase !== 'active' || !this.#container || !this.#hasWorkspace() || !this.#workspaceReady) {
+      this.#console.event(`snapshot requested, but the app is ${this.#phase}${this.#hasWorkspace() ? '' : ' without a workspace'}: nothing taken`);
+      return undefined;
+    }
+    this.#console.event('snapshot requested: snapshotting the running app\'s workspace');
+    const outcome = await this.#snapshot();
+    if (!outcome.ok) this.#console.event(`${outcome.reason}; the app keeps running`);
+    return outcome;
+  }
+
+  /** One snapshot at a time: a stop waits for one on demand, then takes its own. */
+  #snapshot(): Promise<SnapshotOutcome> {
+    const previous = this.#snapshotting?.catch(() => undefined);
+    const next = (async () => {
+      await previous;
+      return takeSnapshot(this.#workspaceDeps(), this.id, this.#container!, this.spec.workspace);
+    })();
+    this.#snapshotting = next;
+    return next;
+  }
+
+  #hasWorkspace(): boolean {
+    return this.spec.workspace.path !== '';
+  }
+
+  #workspaceDeps() {
+    return { docker: this.#ctx.docker, api: this.#ctx.api, say: (line: string) => this.#console.event(line) };
+  }
+
+  /** The final snapshot of a stop or an exit; undefined when there is nothing to snapshot. */
+  async #finalSnapshot(): Promise<SnapshotOutcome | undefined> {
+    if (!this.#container || !this.#hasWorkspace()) return undefined;
+    if (!this.#workspaceReady) {
+      this.#console.event('no snapshot: the app was stopped before its workspace was set up');
+      return undefined;
+    }
+    return this.#snapshot();
+  }
+
+  /** After the final snapshot is stored: the workspace volume goes. */
+  async #removeWorkspace(): Promise<void> {
+    if (!this.#hasWorkspace()) return;
+    const err = await removeVolume(this.#ctx.docker, this.id);
+    if (err) this.#console.event(`could not remove the workspace volume ${volumeName(this.id)}: ${err}`);
+    else this.#console.event(`workspace volume ${volumeName(this.id)} removed`);
   }
 
   /** Control gave the app to no one or someone else: remove the container, report nothing. */
@@ -222,10 +301,15 @@ export class App {
     this.#phase = 'stopping';
     await this.#console.outputEnded();
     this.#console.event(code === 0 ? 'the app exited with code 0' : `the app exited with code ${code}`);
+    if (this.spec.ports.length) await this.#ctx.api.removeEndpoint(this.id).catch(() => undefined);
+    // The container stays for inspection (until pruned), and with it its workspace volume.
+    const snap = await this.#finalSnapshot();
+    if (snap && !snap.ok) this.#console.event(`${snap.reason}; the container and its workspace volume ${volumeName(this.id)} are kept`);
     await this.#report(async () => {
       if (this.spec.ports.length) await this.#ctx.api.removeEndpoint(this.id);
       await this.#console.flush();
-      if (code === 0) await this.#ctx.api.status(this.id, 'stopped', 'exited with code 0');
+      if (snap && !snap.ok) await this.#ctx.api.status(this.id, 'failed', `${code === 0 ? '' : `${reasonOf(code, this.#console.tail())}; `}${snap.reason}`.slice(0, 2000));
+      else if (code === 0) await this.#ctx.api.status(this.id, 'stopped', 'exited with code 0');
       else await this.#ctx.api.status(this.id, 'failed', reasonOf(code, this.#console.tail()));
     });
     this.#end();
@@ -247,8 +331,21 @@ export class App {
         if (code !== 304 && code !== 404) this.#console.event(`stop: ${engineMessage(err)}`);
       }
       await this.#console.outputEnded();
+      const snap = await this.#finalSnapshot();
+      if (snap && !snap.ok) {
+        // Nothing is lost: container and volume stay until someone looks.
+        this.#console.event(`${snap.reason}; the container and its workspace volume ${volumeName(this.id)} are kept`);
+        await this.#report(async () => {
+          if (this.spec.ports.length) await this.#ctx.api.removeEndpoint(this.id).catch(() => undefined);
+          await this.#console.flush();
+          await this.#ctx.api.status(this.id, 'failed', snap.reason);
+        });
+        this.#end();
+        return;
+      }
       await this.#removeContainer();
       this.#console.event('container removed');
+      if (snap || !this.#workspaceReady) await this.#removeWorkspace();
     }
     await this.#report(async () => {
       if (this.spec.ports.length) await this.#ctx.api.removeEndpoint(this.id);
@@ -297,6 +394,7 @@ export class App {
 
   #end(): void {
     this.#phase = 'done';
+    this.#ctx.api.forget?.(this.id);
     this.#console.close();
     this.#finish();
   }

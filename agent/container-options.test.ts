@@ -62,10 +62,22 @@ describe('containerOptions', () => {
     expect(adopted.readiness).toEqual({ kind: 'tcp', port: 9000 });
   });
 
+  it('mounts the instance\'s own labelled workspace volume at the workspace path, after the app\'s mounts', () => {
+    const o = containerOptions('i-abc', spec({ routing: { mode: 'none' }, workspace: { path: '/home/me/work', exclude: ['.cache'] }, containerArgs: '--tmpfs /scratch' }), host);
+    const mounts = o.HostConfig!.Mounts as unknown as Record<string, unknown>[];
+    expect(mounts.at(-1)).toEqual({
+      Type: 'volume', Source: 'wharf-ws-i-abc', Target: '/home/me/work', ReadOnly: false,
+      VolumeOptions: { Labels: { fleet: 'eu', 'wharf.test': 't1', 'wharf.type': 'workspace', 'wharf.instance': 'i-abc', 'wharf.agent': 'a-1' } },
+    });
+    const adopted = adoptedSpec('x', o.Labels!);
+    expect(adopted.workspace).toEqual({ path: '/home/me/work', restoreFrom: null, exclude: ['.cache'] });
+  });
+
   it('adopts a container with unreadable labels as an unrouted app', () => {
     const adopted = adoptedSpec('x', { 'wharf.ports': '[{"port": "nope"}]', 'wharf.readiness': '{' });
     expect(adopted.ports).toEqual([]);
     expect(adopted.readiness).toEqual({ kind: 'none' });
+    expect(adopted.workspace.path).toBe('');
   });
 });
 

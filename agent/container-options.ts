@@ -17,6 +17,10 @@ export const APPLICATION = 'application';
 /** What a restarted agent needs to adopt the container: its ports and readiness probe (never env: it may hold secrets). */
 export const LABEL_PORTS = 'wharf.ports';
 export const LABEL_READINESS = 'wharf.readiness';
+/** The workspace's path and excludes, so that a restarted agent snapshots an adopted app's workspace too. */
+export const LABEL_WORKSPACE = 'wharf.workspace';
+/** `wharf.type` of a workspace volume. */
+export const WORKSPACE = 'workspace';
 
 export interface HostDefaults {
   agentId: string;
@@ -29,6 +33,14 @@ export interface HostDefaults {
 }
 
 export const containerName = (instance: string) => `wharf-${instance}`;
+
+/** The Docker volume holding an instance's workspace. */
+export const volumeName = (instance: string) => `wharf-ws-${instance}`;
+
+/** The labels of an instance's workspace volume: WHARF_LABELS, then the contract labels. */
+export function volumeLabels(instance: string, host: HostDefaults): Record<string, string> {
+  return { ...Object.fromEntries(host.labels), [LABEL_TYPE]: WORKSPACE, [LABEL_INSTANCE]: instance, [LABEL_AGENT]: host.agentId };
+}
 
 /** Whether the app shares the host's network: its ports are then the host's, nothing is published. */
 export const usesHostNetwork = (spec: LaunchSpec) => spec.docker.HostConfig.NetworkMode === 'host';
@@ -52,12 +64,18 @@ export function containerOptions(instance: string, spec: LaunchSpec, host: HostD
       [LABEL_AGENT]: host.agentId,
       [LABEL_PORTS]: JSON.stringify(spec.ports),
       [LABEL_READINESS]: JSON.stringify(spec.readiness),
+      [LABEL_WORKSPACE]: JSON.stringify({ path: spec.workspace.path, exclude: spec.workspace.exclude }),
     },
     ...docker,
     ExposedPorts: Object.fromEntries(published.map((p) => [p, {}])),
     // The spec's fields are the Engine's (API v1.41); @types/dockerode wants Source on every mount, tmpfs has none.
     HostConfig: {
       ...(HostConfig as EngineHostConfig),
+      // The workspace lives on the instance's own volume: it outlives the container until its snapshot is uploaded.
+      Mounts: [
+        ...((HostConfig as EngineHostConfig).Mounts ?? []),
+        { Type: 'volume', Source: volumeName(instance), Target: spec.workspace.path, ReadOnly: false, VolumeOptions: { Labels: volumeLabels(instance, host) } } as never,
+      ],
       Memory: spec.limits.memory ?? host.memory,
       NanoCpus: spec.limits.nanoCpus ?? host.nanoCpus,
       // HostPort "": Docker picks a free port, race-free, at start.
@@ -86,13 +104,21 @@ const AdoptedPorts = Type.Index(LaunchSpecSchema, ['ports']);
 export function adoptedSpec(image: string, labels: Record<string, string>): LaunchSpec {
   let ports: LaunchSpec['ports'] = [];
   let readiness: LaunchSpec['readiness'] = { kind: 'none' };
+  // No label (a container of an older agent): path "" means no workspace to snapshot.
+  let workspace: LaunchSpec['workspace'] = { path: '', restoreFrom: null, exclude: [] };
+  try {
+    const w = JSON.parse(labels[LABEL_WORKSPACE] ?? 'null') as { path?: unknown; exclude?: unknown } | null;
+    if (w && typeof w.path === 'string' && w.path.startsWith('/') && Array.isArray(w.exclude) && w.exclude.every((e) => typeof e === 'string')) {
+      workspace = { path: w.path, restoreFrom: null, exclude: w.exclude as string[] };
+    }
+  } catch { /* no workspace */ }
   try {
     ports = parse(AdoptedPorts, JSON.parse(labels[LABEL_PORTS] ?? '[]'), LABEL_PORTS) as LaunchSpec['ports'];
     readiness = parse(ReadinessProbe, JSON.parse(labels[LABEL_READINESS] ?? '{"kind":"none"}'), LABEL_READINESS);
   } catch { /* keep the defaults */ }
   return {
     app: 'container', image, argv: null, workdir: null, env: {}, files: [], ports,
-    workspace: { path: '/root/workspace', restoreFrom: null, exclude: [] },
+    workspace,
     readiness, activity: { kind: 'none' }, limits: { memory: null, nanoCpus: null }, labels: {},
     docker: { HostConfig: {} }, hostAccess: [],
   };

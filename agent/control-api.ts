@@ -1,4 +1,8 @@
+import { createReadStream } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { parseLaunchSpec, type LaunchSpec } from '../protocol/launch-spec.ts';
+import type { ResourceSampleReport } from '../protocol/resource-sample.ts';
 
 /*
  * The agent's side of control's agent API (control/api/agents.ts has the server side):
@@ -12,6 +16,24 @@ export interface Job {
   queue: string;
   spec: LaunchSpec;
   attempts: number;
+  /** The snapshot to restore before the app starts (the spec's workspace.restoreFrom resolved by control). */
+  restore: RestoreInfo | null;
+}
+
+/** Which snapshot restores a workspace: control's answer for `workspace.restoreFrom`. */
+export interface RestoreInfo {
+  snapshot: string;
+  sha256: string;
+  /** The instance it was taken of. */
+  from: string;
+}
+
+export interface SnapshotInfo {
+  id: string;
+  instance: string;
+  sha256: string;
+  size: number;
+  created: string;
 }
 
 export interface HeartbeatAnswer {
@@ -23,6 +45,8 @@ export interface HeartbeatAnswer {
   stop: string[];
   /** Instances control considers this agent's (starting, active, idle, stopping). */
   instances: string[];
+  /** Instances whose workspace a user asked to snapshot now (`wharf snapshot ID`). */
+  snapshot: string[];
 }
 
 export interface ConsoleLine {
@@ -48,6 +72,7 @@ export const isLeaseLost = (err: unknown): boolean => err instanceof ControlApiE
 export class AgentControlApi {
   readonly #base: string;
   readonly #auth: string;
+  readonly #restores = new Map<string, RestoreInfo | null>();
 
   constructor(controlUrl: string, key: string, secret: string) {
     this.#base = `${controlUrl.replace(/\/+$/, '')}/api/v1/agent/`;
@@ -64,6 +89,7 @@ export class AgentControlApi {
       leaseTimeoutMs: typeof a?.leaseTimeoutMs === 'number' && a.leaseTimeoutMs > 0 ? a.leaseTimeoutMs : 30_000,
       stop: ids(a?.stop),
       instances: ids(a?.instances),
+      snapshot: ids((a as { snapshot?: unknown })?.snapshot),
     };
   }
 
@@ -72,7 +98,93 @@ export class AgentControlApi {
     const a = await this.#call<Record<string, unknown> | undefined>('POST', `lease?wait=${Math.round(waitMs)}`, undefined, signal);
     if (!a) return undefined;
     if (typeof a.instance !== 'string' || !/^[a-z0-9-]{1,64}$/.test(a.instance)) throw new Error('control answered a lease without a valid instance id');
-    return { instance: a.instance, queue: String(a.queue ?? ''), spec: parseLaunchSpec(a.spec), attempts: Number(a.attempts ?? 1) };
+    const restore = parseRestore(a.restore);
+    this.#restores.set(a.instance, restore);
+    return { instance: a.instance, queue: String(a.queue ?? ''), spec: parseLaunchSpec(a.spec), attempts: Number(a.attempts ?? 1), restore };
+  }
+
+  /** The restore of the instance's last lease (undefined: none leased here, e.g. adopted). */
+  restoreFor(id: string): RestoreInfo | null | undefined {
+    return this.#restores.get(id);
+  }
+
+  forget(id: string): void {
+    this.#restores.delete(id);
+  }
+
+  /** A snapshot made of an already stored blob with this digest (nothing uploaded); undefined when control has none. */
+  async reuseSnapshot(id: string, sha256: string): Promise<SnapshotInfo | undefined> {
+    try {
+      return await this.#call<SnapshotInfo>('POST', `instances/${encodeURIComponent(id)}/snapshot/reuse`, { sha256 });
+    } catch (err) {
+      if (err instanceof ControlApiError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** Streams a snapshot file to control; `progress` gets the bytes sent so far. */
+  uploadSnapshot(id: string, file: string, size: number, sha256: string, progress: (sent: number) => void): Promise<SnapshotInfo> {
+    const path = `instances/${encodeURIComponent(id)}/snapshot`;
+    const url = new URL(this.#base + path);
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const done = (err: Error | null, value?: SnapshotInfo) => {
+        if (settled) return;
+        settled = true;
+        if (err) reject(err);
+        else resolve(value!);
+      };
+      const req = send(url, {
+        method: 'PUT',
+        headers: { authorization: this.#auth, 'content-type': 'application/octet-stream', 'content-length': String(size), 'x-wharf-sha256': sha256 },
+      }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (err) => done(err));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          if ((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300) {
+            try {
+              return done(null, JSON.parse(text) as SnapshotInfo);
+            } catch {
+              return done(new Error(`control answered the snapshot upload with something other than JSON: ${text.slice(0, 200)}`));
+            }
+          }
+          done(errorOf(res.statusCode ?? 0, res.headers['x-wharf-error'] as string | undefined, text, 'PUT', path));
+        });
+      });
+      req.on('error', (err) => {
+        const code = (err as { code?: string }).code;
+        done(new Error(`the snapshot upload to ${url.origin} broke off (${code ?? err.message})`));
+      });
+      const body = createReadStream(file);
+      let sent = 0;
+      body.on('data', (c) => {
+        sent += c.length;
+        progress(sent);
+      });
+      body.on('error', (err) => {
+        req.destroy(err);
+        done(err);
+      });
+      body.pipe(req);
+    });
+  }
+
+  /** A snapshot's bytes from control, streaming, with the digest control says they have. */
+  async downloadSnapshot(snapshot: string, instance: string): Promise<{ body: AsyncIterable<Uint8Array>; sha256: string | null; size: number | null }> {
+    const path = `snapshots/${encodeURIComponent(snapshot)}?instance=${encodeURIComponent(instance)}`;
+    let res: Response;
+    try {
+      res = await fetch(this.#base + path, { headers: { authorization: this.#auth } });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new Error(`cannot reach control at ${this.#base} (${cause?.code ?? cause?.message ?? (err as Error).message})`);
+    }
+    if (!res.ok || !res.body) throw errorOf(res.status, res.headers.get('x-wharf-error') ?? undefined, await res.text(), 'GET', path);
+    const length = Number(res.headers.get('content-length'));
+    return { body: res.body as unknown as AsyncIterable<Uint8Array>, sha256: res.headers.get('x-wharf-sha256'), size: Number.isFinite(length) && length >= 0 ? length : null };
   }
 
   status(id: string, status: string, reason?: string | null): Promise<unknown> {
@@ -91,7 +203,7 @@ export class AgentControlApi {
     return this.#call('POST', `instances/${encodeURIComponent(id)}/console`, { lines });
   }
 
-  samples(id: string, sample: Record<string, number>): Promise<unknown> {
+  samples(id: string, sample: ResourceSampleReport): Promise<unknown> {
     return this.#call('POST', `instances/${encodeURIComponent(id)}/samples`, sample);
   }
 
@@ -110,16 +222,24 @@ export class AgentControlApi {
       throw new Error(`cannot reach control at ${this.#base} (${cause?.code ?? cause?.message ?? (err as Error).message})`);
     }
     const text = await res.text();
-    if (!res.ok) {
-      let code = res.headers.get('x-wharf-error') ?? `HTTP_${res.status}`;
-      let message = text.slice(0, 300);
-      try {
-        const json = JSON.parse(text) as { error?: { code?: string; message?: string } };
-        code = json.error?.code ?? code;
-        message = json.error?.message ?? message;
-      } catch { /* not JSON: keep the text */ }
-      throw new ControlApiError(res.status, code, `control answered ${res.status} to ${method} ${path.split('?')[0]}: ${message}`);
-    }
+    if (!res.ok) throw errorOf(res.status, res.headers.get('x-wharf-error') ?? undefined, text, method, path);
     return (text ? JSON.parse(text) : undefined) as T;
   }
+}
+
+function errorOf(status: number, header: string | undefined, text: string, method: string, path: string): ControlApiError {
+  let code = header ?? `HTTP_${status}`;
+  let message = text.slice(0, 300);
+  try {
+    const json = JSON.parse(text) as { error?: { code?: string; message?: string } };
+    code = json.error?.code ?? code;
+    message = json.error?.message ?? message;
+  } catch { /* not JSON: keep the text */ }
+  return new ControlApiError(status, code, `control answered ${status} to ${method} ${path.split('?')[0]}: ${message}`);
+}
+
+function parseRestore(v: unknown): RestoreInfo | null {
+  const r = v as Partial<RestoreInfo> | null | undefined;
+  if (!r || typeof r.snapshot !== 'string' || typeof r.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(r.sha256)) return null;
+  return { snapshot: r.snapshot, sha256: r.sha256, from: typeof r.from === 'string' ? r.from : '' };
 }

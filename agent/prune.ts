@@ -1,12 +1,13 @@
 import type Docker from 'dockerode';
-import { APPLICATION, LABEL_INSTANCE, LABEL_TYPE } from './container-options.ts';
+import { APPLICATION, LABEL_INSTANCE, LABEL_TYPE, volumeName } from './container-options.ts';
 
 /*
  * `wharf prune`: removes Wharf app containers that stopped more than `untilMs` ago. Only
  * containers labelled `wharf.type=application` (and every `--label` given) are looked at,
  * and only exited or never-started ones are removed: a running app is never touched. Age is
  * counted from when the container stopped (State.FinishedAt), so one kept for inspection
- * stays that long after its failure, however long it ran.
+ * stays that long after its failure, however long it ran. A pruned container's workspace
+ * volume (`wharf-ws-<id>`, kept with it when its snapshot failed) goes with it.
  */
 
 export interface Pruned {
@@ -38,6 +39,9 @@ export async function pruneContainers(docker: Docker, untilMs: number, labels: s
     if (!(now - finished >= untilMs)) continue;
     try {
       await container.remove({ v: true });
+      const instance = info.Labels[LABEL_INSTANCE];
+      // A named volume outlives `remove({v: true})`; in use by another container, the Engine refuses (kept).
+      if (instance) await docker.getVolume(volumeName(instance)).remove().catch(() => undefined);
       pruned.push({ id: info.Id, name: (info.Names[0] ?? '').replace(/^\//, ''), instance: info.Labels[LABEL_INSTANCE] ?? null, finishedAt });
     } catch {
       // started again or removed meanwhile: not ours to force

@@ -16,6 +16,7 @@ import { pruneHelp, runPrune } from './commands/prune.ts';
 import { runTokens, tokensHelp } from './commands/tokens.ts';
 import { runUp, upHelp } from './commands/up.ts';
 import { runSnapshots, snapshotsHelp } from './commands/snapshots.ts';
+import { runSnapshot, snapshotHelp } from './commands/snapshot.ts';
 import { runUsers, usersHelp } from './commands/users.ts';
 
 const usage = `Usage: wharf COMMAND [flags]
@@ -40,6 +41,7 @@ Commands:
   tokens create|revoke|ls  your API tokens
   gateways add NAME        a gateway key and the env lines to start a gateway with
   agents add|ls|drain      agents: credentials and env lines, list, drain
+  snapshot ID              snapshot a running instance's workspace now
   snapshots ls|rm          workspace snapshots: list, delete
   keys rotate|ls           token signing keys: rotate now, list
   prune [--until 96h]      remove this host's stopped app containers older than that
@@ -59,6 +61,7 @@ const commands: Record<string, { help: string; run: (argv: string[]) => unknown 
   gateways: { help: gatewaysHelp, run: runGateways },
   agents: { help: agentsHelp, run: runAgents },
   snapshots: { help: snapshotsHelp, run: runSnapshots },
+  snapshot: { help: snapshotHelp, run: runSnapshot },
   keys: { help: keysHelp, run: runKeys },
   launch: { help: inst.launchHelp, run: inst.runLaunch },
   ls: { help: inst.lsHelp, run: inst.runLs },

@@ -106,7 +106,8 @@ export class Stack {
 
   async start(): Promise<this> {
     const range = `${this.tcpBase}-${this.tcpBase + 19}`;
-    this.control = await startControlProcess(this.env(), ['--tcp-ports', range, ...(this.options.controlArgs ?? [])]);
+    // A day-long idle window: apps under test stay `active` unless a test sets its own (later flags win).
+    this.control = await startControlProcess(this.env(), ['--tcp-ports', range, '--idle-window', '86400', ...(this.options.controlArgs ?? [])]);
     const run = JSON.parse(readFileSync(join(this.home, 'run', 'control.json'), 'utf8')) as { url: string };
     this.url = run.url;
     this.adminToken = readFileSync(join(this.home, 'admin.token'), 'utf8').trim();
@@ -225,7 +226,7 @@ export class Stack {
     return new Map(out.stdout.trim().split('\n').filter(Boolean).map((l) => l.split('\t') as [string, string]));
   }
 
-  /** Stops every process this stack started and removes every container carrying its label. */
+  /** Stops every process this stack started and removes every container and volume carrying its label. */
   async stop(): Promise<void> {
     for (const agent of this.#agents) await agent.stop().catch(() => undefined);
     await this.gateway?.stop().catch(() => undefined);
@@ -233,6 +234,9 @@ export class Stack {
     const ids = await docker('ps', '-aq', '--filter', `label=${this.label}`);
     const list = ids.stdout.trim().split('\n').filter(Boolean);
     if (list.length) await docker('rm', '-f', '-v', ...list);
+    // Workspace volumes (wharf-ws-<id>) carry the label too (WHARF_LABELS); named volumes outlive `rm -v`.
+    const volumes = (await docker('volume', 'ls', '-q', '--filter', `label=${this.label}`)).stdout.trim().split('\n').filter(Boolean);
+    if (volumes.length) await docker('volume', 'rm', '-f', ...volumes);
     if (existsSync(this.home)) rmSync(this.home, { recursive: true, force: true });
   }
 
