@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ResourceSampleReport } from '../protocol/resource-sample.ts';
 import type { HostResources } from './host-monitor.ts';
 
 /** The agent's Prometheus metrics (`wharf_agent_*`, DESIGN.md "Metrics names"): one registry per agent. */
@@ -13,6 +14,14 @@ export class AgentMetrics {
   readonly #apps: Gauge;
   readonly #launches: Counter<'outcome'>;
   readonly #launchSeconds: Histogram;
+  readonly #appCpu: Gauge<'instance'>;
+  readonly #appMemory: Gauge<'instance'>;
+  readonly #appMemoryLimit: Gauge<'instance'>;
+  readonly #appNetwork: Gauge<'instance' | 'direction'>;
+  readonly #appBlockIo: Gauge<'instance' | 'direction'>;
+  readonly #appGpu: Gauge<'instance' | 'gpu'>;
+  /** The `gpu` label values set per instance, so that they can be removed with it. */
+  readonly #appGpus = new Map<string, Set<string>>();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'wharf_agent_process_' });
@@ -27,6 +36,14 @@ export class AgentMetrics {
       name: 'wharf_agent_launch_duration_seconds', help: 'lease to active', registers,
       buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
     });
+    // Per app (issue 6, "Monitoring"): the last resource sample of each running instance.
+    const labelNames = ['instance'] as const;
+    this.#appCpu = new Gauge({ name: 'wharf_agent_app_cpu_percent', help: 'CPU used, as a share of the container\'s CPU limit (else of all cores), 0 to 100', labelNames, registers });
+    this.#appMemory = new Gauge({ name: 'wharf_agent_app_memory_bytes', help: 'memory used, less the inactive file cache (as docker stats shows it)', labelNames, registers });
+    this.#appMemoryLimit = new Gauge({ name: 'wharf_agent_app_memory_limit_bytes', help: 'the container\'s memory limit (the host\'s memory when it has none)', labelNames, registers });
+    this.#appNetwork = new Gauge({ name: 'wharf_agent_app_network_bytes_per_second', help: 'network traffic over the last sample interval, by direction (rx, tx)', labelNames: ['instance', 'direction'], registers });
+    this.#appBlockIo = new Gauge({ name: 'wharf_agent_app_block_io_bytes_per_second', help: 'block device I/O over the last sample interval, by direction (read, write)', labelNames: ['instance', 'direction'], registers });
+    this.#appGpu = new Gauge({ name: 'wharf_agent_app_gpu_percent', help: 'utilization of each GPU assigned to the app, 0 to 100', labelNames: ['instance', 'gpu'], registers });
   }
 
   host(r: HostResources, apps: number): void {
@@ -40,6 +57,37 @@ export class AgentMetrics {
   launched(outcome: 'active' | 'failed', seconds: number): void {
     this.#launches.inc({ outcome });
     if (outcome === 'active') this.#launchSeconds.observe(seconds);
+  }
+
+  /** The latest resource sample of an app; a field not measured this time drops its series. */
+  appSample(instance: string, s: ResourceSampleReport): void {
+    const set = (g: Gauge<string>, labels: Record<string, string>, v: number | undefined) => {
+      if (v === undefined) g.remove(labels);
+      else g.set(labels, v);
+    };
+    set(this.#appCpu, { instance }, s.cpuPercent);
+    set(this.#appMemory, { instance }, s.memoryBytes);
+    set(this.#appMemoryLimit, { instance }, s.memoryLimitBytes);
+    set(this.#appNetwork, { instance, direction: 'rx' }, s.networkRxBytesPerS);
+    set(this.#appNetwork, { instance, direction: 'tx' }, s.networkTxBytesPerS);
+    set(this.#appBlockIo, { instance, direction: 'read' }, s.blockReadBytesPerS);
+    set(this.#appBlockIo, { instance, direction: 'write' }, s.blockWriteBytesPerS);
+    const now = new Set((s.gpus ?? []).map((g) => String(g.index)));
+    for (const gpu of this.#appGpus.get(instance) ?? []) if (!now.has(gpu)) this.#appGpu.remove({ instance, gpu });
+    for (const g of s.gpus ?? []) this.#appGpu.set({ instance, gpu: String(g.index) }, g.utilizationPercent);
+    if (now.size) this.#appGpus.set(instance, now);
+    else this.#appGpus.delete(instance);
+  }
+
+  /** The app ended (or left this agent): every series of the instance goes. */
+  appGone(instance: string): void {
+    this.#appCpu.remove({ instance });
+    this.#appMemory.remove({ instance });
+    this.#appMemoryLimit.remove({ instance });
+    for (const direction of ['rx', 'tx']) this.#appNetwork.remove({ instance, direction });
+    for (const direction of ['read', 'write']) this.#appBlockIo.remove({ instance, direction });
+    for (const gpu of this.#appGpus.get(instance) ?? []) this.#appGpu.remove({ instance, gpu });
+    this.#appGpus.delete(instance);
   }
 
   /** Serves GET /metrics and GET /healthz on host:port; nothing else. */

@@ -6,6 +6,7 @@ import { adoptedSpec, APPLICATION, containerName, LABEL_AGENT, LABEL_INSTANCE, L
 import type { LaunchSpec } from '../protocol/launch-spec.ts';
 import { AgentControlApi, ControlApiError, isLeaseLost, type HeartbeatAnswer } from './control-api.ts';
 import { HostMonitor } from './host-monitor.ts';
+import { ResourceSampler } from './monitoring/sampler.ts';
 import type { ReadyAgentSettings } from './settings.ts';
 
 /*
@@ -135,6 +136,7 @@ export async function startAgent(settings: ReadyAgentSettings, docker: Docker, l
         const app = apps.get(id);
         if (app) void app.stop(drain ? 'agent drain' : 'stop requested');
       }
+      for (const id of answer.snapshot) void apps.get(id)?.snapshotNow(); // `wharf snapshot ID`
       for (const app of apps.values()) {
         // Leased before this heartbeat was answered, yet not ours: the lease went elsewhere.
         if (!held.has(app.id) && app.since < sent && app.phase !== 'done') void app.abandon('control no longer gives this instance to this agent');
@@ -174,6 +176,9 @@ export async function startAgent(settings: ReadyAgentSettings, docker: Docker, l
   }
 
   const loops = [heartbeatLoop(), leaseLoop()];
+  // Resource samples of every active app, to control and /metrics (agent/monitoring/).
+  const sampler = new ResourceSampler({ docker, apps, report: (id, sample) => api.samples(id, sample), metrics, log, intervalS: settings.sampleIntervalS });
+  sampler.start();
 
   return {
     id: agentId,
@@ -182,6 +187,7 @@ export async function startAgent(settings: ReadyAgentSettings, docker: Docker, l
     async close() {
       closed = true;
       leaseAbort.abort();
+      await sampler.stop();
       slotFreed();
       // Apps keep running; a restarted agent adopts them.
       await Promise.all([...apps.values()].map((a) => a.detach()));
