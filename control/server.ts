@@ -11,6 +11,7 @@ import { signinRoutes } from './api/signin.ts';
 import { ConsoleSessions } from './keys/console-sessions.ts';
 import { consoleRoutes } from './api/console.ts';
 import { GATEWAY_STATS_PATH, metricsRoutes } from './api/metrics.ts';
+import { IdleMonitor } from './idle/idle-monitor.ts';
 import { ConsoleFeed } from './console/console-feed.ts';
 import { MetricsHistory } from './metrics/history.ts';
 import { installErrorHandling } from './api/errors.ts';
@@ -25,6 +26,7 @@ import { keyRoutes } from './api/keys.ts';
 import { startKeyRotation } from './keys/rotation.ts';
 import { userRoutes } from './api/users.ts';
 import { snapshotRoutes } from './api/snapshots.ts';
+import { snapshotRequestRoutes } from './api/snapshot-requests.ts';
 import { BlobStore } from './snapshots/blob-store.ts';
 import { firstStart } from './first-start.ts';
 import { SigningKeys } from './keys/signing-keys.ts';
@@ -60,6 +62,12 @@ export interface ControlParts {
   history?: MetricsHistory;
   /** The local CA certificate served at /api/v1/ca.pem (WHARF_HOME/certs/ca.pem); none when left out. */
   caFile?: string;
+  /**
+   * Idle detection (WHARF_IDLE_WINDOW_S, WHARF_IDLE_WARNING_S): the monitor ticks every `tickMs`
+   * (default 1 s; 0: never, tests call `idle.tick()`). Left out: the monitor is fed but never
+   * ticks on its own, so that in-process tests moving a manual clock see no idle stops.
+   */
+  idle?: { windowMs: number; warningMs: number; tickMs?: number };
 }
 
 export interface ControlApp {
@@ -68,6 +76,7 @@ export interface ControlApp {
   metrics: ControlMetrics;
   history: MetricsHistory;
   consoleFeed: ConsoleFeed;
+  idle: IdleMonitor;
 }
 
 const COMPACT_EVERY_MS = 60_000; // metrics history compaction
@@ -92,6 +101,9 @@ export function buildControlApp(parts: ControlParts): ControlApp {
   const compactTimer = setInterval(() => history.compact(clock()), COMPACT_EVERY_MS);
   compactTimer.unref();
   app.addHook('onClose', async () => clearInterval(compactTimer));
+  const idle = new IdleMonitor({ store, clock, log, console: consoleFeed, windowMs: parts.idle?.windowMs, warningMs: parts.idle?.warningMs });
+  if (parts.idle && parts.idle.tickMs !== 0) idle.start(parts.idle.tickMs);
+  app.addHook('onClose', () => idle.stop());
   const stream = createRouteStreamHandler({
     routes,
     log,
@@ -124,16 +136,17 @@ export function buildControlApp(parts: ControlParts): ControlApp {
   userRoutes(app, store, auth);
   tokenRoutes(app, store, auth);
   gatewayRoutes(app, store, auth, stream);
-  agentRoutes(app, store, auth, routes, clock, parts.agents, { console: consoleFeed, history });
+  agentRoutes(app, store, auth, routes, clock, parts.agents, { console: consoleFeed, history, idle });
   consoleRoutes(app, { store, auth, feed: consoleFeed, log });
-  metricsRoutes(app, { store, auth, routes, history, clock });
+  metricsRoutes(app, { store, auth, routes, history, clock, idle });
   configRoutes(app, store, auth);
   instanceRoutes(app, { store, auth, keys, clock, hosts });
   signinRoutes(app, { store, auth, keys, clock, hosts });
   keyRoutes(app, keys, auth, clock);
   caRoutes(app, auth, parts.caFile);
   if (parts.snapshots) snapshotRoutes(app, { store, auth, clock, ...parts.snapshots });
-  return { app, stream, metrics, history, consoleFeed };
+  snapshotRequestRoutes(app, { store, auth });
+  return { app, stream, metrics, history, consoleFeed, idle };
 }
 
 export interface Control extends ControlApp {
@@ -188,6 +201,7 @@ export async function startControl(settings: ControlSettings, log: Logger, optio
       consoleSessions: ConsoleSessions.fromKeyFile(join(settings.home, 'keys', 'console-session.key'), clock),
       snapshots: { blobs, maxBytes: settings.snapshotMaxBytes },
       caFile: join(settings.home, 'certs', 'ca.pem'),
+      idle: { windowMs: settings.idleWindowS * 1000, warningMs: settings.idleWarningS * 1000 },
     });
     const sweeper = new AgentSweeper({ store, routes, clock, graceMs: settings.agentGraceS * 1000, log });
     sweeper.start(options.sweepIntervalMs ?? 5_000);

@@ -38,6 +38,8 @@ export const controlSettings = {
   metricsRetentionMs: opt({ flag: 'metrics-retention', env: 'WHARF_METRICS_RETENTION', default: DEFAULT_COARSE_RETENTION_MS, shownDefault: '7d', parse: parsers.duration, help: 'how long the metrics history keeps 1 min points (a duration: 7d, 30d)' }),
   snapshotKeep: opt({ flag: 'snapshot-keep', env: 'WHARF_SNAPSHOT_KEEP', default: DEFAULT_SNAPSHOT_KEEP, parse: parsers.positive, help: 'snapshots kept per lineage (an instance and those restored from it) once their instances stopped' }),
   snapshotMaxAgeMs: opt({ flag: 'snapshot-max-age', env: 'WHARF_SNAPSHOT_MAX_AGE', default: DEFAULT_SNAPSHOT_MAX_AGE_MS, shownDefault: '30d', parse: parseMaxAge, help: 'older snapshots of stopped instances are deleted, except each lineage\'s newest (a duration, or off)' }),
+  idleWindowS: opt({ flag: 'idle-window', env: 'WHARF_IDLE_WINDOW_S', default: 60, parse: parsers.positive, help: 'seconds every signal must stay under its idle threshold before an instance is idle (and a busy spell must last, to end an idle period)' }),
+  idleWarningS: opt({ flag: 'idle-warning', env: 'WHARF_IDLE_WARNING_S', default: 600, parse: parsers.whole, help: 'seconds ahead of the idle limit at which the warning goes to the console and the instance view' }),
   logLevel: opt({ flag: 'log-level', env: 'WHARF_LOG_LEVEL', default: 'info', parse: parsers.string, help: 'fatal, error, warn, info, debug' }),
 };
 

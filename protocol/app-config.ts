@@ -21,9 +21,9 @@ import { parse, ValidationError } from './validate.ts';
  *   routing.mode "https"; routing.port required unless mode is "none" (container), 8888 (jupyter)
  *   idle.maxHours 24                           hours; a fraction is fine (0.005 h = 18 s)
  *   idle.networkMBps 0.05                      megabytes per second, in and out together
- *   idle.cpuPercent 5                          percent of one core, as `docker stats` shows it
+ *   idle.cpuPercent 5                          percent of the container's CPU limit (else of all cores)
  *   idle.gpuPercent 5                          percent utilisation of the busiest GPU
- *   (an instance is quiet while every signal, and gateway traffic, stays at or below its threshold)
+ *   (an instance is quiet while every signal, and gateway traffic, stays under its threshold)
  *   workspace.path "/root/workspace", workspace.restoreFrom null, workspace.exclude []
  *   git.repo "", git.branch "" (the remote's default), git.commit "" (the branch's tip),
  *   git.storeInSnapshot true; extraPackages [], initScript ""   (jupyter only)
@@ -95,7 +95,7 @@ const RoutingMode = Type.Union([Type.Literal('none'), Type.Literal('tcp'), Type.
 const Idle = Type.Object({
   maxHours: Type.Number({ exclusiveMinimum: 0, maximum: LIMITS.maxHours, default: 24, description: `a number of hours above 0 and at most ${LIMITS.maxHours} (fractions allowed)` }),
   networkMBps: Type.Number({ minimum: 0, default: 0.05, description: 'megabytes per second, 0 or more' }),
-  cpuPercent: Type.Number({ minimum: 0, default: 5, description: 'a percentage of one core, 0 or more' }),
+  cpuPercent: Type.Number({ minimum: 0, default: 5, description: 'a percentage of the container\'s CPU limit, 0 or more' }),
   gpuPercent: Type.Number({ minimum: 0, maximum: 100, default: 5, description: 'a percentage from 0 to 100' }),
 }, { additionalProperties: false, default: {} });
 

@@ -11,6 +11,8 @@ import type { Agent, Clock, Instance, Store } from '../store/store.ts';
 import type { ApiAuth } from './auth.ts';
 import type { ConsoleFeed } from '../console/console-feed.ts';
 import type { MetricsHistory } from '../metrics/history.ts';
+import type { IdleMonitor } from '../idle/idle-monitor.ts';
+import { takeSnapshotRequests } from './snapshot-requests.ts';
 
 /*
  * Agents (DESIGN.md "Agent lifecycle", "Queues").
@@ -20,16 +22,18 @@ import type { MetricsHistory } from '../metrics/history.ts';
  *
  * Agent side, under AGENT_PREFIX, `Authorization: Bearer <WHARF_AGENT_KEY>:<WHARF_AGENT_SECRET>`:
  * - POST heartbeat {resources?, queues?} → {stop: [instance ids to stop], instances: [ids it
- *   holds], drain, leaseTimeoutMs}; renews the agent's leases and marks it online.
+ *   holds], snapshot: [ids whose workspace to snapshot now], drain, leaseTimeoutMs}; renews
+ *   the agent's leases and marks it online.
  * - POST lease?wait=MS → 200 {instance, queue, spec, attempts, leaseExpires, leaseTimeoutMs}
- *   (the oldest job of the first of its queues that has one; instance now `starting`), or 204
+ *   (the oldest job of the first of its queues that has one; instance now `starting`; `restore`
+ *   {snapshot, sha256, from} names the snapshot workspace.restoreFrom resolves to, else null), or 204
  *   after waiting up to `wait` (default 25 s, at most 60 s) with none.
  * - POST instances/:id/status {status, reason?} → the instance's {id, status, statusReason}.
  * - POST instances/:id/endpoint {host, port, containerPort?} → {route}; the instance is active.
  * - DELETE instances/:id/endpoint → 204, route removed.
  * - POST instances/:id/console {lines: [{text, stream?, at?}]} → {seq}; followers are notified.
  * - POST instances/:id/samples (protocol/resource-sample.ts) → {recorded}: a resource sample
- *   into the metrics history (false: outside its retention).
+ *   into the metrics history (false: outside its retention), and a signal for the idle monitor.
  * Every instance report needs the agent to hold the instance: 409 CTL_LEASE_EXPIRED otherwise.
  */
 
@@ -85,6 +89,8 @@ const ConsoleReport = Type.Object({
 export interface AgentFeeds {
   console?: ConsoleFeed;
   history?: MetricsHistory;
+  /** Samples are one of the idle detector's signals. */
+  idle?: IdleMonitor;
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -167,6 +173,7 @@ export function agentRoutes(app: FastifyInstance, store: Store, auth: ApiAuth, r
       leaseTimeoutMs: options.leaseMs,
       stop: held.filter((i) => i.status === 'stopping').map((i) => i.id),
       instances: held.map((i) => i.id),
+      snapshot: takeSnapshotRequests(store, held.map((i) => i.id)),
     };
   });
 
@@ -182,9 +189,13 @@ export function agentRoutes(app: FastifyInstance, store: Store, auth: ApiAuth, r
       const job = await store.jobs.lease(agent.id, current.queues, options.leaseMs, clock());
       if (job) {
         const instance = (await store.instances.get(job.instance))!;
+        // The snapshot a restore downloads: the newest of the source instance, the same owner's.
+        const from = instance.spec.workspace.restoreFrom;
+        const source = from ? (await store.snapshots.list({ instance: from })).find((s) => s.owner === instance.owner) : undefined;
         return {
           instance: instance.id, queue: job.queue, spec: instance.spec, attempts: job.attempts,
           leaseExpires: iso(job.leaseExpires), leaseTimeoutMs: options.leaseMs,
+          restore: source ? { snapshot: source.id, sha256: source.sha256, from: source.instance } : null,
         };
       }
       if (closed || request.raw.destroyed || request.raw.socket?.destroyed || Date.now() + pollMs > deadline) break;
@@ -196,7 +207,13 @@ export function agentRoutes(app: FastifyInstance, store: Store, auth: ApiAuth, r
   app.post<{ Params: { id: string } }>(`${AGENT_PREFIX}instances/:id/status`, async (request) => {
     const agent = me(request);
     const body = parse(StatusReport, request.body ?? {});
-    const instance = await store.instances.updateStatus(request.params.id, body.status, body.reason ?? null, { agent: agent.id });
+    // `stopping → stopped` without a reason keeps why it was stopping ("idle limit reached", "agent drain").
+    let reason = body.reason ?? null;
+    if (reason === null && body.status === 'stopped') {
+      const current = await store.instances.get(request.params.id);
+      if (current?.status === 'stopping') reason = current.statusReason;
+    }
+    const instance = await store.instances.updateStatus(request.params.id, body.status, reason, { agent: agent.id });
     if (isFinished(instance.status) || !routeOf(instance)) routes.remove(instance.id);
     return { id: instance.id, status: instance.status, statusReason: instance.statusReason };
   });
@@ -248,6 +265,7 @@ export function agentRoutes(app: FastifyInstance, store: Store, auth: ApiAuth, r
     const body = parse(ResourceSampleReport, request.body ?? {});
     const now = clock();
     await store.jobs.assertHolder(agent.id, request.params.id, now);
+    feeds.idle?.sample(request.params.id, body, now);
     if (!feeds.history) return { recorded: false };
     return { recorded: feeds.history.recordSample(request.params.id, body, now) };
   });

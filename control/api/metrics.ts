@@ -4,6 +4,7 @@ import { parse, ValidationError } from '../../protocol/validate.ts';
 import { ControlError } from '../errors.ts';
 import { parseGatewayDelta } from '../metrics/gateway-delta.ts';
 import type { MetricsHistory } from '../metrics/history.ts';
+import type { IdleMonitor } from '../idle/idle-monitor.ts';
 import type { RouteLog } from '../routes/route-log.ts';
 import type { Clock, Store } from '../store/store.ts';
 import { bearer, type ApiAuth } from './auth.ts';
@@ -19,6 +20,7 @@ import { visibleInstance } from './configs.ts';
  *   which were taken. A well-formed batch → 200 {recorded, late, unknown}: `late` counts
  *   deltas the history refused as too old or ahead of control's clock, `unknown` those whose
  *   route is neither a live route nor an instance control knows (a route id is its instance id).
+ *   Recorded deltas are also gateway traffic for the idle monitor (control/idle/).
  * GET /api/v1/instances/:id/metrics?from=&to= (Unix ms or an ISO time; defaults: the last
  *   hour up to now) → the MetricsSeries of control/metrics/history.ts. Another user's instance
  *   is a 404.
@@ -34,6 +36,8 @@ export interface MetricsRouteDeps {
   routes: RouteLog;
   history: MetricsHistory;
   clock: Clock;
+  /** Gateway traffic is one of the idle detector's signals. */
+  idle?: IdleMonitor;
 }
 
 const MetricsQuery = Type.Object({
@@ -49,11 +53,12 @@ function time(field: string, value: string | undefined): number | undefined {
 }
 
 export function metricsRoutes(app: FastifyInstance, deps: MetricsRouteDeps): void {
-  const { store, auth, routes, history, clock } = deps;
+  const { store, auth, routes, history, clock, idle } = deps;
 
   app.post(GATEWAY_STATS_PATH, { bodyLimit: STATS_BODY_LIMIT }, async (request) => {
     const key = bearer(request.headers.authorization);
-    if (!key || !(await store.gateways.verify(key))) throw new ControlError('CTL_GATEWAY_KEY', key ? 'this gateway key is unknown' : 'no gateway key was sent');
+    const gateway = key ? await store.gateways.verify(key) : undefined;
+    if (!gateway) throw new ControlError('CTL_GATEWAY_KEY', key ? 'this gateway key is unknown' : 'no gateway key was sent');
     const body = request.body as { deltas?: unknown } | null;
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ValidationError('', 'the body must be an object {deltas: [...]}');
     const unknownField = Object.keys(body).find((k) => k !== 'deltas');
@@ -66,8 +71,10 @@ export function metricsRoutes(app: FastifyInstance, deps: MetricsRouteDeps): voi
     for (const delta of deltas) {
       const instance = routes.get(delta.route) ? delta.route : (await store.instances.get(delta.route))?.id;
       if (!instance) unknown++;
-      else if (history.recordGateway(instance, delta, now)) recorded++;
-      else late++;
+      else if (history.recordGateway(instance, delta, now)) {
+        recorded++;
+        idle?.traffic(instance, gateway.id, delta, now); // late deltas are no sign of traffic now
+      } else late++;
     }
     return { recorded, late, unknown };
   });

@@ -1,5 +1,6 @@
 import type { AppConfig, AppKind } from '../../protocol/app-config.ts';
 import type { InstanceStatus } from '../../protocol/instance-status.ts';
+import { isIdleWarningReason } from '../idle/idle-monitor.ts';
 import { appBaseUrl, type AppHosts } from '../keys/gateway-tokens.ts';
 import type { Instance } from '../store/store.ts';
 
@@ -28,6 +29,12 @@ export interface InstanceView {
   statusReason: string | null;
   /** Seconds since the current quiet period began; null unless active or idle. */
   idleSeconds: number | null;
+  /**
+   * The warning ahead of the idle limit (WHARF_IDLE_WARNING_S before it), null otherwise: when
+   * the idle monitor stops the instance unless it is used. `statusReason` says the same in words
+   * (`idle: stops at <ISO time>`) for the CLI and the dashboard.
+   */
+  idleWarning: { stopsAt: string; secondsLeft: number } | null;
   restoredFrom: string | null;
   /** The owner's user name. */
   owner: string;
@@ -63,6 +70,13 @@ export function instanceLinks(instance: Instance, hosts: AppHosts): InstanceLink
   return { https: base, browser: null, endpoint: base, tcp };
 }
 
+/** Set by the idle monitor through the status reason; stopsAt is quietSince + idle.maxHours. */
+function idleWarning(instance: Instance, now: number): InstanceView['idleWarning'] {
+  if ((instance.status !== 'active' && instance.status !== 'idle') || instance.quietSince === null || !isIdleWarningReason(instance.statusReason)) return null;
+  const stopsAt = instance.quietSince + Math.round(instance.config.idle.maxHours * 3_600_000);
+  return { stopsAt: new Date(stopsAt).toISOString(), secondsLeft: Math.max(0, Math.ceil((stopsAt - now) / 1000)) };
+}
+
 export function instanceView(instance: Instance, ownerName: string, hosts: AppHosts, now: number): InstanceView {
   const busyOrQuiet = instance.status === 'active' || instance.status === 'idle';
   const idleSeconds = !busyOrQuiet ? null : instance.quietSince === null ? 0 : Math.max(0, Math.floor((now - instance.quietSince) / 1000));
@@ -73,6 +87,7 @@ export function instanceView(instance: Instance, ownerName: string, hosts: AppHo
     status: instance.status,
     statusReason: instance.statusReason,
     idleSeconds,
+    idleWarning: idleWarning(instance, now),
     restoredFrom: instance.restoredFrom,
     owner: ownerName,
     agent: instance.agent,

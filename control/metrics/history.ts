@@ -61,7 +61,7 @@ export interface HistoryOptions {
 export interface ResourceSample {
   /** Unix ms the sample was taken; `now` when left out. */
   at?: number;
-  /** Percent of one core, as `docker stats` shows it (may pass 100). */
+  /** Percent of the container's CPU limit, else of all cores (protocol/resource-sample.ts). */
   cpuPercent?: number;
   /** Utilisation of the busiest GPU the container uses, percent. */
   gpuPercent?: number;
