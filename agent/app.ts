@@ -7,6 +7,7 @@ import { isLeaseLost, type AgentControlApi } from './control-api.ts';
 import { engineMessage, ensureImage, isNotFound } from './docker-engine.ts';
 import { waitReady } from './readiness.ts';
 import { tarFiles } from './tar-writer.ts';
+import { containerUser, expandHome, homeOf, readImagePasswd } from './workspace/home-dir.ts';
 import { ensureVolume, removeVolume, restoreWorkspace, takeSnapshot, type SnapshotOutcome } from './workspace/workspace.ts';
 import { volumeName } from './container-options.ts';
 
@@ -46,7 +47,8 @@ const reasonOf = (code: number, tail: string[]) => {
 
 export class App {
   readonly id: string;
-  readonly spec: LaunchSpec;
+  /** As leased; `~` in the workspace path becomes the container user's home before create. */
+  spec: LaunchSpec;
   /** When this agent took the app (lease or adoption), to tell a fresh lease from one control forgot. */
   readonly since = Date.now();
   readonly #ctx: AppContext;
@@ -103,6 +105,12 @@ export class App {
     try {
       const image = await ensureImage(docker, this.spec.image, say);
       say(image === 'present' ? `image ${this.spec.image} is on this host` : `image ${this.spec.image} ready`);
+      if (this.#hasWorkspace() && this.spec.workspace.path.startsWith('~')) {
+        const user = await containerUser(docker, this.spec.image, this.spec.docker.User);
+        const path = expandHome(this.spec.workspace.path, homeOf(await readImagePasswd(docker, this.spec.image), user), user);
+        say(`workspace ${this.spec.workspace.path} is ${path} for user ${user ?? 'root'}`);
+        this.spec = { ...this.spec, workspace: { ...this.spec.workspace, path } };
+      }
       if (this.#hasWorkspace()) await ensureVolume(docker, this.id, host).catch((err) => {
         throw new Error(`cannot create the workspace volume ${volumeName(this.id)}: ${engineMessage(err)}`);
       });

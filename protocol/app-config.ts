@@ -100,7 +100,8 @@ const Idle = Type.Object({
 }, { additionalProperties: false, default: {} });
 
 export const Workspace = Type.Object({
-  path: absolutePath({ default: '/root/workspace' }),
+  // `~` is the home folder of the container's user, resolved by the agent from the image.
+  path: Type.String({ minLength: 1, maxLength: LIMITS.pathChars, pattern: '^(/|~/|~$)[^\\x00]*$', default: '/root/workspace', description: 'an absolute path, or one starting with ~/ (the container user\'s home)' }),
   restoreFrom: Type.Union([InstanceId, Type.Null()], { default: null, description: 'an instance id or null' }),
   exclude: Type.Array(Type.String({ minLength: 1, maxLength: LIMITS.excludeChars, pattern: '^[^/\\x00][^\\x00]*$', description: `a path or pattern relative to the workspace (not starting with /, at most ${LIMITS.excludeChars} characters)` }), {
     maxItems: LIMITS.excludes, default: [],
