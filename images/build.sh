@@ -6,9 +6,11 @@
 #   images/build.sh busybox [--force]   wharf/busybox:local — Debian's busybox-static: sh, httpd, nc
 #   images/build.sh node [--force]      wharf/node:local — Node 24 from node_modules (the `node` devDependency)
 #                                       and its shared libraries (ldd), plus busybox's sh when it is there
+#   images/build.sh jupyter [--force]   wharf/jupyter:local — Debian bookworm (debootstrap minbase, the host's
+#                                       apt mirror) with Jupyter Notebook 6, ipykernel, pip, venv, git, bash
 set -euo pipefail
 
-usage() { echo "usage: images/build.sh busybox|node [--force]" >&2; exit 2; }
+usage() { echo "usage: images/build.sh busybox|node|jupyter [--force]" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 name=$1; shift
 force=0
@@ -93,8 +95,69 @@ build_node() {
   echo "images: built $tag (node $version)"
 }
 
+# The Debian mirror the host's apt uses: the first URI of a bookworm suite in a deb822
+# .sources file, else the first `deb` line of sources.list(.d/*.list).
+host_mirror() {
+  local f uri
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    uri=$(awk '
+      /^[[:space:]]*$/ { if (uri != "" && suite) { print uri; exit } uri=""; suite=0; next }
+      /^URIs:/ { uri=$2 }
+      /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == "bookworm") suite=1 }
+      END { if (uri != "" && suite) print uri }' "$f" | head -1)
+    [ -n "$uri" ] && { echo "$uri"; return; }
+  done
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -f "$f" ] || continue
+    uri=$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i !~ /\]$/) { if ($(i+1) == "bookworm") { print $i; exit } break } }' "$f")
+    [ -n "$uri" ] && { echo "$uri"; return; }
+  done
+  echo "http://deb.debian.org/debian"
+}
+
+build_jupyter() {
+  local tag=wharf/jupyter:local
+  if [ $force = 0 ] && exists $tag; then echo "images: $tag is there"; return; fi
+  command -v debootstrap >/dev/null || { echo "images: debootstrap is missing: apt-get install debootstrap" >&2; exit 1; }
+  [ "$(id -u)" = 0 ] || { echo "images: building $tag needs root (debootstrap, chroot)" >&2; exit 1; }
+  local mirror root
+  mirror=$(host_mirror)
+  root=$(mktemp -d /var/tmp/wharf-jupyter.XXXXXX)
+  # Whatever happens, nothing stays mounted and the root filesystem goes.
+  trap 'for m in proc sys dev/pts; do mountpoint -q "'"$root"'/$m" 2>/dev/null && umount -l "'"$root"'/$m"; done; rm -rf "'"$root"'" "'"$root"'.log"' RETURN EXIT
+  fail() { echo "images: $1; the log's end:" >&2; tail -20 "$root.log" >&2; exit 1; }
+  echo "images: debootstrap bookworm from $mirror (two to three minutes)"
+  debootstrap --variant=minbase bookworm "$root" "$mirror" >"$root.log" 2>&1 || fail "debootstrap failed"
+  mount -t proc proc "$root/proc"
+  # No service starts in the chroot.
+  printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"; chmod 755 "$root/usr/sbin/policy-rc.d"
+  # Outside debootstrap's --include: it cannot resolve a virtual dependency of these.
+  chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 \
+    sh -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+      python3-notebook python3-ipykernel python3-pip python3-venv git ca-certificates bash \
+      && apt-get clean' >"$root.log" 2>&1 || fail "apt-get install in the chroot failed"
+  umount "$root/proc"
+  rm -f "$root/usr/sbin/policy-rc.d"
+  rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/debconf/*-old \
+    "$root"/var/log/apt "$root"/var/log/dpkg.log "$root"/tmp/* "$root"/root/.cache
+  mkdir -p "$root/root/workspace"
+  tar -C "$root" -c . | docker import \
+    --change 'CMD ["python3", "-m", "notebook", "--ip=0.0.0.0", "--port=8888", "--no-browser", "--allow-root"]' \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'ENV LANG=C.UTF-8' \
+    --change 'ENV SHELL=/bin/bash' \
+    --change 'ENV PYDEVD_DISABLE_FILE_VALIDATION=1' \
+    --change 'ENV HOME=/root' \
+    --change 'WORKDIR /root/workspace' \
+    --change 'EXPOSE 8888' \
+    - $tag >/dev/null
+  echo "images: built $tag ($(chroot "$root" python3 -m notebook --version 2>/dev/null | sed 's/^/notebook /'))"
+}
+
 case $name in
   busybox) build_busybox ;;
   node) build_node ;;
+  jupyter) build_jupyter ;;
   *) usage ;;
 esac
