@@ -83,6 +83,17 @@ describe('bench (every case for 1 s)', () => {
     expect(bench().report).toContain('## App launch');
   });
 
+  it('snapshots and restores a workspace through a real agent and control, the restore checked', () => {
+    const s = bench().snapshot;
+    expect(s.bytes).toBeGreaterThan(50 * 1024 ** 2);
+    expect(s.files).toBeGreaterThan(100);
+    expect(s.snapshot.mbPerS).toBeGreaterThan(0);
+    expect(s.restore.mbPerS).toBeGreaterThan(0);
+    expect(s.compressedBytes).toBeGreaterThan(0);
+    expect(s.verified).toBe(true); // the clone holds the same files, links and bytes
+    expect(bench().report).toContain('## Workspace snapshot and restore');
+  });
+
   it('runs WebSocket round trips direct and through each proxy, the gateway one through the gateway', () => {
     expect(bench().ws.map((c) => c.peer)).toEqual(Object.keys(WS_PEER_LABELS));
     for (const c of bench().ws) {
@@ -131,7 +142,7 @@ describe('bench (every case for 1 s)', () => {
   });
 
   it('reports every target with a measured value, and every case in the report', () => {
-    expect(bench().targets.filter((t) => !t.informational)).toHaveLength(11); // the smoke run has no 10,000-route propagation row
+    expect(bench().targets.filter((t) => !t.informational)).toHaveLength(13); // the smoke run has no 10,000-route propagation row
     // The 1 MiB ratios: shown, but the HTTP targets are for the 100 B body only.
     expect(bench().targets.filter((t) => t.informational).map((t) => t.name)).toEqual([
       'gateway / bare Node HTTPS (ceiling), 1 MiB', 'gateway / nginx, 1 MiB', 'gateway / configurable-http-proxy, 1 MiB',

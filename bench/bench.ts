@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { PROPAGATION_ROUTE_COUNTS, runRouteLatency } from './groups/route-latency.ts';
 import { runLaunch } from './groups/launch.ts';
 import { runRoutePropagation } from './groups/route-propagation.ts';
+import { runSnapshot } from './groups/snapshot.ts';
 import { runRoutes } from './groups/routes.ts';
 import { runTcp } from './groups/tcp.ts';
 import { runThroughput } from './groups/throughput.ts';
@@ -66,6 +67,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult & { r
       const tcp = await runTcp(ctx);
       log('app launch: wharf agent on the Docker Engine, launch → active');
       const launch = await runLaunch(ctx);
+      log('workspace snapshot and restore: wharf agent on the Docker Engine, wharf control\'s snapshot store');
+      const snapshot = await runSnapshot(ctx);
       const result: BenchResult = {
         date,
         command: options.command ?? `node bench/run.ts --duration ${durationS}`,
@@ -80,7 +83,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult & { r
         propagation,
         propagationE2e,
         launch,
-        targets: evaluateTargets({ http, routes, ws, tcp, propagation, propagationE2e, launch }),
+        snapshot,
+        targets: evaluateTargets({ http, routes, ws, tcp, propagation, propagationE2e, launch, snapshot }),
       };
       const report = renderReport(result);
       if (options.write ?? true) writeFileSync(RESULTS_FILE, report);

@@ -2,6 +2,7 @@ import type { BodyName } from './bodies.ts';
 import type { PropagationCase } from './groups/route-latency.ts';
 import type { LaunchResult } from './groups/launch.ts';
 import type { EndToEndPropagationCase } from './groups/route-propagation.ts';
+import type { SnapshotResult } from './groups/snapshot.ts';
 import type { RedisBenchResult, RedisTest } from './load/redis-benchmark.ts';
 import type { BulkResult, ConnectResult } from './load/tcp-load.ts';
 import type { WrkResult } from './load/wrk.ts';
@@ -97,7 +98,7 @@ export interface Target {
   name: string;
   value: number;
   /** How the value is shown: a ratio (×), a ratio as a signed change (+1.2%), or milliseconds. */
-  unit: 'ratio' | 'change' | 'ms';
+  unit: 'ratio' | 'change' | 'ms' | 'MB/s';
   goal: string;
   met: boolean;
   /** Shown for information, not held to a goal (the ratios of the 1 MiB body). */
@@ -122,5 +123,7 @@ export interface BenchResult {
   propagationE2e: EndToEndPropagationCase[];
   /** Launch → active of the busybox app through a real agent and Docker Engine (issue 5). */
   launch: LaunchResult;
+  /** Workspace snapshot and restore throughput through a real agent and control (issue 6). */
+  snapshot: SnapshotResult;
   targets: Target[];
 }

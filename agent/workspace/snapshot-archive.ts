@@ -27,6 +27,12 @@ const PIECE = 256 * 1024;
 const ZSTD_LEVEL = 1;
 /** Reads of a snapshot file during restore (fs streams default to 64 KiB). */
 const READ_CHUNK = 1024 * 1024;
+/**
+ * zstd's output pieces (node:zlib's default is 16 KiB): every full output buffer is a round
+ * trip between the thread pool and the main thread. 1 MiB halves decompression's CPU time and
+ * cuts compression's by a quarter (1 GiB bench workspace); the compressed bytes are the same.
+ */
+export const ZSTD_CHUNK = 1024 * 1024;
 
 export interface PackResult {
   sha256: string;
@@ -139,7 +145,7 @@ export async function packWorkspace(archive: AsyncIterable<Uint8Array> | Iterabl
   const tap = digestTap();
   await pipeline(
     Readable.from(rechunk(tar(), PIECE)),
-    createZstdCompress({ params: { [constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL, [constants.ZSTD_c_checksumFlag]: 1 } }),
+    createZstdCompress({ chunkSize: ZSTD_CHUNK, params: { [constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL, [constants.ZSTD_c_checksumFlag]: 1 } }),
     tap,
     createWriteStream(options.out),
   );
@@ -149,7 +155,7 @@ export async function packWorkspace(archive: AsyncIterable<Uint8Array> | Iterabl
 
 /** The members of a snapshot (a file, or a decompressed stream of one), decompressed. */
 function membersOf(source: string | NodeJS.ReadableStream) {
-  const raw = typeof source === 'string' ? createReadStream(source, { highWaterMark: READ_CHUNK }).pipe(createZstdDecompress()) : source;
+  const raw = typeof source === 'string' ? createReadStream(source, { highWaterMark: READ_CHUNK }).pipe(createZstdDecompress({ chunkSize: ZSTD_CHUNK })) : source;
   return readTar(raw as AsyncIterable<Buffer>);
 }
 

@@ -11,7 +11,7 @@ import type { Workspace } from '../../protocol/app-config.ts';
 import { ControlApiError, type AgentControlApi, type RestoreInfo, type SnapshotInfo } from '../control-api.ts';
 import { volumeLabels, volumeName, type HostDefaults } from '../container-options.ts';
 import { engineMessage, isNotFound } from '../docker-engine.ts';
-import { checkSnapshot, digestTap, packWorkspace, restoreTar } from './snapshot-archive.ts';
+import { checkSnapshot, digestTap, packWorkspace, restoreTar, ZSTD_CHUNK } from './snapshot-archive.ts';
 
 /*
  * An instance's workspace on this host (issue 6 "Workspaces", DESIGN.md "One launch" step 6):
@@ -150,7 +150,7 @@ export async function restoreWorkspace(deps: WorkspaceDeps, instance: string, co
     // in a pass of its own afterwards; its verdict counts only once the checksum is verified,
     // and nothing is extracted before both are in.
     const checkInput = new PassThrough({ highWaterMark: CHECK_BUFFER });
-    const unzstd = createZstdDecompress();
+    const unzstd = createZstdDecompress({ chunkSize: ZSTD_CHUNK });
     checkInput.pipe(unzstd);
     let checkOver = false;
     const checking = checkSnapshot(unzstd).then(
