@@ -100,9 +100,21 @@ export const ReadinessProbe = Type.Union([
 
 /**
  * The app's own activity signal, sampled by the agent beside CPU, GPU, memory and network.
- * Container apps have none; the jupyter kind adds its probe here.
+ * Container apps have none. `jupyter`: the agent asks the Jupyter server on `port` (through
+ * its published port) for `path` (`/api/status`: last_activity) and `/api/kernels` (a busy
+ * kernel is activity now), sending `Authorization: token <env[tokenEnv]>`, and reports the
+ * newest as the sample's `activityAt` (agent/monitoring/activity-probe.ts).
  */
-export const ActivityProbe = Type.Object({ kind: Type.Literal('none') }, { additionalProperties: false });
+export const ActivityProbe = Type.Union([
+  Type.Object({ kind: Type.Literal('none') }, { additionalProperties: false }),
+  Type.Object({
+    kind: Type.Literal('jupyter'),
+    port: Port,
+    path: Type.String({ pattern: '^/' }),
+    /** The spec's env variable holding Jupyter's token. */
+    tokenEnv: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }),
+  }, { additionalProperties: false }),
+]);
 
 export const LaunchSpec = Type.Object({
   app: Type.Union([Type.Literal('container'), Type.Literal('jupyter')]),
@@ -127,6 +139,13 @@ export const LaunchSpec = Type.Object({
   docker: DockerOptions,
   /** The host-access rules the spec uses (see apps/container-args.ts), kept for the audit trail. */
   hostAccess: Strings,
+  /**
+   * SECRET. Headers the gateway adds upstream on every request of the app's route (control
+   * copies them into the route's `headers`): how Jupyter gets its own token, which only the
+   * gateway knows. Never shown: not in the instance view, the config export, logs or the
+   * gateway's `GET /routes` (values hidden there).
+   */
+  routeHeaders: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$' }), Type.String({ pattern: '^[^\\x00-\\x1f\\x7f]*$' }))),
 }, { additionalProperties: false });
 
 export type Ulimit = Static<typeof Ulimit>;

@@ -1,8 +1,10 @@
 import { cpus } from 'node:os';
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
+import type { LaunchSpec } from '../../protocol/launch-spec.ts';
 import type { GpuSample, ResourceSampleReport } from '../../protocol/resource-sample.ts';
 import { containerSample, cpuLimitsOf, type ContainerSample, type CpuLimits, type DockerStats } from './container-sample.ts';
+import { activityTarget, probeActivity } from './activity-probe.ts';
 import { GpuRunner } from './gpu-runner.ts';
 import { assignedGpus, wantsGpus, type DeviceRequest, type GpuReading } from './nvidia-smi.ts';
 
@@ -29,6 +31,8 @@ import { assignedGpus, wantsGpus, type DeviceRequest, type GpuReading } from './
 export interface SampledApp {
   readonly phase: string;
   readonly containerId: string | undefined;
+  /** Its activity probe (and the env holding the probe's token), where the kind has one. */
+  readonly spec?: Pick<LaunchSpec, 'activity' | 'env'>;
 }
 
 /** Where samples go besides control: the agent's /metrics. */
@@ -53,6 +57,7 @@ interface AppState {
   previous?: DockerStats;
   limits?: CpuLimits;
   deviceRequests?: DeviceRequest[];
+  activity?: { host: string; port: number };
   busy?: Promise<void>;
 }
 
@@ -182,6 +187,8 @@ export class ResourceSampler {
       const host = (info.HostConfig ?? {}) as unknown as Record<string, unknown>;
       state.limits = cpuLimitsOf(host);
       state.deviceRequests = (host.DeviceRequests as DeviceRequest[] | null | undefined) ?? [];
+      const spec = this.#o.apps.get(id)?.spec;
+      if (spec) state.activity = activityTarget(spec, info as never);
     }
     const stats = (await container.stats({ stream: false, abortSignal: signal } as { stream: false })) as unknown as DockerStats;
     if (this.#states.get(id) !== state) return; // the app ended meanwhile
@@ -193,6 +200,11 @@ export class ResourceSampler {
       if (all) gpus = assignedGpus(state.deviceRequests, all);
     }
     const report = toReport(sample, gpus);
+    const spec = this.#o.apps.get(id)?.spec;
+    if (state.activity && spec) {
+      const at = await probeActivity(spec, state.activity.host, state.activity.port);
+      if (at !== undefined) report.activityAt = at;
+    }
     this.#o.metrics.appSample(id, report);
     await this.#o.report(id, report);
   }

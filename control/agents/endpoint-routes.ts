@@ -42,7 +42,9 @@ export function routeOf(instance: Instance): Route | undefined {
   if (e.routing === 'tcp') {
     return parseRoute({ id: instance.id, instance: instance.id, kind: 'tcp', target: `tcp://${target}`, port: e.gatewayPort, status: 'active' });
   }
-  return parseRoute({ id: instance.id, instance: instance.id, kind: 'http', target: `http://${target}`, status: 'active' });
+  // The spec's routeHeaders (secrets: Jupyter's own token) ride on the route, added upstream by the gateway.
+  const headers = instance.spec?.routeHeaders;
+  return parseRoute({ id: instance.id, instance: instance.id, kind: 'http', target: `http://${target}`, status: 'active', ...(headers && { headers: { ...headers } }) });
 }
 
 /** Pins gateway ports for TCP routes; one pick at a time so that two reports never get the same port. */

@@ -1,0 +1,127 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gatewaySpki, launchBrowser } from '../support/browser.ts';
+import { jupyterApi, JUPYTER } from '../support/jupyter.ts';
+import { docker, startStack, type Stack } from '../support/stack.ts';
+
+/*
+ * Issue 7 "The Jupyter app", done when (first test): the Jupyter app launched with the CLI,
+ * its browser link (`wharf open ID`) opened through the gateway over HTTPS in headless
+ * Chromium; a notebook created in the UI, a cell run (the kernel talks over a WebSocket
+ * through the gateway) and its output seen, the notebook saved in the workspace; the instance
+ * stopped, cloned, and the notebook found restored in the clone.
+ */
+
+const CELL = 'print(6 * 7)';
+
+async function until(what: string, check: () => Promise<boolean>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** The outputs' text of a saved notebook (contents API JSON). */
+function outputsOf(notebook: any): string {
+  return (notebook?.content?.cells ?? []).flatMap((c: any) => c.outputs ?? []).map((o: any) => [o.text ?? ''].flat().join('')).join('');
+}
+
+describe('jupyter: a notebook in the browser through the gateway, kept across stop and clone', () => {
+  let stack: Stack;
+  let browser: Browser | undefined;
+  let source = '';
+  let saved = '';
+
+  beforeAll(async () => {
+    expect((await docker('image', 'inspect', JUPYTER)).code, `${JUPYTER} is missing: images/build.sh jupyter`).toBe(0);
+    stack = await startStack({ agentEnv: { WHARF_READINESS_TIMEOUT_S: '120' } });
+  }, 90_000);
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  it('opens the browser link, creates a notebook, runs a cell over the kernel WebSocket and saves it', async () => {
+    const view = await stack.launch({ app: 'jupyter', image: JUPYTER, name: 'notebook' });
+    source = view.id;
+    const active = await stack.waitFor(source, 'active', 120_000);
+    expect(active.config).toMatchObject({ app: 'jupyter', project: 'Interactive Session' });
+    expect(JSON.stringify(active)).not.toMatch(/token [0-9a-f]{64}/);
+
+    const open = await stack.cli(['open', source]);
+    expect(open.code, open.stderr).toBe(0);
+    const link = open.stdout.trim();
+    const host = `${source}.apps.localhost`;
+    expect(new URL(link).hostname).toBe(host);
+
+    browser = await launchBrowser({ trustSpki: [await gatewaySpki(stack.gateway.httpsPort, stack.gateway.ca, host)] });
+    const context = await browser.newContext({ ignoreHTTPSErrors: false });
+    const tree = await context.newPage();
+    // The one-time link → cookie → Jupyter's file tree, logged in by the token the gateway adds.
+    await tree.goto(link);
+    await tree.waitForSelector('#new-dropdown-button', { timeout: 30_000 });
+    expect(new URL(tree.url()).pathname).toBe('/tree');
+    expect(tree.url()).not.toContain('wharf_token');
+
+    // New → Python 3: Jupyter opens the notebook in a new tab.
+    await tree.click('#new-dropdown-button');
+    const [notebook] = await Promise.all([context.waitForEvent('page'), tree.click('#kernel-python3 a')]) as [Page, unknown];
+    await notebook.waitForSelector('#kernel_indicator_icon.kernel_idle_icon', { timeout: 60_000 });
+    expect(new URL(notebook.url()).pathname).toMatch(/^\/notebooks\/Untitled\d*\.ipynb$/);
+    saved = decodeURIComponent(new URL(notebook.url()).pathname.slice('/notebooks/'.length));
+
+    await notebook.click('.cell.code_cell .CodeMirror');
+    await notebook.keyboard.type(CELL);
+    await notebook.keyboard.press('Shift+Enter');
+    const output = notebook.locator('.output_area pre').first();
+    await output.waitFor({ timeout: 30_000 });
+    expect((await output.textContent())?.trim()).toBe('42');
+
+    // Save (command mode, Ctrl-S), then the workspace has it, output and all.
+    await notebook.keyboard.press('Escape');
+    await notebook.keyboard.press('Control+s');
+    const token = await stack.token(source);
+    await until('the notebook is saved with its output', async () => {
+      const r = await jupyterApi(stack, source, token, 'GET', `/api/contents/${encodeURIComponent(saved)}`);
+      return r.status === 200 && outputsOf(r.json).includes('42');
+    }, 30_000);
+    const inWorkspace = await docker('exec', `wharf-${source}`, 'cat', `/root/workspace/${saved}`);
+    expect(inWorkspace.stdout).toContain('print(6 * 7)');
+    await context.close();
+  }, 240_000);
+
+  it('finds the notebook restored in a clone after a stop', async () => {
+    expect(saved).not.toBe('');
+    const stop = await stack.cli(['stop', source]);
+    expect(stop.code, stop.stderr).toBe(0);
+    await stack.waitFor(source, 'stopped', 60_000);
+
+    const cloned = await stack.cli(['clone', source]);
+    expect(cloned.code, cloned.stderr).toBe(0);
+    const config = JSON.parse(cloned.stdout);
+    expect(config).toMatchObject({ app: 'jupyter', workspace: { restoreFrom: source } });
+    const clone = await stack.launch(config);
+    const active = await stack.waitFor(clone.id, 'active', 120_000);
+    expect(active.restoredFrom).toBe(source);
+
+    const token = await stack.token(clone.id);
+    const r = await jupyterApi(stack, clone.id, token, 'GET', `/api/contents/${encodeURIComponent(saved)}`);
+    expect(r.status, r.text).toBe(200);
+    expect(r.json.content.cells[0].source).toBe(CELL);
+    expect(outputsOf(r.json)).toBe('42\n');
+
+    // And the browser opens it in the clone.
+    const host = `${clone.id}.apps.localhost`;
+    const open = await stack.cli(['open', clone.id]);
+    const other = await launchBrowser({ trustSpki: [await gatewaySpki(stack.gateway.httpsPort, stack.gateway.ca, host)] });
+    try {
+      const page = await other.newPage();
+      await page.goto(open.stdout.trim());
+      await page.waitForSelector('#notebook_list', { timeout: 30_000 });
+      await page.waitForSelector(`#notebook_list a:has-text("${saved}")`, { timeout: 30_000 });
+    } finally {
+      await other.close();
+    }
+  }, 240_000);
+});
