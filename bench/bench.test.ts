@@ -73,13 +73,14 @@ describe('bench (every case for 1 s)', () => {
     }
   });
 
-  it('launches the busybox app through a real agent and Docker Engine, every launch active', () => {
-    const l = bench().launch;
-    expect(l.samples).toBeGreaterThanOrEqual(5);
-    expect(l.failures).toBe(0);
-    expect(l.p50).toBeGreaterThan(0);
-    expect(l.p95).toBeGreaterThanOrEqual(l.p50);
-    expect(l.agentP50).toBeGreaterThan(0);
+  it('launches the busybox and the Jupyter app through a real agent and Docker Engine, every launch active', () => {
+    for (const l of [bench().launch, bench().jupyterLaunch]) {
+      expect(l.samples).toBeGreaterThanOrEqual(3);
+      expect(l.failures).toBe(0);
+      expect(l.p50).toBeGreaterThan(0);
+      expect(l.p95).toBeGreaterThanOrEqual(l.p50);
+      expect(l.agentP50).toBeGreaterThan(0);
+    }
     expect(bench().report).toContain('## App launch');
   });
 
@@ -142,7 +143,7 @@ describe('bench (every case for 1 s)', () => {
   });
 
   it('reports every target with a measured value, and every case in the report', () => {
-    expect(bench().targets.filter((t) => !t.informational)).toHaveLength(13); // the smoke run has no 10,000-route propagation row
+    expect(bench().targets.filter((t) => !t.informational)).toHaveLength(14); // the smoke run has no 10,000-route propagation row
     // The 1 MiB ratios: shown, but the HTTP targets are for the 100 B body only.
     expect(bench().targets.filter((t) => t.informational).map((t) => t.name)).toEqual([
       'gateway / bare Node HTTPS (ceiling), 1 MiB', 'gateway / nginx, 1 MiB', 'gateway / configurable-http-proxy, 1 MiB',

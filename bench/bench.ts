@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { PROPAGATION_ROUTE_COUNTS, runRouteLatency } from './groups/route-latency.ts';
-import { runLaunch } from './groups/launch.ts';
+import { JUPYTER_LAUNCH, runLaunch } from './groups/launch.ts';
 import { runRoutePropagation } from './groups/route-propagation.ts';
 import { runSnapshot } from './groups/snapshot.ts';
 import { runRoutes } from './groups/routes.ts';
@@ -67,6 +67,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult & { r
       const tcp = await runTcp(ctx);
       log('app launch: wharf agent on the Docker Engine, launch → active');
       const launch = await runLaunch(ctx);
+      log('Jupyter launch: launch → Jupyter answering');
+      const jupyterLaunch = await runLaunch(ctx, JUPYTER_LAUNCH);
       log('workspace snapshot and restore: wharf agent on the Docker Engine, wharf control\'s snapshot store');
       const snapshot = await runSnapshot(ctx);
       const result: BenchResult = {
@@ -83,8 +85,9 @@ export async function runBench(options: BenchOptions): Promise<BenchResult & { r
         propagation,
         propagationE2e,
         launch,
+        jupyterLaunch,
         snapshot,
-        targets: evaluateTargets({ http, routes, ws, tcp, propagation, propagationE2e, launch, snapshot }),
+        targets: evaluateTargets({ http, routes, ws, tcp, propagation, propagationE2e, launch, jupyterLaunch, snapshot }),
       };
       const report = renderReport(result);
       if (options.write ?? true) writeFileSync(RESULTS_FILE, report);

@@ -150,14 +150,14 @@ export function renderReport(r: BenchResult): string {
     String(r.tcp.redis.filter((c) => c.peer === peer).reduce((n, c) => n + c.redis.errors, 0)),
   ]), [1, 2, 3, 4, 5, 6]), '');
 
-  out.push('## App launch (launch → active, busybox https app, image present)', '');
+  out.push('## App launch (launch → active, image present)', '');
   out.push('Real processes: `wharf control` and `wharf agent` on the local Docker Engine, the bench as the user over control\'s API. Each sample times from sending' +
     ' `POST /api/v1/instances` until `GET /api/v1/instances/:id` says `active` (polled every ' + `${r.launch.pollMs} ms` + '): lease, image check, container create,' +
-    ' start, readiness (a real HTTP answer from busybox httpd through the published port) and the endpoint report. Each launch is stopped and its container' +
-    ' removed before the next; the first is a warm-up. "agent" is the agent\'s own lease → ready time from its console line.', '');
-  out.push(table(['samples', 'p50', 'p95', 'max', 'agent p50', 'failed'], [[
-    String(r.launch.samples), formatMs(r.launch.p50), formatMs(r.launch.p95), formatMs(r.launch.max), formatMs(r.launch.agentP50), String(r.launch.failures),
-  ]], [0, 1, 2, 3, 4, 5]), '');
+    ' start, readiness (a real HTTP answer: busybox httpd, or Jupyter\'s `/api/status`) through the published port, and the endpoint report. Each launch is stopped' +
+    ' and its container removed before the next; the first is a warm-up. "agent" is the agent\'s own lease → ready time from its console line.', '');
+  out.push(table(['app', 'samples', 'p50', 'p95', 'max', 'agent p50', 'failed'], ([['busybox https app', r.launch], ['Jupyter (Notebook, no git or packages)', r.jupyterLaunch]] as const).map(([name, l]) => [
+    name, String(l.samples), formatMs(l.p50), formatMs(l.p95), formatMs(l.max), formatMs(l.agentP50), String(l.failures),
+  ]), [1, 2, 3, 4, 5, 6]), '');
 
   const sn = r.snapshot;
   const mb = (bytes: number) => `${(bytes / 1e6).toFixed(0)} MB`;

@@ -123,6 +123,8 @@ export interface BenchResult {
   propagationE2e: EndToEndPropagationCase[];
   /** Launch → active of the busybox app through a real agent and Docker Engine (issue 5). */
   launch: LaunchResult;
+  /** Launch → Jupyter answering, the Jupyter app with its image present (issue 7). */
+  jupyterLaunch: LaunchResult;
   /** Workspace snapshot and restore throughput through a real agent and control (issue 6). */
   snapshot: SnapshotResult;
   targets: Target[];

@@ -8,9 +8,33 @@ import { formatMs } from '../format.ts';
 import { adopt } from '../support/children.ts';
 import type { BenchContext } from './context.ts';
 
-/** Launches measured: 20 in the full run (issue 5), 5 in the smoke run. */
-export function launchSamples(durationS: number): number {
-  return durationS >= 5 ? 20 : 5;
+/** What one launch case runs: the app, how many launches (full run; the smoke run does fewer), its image. */
+export interface LaunchCase {
+  name: string;
+  image: 'busybox' | 'jupyter';
+  config: Record<string, unknown>;
+  samples: number;
+}
+
+/** Issue 5: the busybox https app, 20 launches. */
+export const BUSYBOX_LAUNCH: LaunchCase = {
+  name: 'busybox https app', image: 'busybox', samples: 20,
+  config: {
+    app: 'container', name: 'bench', queue: 'bench', image: 'wharf/busybox:local',
+    command: "sh -c 'mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www'",
+    routing: { mode: 'https', port: 8080 },
+  },
+};
+
+/** Issue 7: the Jupyter app with no git, packages or init script, 10 launches; `active` is Jupyter answering. */
+export const JUPYTER_LAUNCH: LaunchCase = {
+  name: 'Jupyter app', image: 'jupyter', samples: 10,
+  config: { app: 'jupyter', name: 'bench', queue: 'bench' },
+};
+
+/** Launches measured: the case's own count in the full run, 3 in the smoke run. */
+export function launchSamples(durationS: number, c: LaunchCase = BUSYBOX_LAUNCH): number {
+  return durationS >= 5 ? c.samples : 3;
 }
 
 export interface LaunchResult {
@@ -32,16 +56,16 @@ const LABEL = 'wharf.bench=launch';
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
 
 /**
- * Launch → active for the busybox https app with its image present, in real processes: a
+ * Launch → active of one app case with its image present, in real processes: a
  * `wharf control`, a `wharf agent` on the local Docker Engine, and the bench as the user
  * over control's API. Each launch is stopped (and its container removed) before the next,
  * so every sample creates a fresh container.
  */
-export async function runLaunch(ctx: Pick<BenchContext, 'durationS' | 'log' | 'work'>): Promise<LaunchResult> {
-  const samples = launchSamples(ctx.durationS);
-  const home = ctx.work.sub('launch-home');
+export async function runLaunch(ctx: Pick<BenchContext, 'durationS' | 'log' | 'work'>, c: LaunchCase = BUSYBOX_LAUNCH): Promise<LaunchResult> {
+  const samples = launchSamples(ctx.durationS, c);
+  const home = ctx.work.sub(`launch-${c.image}-home`);
   const env = { ...process.env, WHARF_HOME: home, WHARF_URL: '', WHARF_TOKEN: '' };
-  execFileSync(new URL('../../images/build.sh', import.meta.url).pathname, ['busybox'], { stdio: 'ignore' });
+  execFileSync(new URL('../../images/build.sh', import.meta.url).pathname, [c.image], { stdio: 'ignore' });
   let control: Running | undefined;
   let agent: Running | undefined;
   try {
@@ -65,11 +89,7 @@ export async function runLaunch(ctx: Pick<BenchContext, 'durationS' | 'log' | 'w
       if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
       return text ? JSON.parse(text) : undefined;
     };
-    const config = {
-      app: 'container', name: 'bench', queue: 'bench', image: 'wharf/busybox:local',
-      command: "sh -c 'mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www'",
-      routing: { mode: 'https', port: 8080 },
-    };
+    const config = c.config;
     const total: number[] = [];
     const agentMs: number[] = [];
     let failures = 0;
@@ -99,7 +119,7 @@ export async function runLaunch(ctx: Pick<BenchContext, 'durationS' | 'log' | 'w
       samples: total.length, p50: quantile(total, 0.5), p95: quantile(total, 0.95), max: total.at(-1)!,
       agentP50: agentMs.length ? quantile(agentMs, 0.5) : NaN, pollMs: POLL_MS, failures,
     };
-    ctx.log(`  launch → active, busybox https app, image present: p50 ${formatMs(result.p50)} p95 ${formatMs(result.p95)} max ${formatMs(result.max)} over ${result.samples} (agent lease → ready p50 ${formatMs(result.agentP50)}; ${failures} failed)`);
+    ctx.log(`  launch → active, ${c.name}, image present: p50 ${formatMs(result.p50)} p95 ${formatMs(result.p95)} max ${formatMs(result.max)} over ${result.samples} (agent lease → ready p50 ${formatMs(result.agentP50)}; ${failures} failed)`);
     return result;
   } finally {
     await agent?.stop();
