@@ -107,7 +107,11 @@ describe('instances API (in process)', () => {
     expect(created).toMatchObject({
       name: 'my session', app: 'container', status: 'queued', statusReason: null, idleSeconds: null, restoredFrom: null,
       owner: 'bob', agent: null, project: 'Apps', tags: ['demo', 'x'], queue: 'default', started: null, stopped: null,
-      links: { https: `https://${created.id}.apps.test:8443/`, browser: null, endpoint: `https://${created.id}.apps.test:8443/`, tcp: null },
+      links: {
+        https: `https://${created.id}.apps.test:8443/`,
+        browser: `https://wharf.test:8443/auth/app?instance=${created.id}&return=${encodeURIComponent(`https://${created.id}.apps.test:8443/`)}`,
+        endpoint: `https://${created.id}.apps.test:8443/`, tcp: null,
+      },
     });
     expect(new Date((created as unknown as { created: string }).created).getTime()).toBe(t.clock.now);
     const shown = await call('GET', `/api/v1/instances/${created.id}`, bobToken);

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ConsoleFeed } from '../console/console-feed.ts';
-import type { Clock, Instance, Store } from '../store/store.ts';
+import type { Clock, IdleState, Instance, Store } from '../store/store.ts';
 import { IdleDetector, type AgentSignals, type IdleDecision, type IdleDetectorOptions } from './idle-detector.ts';
 
 /*
@@ -149,12 +149,18 @@ export class IdleMonitor {
     const { store, clock } = this.#o;
     const result: IdleTickResult = { idle: [], active: [], warned: [], stopped: [] };
     this.#nextStop = undefined;
-    const instances = await store.instances.list({ status: ['active', 'idle'] });
+    // A few columns per instance each second; the full instance (its idle config) only once, when first tracked.
+    const instances = await store.instances.idleStates();
     const live = new Set(instances.map((i) => i.id));
     for (const id of this.#tracked.keys()) if (!live.has(id)) this.#tracked.delete(id);
     for (const id of this.#pending.keys()) if (!live.has(id)) this.#pending.delete(id);
     for (const instance of instances) {
       try {
+        if (!this.#tracked.has(instance.id)) {
+          const full = await store.instances.get(instance.id);
+          if (!full) continue;
+          this.#track(full, clock());
+        }
         await this.#step(instance, clock(), result);
       } catch (err) {
         // It changed under us (a user stop, a late agent report): the next tick looks again.
@@ -178,9 +184,9 @@ export class IdleMonitor {
     return tracked;
   }
 
-  async #step(instance: Instance, now: number, result: IdleTickResult): Promise<void> {
+  async #step(instance: IdleState, now: number, result: IdleTickResult): Promise<void> {
     const { store, log } = this.#o;
-    const tracked = this.#track(instance, now);
+    const tracked = this.#tracked.get(instance.id)!;
     const d = tracked.detector.decide(now);
     const id = instance.id;
     if (d.stopsAt !== null && !d.stop) this.#nextStop = Math.min(this.#nextStop ?? Infinity, d.stopsAt);

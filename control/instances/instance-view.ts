@@ -6,14 +6,16 @@ import type { Instance } from '../store/store.ts';
 
 /*
  * The instance view of DESIGN.md ("Instance view"): what `GET /instances/:id`, `wharf show`
- * and the dashboard read. `links.browser` is a one-time link, so it is null here and filled
- * only in the answer of `POST /instances/:id/token`.
+ * and the dashboard read. `links.browser` ("Open IDE") is control's `/auth/app` hand-off on
+ * the main host: one click from a signed-in browser gives a fresh one-time link to the app (it
+ * holds no secret, so every view can carry it). `POST /instances/:id/token` answers the
+ * one-time link itself, for the CLI (`wharf open`).
  */
 
 export interface InstanceLinks {
   /** The app's base URL (`https://<id>.<appsDomain>[:port]/`), null for routing "none". */
   https: string | null;
-  /** A one-time browser link: only in the token answer. */
+  /** Opens the app in a browser in one click: control's /auth/app hand-off (a one-time link in the token answer); null for routing "none". */
   browser: string | null;
   /** The base URL for programs sending `Authorization: Bearer`, null for routing "none". */
   endpoint: string | null;
@@ -67,7 +69,8 @@ export function instanceLinks(instance: Instance, hosts: AppHosts): InstanceLink
   let tcp: string | null = null;
   const port = mode === 'tcp' ? pinnedPort(instance.endpoint) : undefined;
   if (port !== undefined) tcp = `${new URL(hosts.publicUrl).hostname}:${port}`;
-  return { https: base, browser: null, endpoint: base, tcp };
+  const browser = base === null ? null : `${new URL('auth/app', hosts.publicUrl).href}?instance=${encodeURIComponent(instance.id)}&return=${encodeURIComponent(base)}`;
+  return { https: base, browser, endpoint: base, tcp };
 }
 
 /** Set by the idle monitor through the status reason; stopsAt is quietSince + idle.maxHours. */

@@ -156,6 +156,13 @@ export interface Reporter {
   agent: string;
 }
 
+export interface IdleState {
+  id: string;
+  status: InstanceStatus;
+  statusReason: string | null;
+  quietSince: number | null;
+}
+
 export interface InstanceStore {
   /**
    * Stores a new instance as `queued` and puts its launch job at the back of its queue, in
@@ -176,6 +183,13 @@ export interface InstanceStore {
   setEndpoint(id: string, endpoint: Endpoint | null, by?: Reporter): Promise<Instance>;
   /** Start of the current quiet period, or null when the app is busy (the idle detector decides). */
   setQuietSince(id: string, since: number | null): Promise<void>;
+  /**
+   * What the idle monitor looks at every second for every active or idle instance: a few
+   * small columns, none of the JSON (10,000 full instances would cost tens of milliseconds).
+   */
+  idleStates(): Promise<IdleState[]>;
+  /** Ids of the instances that can have a route: neither queued nor finished, with an endpoint (one small query). */
+  routableIds(): Promise<string[]>;
   /** Changes only the status reason ("agent offline"), not the status; refused (CTL_NOT_FOUND) for an unknown id. */
   setStatusReason(id: string, reason: string | null): Promise<void>;
 }

@@ -3,7 +3,7 @@ import { isFinished, type InstanceStatus } from '../../../protocol/instance-stat
 import type { LaunchSpec } from '../../../protocol/launch-spec.ts';
 import { ControlError } from '../../errors.ts';
 import { newId } from '../random-id.ts';
-import type { Clock, Endpoint, Instance, InstanceFilter, InstanceStore, Reporter } from '../store.ts';
+import type { Clock, Endpoint, IdleState, Instance, InstanceFilter, InstanceStore, Reporter } from '../store.ts';
 import { isUniqueViolation, toJson, type Database } from './database.ts';
 import { INSTANCE_COLUMNS, applyStatus, readInstanceRow, toInstance, type InstanceRow } from './instance-rows.ts';
 import { checkHolder, enqueue } from './jobs.ts';
@@ -103,6 +103,18 @@ export class SqliteInstances implements InstanceStore {
     if (this.#db.run('UPDATE instances SET status_reason = ?, updated = ? WHERE id = ?', reason, this.#clock(), id) === 0) {
       throw new ControlError('CTL_NOT_FOUND', `no instance with id "${id}"`);
     }
+  }
+
+  async idleStates(): Promise<IdleState[]> {
+    return this.#db.all<{ id: string; status: InstanceStatus; status_reason: string | null; quiet_since: number | null }>(
+      "SELECT id, status, status_reason, quiet_since FROM instances WHERE status IN ('active', 'idle')",
+    ).map((r) => ({ id: r.id, status: r.status, statusReason: r.status_reason, quietSince: r.quiet_since }));
+  }
+
+  async routableIds(): Promise<string[]> {
+    return this.#db.all<{ id: string }>(
+      "SELECT id FROM instances WHERE status NOT IN ('queued', 'stopped', 'failed') AND endpoint IS NOT NULL",
+    ).map((r) => r.id);
   }
 
   async setQuietSince(id: string, since: number | null): Promise<void> {
