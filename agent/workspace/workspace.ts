@@ -12,6 +12,7 @@ import { ControlApiError, type AgentControlApi, type RestoreInfo, type SnapshotI
 import { volumeLabels, volumeName, type HostDefaults } from '../container-options.ts';
 import { engineMessage, isNotFound } from '../docker-engine.ts';
 import { checkSnapshot, digestTap, packWorkspace, restoreTar, ZSTD_CHUNK } from './snapshot-archive.ts';
+import { humanBytes } from '../../protocol/human-bytes.ts';
 
 /*
  * An instance's workspace on this host (issue 6 "Workspaces", DESIGN.md "One launch" step 6):
@@ -38,16 +39,6 @@ const CHECK_BUFFER = 4 * 1024 * 1024;
 /** Where snapshots are written before upload and downloads before restore. */
 const tmpRoot = () => join(tmpdir(), 'wharf-agent');
 
-export function human(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let n = bytes;
-  let u = 0;
-  while (n >= 1024 && u < units.length - 1) {
-    n /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${n.toFixed(1)} ${units[u]}`;
-}
 
 const rate = (bytes: number, ms: number) => `${(bytes / 1e6 / Math.max(ms / 1000, 0.001)).toFixed(1)} MB/s`;
 
@@ -89,13 +80,13 @@ export async function takeSnapshot(deps: WorkspaceDeps, instance: string, contai
       return { ok: false, reason: `snapshot failed: cannot read the workspace ${workspace.path} from the container: ${engineMessage(err)}` };
     }
     const packed = await packWorkspace(archive as unknown as AsyncIterable<Uint8Array>, { exclude: workspace.exclude, out: file });
-    say(`snapshot: ${packed.files} file(s), ${packed.directories} folder(s), ${packed.links} link(s)${packed.excluded ? `, ${packed.excluded} excluded` : ''}; ${human(packed.tarBytes)} of tar → ${human(packed.size)} zstd in ${Date.now() - t0} ms (${rate(packed.tarBytes, Date.now() - t0)}); sha256 ${packed.sha256.slice(0, 16)}…, manifest ${packed.manifest.slice(0, 16)}…`);
+    say(`snapshot: ${packed.files} file(s), ${packed.directories} folder(s), ${packed.links} link(s)${packed.excluded ? `, ${packed.excluded} excluded` : ''}; ${humanBytes(packed.tarBytes)} of tar → ${humanBytes(packed.size)} zstd in ${Date.now() - t0} ms (${rate(packed.tarBytes, Date.now() - t0)}); sha256 ${packed.sha256.slice(0, 16)}…, manifest ${packed.manifest.slice(0, 16)}…`);
     const reused = await api.reuseSnapshot(instance, packed.sha256);
     if (reused) {
       say(`snapshot: unchanged workspace (sha256 ${packed.sha256.slice(0, 16)}… is stored already): 0 new bytes uploaded; snapshot ${reused.id}`);
       return { ok: true, snapshot: reused, uploaded: 0 };
     }
-    say(`snapshot: uploading ${human(packed.size)} to control`);
+    say(`snapshot: uploading ${humanBytes(packed.size)} to control`);
     const t1 = Date.now();
     let lastPct = 0;
     let lastAt = t1;
@@ -105,10 +96,10 @@ export async function takeSnapshot(deps: WorkspaceDeps, instance: string, contai
       if (sent < packed.size && (pct >= lastPct + 10 || now - lastAt >= 5000)) {
         lastPct = pct - (pct % 10);
         lastAt = now;
-        say(`snapshot: uploaded ${pct}% (${human(sent)} of ${human(packed.size)})`);
+        say(`snapshot: uploaded ${pct}% (${humanBytes(sent)} of ${humanBytes(packed.size)})`);
       }
     });
-    say(`snapshot: stored as ${snapshot.id}, ${human(packed.size)} uploaded in ${Date.now() - t1} ms (${rate(packed.size, Date.now() - t1)})`);
+    say(`snapshot: stored as ${snapshot.id}, ${humanBytes(packed.size)} uploaded in ${Date.now() - t1} ms (${rate(packed.size, Date.now() - t1)})`);
     return { ok: true, snapshot, uploaded: packed.size };
   } catch (err) {
     return { ok: false, reason: snapshotFailure(err) };
@@ -175,13 +166,13 @@ export async function restoreWorkspace(deps: WorkspaceDeps, instance: string, co
     const { sha256, bytes } = tap.digest();
     for (const [who, expected] of [['control\'s record', restore.sha256], ['the download header', download.sha256]] as const) {
       if (expected && expected.toLowerCase() !== sha256) {
-        throw new RestoreError(`restore failed: snapshot ${restore.snapshot} fails its checksum: ${who} says sha256 ${expected.toLowerCase()}, the ${human(bytes)} downloaded have ${sha256}; it is damaged or was tampered with, and nothing was restored`);
+        throw new RestoreError(`restore failed: snapshot ${restore.snapshot} fails its checksum: ${who} says sha256 ${expected.toLowerCase()}, the ${humanBytes(bytes)} downloaded have ${sha256}; it is damaged or was tampered with, and nothing was restored`);
       }
     }
-    say(`restore: downloaded ${human(bytes)} in ${Date.now() - t0} ms (${rate(bytes, Date.now() - t0)}), sha256 ${sha256.slice(0, 16)}… verified`);
+    say(`restore: downloaded ${humanBytes(bytes)} in ${Date.now() - t0} ms (${rate(bytes, Date.now() - t0)}), sha256 ${sha256.slice(0, 16)}… verified`);
     const { checked, error } = await checking;
     if (!checked) throw new RestoreError(`restore failed: ${error!.message}`);
-    say(`restore: ${checked.members} member(s) checked (no absolute paths, no "..", no writes through symlinks); extracting ${checked.files} file(s), ${human(checked.bytes)} into ${workspace.path}`);
+    say(`restore: ${checked.members} member(s) checked (no absolute paths, no "..", no writes through symlinks); extracting ${checked.files} file(s), ${humanBytes(checked.bytes)} into ${workspace.path}`);
     const t1 = Date.now();
     try {
       // Into the parent, the members under the workspace folder's own name: the folder's own

@@ -1,11 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { startControlProcess } from '../../test/support/control-process.ts';
-import { runWharf, spawnCollect, until, WHARF, type Running } from '../../test/support/tcp.ts';
+import { until } from '../../test/support/tcp.ts';
 import { formatMs } from '../format.ts';
-import { adopt } from '../support/children.ts';
+import { startAppStack } from '../support/app-stack.ts';
 import type { BenchContext } from './context.ts';
 
 /** What one launch case runs: the app, how many launches (full run; the smoke run does fewer), its image. */
@@ -63,32 +59,9 @@ const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length 
  */
 export async function runLaunch(ctx: Pick<BenchContext, 'durationS' | 'log' | 'work'>, c: LaunchCase = BUSYBOX_LAUNCH): Promise<LaunchResult> {
   const samples = launchSamples(ctx.durationS, c);
-  const home = ctx.work.sub(`launch-${c.image}-home`);
-  const env = { ...process.env, WHARF_HOME: home, WHARF_URL: '', WHARF_TOKEN: '' };
-  execFileSync(new URL('../../images/build.sh', import.meta.url).pathname, [c.image], { stdio: 'ignore' });
-  let control: Running | undefined;
-  let agent: Running | undefined;
+  const stack = await startAppStack({ home: ctx.work.sub(`launch-${c.image}-home`), queue: 'bench', label: LABEL, image: c.image, agentEnv: { WHARF_HEARTBEAT_S: '0.5' } });
+  const { api } = stack;
   try {
-    control = await startControlProcess(env, ['--log-level', 'warn']);
-    adopt(control.child);
-    const url = (JSON.parse(readFileSync(join(home, 'run', 'control.json'), 'utf8')) as { url: string }).url;
-    const token = readFileSync(join(home, 'admin.token'), 'utf8').trim();
-    const added = await runWharf(['agents', 'add', 'bench', '--queues', 'bench'], env);
-    if (added.code !== 0) throw new Error(`wharf agents add: ${added.stderr}`);
-    const envFile = join(home, 'agent.env');
-    writeFileSync(envFile, added.stdout);
-    agent = spawnCollect(process.execPath, [WHARF, 'agent', '--env-file', envFile, '--metrics-listen', 'off', '--log-level', 'warn'], {
-      ...env, WHARF_LABELS: LABEL, WHARF_HEARTBEAT_S: '0.5', WHARF_STOP_TIMEOUT_S: '1',
-    });
-    adopt(agent.child);
-    const api = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${url}/api/v1${path}`, {
-        method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined,
-      });
-      const text = await res.text();
-      if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-      return text ? JSON.parse(text) : undefined;
-    };
     const config = c.config;
     const total: number[] = [];
     const agentMs: number[] = [];
@@ -122,11 +95,6 @@ export async function runLaunch(ctx: Pick<BenchContext, 'durationS' | 'log' | 'w
     ctx.log(`  launch → active, ${c.name}, image present: p50 ${formatMs(result.p50)} p95 ${formatMs(result.p95)} max ${formatMs(result.max)} over ${result.samples} (agent lease → ready p50 ${formatMs(result.agentP50)}; ${failures} failed)`);
     return result;
   } finally {
-    await agent?.stop();
-    await control?.stop();
-    try {
-      const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=${LABEL}`], { encoding: 'utf8' }).trim();
-      if (ids) execFileSync('docker', ['rm', '-f', ...ids.split('\n')], { stdio: 'ignore' });
-    } catch { /* nothing to remove */ }
+    await stack.stop();
   }
 }

@@ -1,11 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { startControlProcess } from '../../test/support/control-process.ts';
-import { runWharf, spawnCollect, until, WHARF, type Running } from '../../test/support/tcp.ts';
+import { until } from '../../test/support/tcp.ts';
 import { formatMs } from '../format.ts';
-import { adopt } from '../support/children.ts';
+import { startAppStack } from '../support/app-stack.ts';
 import type { BenchContext } from './context.ts';
 
 /** Workspace size: 1 GiB in the full run (issue 6), 64 MiB in the smoke run. */
@@ -136,32 +135,10 @@ function lineAt(lines: ConsoleLine[], re: RegExp, from = 0): { ms: number; index
 export async function runSnapshot(ctx: Pick<BenchContext, 'durationS' | 'log' | 'work'>): Promise<SnapshotResult> {
   const size = snapshotWorkspaceBytes(ctx.durationS);
   const home = ctx.work.sub('snapshot-home');
-  const env = { ...process.env, WHARF_HOME: home, WHARF_URL: '', WHARF_TOKEN: '' };
   const loadAverage = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  execFileSync(new URL('../../images/build.sh', import.meta.url).pathname, ['busybox'], { stdio: 'ignore' });
-  let control: Running | undefined;
-  let agent: Running | undefined;
+  const stack = await startAppStack({ home, queue: 'bench-snapshot', label: LABEL, image: 'busybox', agentEnv: { WHARF_HEARTBEAT_S: '0.2' } });
+  const { api } = stack;
   try {
-    control = await startControlProcess(env, ['--log-level', 'warn']);
-    adopt(control.child);
-    const url = (JSON.parse(readFileSync(join(home, 'run', 'control.json'), 'utf8')) as { url: string }).url;
-    const token = readFileSync(join(home, 'admin.token'), 'utf8').trim();
-    const added = await runWharf(['agents', 'add', 'bench-snapshot', '--queues', 'bench-snapshot'], env);
-    if (added.code !== 0) throw new Error(`wharf agents add: ${added.stderr}`);
-    const envFile = join(home, 'agent.env');
-    writeFileSync(envFile, added.stdout);
-    agent = spawnCollect(process.execPath, [WHARF, 'agent', '--env-file', envFile, '--metrics-listen', 'off', '--log-level', 'warn'], {
-      ...env, WHARF_LABELS: LABEL, WHARF_HEARTBEAT_S: '0.2', WHARF_STOP_TIMEOUT_S: '1',
-    });
-    adopt(agent.child);
-    const api = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${url}/api/v1${path}`, {
-        method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined,
-      });
-      const text = await res.text();
-      if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-      return text ? JSON.parse(text) : undefined;
-    };
     const consoleOf = async (id: string) => (await api('GET', `/instances/${id}/console?limit=10000`) as { lines: ConsoleLine[] }).lines;
     const statusOf = async (id: string) => (await api('GET', `/instances/${id}`)).status as string;
     const launch = async (config: unknown) => {
@@ -271,16 +248,7 @@ export async function runSnapshot(ctx: Pick<BenchContext, 'durationS' | 'log' | 
     ctx.log(`  workspace snapshot/restore, ${mb(bytes)} in ${before.files} files (${mb(compressedBytes)} zstd): snapshot ${result.snapshot.mbPerS.toFixed(0)} MB/s (${result.snapshot.seconds.toFixed(2)} s request → listed; pack ${result.snapshotAgent.packSeconds.toFixed(2)} s, upload ${result.snapshotAgent.uploadSeconds.toFixed(2)} s), restore ${result.restore.mbPerS.toFixed(0)} MB/s (${result.restore.seconds.toFixed(2)} s: download ${result.restore.downloadSeconds.toFixed(2)}, check ${result.restore.checkSeconds.toFixed(2)}, extract ${result.restore.extractSeconds.toFixed(2)}; launch − baseline ${formatMs(byLaunch * 1000)}); unchanged stop re-pack ${result.stopUnchanged.seconds.toFixed(2)} s; ${verified ? 'verified' : 'MISMATCH'} (MB = 10^6 bytes; load ${loadAverage})`);
     return result;
   } finally {
-    await agent?.stop();
-    await control?.stop();
-    try {
-      const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=${LABEL}`], { encoding: 'utf8' }).trim();
-      if (ids) execFileSync('docker', ['rm', '-f', ...ids.split('\n')], { stdio: 'ignore' });
-    } catch { /* nothing to remove */ }
-    try {
-      const vols = execFileSync('docker', ['volume', 'ls', '-q', '--filter', `label=${LABEL}`], { encoding: 'utf8' }).trim();
-      if (vols) execFileSync('docker', ['volume', 'rm', '-f', ...vols.split('\n')], { stdio: 'ignore' });
-    } catch { /* nothing to remove */ }
+    await stack.stop();
     // The snapshot blobs are as large as the workspace's zstd: not worth keeping.
     rmSync(join(home, 'snapshots'), { recursive: true, force: true });
   }

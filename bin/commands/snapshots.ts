@@ -1,6 +1,7 @@
 import { UsageError } from '../../protocol/settings.ts';
 import { parseCommand, positionals } from './cli-args.ts';
 import { ControlClient } from './control-client.ts';
+import { humanBytes } from '../../protocol/human-bytes.ts';
 
 export const snapshotsHelp = `wharf snapshots ls [--instance ID] [--json] | rm ID
 
@@ -10,16 +11,6 @@ export const snapshotsHelp = `wharf snapshots ls [--instance ID] [--json] | rm I
 
 interface SnapshotView { id: string; instance: string; owner: string; sha256: string; size: number; created: string }
 
-function human(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let n = bytes;
-  let u = 0;
-  while (n >= 1024 && u < units.length - 1) {
-    n /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${n.toFixed(1)} ${units[u]}`;
-}
 
 export async function runSnapshots(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
@@ -30,7 +21,7 @@ export async function runSnapshots(argv: string[]): Promise<void> {
       const query = values.instance ? `?instance=${encodeURIComponent(values.instance)}` : '';
       const { snapshots } = await new ControlClient().call<{ snapshots: SnapshotView[] }>('GET', `/api/v1/snapshots${query}`);
       if (values.json) console.log(JSON.stringify(snapshots, null, 2));
-      else for (const s of snapshots) console.log(`${s.id}\t${s.instance}\t${human(s.size)}\t${s.created}\t${s.sha256.slice(0, 12)}`);
+      else for (const s of snapshots) console.log(`${s.id}\t${s.instance}\t${humanBytes(s.size)}\t${s.created}\t${s.sha256.slice(0, 12)}`);
       return;
     }
     case 'rm': {
