@@ -115,7 +115,8 @@ export async function startAgent(settings: ReadyAgentSettings, docker: Docker, l
 
   /** The spec an adopted app runs with: rebuilt from its labels, as control does not send it again. */
   async function specOf(info: Docker.ContainerInfo): Promise<LaunchSpec> {
-    return adoptedSpec(info.Image, info.Labels);
+    const env = await docker.getContainer(info.Id).inspect().then((i) => i.Config.Env ?? [], () => []);
+    return adoptedSpec(info.Image, info.Labels, env);
   }
 
   async function heartbeatLoop(): Promise<void> {

@@ -73,6 +73,19 @@ describe('containerOptions', () => {
     expect(adopted.workspace).toEqual({ path: '/home/me/work', restoreFrom: null, exclude: ['.cache'] });
   });
 
+  it('keeps a Jupyter app\'s activity probe across adoption, its token read back from the container\'s env only', () => {
+    const jupyter = compileApp(parseAppConfig({ app: 'jupyter' }), { admin: false });
+    expect(jupyter.activity.kind).toBe('jupyter');
+    const o = containerOptions('i-nb', jupyter, host);
+    const token = jupyter.env.JUPYTER_TOKEN;
+    expect(JSON.stringify(o.Labels)).not.toContain(token);
+    const adopted = adoptedSpec('wharf/jupyter:local', o.Labels!, [...o.Env!, 'OTHER=x']);
+    expect(adopted.activity).toEqual(jupyter.activity);
+    expect(adopted.env).toEqual({ JUPYTER_TOKEN: token });
+    // Without the token in the container there is no probe to run.
+    expect(adoptedSpec('wharf/jupyter:local', o.Labels!, []).activity).toEqual({ kind: 'none' });
+  });
+
   it('adopts a container with unreadable labels as an unrouted app', () => {
     const adopted = adoptedSpec('x', { 'wharf.ports': '[{"port": "nope"}]', 'wharf.readiness': '{' });
     expect(adopted.ports).toEqual([]);

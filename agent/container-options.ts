@@ -1,6 +1,6 @@
 import type { ContainerCreateOptions, HostConfig as EngineHostConfig } from 'dockerode';
 import { Type } from '@sinclair/typebox';
-import { LaunchSpec as LaunchSpecSchema, ReadinessProbe, type LaunchSpec } from '../protocol/launch-spec.ts';
+import { ActivityProbe, LaunchSpec as LaunchSpecSchema, ReadinessProbe, type LaunchSpec } from '../protocol/launch-spec.ts';
 import { parse } from '../protocol/validate.ts';
 
 /*
@@ -17,6 +17,8 @@ export const APPLICATION = 'application';
 /** What a restarted agent needs to adopt the container: its ports and readiness probe (never env: it may hold secrets). */
 export const LABEL_PORTS = 'wharf.ports';
 export const LABEL_READINESS = 'wharf.readiness';
+/** The app's activity probe (Jupyter's /api/status): its token stays in the container's env, never in a label. */
+export const LABEL_ACTIVITY = 'wharf.activity';
 /** The workspace's path and excludes, so that a restarted agent snapshots an adopted app's workspace too. */
 export const LABEL_WORKSPACE = 'wharf.workspace';
 /** `wharf.type` of a workspace volume. */
@@ -64,6 +66,7 @@ export function containerOptions(instance: string, spec: LaunchSpec, host: HostD
       [LABEL_AGENT]: host.agentId,
       [LABEL_PORTS]: JSON.stringify(spec.ports),
       [LABEL_READINESS]: JSON.stringify(spec.readiness),
+      [LABEL_ACTIVITY]: JSON.stringify(spec.activity),
       [LABEL_WORKSPACE]: JSON.stringify({ path: spec.workspace.path, exclude: spec.workspace.exclude }),
     },
     ...docker,
@@ -101,7 +104,7 @@ const AdoptedPorts = Type.Index(LaunchSpecSchema, ['ports']);
  * The spec of a container found at start, from its labels: enough to probe it and report its
  * endpoint again. Labels that do not parse give an app with no port (it keeps running, unrouted).
  */
-export function adoptedSpec(image: string, labels: Record<string, string>): LaunchSpec {
+export function adoptedSpec(image: string, labels: Record<string, string>, containerEnv: string[] = []): LaunchSpec {
   let ports: LaunchSpec['ports'] = [];
   let readiness: LaunchSpec['readiness'] = { kind: 'none' };
   // No label (a container of an older agent): path "" means no workspace to snapshot.
@@ -116,10 +119,22 @@ export function adoptedSpec(image: string, labels: Record<string, string>): Laun
     ports = parse(AdoptedPorts, JSON.parse(labels[LABEL_PORTS] ?? '[]'), LABEL_PORTS) as LaunchSpec['ports'];
     readiness = parse(ReadinessProbe, JSON.parse(labels[LABEL_READINESS] ?? '{"kind":"none"}'), LABEL_READINESS);
   } catch { /* keep the defaults */ }
+  let activity: LaunchSpec['activity'] = { kind: 'none' };
+  const env: Record<string, string> = {};
+  try {
+    activity = parse(ActivityProbe, JSON.parse(labels[LABEL_ACTIVITY] ?? '{"kind":"none"}'), LABEL_ACTIVITY);
+    // Only the variable the probe reads (Jupyter's token) is taken back from the container.
+    if (activity.kind === 'jupyter') {
+      const prefix = `${activity.tokenEnv}=`;
+      const found = containerEnv.find((e) => e.startsWith(prefix));
+      if (found) env[activity.tokenEnv] = found.slice(prefix.length);
+      else activity = { kind: 'none' };
+    }
+  } catch { /* no probe */ }
   return {
-    app: 'container', image, argv: null, workdir: null, env: {}, files: [], ports,
+    app: 'container', image, argv: null, workdir: null, env, files: [], ports,
     workspace,
-    readiness, activity: { kind: 'none' }, limits: { memory: null, nanoCpus: null }, labels: {},
+    readiness, activity, limits: { memory: null, nanoCpus: null }, labels: {},
     docker: { HostConfig: {} }, hostAccess: [],
   };
 }
