@@ -8,6 +8,7 @@ import { restoreRoutes } from './agents/endpoint-routes.ts';
 import { AGENT_PREFIX, agentRoutes, type AgentApiOptions } from './api/agents.ts';
 import { ApiAuth } from './api/auth.ts';
 import { signinRoutes } from './api/signin.ts';
+import { dashboardRoutes } from './api/dashboard.ts';
 import { ConsoleSessions } from './keys/console-sessions.ts';
 import { consoleRoutes } from './api/console.ts';
 import { GATEWAY_STATS_PATH, metricsRoutes } from './api/metrics.ts';
@@ -142,6 +143,7 @@ export function buildControlApp(parts: ControlParts): ControlApp {
   configRoutes(app, store, auth);
   instanceRoutes(app, { store, auth, keys, clock, hosts });
   signinRoutes(app, { store, auth, keys, clock, hosts });
+  dashboardRoutes(app, { auth });
   keyRoutes(app, keys, auth, clock);
   caRoutes(app, auth, parts.caFile);
   if (parts.snapshots) snapshotRoutes(app, { store, auth, clock, ...parts.snapshots });

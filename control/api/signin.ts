@@ -16,7 +16,7 @@ import { visibleInstance } from './configs.ts';
  *   SameSite=Lax, Path=/, 12 h); POST /api/v1/auth/logout revokes and clears it;
  *   GET /api/v1/auth/me names the signed-in user.
  * - GET /signin?return=/path: a plain HTML form that logs in with fetch, then goes to `return`
- *   (a path on this host only). GET /: who is signed in, or a link to /signin.
+ *   (a path on this host only). GET / is the dashboard (dashboard.ts).
  * - GET /auth/app?instance=ID&return=URL: signed in and allowed on the instance → 303 to the
  *   app host with a fresh one-time `?wharf_token=` (keeping `return`'s path and query);
  *   otherwise → 303 to /signin first. `return` must be on `<ID>.<appsDomain>` with the public
@@ -150,15 +150,6 @@ export function signinRoutes(app: FastifyInstance, deps: SigninDeps): void {
 <button type="submit">Sign in</button>
 </form>
 <script>${SIGNIN_SCRIPT}</script>`);
-  });
-
-  app.get('/', async (request, reply) => {
-    const signedIn = await auth.session(request);
-    if (!signedIn) return page(reply, 'Wharf', '<h1>Wharf</h1>\n<p>You are not signed in. <a href="/signin">Sign in</a></p>');
-    return page(reply, 'Wharf', `<h1>Wharf</h1>
-<p>Signed in as <strong>${escapeHtml(signedIn.user.name)}</strong>${signedIn.user.admin ? ' (admin)' : ''}.</p>
-<button type="button" id="logout">Sign out</button>
-<script>document.getElementById('logout').addEventListener('click', async () => { await fetch('/api/v1/auth/logout', { method: 'POST', credentials: 'same-origin' }); location.assign('/'); });</script>`);
   });
 
   app.get<{ Querystring: { instance?: string; return?: string } }>('/auth/app', async (request, reply) => {

@@ -1,0 +1,93 @@
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { extname, join, sep } from 'node:path';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { ControlError } from '../errors.ts';
+import type { ApiAuth } from './auth.ts';
+
+/*
+ * The dashboard (DESIGN.md "ui/ served by control"; issue 8), built by `npm run build:ui` into
+ * ui/dist (npm's prepare, prestart and pretest run it):
+ *
+ * - GET /: the app shell (ui/dist/index.html) when signed in, else 303 to /signin?return=/.
+ * - GET /ui/<file>: a file of ui/dist and nothing else (no `..`, no dot files, no folders, no
+ *   links out of it). Names with esbuild's content hash are cached for a year; others revalidate.
+ *
+ * The shell's Content-Security-Policy allows scripts and styles from this origin only: no
+ * inline script, no eval, no other host (the app's JSON comes from the same-origin API).
+ */
+
+export interface DashboardDeps {
+  auth: Pick<ApiAuth, 'session'>;
+  /** The built dashboard (default: ui/dist of this checkout). */
+  distDir?: string;
+}
+
+export const DEFAULT_DIST_DIR = join(import.meta.dirname, '..', '..', 'ui', 'dist');
+
+export const DASHBOARD_CSP = [
+  "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "font-src 'self'",
+  "connect-src 'self'", "form-action 'self'", "base-uri 'none'", "frame-ancestors 'none'",
+].join('; ');
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.html': 'text/html; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.map': 'application/json; charset=utf-8',
+};
+
+/** esbuild's `[name]-[hash]`: eight base32 characters before the extension. */
+const HASHED = /-[A-Z0-9]{8}\.[a-z0-9]+$/;
+/** One or more path segments of plain names: letters, digits, `-`, `_`, `.`, never starting with a dot. */
+const SAFE_PATH = /^(?:[A-Za-z0-9_][A-Za-z0-9_.-]*\/)*[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+const YEAR_S = 365 * 24 * 3600;
+
+function secure(reply: FastifyReply): FastifyReply {
+  return reply.header('x-content-type-options', 'nosniff').header('referrer-policy', 'same-origin');
+}
+
+/** The file under `dist` that `rel` names, or undefined when it names anything else. */
+export async function distFile(dist: string, rel: string): Promise<string | undefined> {
+  if (!SAFE_PATH.test(rel) || rel.split('/').some((s) => s === '.' || s === '..')) return undefined;
+  try {
+    const root = await realpath(dist);
+    const file = await realpath(join(root, rel));
+    if (!file.startsWith(root + sep)) return undefined;
+    return (await stat(file)).isFile() ? file : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function dashboardRoutes(app: FastifyInstance, deps: DashboardDeps): void {
+  const dist = deps.distDir ?? DEFAULT_DIST_DIR;
+
+  app.get('/', async (request, reply) => {
+    reply.header('cache-control', 'no-store');
+    if (!(await deps.auth.session(request))) return reply.redirect('/signin?return=/', 303);
+    let html: Buffer;
+    try {
+      html = await readFile(join(dist, 'index.html'));
+    } catch {
+      throw new ControlError('CTL_NOT_FOUND', 'the dashboard is not built: run `npm run build:ui` (npm ci, npm start and npm test build it)');
+    }
+    return secure(reply).header('content-type', 'text/html; charset=utf-8')
+      .header('content-security-policy', DASHBOARD_CSP).header('x-frame-options', 'DENY').send(html);
+  });
+
+  app.get<{ Params: { '*': string } }>('/ui/*', async (request, reply) => {
+    const rel = request.params['*'];
+    const type = CONTENT_TYPES[extname(rel)];
+    const file = type ? await distFile(dist, rel) : undefined;
+    if (!file) throw new ControlError('CTL_NOT_FOUND', `no dashboard file /ui/${rel}`);
+    return secure(reply).header('content-type', type)
+      .header('cache-control', HASHED.test(rel) ? `public, max-age=${YEAR_S}, immutable` : 'no-cache')
+      .send(await readFile(file));
+  });
+}

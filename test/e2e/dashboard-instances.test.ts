@@ -1,0 +1,140 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gatewaySpki, launchBrowser } from '../support/browser.ts';
+import { startControlProcess } from '../support/control-process.ts';
+import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { freePort, runWharf, type Running } from '../support/tcp.ts';
+
+/*
+ * Real processes: `wharf control` (its public URL is the gateway's), a `wharf gateway` fed by
+ * it, and headless Chromium on the gateway's main host. The browser signs in through the
+ * page, watches the instance list update without reloading while the CLI launches and stops
+ * an instance (no agent: it stays queued until stopped), loses its session and comes back
+ * through sign-in. Screenshots go to test/.screenshots; axe-core checks the page at 1280 and
+ * 390 px wide, in light and dark.
+ */
+
+const SCREENSHOTS = join(import.meta.dirname, '..', '.screenshots');
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+interface AxeViolation { id: string; impact: string | null; help: string; nodes: { target: unknown }[] }
+
+describe('dashboard: the instance list in a real browser through the gateway', () => {
+  let home: string;
+  let control: Running | undefined;
+  let gw: GatewayProcess | undefined;
+  let browser: Browser | undefined;
+  let context: BrowserContext;
+  let page: Page;
+  let port: number;
+  let password: string;
+  const problems: string[] = [];
+  const env = () => ({ ...process.env, WHARF_HOME: home, WHARF_URL: '', WHARF_TOKEN: '', WHARF_PUBLIC_URL: '' });
+  const origin = () => `https://localhost:${port}`;
+  const row = (id: string) => page.locator(`#instances tbody tr[data-id="${id}"]`);
+
+  const signIn = async () => {
+    await page.waitForURL((u) => u.pathname === '/signin');
+    await page.getByLabel('User name').fill('admin');
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  };
+  const axe = async (): Promise<AxeViolation[]> => {
+    // Evaluated through the debugging protocol, which the page's CSP (script-src 'self') does not govern.
+    await page.evaluate(AXE_SOURCE);
+    const result = await page.evaluate(async () => (globalThis as unknown as { axe: { run(): Promise<{ violations: AxeViolation[] }> } }).axe.run());
+    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  };
+
+  beforeAll(async () => {
+    home = mkdtempSync(join(tmpdir(), 'wharf-dashboard-e2e-'));
+    port = await freePort();
+    control = await startControlProcess(env(), ['--public-url', `https://localhost:${port}/`]);
+    const url = (JSON.parse(readFileSync(join(home, 'run', 'control.json'), 'utf8')) as { url: string }).url;
+    password = readFileSync(join(home, 'admin.password'), 'utf8').trim();
+    const added = await runWharf(['gateways', 'add', 'g1'], env());
+    expect(added.code, added.stderr).toBe(0);
+    const gwEnv = Object.fromEntries(added.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    gw = await startGateway({ env: { ...gwEnv, WHARF_PUBLIC_URL: '' }, args: ['--https-port', String(port), '--jwks', `${url}/.well-known/jwks.json`] });
+    browser = await launchBrowser({ trustSpki: [await gatewaySpki(port, gw.ca, 'localhost')] });
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+    // Failed loads are recorded by path below (Chromium's own favicon probe is not a page request).
+    page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console: ${m.text()}`); });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('response', (r) => { if (r.status() >= 400) problems.push(`${r.status()} ${new URL(r.url()).pathname}`); });
+    mkdirSync(SCREENSHOTS, { recursive: true });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await gw?.stop();
+    await control?.stop();
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  it('signs in through the page, then lists instances live as the CLI launches and stops one', async () => {
+    await page.goto(`${origin()}/`);
+    expect(new URL(page.url()).search).toBe('?return=/');
+    await signIn();
+    await page.waitForURL(`${origin()}/`);
+    await expect.poll(() => page.locator('#who').textContent()).toBe('Signed in as admin (admin)');
+    expect(await page.locator('#instances caption').textContent()).toContain('Instances');
+    await expect.poll(() => page.locator('#instances tbody').textContent()).toContain('No instances yet');
+
+    // A marker on window: it survives only if the page is never reloaded.
+    await page.evaluate(() => { (window as unknown as { marker: number }).marker = 42; });
+    const file = join(home, 'cfg.json');
+    writeFileSync(file, JSON.stringify({ app: 'container', name: 'dash e2e', project: 'E2E', tags: ['e2e', 'demo'], queue: 'e2e', image: 'wharf/busybox:local', routing: { mode: 'https', port: 8080 } }));
+    const launched = await runWharf(['launch', '-f', file], env());
+    expect(launched.code, launched.stderr).toBe(0);
+    const id = launched.stdout.trim();
+    await row(id).waitFor({ timeout: 10_000 });
+    const cells = await row(id).locator('th, td').allTextContents();
+    expect(cells[0]).toContain('queued');
+    expect(cells[1]).toBe(`dash e2e${id}`);
+    expect(cells.slice(2, 7)).toEqual(['container', 'E2E', 'e2edemo', 'e2e', 'admin']);
+    expect(cells[8]).toMatch(/^\d+s$/);
+
+    for (const [width, scheme] of [[1280, 'light'], [390, 'light'], [1280, 'dark'], [390, 'dark']] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.setViewportSize({ width, height: 900 });
+      await page.screenshot({ path: join(SCREENSHOTS, `dashboard-instances-${width}-${scheme}.png`), fullPage: true });
+      expect(await axe(), `axe at ${width} px, ${scheme}`).toEqual([]);
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.setViewportSize({ width: 1280, height: 900 });
+
+    const stopped = await runWharf(['stop', id], env());
+    expect(stopped.code, stopped.stderr).toBe(0);
+    await expect.poll(() => row(id).locator('[data-status]').textContent(), { timeout: 10_000 }).toContain('stopped');
+    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
+    expect(problems).toEqual([]);
+  });
+
+  it('an expired session goes to sign-in and back to the page; so does a signed-out visit', async () => {
+    // The session ends under the open page: the next poll's 401 sends it to sign-in.
+    await context.clearCookies();
+    await page.waitForURL((u) => u.pathname === '/signin', { timeout: 10_000 });
+    expect(new URL(page.url()).searchParams.get('return')).toBe('/');
+    await signIn();
+    await page.waitForURL(`${origin()}/`);
+    await page.locator('#instances tbody tr').first().waitFor();
+
+    await context.clearCookies();
+    await page.goto(`${origin()}/`);
+    await signIn();
+    await page.waitForURL(`${origin()}/`);
+    await expect.poll(() => page.locator('#who').textContent()).toContain('admin');
+
+    // Sign-out revokes the session: / goes to sign-in again.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL((u) => u.pathname === '/signin');
+    await page.goto(`${origin()}/`);
+    expect(new URL(page.url()).pathname).toBe('/signin');
+    expect(problems.filter((p) => !p.includes('401'))).toEqual([]);
+  });
+});
