@@ -135,10 +135,14 @@ export class AgentControlApi {
         if (err) reject(err);
         else resolve(value!);
       };
+      const body = createReadStream(file);
       const req = send(url, {
         method: 'PUT',
         headers: { authorization: this.#auth, 'content-type': 'application/octet-stream', 'content-length': String(size), 'x-wharf-sha256': sha256 },
       }, (res) => {
+        const ok = (res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300;
+        // Refused (413 over the limit, 409 lease): the rest of the file is not sent.
+        if (!ok) body.unpipe(req);
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', (err) => done(err));
@@ -152,13 +156,16 @@ export class AgentControlApi {
             }
           }
           done(errorOf(res.statusCode ?? 0, res.headers['x-wharf-error'] as string | undefined, text, 'PUT', path));
+          body.destroy();
+          req.destroy();
         });
       });
       req.on('error', (err) => {
         const code = (err as { code?: string }).code;
-        done(new Error(`the snapshot upload to ${url.origin} broke off (${code ?? err.message})`));
+        // A server that refuses early may close while the body is still going (EPIPE): its
+        // answer (413, 409) says more than the broken pipe, so it gets a moment to arrive.
+        setTimeout(() => done(new Error(`the snapshot upload to ${url.origin} broke off (${code ?? err.message})`)), 250).unref();
       });
-      const body = createReadStream(file);
       let sent = 0;
       body.on('data', (c) => {
         sent += c.length;

@@ -71,8 +71,9 @@ export function snapshotRoutes(app: FastifyInstance, deps: SnapshotApiDeps): voi
     scope.put<{ Params: { id: string } }>(`${AGENT_PREFIX}instances/:id/snapshot`, { bodyLimit: maxBytes }, async (request, reply) => {
       const body = request.body as IncomingMessage | undefined;
       const giveUp = (err: ControlError) => {
-        // Whatever is still coming is not read: the connection closes after the answer.
-        reply.header('connection', 'close');
+        // What is still coming is read and dropped, not left unread: closing a socket with
+        // unread bytes sends a reset, which can destroy this very answer at the agent before it
+        // reads it. The agent stops sending once it has the answer.
         body?.resume();
         throw err;
       };
