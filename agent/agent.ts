@@ -4,7 +4,7 @@ import { App, type AppContext } from './app.ts';
 import { AgentMetrics } from './agent-metrics.ts';
 import { adoptedSpec, APPLICATION, containerName, LABEL_AGENT, LABEL_INSTANCE, LABEL_TYPE } from './container-options.ts';
 import type { LaunchSpec } from '../protocol/launch-spec.ts';
-import { AgentControlApi, ControlApiError, isLeaseLost, type HeartbeatAnswer } from './control-api.ts';
+import { AgentControlApi, ControlApiError, isLeaseLost, UnrunnableJob, type HeartbeatAnswer } from './control-api.ts';
 import { HostMonitor } from './host-monitor.ts';
 import { ResourceSampler } from './monitoring/sampler.ts';
 import type { ReadyAgentSettings } from './settings.ts';
@@ -159,6 +159,12 @@ export async function startAgent(settings: ReadyAgentSettings, docker: Docker, l
         job = await api.lease(LEASE_WAIT_MS, leaseAbort.signal);
       } catch (err) {
         if (closed) return;
+        if (err instanceof UnrunnableJob) {
+          // Left alone, its lease would expire and the job come back here, again and again.
+          log.error({ instance: err.instance, err: err.message }, 'leased job cannot run');
+          await api.status(err.instance, 'failed', err.message).catch(() => undefined);
+          continue;
+        }
         log.warn({ err: (err as Error).message }, 'lease failed; retrying');
         await sleep(RETRY_MS);
         continue;

@@ -66,6 +66,15 @@ export class ControlApiError extends Error {
   }
 }
 
+/** A leased job whose launch spec this agent cannot read (a control of another version): it fails, not loops. */
+export class UnrunnableJob extends Error {
+  readonly instance: string;
+  constructor(instance: string, why: string) {
+    super(`this agent cannot run the launch spec: ${why}`);
+    this.instance = instance;
+  }
+}
+
 /** The agent lost the instance: its lease expired or it went to another agent (409). */
 export const isLeaseLost = (err: unknown): boolean => err instanceof ControlApiError && err.code === 'CTL_LEASE_EXPIRED';
 
@@ -100,7 +109,13 @@ export class AgentControlApi {
     if (typeof a.instance !== 'string' || !/^[a-z0-9-]{1,64}$/.test(a.instance)) throw new Error('control answered a lease without a valid instance id');
     const restore = parseRestore(a.restore);
     this.#restores.set(a.instance, restore);
-    return { instance: a.instance, queue: String(a.queue ?? ''), spec: parseLaunchSpec(a.spec), attempts: Number(a.attempts ?? 1), restore };
+    let spec: LaunchSpec;
+    try {
+      spec = parseLaunchSpec(a.spec);
+    } catch (err) {
+      throw new UnrunnableJob(a.instance, (err as Error).message);
+    }
+    return { instance: a.instance, queue: String(a.queue ?? ''), spec, attempts: Number(a.attempts ?? 1), restore };
   }
 
   /** The restore of the instance's last lease (undefined: none leased here, e.g. adopted). */

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControlProcess } from '../support/control-process.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { request } from '../support/https-client.ts';
-import { runWharf, until, type Running } from '../support/tcp.ts';
+import { envLines, runWharf, until, type Running } from '../support/tcp.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 /*
@@ -43,7 +43,7 @@ describe('an agent\'s endpoint becomes a live route in a gateway fed by control'
 
     const added = await runWharf(['gateways', 'add', 'g1'], env());
     expect(added.code, added.stderr).toBe(0);
-    const gwEnv = Object.fromEntries(added.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const gwEnv = envLines(added.stdout);
     // No --jwks: a gateway fed by control checks tokens against control's JWKS by default.
     gw = await startGateway({ env: gwEnv });
   }, 60_000);
@@ -57,7 +57,7 @@ describe('an agent\'s endpoint becomes a live route in a gateway fed by control'
   it('adds an agent with `wharf agents add` and lists it', async () => {
     const added = await runWharf(['agents', 'add', 'a1', '--queues', 'e2e,default'], env());
     expect(added.code, added.stderr).toBe(0);
-    const lines = Object.fromEntries(added.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const lines = envLines(added.stdout);
     expect(Object.keys(lines)).toEqual(['WHARF_CONTROL_URL', 'WHARF_AGENT_KEY', 'WHARF_AGENT_SECRET', 'WHARF_QUEUES']);
     expect(lines.WHARF_CONTROL_URL).toBe(url);
     expect(lines.WHARF_QUEUES).toBe('e2e,default');

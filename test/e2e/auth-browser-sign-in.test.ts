@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControlProcess } from '../support/control-process.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { request, type Reply } from '../support/https-client.ts';
-import { freePort, runWharf, until, type Running } from '../support/tcp.ts';
+import { freePort, envLines, runWharf, until, type Running } from '../support/tcp.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 /*
@@ -59,13 +59,13 @@ describe('browser sign-in for apps through a gateway fed by control', () => {
 
     const added = await runWharf(['gateways', 'add', 'g1'], env());
     expect(added.code, added.stderr).toBe(0);
-    const gwEnv = Object.fromEntries(added.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const gwEnv = envLines(added.stdout);
     gw = await startGateway({ env: gwEnv, args: ['--https-port', String(port), '--jwks', `${url}/.well-known/jwks.json`] });
     expect(gw.httpsPort).toBe(port);
 
     const agentAdded = await runWharf(['agents', 'add', 'a1', '--queues', 'e2e'], env());
     expect(agentAdded.code, agentAdded.stderr).toBe(0);
-    const lines = Object.fromEntries(agentAdded.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const lines = envLines(agentAdded.stdout);
     const agentAuth = `Bearer ${lines.WHARF_AGENT_KEY}:${lines.WHARF_AGENT_SECRET}`;
     const launched = await api('POST', '/api/v1/instances', { app: 'container', image: 'wharf/busybox:local', queue: 'e2e', routing: { mode: 'https', port: 8080 } });
     expect(launched.status, JSON.stringify(launched.json)).toBe(201);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControlProcess } from '../support/control-process.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
-import { adminRoutes, runWharf, type Running } from '../support/tcp.ts';
+import { adminRoutes, envLines, runWharf, type Running } from '../support/tcp.ts';
 
 // The real `wharf control` process on port 0 with its own WHARF_HOME, driven by the real CLI.
 describe('wharf control, first start and the CLI', () => {
@@ -80,7 +80,7 @@ describe('wharf control, first start and the CLI', () => {
   it('adds a gateway whose printed env lines start a real gateway fed by control', async () => {
     const added = await runWharf(['gateways', 'add', 'g1'], env());
     expect(added.code).toBe(0);
-    const lines = Object.fromEntries(added.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const lines = envLines(added.stdout);
     expect(Object.keys(lines)).toEqual(['WHARF_GATEWAY_CONTROL', 'WHARF_GATEWAY_KEY']);
     secrets.push(lines.WHARF_GATEWAY_KEY);
     // The gateway refuses to start unless control accepts its key and sends the snapshot.

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControlProcess } from '../support/control-process.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
-import { runWharf, until, type Running } from '../support/tcp.ts';
+import { envLines, runWharf, until, type Running } from '../support/tcp.ts';
 
 /*
  * Real processes: `wharf control` without WHARF_PUBLIC_URL, then a `wharf gateway` fed by it on
@@ -37,7 +37,7 @@ describe('control takes its public URL from the first gateway that connects', ()
   const addGateway = async (name: string, args: string[] = []) => {
     const added = await runWharf(['gateways', 'add', name], env());
     expect(added.code, added.stderr).toBe(0);
-    const gwEnv = Object.fromEntries(added.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const gwEnv = envLines(added.stdout);
     const gw = await startGateway({ env: { ...gwEnv, WHARF_PUBLIC_URL: '' }, args });
     gateways.push(gw);
     return gw;

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewaySpki, launchBrowser } from '../support/browser.ts';
 import { startControlProcess } from '../support/control-process.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
-import { freePort, runWharf, type Running } from '../support/tcp.ts';
+import { freePort, envLines, runWharf, type Running } from '../support/tcp.ts';
 
 /*
  * Real processes: `wharf control` (its public URL is the gateway's), a `wharf gateway` fed by
@@ -58,7 +58,7 @@ describe('dashboard: the instance list in a real browser through the gateway', (
     password = readFileSync(join(home, 'admin.password'), 'utf8').trim();
     const added = await runWharf(['gateways', 'add', 'g1'], env());
     expect(added.code, added.stderr).toBe(0);
-    const gwEnv = Object.fromEntries(added.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const gwEnv = envLines(added.stdout);
     gw = await startGateway({ env: { ...gwEnv, WHARF_PUBLIC_URL: '' }, args: ['--https-port', String(port), '--jwks', `${url}/.well-known/jwks.json`] });
     browser = await launchBrowser({ trustSpki: [await gatewaySpki(port, gw.ca, 'localhost')] });
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });

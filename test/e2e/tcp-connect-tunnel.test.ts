@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { createSigner, jwks, type Signer } from '../support/tokens.ts';
 import {
-  connectTcp, drain, freePort, metric, randomPortBase, spawnCollect, until, WHARF, writeRoutes, type CliResult, type Running,
+  connectTcp, drain, freePort, metric, randomPortBase, runCommand, spawnCollect, until, WHARF, writeRoutes, type Running,
 } from '../support/tcp.ts';
 
 // Issue "Raw TCP apps through the gateway": `wharf connect ID --port N --token T` opens
@@ -16,19 +15,7 @@ import {
 // Here a real redis-cli talks to a real redis-server through it.
 
 /** Runs a command to completion (10 s at most). */
-function run(command: string, args: string[], input?: string | Buffer, env: NodeJS.ProcessEnv = process.env): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'], timeout: 10_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.on('error', () => {});
-    child.stdin.end(input);
-  });
-}
+const run = (command: string, args: string[], input?: string | Buffer, env: NodeJS.ProcessEnv = process.env) => runCommand(command, args, env, input, 10_000);
 
 const LISTENING = /^wharf connect: 127\.0\.0\.1:(\d+) → (\S+) through (https:\/\/\S+)$/m;
 

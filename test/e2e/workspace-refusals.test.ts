@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { zstdCompressSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { docker, envLines, inspect, startStack, type Stack } from '../support/stack.ts';
+import { docker, inspect, startStack, type Stack } from '../support/stack.ts';
+import { envLines } from '../support/tcp.ts';
 
 /*
  * Issue 6 "Workspaces", done when — what fails, fails clearly with nothing lost, on the real

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { startControlProcess } from './control-process.ts';
 import { startGateway, type GatewayProcess } from './gateway-process.ts';
 import { request, type Reply, type RequestOptions } from './https-client.ts';
-import { randomPortBase, runWharf, spawnCollect, until, WHARF, type CliResult, type Running } from './tcp.ts';
+import { envLines, randomPortBase, runWharf, spawnCollect, until, WHARF, type CliResult, type Running } from './tcp.ts';
 
 const IMAGES = new URL('../../images/build.sh', import.meta.url).pathname;
 export const BUSYBOX = 'wharf/busybox:local';
@@ -63,11 +63,6 @@ export interface StackOptions {
   agentEnv?: Record<string, string>;
   /** Start no agent in start(): the test starts it itself. */
   noAgent?: boolean;
-}
-
-/** Parses KEY=VALUE lines, as `wharf agents add` and `wharf gateways add` print them. */
-export function envLines(text: string): Record<string, string> {
-  return Object.fromEntries(text.trim().split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
 }
 
 /** The environment without any WHARF_* setting of the caller's shell. */

@@ -191,18 +191,29 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `wharf ARGS…` to completion. */
-export function runWharf(args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<CliResult> {
+/** Runs a command to completion with `input` on its stdin (killed after `timeoutMs`). */
+export function runCommand(command: string, args: string[], env: NodeJS.ProcessEnv = process.env, input?: string | Buffer, timeoutMs?: number): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WHARF, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'], timeout: timeoutMs });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
     child.stderr.on('data', (c) => (stderr += c));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.on('error', () => {}); // a command that exits before reading all of its input
     child.stdin.end(input);
   });
+}
+
+/** Runs `wharf ARGS…` to completion. */
+export function runWharf(args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<CliResult> {
+  return runCommand(process.execPath, [WHARF, ...args], env, input);
+}
+
+/** Parses KEY=VALUE lines, as `wharf agents add` and `wharf gateways add` print them. */
+export function envLines(text: string): Record<string, string> {
+  return Object.fromEntries(text.trim().split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
 }
 
 /** A long-running child process with its output collected. */
