@@ -1,6 +1,6 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { extname, join, sep } from 'node:path';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ControlError } from '../errors.ts';
 import type { ApiAuth } from './auth.ts';
 
@@ -8,7 +8,9 @@ import type { ApiAuth } from './auth.ts';
  * The dashboard (DESIGN.md "ui/ served by control"; issue 8), built by `npm run build:ui` into
  * ui/dist (npm's prepare, prestart and pretest run it):
  *
- * - GET /: the app shell (ui/dist/index.html) when signed in, else 303 to /signin?return=/.
+ * - GET / and the other SHELL_PATHS: the app shell (ui/dist/index.html) when signed in, else
+ *   303 to /signin?return=<that path>. The shell's script draws the page the path names
+ *   (ui/src/router.ts).
  * - GET /ui/<file>: a file of ui/dist and nothing else (no `..`, no dot files, no folders, no
  *   links out of it). Names with esbuild's content hash are cached for a year; others revalidate.
  *
@@ -41,6 +43,9 @@ const CONTENT_TYPES: Record<string, string> = {
   '.map': 'application/json; charset=utf-8',
 };
 
+/** The dashboard's pages (ui/src/router.ts): each serves the shell, so a reload or a return from sign-in lands on it. */
+export const SHELL_PATHS = ['/', '/apps', '/launch', '/account', '/users', '/agents', '/instances/:id'];
+
 /** esbuild's `[name]-[hash]`: eight base32 characters before the extension. */
 const HASHED = /-[A-Z0-9]{8}\.[a-z0-9]+$/;
 /** One or more path segments of plain names: letters, digits, `-`, `_`, `.`, never starting with a dot. */
@@ -68,9 +73,9 @@ export async function distFile(dist: string, rel: string): Promise<string | unde
 export function dashboardRoutes(app: FastifyInstance, deps: DashboardDeps): void {
   const dist = deps.distDir ?? DEFAULT_DIST_DIR;
 
-  app.get('/', async (request, reply) => {
+  const shell = async (request: FastifyRequest, reply: FastifyReply) => {
     reply.header('cache-control', 'no-store');
-    if (!(await deps.auth.session(request))) return reply.redirect('/signin?return=/', 303);
+    if (!(await deps.auth.session(request))) return reply.redirect(`/signin?return=${encodeURIComponent(request.url).replaceAll('%2F', "/")}`, 303);
     let html: Buffer;
     try {
       html = await readFile(join(dist, 'index.html'));
@@ -79,7 +84,8 @@ export function dashboardRoutes(app: FastifyInstance, deps: DashboardDeps): void
     }
     return secure(reply).header('content-type', 'text/html; charset=utf-8')
       .header('content-security-policy', DASHBOARD_CSP).header('x-frame-options', 'DENY').send(html);
-  });
+  };
+  for (const path of SHELL_PATHS) app.get(path, shell);
 
   app.get<{ Params: { '*': string } }>('/ui/*', async (request, reply) => {
     const rel = request.params['*'];

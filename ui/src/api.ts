@@ -20,7 +20,7 @@ export class SignedOut extends Error {}
 
 /** `/signin?return=<path>`: back to `path` (this host only) once signed in. */
 export function signinHref(path: string): string {
-  return `/signin?return=${encodeURIComponent(path)}`;
+  return `/signin?return=${encodeURIComponent(path).replaceAll('%2F', '/')}`;
 }
 
 export function goToSignin(): never {

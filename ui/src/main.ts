@@ -1,13 +1,101 @@
 import { api, SignedOut } from './api.ts';
-import { byId } from './dom.ts';
-import { instancesPage } from './instances-page.ts';
+import { byId, h } from './dom.ts';
+import type { Me, Page, PageContext } from './page.ts';
+import { matchRoute, section, type PageName } from './router.ts';
+import { accountPage } from './pages/account.ts';
+import { agentsPage } from './pages/agents.ts';
+import { appsPage } from './pages/apps.ts';
+import { instancePage } from './pages/instance.ts';
+import { instancesPage } from './pages/instances.ts';
+import { launchPage } from './pages/launch.ts';
+import { usersPage } from './pages/users.ts';
 
-/* The dashboard's entry: who is signed in, sign-out, and the one page of this first cut. */
+/*
+ * The dashboard's entry: who is signed in, the navigation, and one page at a time. Links to
+ * dashboard pages move without reloading (history.pushState); each page gets a fresh view and
+ * gives back a cleanup that closes its streams and timers when the user leaves it.
+ */
 
-interface Me { user: { id: string; name: string; admin: boolean } }
+const PAGES: Record<PageName, Page> = {
+  instances: instancesPage,
+  instance: instancePage,
+  apps: appsPage,
+  launch: launchPage,
+  account: accountPage,
+  users: usersPage,
+  agents: agentsPage,
+};
+
+const NAV: { name: PageName; label: string; href: string; admin?: boolean }[] = [
+  { name: 'instances', label: 'Instances', href: '/' },
+  { name: 'apps', label: 'Apps', href: '/apps' },
+  { name: 'agents', label: 'Agents', href: '/agents', admin: true },
+  { name: 'users', label: 'Users', href: '/users', admin: true },
+  { name: 'account', label: 'Account', href: '/account' },
+];
+
+let cleanup: (() => void) | void;
+
+function render(me: Me): void {
+  if (typeof cleanup === 'function') cleanup();
+  cleanup = undefined;
+  const heading = byId('title');
+  const notice = byId('notice');
+  notice.textContent = '';
+  const old = byId('view');
+  const view = h('div', { id: 'view' });
+  old.replaceWith(view);
+
+  const match = matchRoute(location.pathname);
+  for (const link of document.querySelectorAll<HTMLAnchorElement>('#nav a')) {
+    if (match && link.dataset.page === section(match.name)) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  const title = (text: string) => {
+    heading.textContent = text;
+    document.title = `${text} · Wharf`;
+  };
+  if (!match || (match.admin && !me.admin)) {
+    title(match ? 'Not allowed' : 'Page not found');
+    view.append(h('p', {}, match ? 'Only an admin can see this page. ' : 'Wharf has no page at this address. ', h('a', { href: '/' }, 'Go to your instances'), '.'));
+    return;
+  }
+  const ctx: PageContext = {
+    view, notice, me, params: match.params, query: new URLSearchParams(location.search), title,
+    go: (path) => {
+      history.pushState(null, '', path);
+      render(me);
+      focusMain();
+    },
+  };
+  cleanup = PAGES[match.name](ctx);
+}
+
+/** After moving to another page, screen readers and keyboards start at its heading. */
+function focusMain(): void {
+  byId('main').focus();
+  window.scrollTo(0, 0);
+}
+
+function navigation(me: Me): void {
+  const nav = byId('nav');
+  nav.replaceChildren(...NAV.filter((n) => !n.admin || me.admin).map((n) => h('a', { href: n.href, 'data-page': n.name }, n.label)));
+  // Same-origin links to dashboard pages move without reloading; others (the API, apps, downloads) load normally.
+  document.addEventListener('click', (event) => {
+    if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    const link = (event.target as Element | null)?.closest?.('a');
+    if (!link || link.target || link.hasAttribute('download') || link.origin !== location.origin) return;
+    if (!matchRoute(link.pathname)) return;
+    event.preventDefault();
+    if (link.pathname + link.search === location.pathname + location.search) return;
+    history.pushState(null, '', link.pathname + link.search);
+    render(me);
+    focusMain();
+  });
+  window.addEventListener('popstate', () => render(me));
+}
 
 async function main(): Promise<void> {
-  const who = byId('who');
   const notice = byId('notice');
   byId<HTMLButtonElement>('signout').addEventListener('click', async (event) => {
     (event.currentTarget as HTMLButtonElement).disabled = true;
@@ -18,13 +106,16 @@ async function main(): Promise<void> {
     }
     location.assign('/signin?return=/');
   });
-  instancesPage(byId('view'), notice);
+  let me: Me;
   try {
-    const me = await api<Me>('/api/v1/auth/me');
-    who.textContent = `Signed in as ${me.user.name}${me.user.admin ? ' (admin)' : ''}`;
+    me = (await api<{ user: Me }>('/api/v1/auth/me')).user;
   } catch (err) {
-    if (!(err instanceof SignedOut)) notice.textContent = `Cannot reach Wharf (${err instanceof Error ? err.message : String(err)}).`;
+    if (!(err instanceof SignedOut)) notice.textContent = `Cannot reach Wharf (${err instanceof Error ? err.message : String(err)}). Reload to try again.`;
+    return;
   }
+  byId('who').textContent = `Signed in as ${me.name}${me.admin ? ' (admin)' : ''}`;
+  navigation(me);
+  render(me);
 }
 
 void main();

@@ -1,6 +1,7 @@
-import { api, SignedOut } from './api.ts';
-import { h } from './dom.ts';
-import { age, duration, statusDisplay, type InstanceRow, type StatusDisplay } from './format.ts';
+import { api, SignedOut } from '../api.ts';
+import { h } from '../dom.ts';
+import type { PageContext } from '../page.ts';
+import { age, duration, statusDisplay, type InstanceRow, type StatusDisplay } from '../format.ts';
 
 /*
  * The instance list: one <table>, refreshed every POLL_MS without reloading the page. Rows are
@@ -38,7 +39,9 @@ function rowOf(row: InstanceRow, now: number): HTMLTableRowElement {
     h('td', { class: 'num' }, h('time', { datetime: row.created, title: row.created }, age(row.created, now))));
 }
 
-export function instancesPage(view: HTMLElement, notice: HTMLElement): { stop(): void } {
+export function instancesPage(ctx: PageContext): () => void {
+  const { view, notice } = ctx;
+  ctx.title('Instances');
   const body = h('tbody');
   const table = h('table', { id: 'instances' },
     h('caption', { id: 'instances-caption' }, 'Instances you can see, updated live'),
@@ -83,5 +86,5 @@ export function instancesPage(view: HTMLElement, notice: HTMLElement): { stop():
   };
   table.setAttribute('aria-busy', 'true');
   void poll();
-  return { stop() { stopped = true; clearTimeout(timer); } };
+  return () => { stopped = true; clearTimeout(timer); };
 }

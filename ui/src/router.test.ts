@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { matchRoute, section } from './router.ts';
+
+describe('dashboard addresses', () => {
+  it('names the page and its parameters', () => {
+    expect(matchRoute('/')).toEqual({ name: 'instances', params: {}, admin: false });
+    expect(matchRoute('/instances/r1-abc')).toEqual({ name: 'instance', params: { id: 'r1-abc' }, admin: false });
+    expect(matchRoute('/apps/')).toMatchObject({ name: 'apps' });
+    expect(matchRoute('/users')).toMatchObject({ name: 'users', admin: true });
+    expect(section('launch')).toBe('apps');
+  });
+
+  it('knows nothing else', () => {
+    for (const p of ['/instances', '/instances/', '/instances/A', '/instances/a/b', '/nope', '//apps', '/apps/x']) expect(matchRoute(p), p).toBeUndefined();
+  });
+});
