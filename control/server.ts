@@ -141,7 +141,7 @@ export function buildControlApp(parts: ControlParts): ControlApp {
   consoleRoutes(app, { store, auth, feed: consoleFeed, log });
   metricsRoutes(app, { store, auth, routes, history, clock, idle });
   configRoutes(app, store, auth);
-  instanceRoutes(app, { store, auth, keys, clock, hosts });
+  instanceRoutes(app, { store, auth, keys, clock, hosts, log });
   signinRoutes(app, { store, auth, keys, clock, hosts });
   dashboardRoutes(app, { auth });
   keyRoutes(app, keys, auth, clock);

@@ -1,9 +1,8 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ControlApp } from '../server.ts';
 import { testConfig, testSpec, type TempStore } from '../store/testing.ts';
-import { apiFixture, type ApiFixture } from './testing.ts';
+import { apiFixture, followEvents, type ApiFixture } from './testing.ts';
 
 describe('instance console (JSON, ownership, live follow over a real socket)', () => {
   let t: TempStore;
@@ -62,42 +61,10 @@ describe('instance console (JSON, ownership, live follow over a real socket)', (
     expect((await control.app.inject({ method: 'GET', url: `/api/v1/instances/${instance}/console` })).statusCode).toBe(401);
   });
 
-  /** Reads SSE events off a real socket. */
-  async function follow(port: number, query: string, headers: Record<string, string> = {}) {
-    const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port, path: `/api/v1/instances/${instance}/console${query}`, headers: { authorization: `Bearer ${adminToken}`, ...headers } }, resolve);
-      req.on('error', reject);
-      req.end();
-    });
-    const events: { id: string; data: { seq: number; text: string } }[] = [];
-    let buffer = '';
-    let wake: (() => void) | undefined;
-    res.setEncoding('utf8');
-    res.on('data', (chunk: string) => {
-      buffer += chunk;
-      let end;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const id = /^id: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (id !== undefined && data !== undefined) events.push({ id, data: JSON.parse(data) });
-      }
-      wake?.();
-    });
-    return {
-      res,
-      events,
-      async waitFor(n: number) {
-        const deadline = Date.now() + 5_000;
-        while (events.length < n) {
-          if (Date.now() > deadline) throw new Error(`only ${events.length} of ${n} events`);
-          await new Promise<void>((r) => { wake = r; setTimeout(r, 50); });
-        }
-      },
-      close: () => res.destroy(),
-    };
-  }
+  const follow = async (port: number, query: string, headers: Record<string, string> = {}) => {
+    const f = await followEvents(port, `/api/v1/instances/${instance}/console${query}`, { authorization: `Bearer ${adminToken}`, ...headers });
+    return { ...f, events: f.events as unknown as { id: string; data: { seq: number; text: string } }[] };
+  };
 
   it('follows live as server-sent events and resumes from Last-Event-ID', async () => {
     await control.app.listen({ host: '127.0.0.1', port: 0 });
@@ -108,13 +75,13 @@ describe('instance console (JSON, ownership, live follow over a real socket)', (
     expect(f.res.statusCode).toBe(200);
     expect(f.res.headers['content-type']).toMatch(/^text\/event-stream/);
     await f.waitFor(1);
-    expect(f.events[0]).toEqual({ id: '2', data: expect.objectContaining({ seq: 2, text: 'before 2' }) });
+    expect(f.events[0]).toEqual({ event: 'message', id: '2', data: expect.objectContaining({ seq: 2, text: 'before 2' }) });
     await new Promise((r) => setTimeout(r, 50));
     expect(control.consoleFeed.followers).toBe(1);
 
     await append('live 3');
     await f.waitFor(2);
-    expect(f.events[1]).toEqual({ id: '3', data: expect.objectContaining({ text: 'live 3' }) });
+    expect(f.events[1]).toEqual({ event: 'message', id: '3', data: expect.objectContaining({ text: 'live 3' }) });
     await append('live 4', 'live 5');
     await f.waitFor(4);
     expect(f.events.map((e) => e.id)).toEqual(['2', '3', '4', '5']);

@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -7,6 +6,7 @@ import type { ConsoleFeed } from '../console/console-feed.ts';
 import type { ConsoleLine, Store } from '../store/store.ts';
 import type { ApiAuth } from './auth.ts';
 import { visibleInstance } from './configs.ts';
+import { eventStreams, eventText, Follow, following } from './event-stream.ts';
 
 /*
  * The console of an instance (issue 4, "Console"): agent events and container output, as the
@@ -23,14 +23,13 @@ import { visibleInstance } from './configs.ts';
  * Another user's instance is a 404, as everywhere.
  */
 
-export const HEARTBEAT_MS = 15_000;
 const PAGE = 1000;
 const MAX_LIMIT = 10_000;
 
 const ConsoleQuery = Type.Object({
   since: Type.Optional(Type.String({ pattern: '^\\d{1,15}$', description: 'a line seq (a whole number, 0 or more)' })),
   limit: Type.Optional(Type.String({ pattern: '^\\d{1,5}$', description: `a whole number of lines, 1 to ${MAX_LIMIT}` })),
-  follow: Type.Optional(Type.Union([Type.Literal('1'), Type.Literal('0'), Type.Literal('true'), Type.Literal('false')], { description: '1 or 0' })),
+  follow: Follow,
 }, { additionalProperties: false });
 
 export const lineView = (l: ConsoleLine) => ({ seq: l.seq, at: new Date(l.at).toISOString(), stream: l.stream, text: l.text });
@@ -45,12 +44,7 @@ export interface ConsoleRouteDeps {
 
 export function consoleRoutes(app: FastifyInstance, deps: ConsoleRouteDeps): void {
   const { store, auth, feed, log } = deps;
-  const heartbeatMs = deps.heartbeatMs ?? HEARTBEAT_MS;
-  const open = new Set<ServerResponse>();
-  // Followers never end by themselves: end them before the server waits for its connections.
-  app.addHook('preClose', async () => {
-    for (const res of open) res.end();
-  });
+  const openStream = eventStreams(app, deps.heartbeatMs);
 
   app.get<{ Params: { id: string } }>('/api/v1/instances/:id/console', async (request, reply) => {
     const instance = await visibleInstance(store, auth.user(request), request.params.id);
@@ -58,8 +52,7 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleRouteDeps): voi
     let since = q.since === undefined ? 0 : Number(q.since);
     const limit = q.limit === undefined ? PAGE : Number(q.limit);
     if (limit < 1 || limit > MAX_LIMIT) throw new ValidationError('limit', `must be a whole number of lines, 1 to ${MAX_LIMIT}`);
-    const follow = q.follow === '1' || q.follow === 'true';
-    if (!follow) {
+    if (!following(q.follow)) {
       const lines = await store.console.since(instance.id, since, limit);
       return { instance: instance.id, lines: lines.map(lineView), last: lines.at(-1)?.seq ?? since };
     }
@@ -69,20 +62,10 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleRouteDeps): voi
       since = Number(lastEventId.trim());
     }
 
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      'x-accel-buffering': 'no',
-    });
-    res.write(`: console of ${instance.id} after ${since}\n\n`);
-    open.add(res);
-
+    const stream = openStream(reply, `console of ${instance.id} after ${since}`);
     let last = since;
     let pumping = false;
     let again = false;
-    let closed = false;
     // One reader at a time; a notification during a read makes it read once more.
     const pump = async () => {
       if (pumping) {
@@ -95,36 +78,24 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleRouteDeps): voi
           again = false;
           for (;;) {
             const lines = await store.console.since(instance.id, last, PAGE);
-            if (closed) return;
-            let chunk = '';
-            for (const l of lines) chunk += `id: ${l.seq}\ndata: ${JSON.stringify(lineView(l))}\n\n`;
-            if (chunk) res.write(chunk);
+            if (stream.closed) return;
+            stream.write(lines.map((l) => eventText(lineView(l), { id: l.seq })).join(''));
             if (lines.length) last = lines.at(-1)!.seq;
             if (lines.length < PAGE) break;
           }
-        } while (again && !closed);
+        } while (again && !stream.closed);
       } catch (err) {
-        if (!closed) log.error({ err, instance: instance.id }, 'console follow failed');
-        res.end();
+        if (!stream.closed) log.error({ err, instance: instance.id }, 'console follow failed');
+        reply.raw.end();
       } finally {
         pumping = false;
       }
     };
-    const unsubscribe = feed.subscribe(instance.id, (seq) => {
+    stream.onClose(feed.subscribe(instance.id, (seq) => {
       if (seq > last) void pump();
-    });
-    const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), heartbeatMs);
-    heartbeat.unref();
-    await new Promise<void>((resolve) => {
-      res.once('close', () => {
-        closed = true;
-        clearInterval(heartbeat);
-        unsubscribe();
-        open.delete(res);
-        resolve();
-      });
-      // Subscribed first, so that nothing appended between the read and the subscription is missed.
-      void pump();
-    });
+    }));
+    // Subscribed first, so that nothing appended between the read and the subscription is missed.
+    void pump();
+    await stream.done;
   });
 }

@@ -1,5 +1,6 @@
-import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
 import { cloneAppConfig } from '../../protocol/app-config.ts';
 import { INSTANCE_STATUSES, type InstanceStatus } from '../../protocol/instance-status.ts';
 import { parse, ValidationError } from '../../protocol/validate.ts';
@@ -10,6 +11,7 @@ import type { SigningKeys } from '../keys/signing-keys.ts';
 import type { Clock, Instance, InstanceFilter, Store, User } from '../store/store.ts';
 import type { ApiAuth } from './auth.ts';
 import { checkConfig, checkRestorable, visibleInstance } from './configs.ts';
+import { eventStreams, Follow, following } from './event-stream.ts';
 
 export interface InstanceRouteDeps {
   store: Store;
@@ -17,7 +19,13 @@ export interface InstanceRouteDeps {
   keys: SigningKeys;
   hosts: AppHosts;
   clock: Clock;
+  log: Logger;
+  /** How often followers re-read (default WATCH_MS; tests shorten it). */
+  watchMs?: number;
 }
+
+/** How often a followed list or instance is read again; an event goes out only when it changed. */
+export const WATCH_MS = 1_000;
 
 const Text = (description: string) => Type.Optional(Type.String({ minLength: 1, maxLength: 255, description }));
 
@@ -27,7 +35,10 @@ export const InstanceQuery = Type.Object({
   tag: Text('a tag'),
   queue: Text('a queue name'),
   owner: Text('a user name'),
+  follow: Follow,
 }, { additionalProperties: false });
+
+export const InstanceShowQuery = Type.Object({ follow: Follow }, { additionalProperties: false });
 
 export const TokenRequest = Type.Object({
   lifetimeS: Type.Optional(Type.Integer({ minimum: 1, description: 'a whole number of seconds' })),
@@ -36,10 +47,47 @@ export const TokenRequest = Type.Object({
 /** Statuses a user stop moves from, and where to. */
 const STOP: Partial<Record<InstanceStatus, InstanceStatus>> = { queued: 'stopped', starting: 'stopping', active: 'stopping', idle: 'stopping' };
 
-/** The instances API: launch, list, show, stop, export, clone and gateway tokens. */
+/**
+ * The instances API: launch, list, show, stop, export, clone and gateway tokens.
+ *
+ * `GET /instances?follow=1` (with the list's filters) and `GET /instances/:id?follow=1` are
+ * server-sent events for the dashboard: an `instances` event (`{instances: [...]}`) or an
+ * `instance` event (the view) on connect and whenever the answer changes, read every WATCH_MS.
+ * Reading again beats hooking every status write: idle time and agent-offline marks change
+ * without a write, and a second-old list is live enough for people.
+ */
 export function instanceRoutes(app: FastifyInstance, deps: InstanceRouteDeps): void {
-  const { store, auth, keys, hosts, clock } = deps;
+  const { store, auth, keys, hosts, clock, log } = deps;
+  const watchMs = deps.watchMs ?? WATCH_MS;
   const tokens = new GatewayTokens(keys, hosts);
+  const openStream = eventStreams(app);
+
+  /** Sends `read()`'s answer as `event` now and whenever it changes, until the client goes. */
+  async function watch(reply: FastifyReply, comment: string, event: string, read: () => Promise<unknown>): Promise<void> {
+    const stream = openStream(reply, comment);
+    let last = '';
+    let reading = false;
+    const tick = async () => {
+      if (reading || stream.closed) return;
+      reading = true;
+      try {
+        const data = await read();
+        const text = JSON.stringify(data);
+        if (text !== last) stream.send(data, { event });
+        last = text;
+      } catch (err) {
+        // The instance went away or the store is closing: the client reconnects and sees why.
+        if (!stream.closed) log.warn({ err: (err as Error).message, event }, 'follow ended');
+        reply.raw.end();
+      } finally {
+        reading = false;
+      }
+    };
+    await tick();
+    const timer = setInterval(() => void tick(), watchMs);
+    stream.onClose(() => clearInterval(timer));
+    await stream.done;
+  }
 
   /** Views of instances, each owner's name looked up once. */
   async function views(instances: Instance[]): Promise<InstanceView[]> {
@@ -59,9 +107,17 @@ export function instanceRoutes(app: FastifyInstance, deps: InstanceRouteDeps): v
     return reply.code(201).send(await view(instance));
   });
 
-  app.get('/api/v1/instances', async (request) => {
+  app.get('/api/v1/instances', async (request, reply) => {
     const me = auth.user(request);
     const q = parse(InstanceQuery, request.query ?? {});
+    const filter = await listFilter(me, q);
+    const list = async () => ({ instances: filter ? await views(await store.instances.list(filter)) : [] });
+    if (!following(q.follow)) return list();
+    return watch(reply, 'instances', 'instances', list);
+  });
+
+  /** The store filter of a list query, or undefined when it can match nothing (an unknown owner). */
+  async function listFilter(me: User, q: Static<typeof InstanceQuery>): Promise<InstanceFilter | undefined> {
     const filter: InstanceFilter = { project: q.project, tag: q.tag, queue: q.queue };
     if (q.status !== undefined) {
       const statuses = q.status.split(',').map((s) => s.trim());
@@ -75,14 +131,18 @@ export function instanceRoutes(app: FastifyInstance, deps: InstanceRouteDeps): v
       filter.owner = me.id;
     } else if (q.owner !== undefined) {
       const owner = await store.users.getByName(q.owner);
-      if (!owner) return { instances: [] };
+      if (!owner) return undefined;
       filter.owner = owner.id;
     }
-    return { instances: await views(await store.instances.list(filter)) };
-  });
+    return filter;
+  }
 
-  app.get<{ Params: { id: string } }>('/api/v1/instances/:id', async (request) => {
-    return view(await visibleInstance(store, auth.user(request), request.params.id));
+  app.get<{ Params: { id: string } }>('/api/v1/instances/:id', async (request, reply) => {
+    const me = auth.user(request);
+    const q = parse(InstanceShowQuery, request.query ?? {});
+    const first = await visibleInstance(store, me, request.params.id);
+    if (!following(q.follow)) return view(first);
+    return watch(reply, `instance ${first.id}`, 'instance', async () => view(await visibleInstance(store, me, first.id)));
   });
 
   app.post<{ Params: { id: string } }>('/api/v1/instances/:id/stop', async (request) => {

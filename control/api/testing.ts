@@ -1,3 +1,4 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
@@ -67,5 +68,45 @@ export function apiFixture(parts: TestParts = {}, options: { start?: number } = 
       await built.control.app.close();
       await t.cleanup();
     },
+  };
+}
+
+export interface SseEvent { event: string; id: string | undefined; data: unknown }
+
+/** Follows a server-sent events endpoint of a listening control over a real socket, parsing each event. */
+export async function followEvents(port: number, path: string, headers: Record<string, string>) {
+  const res = await new Promise<IncomingMessage>((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, headers }, resolve);
+    req.on('error', reject);
+    req.end();
+  });
+  const events: SseEvent[] = [];
+  let buffer = '';
+  let wake: (() => void) | undefined;
+  res.setEncoding('utf8');
+  res.on('data', (chunk: string) => {
+    buffer += chunk;
+    let end;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const data = /^data: (.*)$/m.exec(block)?.[1];
+      if (data === undefined) continue; // a comment (heartbeat)
+      events.push({ event: /^event: (.*)$/m.exec(block)?.[1] ?? 'message', id: /^id: (.*)$/m.exec(block)?.[1], data: JSON.parse(data) });
+    }
+    wake?.();
+  });
+  return {
+    res,
+    events,
+    /** Waits until `n` events arrived (or throws after `timeoutMs`). */
+    async waitFor(n: number, timeoutMs = 5_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (events.length < n) {
+        if (Date.now() > deadline) throw new Error(`only ${events.length} of ${n} events`);
+        await new Promise<void>((r) => { wake = r; setTimeout(r, 50); });
+      }
+    },
+    close: () => res.destroy(),
   };
 }

@@ -1,0 +1,72 @@
+import type { ServerResponse } from 'node:http';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+
+/*
+ * Server-sent events (text/event-stream) for the API's `?follow=1` endpoints: the console of
+ * an instance, one instance, the instance list. A stream never ends by itself, so the streams
+ * a route file opened are ended before the server waits for its connections to close; a
+ * comment every heartbeat keeps proxies from timing the connection out.
+ */
+
+export const HEARTBEAT_MS = 15_000;
+
+/** The `follow` query parameter of a streaming endpoint. */
+export const Follow = Type.Optional(Type.Union([Type.Literal('1'), Type.Literal('0'), Type.Literal('true'), Type.Literal('false')], { description: '1 or 0' }));
+export const following = (follow: string | undefined): boolean => follow === '1' || follow === 'true';
+
+export interface EventStream {
+  /** Writes one event: `event:` (omitted for the default "message"), `id:` when given, JSON `data:`. */
+  send(data: unknown, options?: { event?: string; id?: string | number }): void;
+  /** Writes raw text (several events joined by the caller). */
+  write(chunk: string): void;
+  readonly closed: boolean;
+  /** Resolves when the client went away or the server closed; the handler awaits it. */
+  readonly done: Promise<void>;
+  /** Called once when the stream closes, for the caller's own unsubscribe and timers. */
+  onClose(fn: () => void): void;
+}
+
+/** One event's text. */
+export function eventText(data: unknown, options: { event?: string; id?: string | number } = {}): string {
+  return `${options.event ? `event: ${options.event}\n` : ''}${options.id === undefined ? '' : `id: ${options.id}\n`}data: ${JSON.stringify(data)}\n\n`;
+}
+
+/** An opener of event streams for one route file: registers the hook that ends them on close. */
+export function eventStreams(app: FastifyInstance, heartbeatMs = HEARTBEAT_MS): (reply: FastifyReply, comment: string) => EventStream {
+  const open = new Set<ServerResponse>();
+  app.addHook('preClose', async () => {
+    for (const res of open) res.end();
+  });
+  return (reply, comment) => {
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      'x-accel-buffering': 'no',
+    });
+    res.write(`: ${comment.replace(/[\r\n]/g, ' ')}\n\n`);
+    open.add(res);
+    const closers: (() => void)[] = [];
+    let closed = false;
+    const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), heartbeatMs);
+    heartbeat.unref();
+    const done = new Promise<void>((resolve) => {
+      res.once('close', () => {
+        closed = true;
+        clearInterval(heartbeat);
+        open.delete(res);
+        for (const fn of closers) fn();
+        resolve();
+      });
+    });
+    return {
+      send: (data, options) => { if (!closed) res.write(eventText(data, options)); },
+      write: (chunk) => { if (!closed) res.write(chunk); },
+      get closed() { return closed; },
+      done,
+      onClose: (fn) => { if (closed) fn(); else closers.push(fn); },
+    };
+  };
+}
