@@ -29,6 +29,8 @@ export interface ConsoleAuth {
 export class ApiAuth {
   readonly #store: Store;
   readonly #users = new WeakMap<FastifyRequest, User>();
+  /** What each request was authenticated by, so that a long-lived stream can check it again. */
+  readonly #credentials = new WeakMap<FastifyRequest, { token: string } | { cookie: string | undefined }>();
 
   readonly console: ConsoleAuth | undefined;
 
@@ -60,12 +62,26 @@ export class ApiAuth {
       if (!signedIn) throw new ControlError('CTL_UNAUTHENTICATED', 'no API token or valid sign-in cookie was sent');
       this.checkOrigin(request);
       this.#users.set(request, signedIn.user);
+      this.#credentials.set(request, { cookie: readCookie(request.headers.cookie, CONSOLE_COOKIE) });
       return;
     }
     const user = await this.#store.apiTokens.verify(token);
     if (!user) throw new ControlError('CTL_UNAUTHENTICATED', 'this API token is unknown, malformed or revoked');
     this.#users.set(request, user);
+    this.#credentials.set(request, { token });
   };
+
+  /**
+   * Whether what authenticated `request` is still good: the sign-in session not expired or
+   * signed out, the API token not revoked. Streams that outlive their request check it, so an
+   * ended session ends them too (and the dashboard goes to sign-in when it reconnects).
+   */
+  async stillValid(request: FastifyRequest): Promise<boolean> {
+    const credential = this.#credentials.get(request);
+    if (!credential) return false;
+    if ('token' in credential) return (await this.#store.apiTokens.verify(credential.token)) !== undefined;
+    return this.console?.sessions.verify(credential.cookie) !== undefined;
+  }
 
   user(request: FastifyRequest): User {
     const user = this.#users.get(request);

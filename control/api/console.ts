@@ -44,7 +44,7 @@ export interface ConsoleRouteDeps {
 
 export function consoleRoutes(app: FastifyInstance, deps: ConsoleRouteDeps): void {
   const { store, auth, feed, log } = deps;
-  const openStream = eventStreams(app, deps.heartbeatMs);
+  const openStream = eventStreams(app, (request) => auth.stillValid(request), deps.heartbeatMs);
 
   app.get<{ Params: { id: string } }>('/api/v1/instances/:id/console', async (request, reply) => {
     const instance = await visibleInstance(store, auth.user(request), request.params.id);
@@ -62,7 +62,7 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleRouteDeps): voi
       since = Number(lastEventId.trim());
     }
 
-    const stream = openStream(reply, `console of ${instance.id} after ${since}`);
+    const stream = openStream(request, reply, `console of ${instance.id} after ${since}`);
     let last = since;
     let pumping = false;
     let again = false;

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /*
  * Server-sent events (text/event-stream) for the API's `?follow=1` endpoints: the console of
@@ -10,6 +10,8 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
  */
 
 export const HEARTBEAT_MS = 15_000;
+/** How often a stream checks that its credentials still hold (a session can end under it). */
+export const CREDENTIAL_CHECK_MS = 2_000;
 
 /** The `follow` query parameter of a streaming endpoint. */
 export const Follow = Type.Optional(Type.Union([Type.Literal('1'), Type.Literal('0'), Type.Literal('true'), Type.Literal('false')], { description: '1 or 0' }));
@@ -32,13 +34,17 @@ export function eventText(data: unknown, options: { event?: string; id?: string 
   return `${options.event ? `event: ${options.event}\n` : ''}${options.id === undefined ? '' : `id: ${options.id}\n`}data: ${JSON.stringify(data)}\n\n`;
 }
 
-/** An opener of event streams for one route file: registers the hook that ends them on close. */
-export function eventStreams(app: FastifyInstance, heartbeatMs = HEARTBEAT_MS): (reply: FastifyReply, comment: string) => EventStream {
+/**
+ * An opener of event streams for one route file: registers the hook that ends them on close.
+ * A stream ends when `stillValid` says its request's credentials no longer hold (checked every
+ * CREDENTIAL_CHECK_MS).
+ */
+export function eventStreams(app: FastifyInstance, stillValid: (request: FastifyRequest) => Promise<boolean>, heartbeatMs = HEARTBEAT_MS): (request: FastifyRequest, reply: FastifyReply, comment: string) => EventStream {
   const open = new Set<ServerResponse>();
   app.addHook('preClose', async () => {
     for (const res of open) res.end();
   });
-  return (reply, comment) => {
+  return (request, reply, comment) => {
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -52,10 +58,15 @@ export function eventStreams(app: FastifyInstance, heartbeatMs = HEARTBEAT_MS): 
     let closed = false;
     const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), heartbeatMs);
     heartbeat.unref();
+    const check = setInterval(() => {
+      stillValid(request).then((valid) => { if (!valid) res.end(); }, () => res.end());
+    }, CREDENTIAL_CHECK_MS);
+    check.unref();
     const done = new Promise<void>((resolve) => {
       res.once('close', () => {
         closed = true;
         clearInterval(heartbeat);
+        clearInterval(check);
         open.delete(res);
         for (const fn of closers) fn();
         resolve();

@@ -52,9 +52,9 @@ describe('following instances (server-sent events)', () => {
     list.close();
   });
 
-  it('follows one instance, refuses another user\'s, and names a bad query parameter', async () => {
+  it('follows one instance, refuses another user\'s, names a bad query parameter, and ends with its credentials', async () => {
     const id = await launch(bob, 'default');
-    const one = await followEvents(port, `/api/v1/instances/${id}?follow=1`, { authorization: `Bearer ${bob}` });
+    const one = await followEvents(port, `/api/v1/instances/${id}?follow=1`, { authorization: `Bearer ${admin}` });
     await one.waitFor(1);
     expect(one.events[0]).toMatchObject({ event: 'instance', data: { id, status: 'queued' } });
     await f.call('POST', `/api/v1/instances/${id}/stop`, admin);
@@ -67,6 +67,16 @@ describe('following instances (server-sent events)', () => {
     const bad = await f.call('GET', '/api/v1/instances?follow=yes', bob);
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.message).toMatch(/^follow:/);
+
+    // A revoked token ends the streams it opened (a signed-out session does the same).
+    const bobId = (await f.t.store.users.getByName('bob'))!.id;
+    const [bobToken] = await f.t.store.apiTokens.list(bobId);
+    const list = await followEvents(port, '/api/v1/instances?follow=1', { authorization: `Bearer ${bob}` });
+    await list.waitFor(1);
+    const listEnded = new Promise((r) => list.res.once('end', r));
+    await f.t.store.apiTokens.revoke(bobToken.id);
+    await listEnded;
+    expect((await f.call('GET', '/api/v1/instances?follow=1', bob)).statusCode).toBe(401);
 
     // Control closing ends open streams instead of waiting on them.
     const ended = new Promise((r) => one.res.once('end', r));

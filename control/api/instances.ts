@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { cloneAppConfig } from '../../protocol/app-config.ts';
 import { INSTANCE_STATUSES, type InstanceStatus } from '../../protocol/instance-status.ts';
@@ -60,11 +60,11 @@ export function instanceRoutes(app: FastifyInstance, deps: InstanceRouteDeps): v
   const { store, auth, keys, hosts, clock, log } = deps;
   const watchMs = deps.watchMs ?? WATCH_MS;
   const tokens = new GatewayTokens(keys, hosts);
-  const openStream = eventStreams(app);
+  const openStream = eventStreams(app, (request) => auth.stillValid(request));
 
   /** Sends `read()`'s answer as `event` now and whenever it changes, until the client goes. */
-  async function watch(reply: FastifyReply, comment: string, event: string, read: () => Promise<unknown>): Promise<void> {
-    const stream = openStream(reply, comment);
+  async function watch(request: FastifyRequest, reply: FastifyReply, comment: string, event: string, read: () => Promise<unknown>): Promise<void> {
+    const stream = openStream(request, reply, comment);
     let last = '';
     let reading = false;
     const tick = async () => {
@@ -113,7 +113,7 @@ export function instanceRoutes(app: FastifyInstance, deps: InstanceRouteDeps): v
     const filter = await listFilter(me, q);
     const list = async () => ({ instances: filter ? await views(await store.instances.list(filter)) : [] });
     if (!following(q.follow)) return list();
-    return watch(reply, 'instances', 'instances', list);
+    return watch(request, reply, 'instances', 'instances', list);
   });
 
   /** The store filter of a list query, or undefined when it can match nothing (an unknown owner). */
@@ -142,7 +142,7 @@ export function instanceRoutes(app: FastifyInstance, deps: InstanceRouteDeps): v
     const q = parse(InstanceShowQuery, request.query ?? {});
     const first = await visibleInstance(store, me, request.params.id);
     if (!following(q.follow)) return view(first);
-    return watch(reply, `instance ${first.id}`, 'instance', async () => view(await visibleInstance(store, me, first.id)));
+    return watch(request, reply, `instance ${first.id}`, 'instance', async () => view(await visibleInstance(store, me, first.id)));
   });
 
   app.post<{ Params: { id: string } }>('/api/v1/instances/:id/stop', async (request) => {

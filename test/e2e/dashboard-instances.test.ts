@@ -12,7 +12,7 @@ import { freePort, envLines, runWharf, type Running } from '../support/tcp.ts';
 /*
  * Real processes: `wharf control` (its public URL is the gateway's), a `wharf gateway` fed by
  * it, and headless Chromium on the gateway's main host. The browser signs in through the
- * page, watches the instance list update without reloading while the CLI launches and stops
+ * page, watches the instance list update live (server-sent events) while the CLI launches and stops
  * an instance (no agent: it stays queued until stopped), loses its session and comes back
  * through sign-in. Screenshots go to test/.screenshots; axe-core checks the page at 1280 and
  * 390 px wide, in light and dark.
@@ -116,8 +116,9 @@ describe('dashboard: the instance list in a real browser through the gateway', (
   });
 
   it('an expired session goes to sign-in and back to the page; so does a signed-out visit', async () => {
-    // The session ends under the open page: the next poll's 401 sends it to sign-in.
-    await context.clearCookies();
+    // The session ends under the open page (signed out elsewhere): control ends the live stream,
+    // its reconnect is refused, and the page goes to sign-in.
+    await page.evaluate(async () => { await fetch('/api/v1/auth/logout', { method: 'POST' }); });
     await page.waitForURL((u) => u.pathname === '/signin', { timeout: 10_000 });
     expect(new URL(page.url()).searchParams.get('return')).toBe('/');
     await signIn();
