@@ -17,6 +17,7 @@ export const controlErrors = {
   CTL_SNAPSHOT_TOO_LARGE: { status: 413, message: 'The snapshot is over control\'s size limit (WHARF_SNAPSHOT_MAX_BYTES); the previous snapshot is kept. Exclude large paths (workspace.exclude) or ask an admin to raise the limit.' },
   CTL_SNAPSHOT_CHECKSUM: { status: 422, message: 'The snapshot\'s bytes do not match the sha256 announced in X-Wharf-Sha256; nothing was stored and the previous snapshot is kept. Upload it again.' },
   CTL_NOT_FOUND: { status: 404, message: 'No such object. Check the id, or list what exists.' },
+  CTL_LAST_ADMIN: { status: 409, message: 'Wharf keeps at least one admin. Make another user an admin first (`wharf users admin NAME`).' },
   CTL_USER_EXISTS: { status: 409, message: 'A user with this name exists already. Pick another name, or change that user\'s password.' },
   CTL_INVALID: { status: 400, message: 'The request is not valid. The message names what to fix.' },
   CTL_UNAUTHENTICATED: { status: 401, message: 'Send `Authorization: Bearer <api token>`. The CLI reads WHARF_TOKEN, else WHARF_HOME/admin.token; create a token with `wharf tokens create NAME`.' },

@@ -2,10 +2,11 @@ import { UsageError } from '../../protocol/settings.ts';
 import { parseCommand, positionals, readPassword } from './cli-args.ts';
 import { ControlClient } from './control-client.ts';
 
-export const usersHelp = `wharf users add NAME [--admin] | passwd NAME | ls [--json]
+export const usersHelp = `wharf users add NAME [--admin] | passwd NAME | admin NAME [--off] | ls [--json]
 
   add NAME [--admin]   create a user; the password is read from stdin when it is not a terminal, else prompted
   passwd NAME          set a user's password (yours, or anyone's as an admin), read the same way
+  admin NAME [--off]   make a user an admin, or with --off no longer one (admins only; the last admin stays one)
   ls [--json]          list users (an admin sees all, others themselves)
 
 Control and the token come from WHARF_URL and WHARF_TOKEN, else WHARF_HOME.`;
@@ -33,6 +34,13 @@ export async function runUsers(argv: string[]): Promise<void> {
       console.log(`password of ${name} changed`);
       return;
     }
+    case 'admin': {
+      const { values, positionals: given } = parseCommand(rest, { off: { type: 'boolean' } });
+      const [name] = positionals(given, ['NAME'], 'wharf users admin NAME [--off]');
+      const user = await new ControlClient().call<UserView>('PATCH', `/api/v1/users/${encodeURIComponent(name)}`, { admin: !values.off });
+      console.log(user.admin ? `${user.name} is an admin` : `${user.name} is no longer an admin`);
+      return;
+    }
     case 'ls': {
       const { values, positionals: given } = parseCommand(rest, { json: { type: 'boolean' } });
       positionals(given, [], 'wharf users ls [--json]');
@@ -42,6 +50,6 @@ export async function runUsers(argv: string[]): Promise<void> {
       return;
     }
     default:
-      throw new UsageError(sub ? `unknown subcommand "users ${sub}": use add, passwd or ls` : 'wharf users needs a subcommand: add, passwd or ls');
+      throw new UsageError(sub ? `unknown subcommand "users ${sub}": use add, passwd, admin or ls` : 'wharf users needs a subcommand: add, passwd, admin or ls');
   }
 }

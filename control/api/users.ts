@@ -10,12 +10,17 @@ const Password = Type.String({ minLength: 8, maxLength: 1024, description: 'a pa
 
 export const NewUser = Type.Object({ name: Name, password: Password, admin: Type.Optional(Type.Boolean({ description: 'true or false' })) }, { additionalProperties: false });
 export const NewPassword = Type.Object({ password: Password }, { additionalProperties: false });
+export const UserChange = Type.Object({ admin: Type.Boolean({ description: 'true or false' }) }, { additionalProperties: false });
 
 export function userView(u: User) {
   return { id: u.id, name: u.name, admin: u.admin, created: new Date(u.created).toISOString() };
 }
 
-/** `/me` and `/users`: anyone sees and changes themself; only an admin others. */
+/**
+ * `/me` and `/users`: anyone sees and changes themself; only an admin others.
+ * `PATCH /users/:name {admin}` (admin only) makes or unmakes an admin; the last admin stays one,
+ * so that control always has someone who can add users and agents.
+ */
 export function userRoutes(app: FastifyInstance, store: Store, auth: ApiAuth): void {
   app.get('/api/v1/me', async (request) => userView(auth.user(request)));
 
@@ -40,5 +45,18 @@ export function userRoutes(app: FastifyInstance, store: Store, auth: ApiAuth): v
     if (!user) throw new ControlError('CTL_NOT_FOUND', `no user "${request.params.name}"`);
     await store.users.setPassword(user.id, body.password);
     return reply.code(204).send();
+  });
+
+  app.patch<{ Params: { name: string } }>('/api/v1/users/:name', async (request) => {
+    auth.admin(request);
+    const body = parse(UserChange, request.body ?? {});
+    const user = await store.users.getByName(request.params.name);
+    if (!user) throw new ControlError('CTL_NOT_FOUND', `no user "${request.params.name}"`);
+    if (user.admin && !body.admin) {
+      const admins = (await store.users.list()).filter((u) => u.admin);
+      if (admins.length <= 1) throw new ControlError('CTL_LAST_ADMIN', `admin: "${user.name}" is the last admin and stays one; make another user an admin first`);
+    }
+    if (user.admin !== body.admin) await store.users.setAdmin(user.id, body.admin);
+    return userView({ ...user, admin: body.admin });
   });
 }
