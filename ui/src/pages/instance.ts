@@ -1,8 +1,419 @@
+import { api, ApiError, SignedOut } from '../api.ts';
 import { h } from '../dom.ts';
+import { age, statusDisplay } from '../format.ts';
+import { follow, type Follow } from '../live.ts';
 import type { PageContext } from '../page.ts';
+import { createCharts } from '../instance/charts.ts';
+import { atBottom, clock, consoleEvent, MAX_LINES, overflow, type ConsoleEvent } from '../instance/console-log.ts';
+import { canStop, cloneHref, connectCommand, exportFileName, exportText, openLabel } from '../instance/links.ts';
+import type { MetricsAnswer } from '../instance/metrics.ts';
+import { appWords, countdown, idleWords, isInstanceView, secondsLeft, STATUS_ICONS, type InstanceView } from '../instance/view.ts';
 
-/* Placeholder until this page is written. */
-export function instancePage(ctx: PageContext): void {
-  ctx.title('instance');
-  ctx.view.append(h('p', {}, 'Not written yet.'));
+/*
+ * One instance (`/instances/:id`): its status, idle clock and idle-stop warning, links, charts
+ * of its traffic and resources, its console, and the actions Stop, Clone and Export.
+ *
+ * The view follows `GET /api/v1/instances/:id?follow=1` (event `instance`); where control
+ * answers that with plain JSON (no stream), it polls every POLL_MS instead. Metrics are
+ * polled every METRICS_MS; the console follows its own event stream. Between updates a 1 s
+ * tick moves the idle clock, the countdown and the age. Parts are updated in place, so focus,
+ * selection and screen-reader position survive the updates.
+ */
+
+const POLL_MS = 2_000;
+const METRICS_MS = 5_000;
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** A term and its description in the summary list; the description is updated in place. */
+function fact(list: HTMLDListElement, term: string, key: string): HTMLElement {
+  const dd = h('dd', { 'data-fact': key });
+  list.append(h('div', {}, h('dt', {}, term), dd));
+  return dd;
+}
+
+/** Copies `text`; where the clipboard is refused, selects it in `target` so that Ctrl+C does it. */
+async function copy(text: string, target: HTMLElement, status: HTMLElement): Promise<void> {
+  try {
+    if (!navigator.clipboard) throw new Error('no clipboard');
+    await navigator.clipboard.writeText(text);
+    status.textContent = 'Copied';
+  } catch {
+    const range = document.createRange();
+    range.selectNodeContents(target);
+    const selection = getSelection();
+    selection?.removeAllRanges();
+    selection?.addRange(range);
+    status.textContent = 'Selected: press Ctrl+C (⌘C) to copy';
+  }
+  setTimeout(() => { status.textContent = ''; }, 4000);
+}
+
+/** `value` in <code> with a Copy button; `what` names the button ("Copy TCP address"). */
+function copyable(value: string, what: string, id: string): HTMLElement {
+  const code = h('code', { id }, value);
+  const status = h('span', { class: 'copied', role: 'status' });
+  const button = h('button', { type: 'button', class: 'copy', 'aria-label': `Copy ${what}`, 'aria-describedby': id }, 'Copy');
+  button.addEventListener('click', () => void copy(value, code, status));
+  return h('span', { class: 'copyable' }, code, button, status);
+}
+
+function link(href: string, id: string): HTMLAnchorElement {
+  return h('a', { href, id, target: '_blank', rel: 'noopener' }, href);
+}
+
+export function instancePage(ctx: PageContext): () => void {
+  const { view: root, notice } = ctx;
+  const id = ctx.params.id ?? '';
+  ctx.title(`Instance ${id}`);
+
+  let stopped = false;
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const later = (fn: () => void, ms: number) => {
+    const t = setTimeout(() => { timers.delete(t); if (!stopped) fn(); }, ms);
+    timers.add(t);
+  };
+  const streams: Follow[] = [];
+
+  // ---- Summary: status, idle warning, actions, facts -------------------------------------
+  const statusLine = h('p', { class: 'inst-status', id: 'instance-status', 'aria-live': 'polite' }, 'Loading…');
+  const warning = h('div', { id: 'idle-warning', role: 'alert', class: 'alert' });
+  const warningCountdown = h('p', { class: 'countdown', id: 'idle-countdown' });
+  const warningBox = h('div', { class: 'alert-box', hidden: true }, warning, warningCountdown);
+
+  const openLink = h('a', { id: 'open', class: 'button primary', target: '_blank', rel: 'noopener', href: '#', hidden: true }, 'Open app');
+  const stopButton = h('button', { type: 'button', id: 'stop', disabled: true }, 'Stop');
+  const cloneLink = h('a', { id: 'clone', class: 'button', href: cloneHref(id) }, 'Clone');
+  const exportButton = h('button', { type: 'button', id: 'export' }, 'Export configuration');
+  const actions = h('div', { class: 'actions', role: 'group', 'aria-label': 'Actions' }, openLink, stopButton, cloneLink, exportButton);
+
+  const facts = h('dl', { class: 'facts', id: 'instance-facts' });
+  const f = {
+    session: fact(facts, 'Session id', 'session'),
+    name: fact(facts, 'Name', 'name'),
+    app: fact(facts, 'App', 'app'),
+    project: fact(facts, 'Project', 'project'),
+    tags: fact(facts, 'Tags', 'tags'),
+    queue: fact(facts, 'Queue', 'queue'),
+    owner: fact(facts, 'Owner', 'owner'),
+    idle: fact(facts, 'Idle', 'idle'),
+    age: fact(facts, 'Age', 'age'),
+    restored: fact(facts, 'Workspace restored from', 'restored'),
+  };
+
+  // ---- Links --------------------------------------------------------------------------
+  const linksList = h('dl', { class: 'facts links', id: 'instance-links' });
+  const linksSection = h('section', { class: 'panel', 'aria-labelledby': 'links-heading' },
+    h('h2', { id: 'links-heading' }, 'Connect'), linksList);
+
+  // ---- Metrics ------------------------------------------------------------------------
+  const charts = createCharts();
+  const metricsSection = h('section', { class: 'panel', 'aria-labelledby': 'metrics-heading' },
+    h('h2', { id: 'metrics-heading' }, 'Metrics'),
+    h('p', { class: 'hint' }, 'The last hour, refreshed every 5 seconds.'),
+    charts.element);
+
+  // ---- Console ------------------------------------------------------------------------
+  // The scrolling box is the log (role="log"); its lines are a list inside it.
+  const lines = h('ol', { class: 'lines' });
+  const log = h('div', { id: 'console', class: 'console', role: 'log', 'aria-live': 'off', 'aria-labelledby': 'console-heading', tabindex: 0 }, lines);
+  const consoleEmpty = h('p', { class: 'hint', id: 'console-empty' }, 'No output yet.');
+  const consoleSection = h('section', { class: 'panel', 'aria-labelledby': 'console-heading' },
+    h('h2', { id: 'console-heading' }, 'Console'),
+    h('p', { class: 'hint' }, 'Agent events and the app\u2019s output, live; times in UTC. Scroll up to pause following.'),
+    consoleEmpty, log);
+
+  // ---- Stop confirmation --------------------------------------------------------------
+  const confirmStop = h('button', { type: 'button', id: 'stop-confirm', class: 'danger' }, 'Stop instance');
+  const cancelStop = h('button', { type: 'button', id: 'stop-cancel', autofocus: true }, 'Cancel');
+  const dialog = h('dialog', { id: 'stop-dialog', 'aria-labelledby': 'stop-dialog-title', 'aria-describedby': 'stop-dialog-text' },
+    h('h2', { id: 'stop-dialog-title' }, 'Stop this instance?'),
+    h('p', { id: 'stop-dialog-text' }, 'Wharf saves its workspace and removes its container. You can launch a copy later with Clone.'),
+    h('div', { class: 'actions' }, confirmStop, cancelStop));
+
+  root.replaceChildren(
+    h('section', { class: 'inst-head', 'aria-label': 'Summary' }, statusLine, warningBox, actions, facts),
+    linksSection, metricsSection, consoleSection, dialog);
+
+  // ---- Rendering the view -------------------------------------------------------------
+  let current: InstanceView | null = null;
+  let receivedAt = 0;
+  let lastLinks = '';
+  let lastStopsAt: string | null = null;
+  let busy = false; // a stop request is on its way
+  let lastHeading = '';
+
+  const setText = (el: HTMLElement, text: string) => {
+    if (el.textContent !== text) el.textContent = text;
+  };
+
+  const renderLinks = (v: InstanceView) => {
+    const key = JSON.stringify([v.links, v.config.routing.mode]);
+    if (key === lastLinks) return;
+    lastLinks = key;
+    const rows: HTMLElement[] = [];
+    const row = (term: string, ...value: (Node | string)[]) => rows.push(h('div', {}, h('dt', {}, term), h('dd', {}, ...value)));
+    // A TCP app is reached on its port only: its HTTPS names lead nowhere.
+    const tcp = v.config.routing.mode === 'tcp';
+    if (v.links.https && !tcp) row('HTTPS', link(v.links.https, 'link-https'));
+    if (v.links.endpoint && !tcp) row('API endpoint', h('span', { class: 'hint' }, 'for programs sending ', h('code', {}, 'Authorization: Bearer')), ' ', copyable(v.links.endpoint, 'API endpoint', 'link-endpoint'));
+    if (tcp) {
+      row('TCP address', v.links.tcp ? copyable(v.links.tcp, 'TCP address', 'link-tcp') : h('span', { class: 'none' }, 'not assigned yet'));
+      row('Connect from your computer', copyable(connectCommand(v.id), 'connect command', 'connect-command'));
+    }
+    if (!rows.length) rows.push(h('p', { class: 'none' }, 'This app is not routed: it has no address outside its host.'));
+    linksList.replaceChildren(...rows);
+  };
+
+  /** The parts that move with the clock alone. */
+  const tick = () => {
+    const v = current;
+    if (!v) return;
+    const now = Date.now();
+    setText(f.idle, idleWords(v, now - receivedAt));
+    const ageText = age(v.created, now);
+    const time = f.age.firstElementChild as HTMLTimeElement | null;
+    if (time) setText(time, ageText);
+    if (v.idleWarning) setText(warningCountdown, countdown(secondsLeft(v.idleWarning.stopsAt, now)));
+  };
+
+  const render = (v: InstanceView) => {
+    current = v;
+    receivedAt = Date.now();
+    const heading = v.name ? `${v.name} (${v.id})` : `Instance ${v.id}`;
+    if (heading !== lastHeading) {
+      lastHeading = heading;
+      ctx.title(heading);
+    }
+
+    const s = statusDisplay(v);
+    const statusKey = `${s.kind}|${s.label}|${s.detail ?? ''}`;
+    if (statusLine.dataset.key !== statusKey) {
+      statusLine.dataset.key = statusKey;
+      statusLine.dataset.status = s.kind;
+      statusLine.replaceChildren(
+        h('span', { class: `status status-${s.kind}` }, h('span', { class: 'icon', 'aria-hidden': 'true' }, STATUS_ICONS[s.kind]), ' ', s.label),
+        ...(s.detail ? [h('span', { class: 'reason', id: 'status-reason' }, s.detail)] : []));
+    }
+
+    // The idle-stop warning: announced once when it appears, the countdown beside it.
+    const stopsAt = v.idleWarning?.stopsAt ?? null;
+    if (stopsAt !== lastStopsAt) {
+      lastStopsAt = stopsAt;
+      warningBox.hidden = stopsAt === null;
+      warning.replaceChildren(...(stopsAt === null ? [] : [
+        h('strong', {}, 'Idle: '),
+        `Wharf stops this instance at ${new Date(stopsAt).toLocaleTimeString()} unless it is used. Its workspace is saved.`,
+      ]));
+    }
+
+    const running = v.status === 'starting' || v.status === 'active' || v.status === 'idle';
+    const label = openLabel(v.app);
+    if (v.links.browser && running && v.config.routing.mode !== 'tcp') {
+      if (openLink.getAttribute('href') !== v.links.browser) openLink.href = v.links.browser;
+      setText(openLink, label);
+      openLink.hidden = false;
+    } else openLink.hidden = true;
+    stopButton.disabled = busy || !canStop(v.status);
+
+    setText(f.session, v.id);
+    setText(f.name, v.name || '—');
+    setText(f.app, appWords(v));
+    setText(f.project, v.project);
+    const tagsKey = JSON.stringify(v.tags);
+    if (f.tags.dataset.key !== tagsKey) {
+      f.tags.dataset.key = tagsKey;
+      f.tags.replaceChildren(v.tags.length ? h('ul', { class: 'tags' }, ...v.tags.map((t) => h('li', {}, t))) : h('span', { class: 'none' }, 'none'));
+    }
+    setText(f.queue, v.queue);
+    setText(f.owner, v.owner);
+    if (f.age.dataset.key !== v.created) {
+      f.age.dataset.key = v.created;
+      f.age.replaceChildren(h('time', { datetime: v.created, title: v.created }, age(v.created, Date.now())), ' ', h('span', { class: 'hint' }, `(created ${new Date(v.created).toLocaleString()})`));
+    }
+    const restoredKey = v.restoredFrom ?? '';
+    if (f.restored.dataset.key !== restoredKey || !f.restored.firstChild) {
+      f.restored.dataset.key = restoredKey;
+      f.restored.replaceChildren(v.restoredFrom
+        ? h('a', { href: `/instances/${encodeURIComponent(v.restoredFrom)}`, id: 'restored-from' }, v.restoredFrom)
+        : h('span', { class: 'none' }, 'a new workspace'));
+    }
+    renderLinks(v);
+    tick();
+  };
+
+  const failed = (err: unknown): boolean => {
+    if (err instanceof SignedOut) {
+      stopped = true;
+      return true;
+    }
+    if (err instanceof ApiError && err.status === 404) {
+      stopped = true;
+      close();
+      ctx.title('Instance not found');
+      root.replaceChildren(h('p', {}, `Wharf has no instance “${id}” that you can see. `, h('a', { href: '/' }, 'Go to your instances'), '.'));
+      return true;
+    }
+    return false;
+  };
+
+  // ---- Loading and following the view --------------------------------------------------
+  const load = async (): Promise<boolean> => {
+    try {
+      const v = await api<InstanceView>(`/api/v1/instances/${encodeURIComponent(id)}`);
+      if (stopped) return false;
+      render(v);
+      return true;
+    } catch (err) {
+      if (!failed(err)) notice.textContent = `Cannot load this instance (${errorText(err)}); retrying.`;
+      return false;
+    }
+  };
+
+  const poll = async () => {
+    if (await load()) notice.textContent = '';
+    later(() => void poll(), POLL_MS);
+  };
+
+  const followView = () => {
+    let live = false;
+    let polling = false;
+    const stream = follow(`/api/v1/instances/${encodeURIComponent(id)}?follow=1`, {
+      instance: (data) => {
+        if (!isInstanceView(data, id) || stopped) return;
+        live = true;
+        render(data);
+      },
+    }, (trouble) => {
+      if (trouble === null) {
+        if (live) notice.textContent = '';
+        return;
+      }
+      if (!live && !polling) {
+        // No stream here (an older control answers JSON): poll instead.
+        polling = true;
+        stream.close();
+        later(() => void poll(), POLL_MS);
+      } else if (live) notice.textContent = trouble;
+    });
+    streams.push(stream);
+  };
+
+  // ---- Metrics ------------------------------------------------------------------------
+  const pollMetrics = async () => {
+    try {
+      const m = await api<MetricsAnswer>(`/api/v1/instances/${encodeURIComponent(id)}/metrics`);
+      if (stopped) return;
+      charts.update(m);
+    } catch (err) {
+      if (failed(err)) return;
+      notice.textContent = `Cannot refresh the metrics (${errorText(err)}); retrying.`;
+    }
+    later(() => void pollMetrics(), METRICS_MS);
+  };
+
+  // ---- Console ------------------------------------------------------------------------
+  let lastSeq = 0;
+  let pending: ConsoleEvent[] = [];
+  let frame = 0;
+  const flush = () => {
+    frame = 0;
+    if (!pending.length || stopped) return;
+    const stick = atBottom(log.scrollTop, log.clientHeight, log.scrollHeight);
+    const batch = pending.slice(-MAX_LINES);
+    pending = [];
+    const drop = overflow(lines.childElementCount, batch.length);
+    for (let i = 0; i < drop && lines.firstElementChild; i++) lines.firstElementChild.remove();
+    const fragment = document.createDocumentFragment();
+    for (const l of batch) {
+      fragment.append(h('li', { class: `line ${l.stream}`, 'data-seq': l.seq, 'data-stream': l.stream },
+        h('time', { datetime: l.at, title: l.at }, clock(l.at)), ' ',
+        l.stream === 'stdout' ? null : h('span', { class: 'stream' }, l.stream === 'stderr' ? 'err' : 'wharf'), l.stream === 'stdout' ? null : ' ',
+        h('span', { class: 'text' }, l.text)));
+    }
+    lines.append(fragment);
+    consoleEmpty.hidden = true;
+    if (stick) log.scrollTop = log.scrollHeight;
+  };
+  const followConsole = () => {
+    streams.push(follow(`/api/v1/instances/${encodeURIComponent(id)}/console?follow=1`, {
+      message: (data) => {
+        const line = consoleEvent(data);
+        if (!line || line.seq <= lastSeq) return;
+        lastSeq = line.seq;
+        pending.push(line);
+        if (pending.length > MAX_LINES) pending = pending.slice(-MAX_LINES);
+        if (!frame) frame = requestAnimationFrame(flush);
+      },
+    }, (trouble) => {
+      if (trouble !== null) notice.textContent = trouble;
+    }));
+  };
+
+  // ---- Actions ------------------------------------------------------------------------
+  stopButton.addEventListener('click', () => {
+    if (!stopButton.disabled) dialog.showModal();
+  });
+  cancelStop.addEventListener('click', () => dialog.close());
+  confirmStop.addEventListener('click', async () => {
+    dialog.close();
+    busy = true;
+    stopButton.disabled = true;
+    setText(stopButton, 'Stopping…');
+    try {
+      const v = await api<InstanceView>(`/api/v1/instances/${encodeURIComponent(id)}/stop`, { method: 'POST' });
+      if (!stopped) render(v);
+      notice.textContent = '';
+    } catch (err) {
+      if (!failed(err)) notice.textContent = `Cannot stop this instance: ${errorText(err)}`;
+    } finally {
+      busy = false;
+      setText(stopButton, 'Stop');
+      if (current) stopButton.disabled = !canStop(current.status);
+      stopButton.focus();
+    }
+  });
+
+  exportButton.addEventListener('click', async () => {
+    exportButton.disabled = true;
+    try {
+      const config = await api<unknown>(`/api/v1/instances/${encodeURIComponent(id)}/config`);
+      const url = URL.createObjectURL(new Blob([exportText(config)], { type: 'application/json' }));
+      const a = h('a', { href: url, download: exportFileName(id), hidden: true });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (err) {
+      if (!failed(err)) notice.textContent = `Cannot export the configuration: ${errorText(err)}`;
+    } finally {
+      exportButton.disabled = false;
+    }
+  });
+
+  // ---- Start --------------------------------------------------------------------------
+  const close = () => {
+    for (const s of streams) s.close();
+    streams.length = 0;
+    for (const t of timers) clearTimeout(t);
+    timers.clear();
+    clearInterval(ticker);
+    if (frame) cancelAnimationFrame(frame);
+    charts.destroy();
+    if (dialog.open) dialog.close();
+  };
+  const ticker = setInterval(tick, 1000);
+
+  // The first answer shows the page at once (and finds a 404, which a stream cannot see).
+  void load().then(() => {
+    if (stopped) return;
+    followView();
+    followConsole();
+    void pollMetrics();
+  });
+
+  return () => {
+    stopped = true;
+    close();
+  };
 }

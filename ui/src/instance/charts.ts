@@ -1,0 +1,174 @@
+import uPlot from 'uplot';
+import { h } from '../dom.ts';
+import { chartColumns, summaries, type ChartColumns, type MetricName, type MetricsAnswer } from './metrics.ts';
+import { bytes, ms, percent, rate } from './numbers.ts';
+
+/*
+ * The instance page's five charts (uPlot, drawn on canvas; its styles are set through the
+ * CSSOM, which the dashboard's CSP allows). Each chart is a <figure id="chart-NAME"> whose
+ * plot is role="img" with the latest numbers as its name, and whose caption repeats them as
+ * text in <p class="latest" data-metric="NAME" data-latest="RAW NUMBER">.
+ */
+
+type Colour = '--accent' | '--ok' | '--warn' | '--bad' | '--idle';
+
+interface LineSpec { label: string; colour: Colour; dash?: number[]; pick: (c: ChartColumns) => (number | null)[] }
+
+interface ChartSpec {
+  name: MetricName;
+  title: string;
+  lines: LineSpec[];
+  axis: (v: number) => string;
+  /** The y scale: from 0, up to at least `floor`. */
+  floor: number;
+}
+
+const SPECS: ChartSpec[] = [
+  {
+    name: 'requests', title: 'Requests per second', axis: rate, floor: 1,
+    lines: [
+      { label: 'requests/s', colour: '--accent', pick: (c) => c.requestRate },
+      { label: '5xx/s', colour: '--bad', dash: [4, 3], pick: (c) => c.errorRate },
+    ],
+  },
+  {
+    name: 'latency', title: 'Latency', axis: ms, floor: 1,
+    lines: [
+      { label: 'p50', colour: '--ok', pick: (c) => c.p50 },
+      { label: 'p95', colour: '--warn', dash: [6, 3], pick: (c) => c.p95 },
+      { label: 'p99', colour: '--bad', dash: [2, 2], pick: (c) => c.p99 },
+    ],
+  },
+  { name: 'cpu', title: 'CPU', axis: percent, floor: 100, lines: [{ label: 'CPU %', colour: '--accent', pick: (c) => c.cpu }] },
+  { name: 'gpu', title: 'GPU', axis: percent, floor: 100, lines: [{ label: 'GPU %', colour: '--idle', pick: (c) => c.gpu }] },
+  { name: 'memory', title: 'Memory', axis: bytes, floor: 1024 * 1024, lines: [{ label: 'memory', colour: '--idle', pick: (c) => c.memory }] },
+];
+
+const HEIGHT = 170;
+/** The x axis shows at least this much time, so that a new instance's first points are not squeezed into a line. */
+const MIN_SPAN_S = 5 * 60;
+
+interface Chart {
+  spec: ChartSpec;
+  figure: HTMLElement;
+  plot: HTMLDivElement;
+  latest: HTMLParagraphElement;
+  u: uPlot | null;
+}
+
+export interface Charts {
+  /** The section to put on the page. */
+  element: HTMLElement;
+  update(answer: MetricsAnswer): void;
+  destroy(): void;
+}
+
+function cssVar(name: string): string {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
+}
+
+export function createCharts(): Charts {
+  const charts: Chart[] = SPECS.map((spec) => {
+    const titleId = `chart-${spec.name}-title`;
+    const plot = h('div', { class: 'plot', role: 'img', 'aria-label': `${spec.title}: no data yet` });
+    const latest = h('p', { class: 'latest', 'data-metric': spec.name, 'data-latest': '' }, 'Loading…');
+    const figure = h('figure', { class: 'chart', id: `chart-${spec.name}`, 'aria-labelledby': titleId },
+      h('figcaption', {}, h('h3', { id: titleId }, spec.title), latest),
+      plot);
+    return { spec, figure, plot, latest, u: null };
+  });
+  const element = h('div', { class: 'charts' }, ...charts.map((c) => c.figure));
+
+  let columns: ChartColumns | null = null;
+  let window = { from: 0, to: 0 };
+
+  const data = (c: Chart, cols: ChartColumns): uPlot.AlignedData => [cols.x, ...c.spec.lines.map((l) => l.pick(cols))] as uPlot.AlignedData;
+
+  const make = (c: Chart, cols: ChartColumns) => {
+    const fg = cssVar('--muted'), grid = cssVar('--line');
+    const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
+    const opts: uPlot.Options = {
+      width: Math.max(200, c.plot.clientWidth),
+      height: HEIGHT,
+      cursor: { drag: { x: false, y: false } },
+      // A key to the lines where there are several (no live values: the caption has the numbers).
+      legend: { show: c.spec.lines.length > 1, live: false },
+      scales: {
+        x: {
+          time: true,
+          range: (_u, min, max) => {
+            const to = Math.max(window.to / 1000, Number.isFinite(max) ? max : 0);
+            const from = Math.min(to - MIN_SPAN_S, Number.isFinite(min) ? min : to);
+            return [Math.max(from, window.from / 1000), to];
+          },
+        },
+        y: { range: (_u, _min, max) => [0, Math.max(c.spec.floor, Number.isFinite(max) ? max * 1.1 : 0)] },
+      },
+      axes: [
+        axis,
+        { ...axis, size: 64, values: (_u, splits) => splits.map((v) => c.spec.axis(v)) },
+      ],
+      series: [
+        {},
+        ...c.spec.lines.map((l) => ({ label: l.label, stroke: cssVar(l.colour), width: 2, dash: l.dash, spanGaps: false, points: { show: false } })),
+      ],
+    };
+    c.u = new uPlot(opts, data(c, cols), c.plot);
+  };
+
+  const draw = (c: Chart) => {
+    if (!columns) return;
+    if (c.plot.hidden) return;
+    if (!c.u) make(c, columns);
+    else c.u.setData(data(c, columns));
+  };
+
+  // Follow the width of the page (390 px phones to wide screens).
+  const resize = new ResizeObserver((entries) => {
+    for (const entry of entries) {
+      const c = charts.find((x) => x.plot === entry.target);
+      const width = Math.floor(entry.contentRect.width);
+      if (c?.u && width > 0 && Math.abs(c.u.width - width) > 1) c.u.setSize({ width: Math.max(200, width), height: HEIGHT });
+    }
+  });
+  for (const c of charts) resize.observe(c.plot);
+
+  // Canvas colours come from the stylesheet's variables: redraw when the colour scheme changes.
+  const scheme = matchMedia('(prefers-color-scheme: dark)');
+  const recolour = () => {
+    for (const c of charts) {
+      c.u?.destroy();
+      c.u = null;
+      draw(c);
+    }
+  };
+  scheme.addEventListener('change', recolour);
+
+  return {
+    element,
+    update(answer) {
+      columns = chartColumns(answer);
+      window = { from: answer.from, to: answer.to };
+      const words = summaries(answer);
+      for (const c of charts) {
+        const s = words[c.spec.name];
+        if (c.latest.textContent !== s.text) c.latest.textContent = s.text;
+        c.latest.dataset.latest = s.value;
+        c.plot.setAttribute('aria-label', `${c.spec.title}: ${s.text}`);
+        // No GPU sample at all: the chart would be empty, so only the words stay.
+        if (c.spec.name === 'gpu') {
+          const none = s.value === '';
+          c.plot.hidden = none;
+          c.figure.classList.toggle('none', none);
+          if (none) continue;
+        }
+        draw(c);
+      }
+    },
+    destroy() {
+      resize.disconnect();
+      scheme.removeEventListener('change', recolour);
+      for (const c of charts) c.u?.destroy();
+    },
+  };
+}
