@@ -278,9 +278,15 @@ function checkFiles(files: AppFile[], field: string): void {
     if (file.path.endsWith('/')) throw new ValidationError(`${at}.path`, 'must name a file, not a folder (no trailing /)');
     if (seen.has(file.path)) throw new ValidationError(`${at}.path`, `"${file.path}" is given by an earlier file`);
     seen.add(file.path);
-    bytes += Buffer.byteLength(file.content, 'utf8');
+    bytes += utf8Bytes(file.content);
     if (bytes > LIMITS.filesBytes) throw new ValidationError(`${at}.content`, `the files' contents together exceed ${LIMITS.filesBytes / 1024 / 1024} MiB`);
   });
+}
+
+/** UTF-8 length without Node's Buffer, so that the dashboard runs this same check in the browser. */
+const encoder = new TextEncoder();
+function utf8Bytes(text: string): number {
+  return encoder.encode(text).length;
 }
 
 function checkJupyter(config: JupyterAppConfig, at: (name: string) => string): void {

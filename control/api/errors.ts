@@ -3,10 +3,13 @@ import type { Logger } from 'pino';
 import { ValidationError } from '../../protocol/validate.ts';
 import { ControlError, controlErrors, statusOf, type ControlErrorCode } from '../errors.ts';
 
-/** `{"error": {code, status, message}}` with `X-Wharf-Error`: every failure control answers. */
-export function sendError(reply: FastifyReply, code: string, status: number, message: string): FastifyReply {
+/**
+ * `{"error": {code, status, message}}` with `X-Wharf-Error`: every failure control answers.
+ * An invalid field adds `field` (`routing.port`), so that a form can mark its input.
+ */
+export function sendError(reply: FastifyReply, code: string, status: number, message: string, field?: string): FastifyReply {
   return reply.code(status).header('x-wharf-error', code).header('content-type', 'application/json; charset=utf-8')
-    .send({ error: { code, status, message } });
+    .send({ error: { code, status, message, ...(field ? { field } : {}) } });
 }
 
 /**
@@ -17,7 +20,7 @@ export function sendError(reply: FastifyReply, code: string, status: number, mes
  */
 export function installErrorHandling(app: FastifyInstance, log: Logger): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
-    if (err instanceof ValidationError) return sendError(reply, 'CTL_INVALID', 400, err.message);
+    if (err instanceof ValidationError) return sendError(reply, 'CTL_INVALID', 400, err.message, err.field);
     if (err instanceof ControlError) return sendError(reply, err.code, err.status, err.message);
     const status = statusOf(err);
     if (status !== undefined) return sendError(reply, err.code, status, err.message);

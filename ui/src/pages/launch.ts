@@ -1,8 +1,107 @@
+import { APP_KINDS, type AppConfig, type AppKind } from '../../../protocol/app-config.ts';
+import { api, ApiError, SignedOut } from '../api.ts';
 import { h } from '../dom.ts';
 import type { PageContext } from '../page.ts';
+import { serverError } from '../launch/form-errors.ts';
+import { defaultValues, valuesFromConfig } from '../launch/form-values.ts';
+import { importConfig } from '../launch/import-config.ts';
+import { LaunchForm } from '../launch/launch-form.ts';
 
-/* Placeholder until this page is written. */
-export function launchPage(ctx: PageContext): void {
-  ctx.title('launch');
-  ctx.view.append(h('p', {}, 'Not written yet.'));
+/** A message as the end of a sentence, without doubling its full stop. */
+const said = (err: unknown) => (err instanceof Error ? err.message : String(err)).replace(/\.$/, '');
+
+/*
+ * The launch form's page: `/launch?app=<kind>` starts from the kind's defaults,
+ * `?clone=<id>` from an instance's config restoring its workspace, `?from=<id>` from its
+ * config as it is, `?import=1` at the file input. Launch posts the config and goes to the new
+ * instance's page.
+ */
+
+function importSection(onFile: (file: File) => void): { section: HTMLElement; input: HTMLInputElement; error: HTMLElement; status: HTMLElement } {
+  const input = h('input', { type: 'file', id: 'import-file', accept: 'application/json,.json', 'aria-describedby': 'import-file-error import-file-hint' });
+  const error = h('p', { class: 'field-error', id: 'import-file-error', 'aria-live': 'polite' });
+  const status = h('p', { class: 'import-status', role: 'status' });
+  input.addEventListener('change', () => {
+    const file = input.files?.[0];
+    if (file) onFile(file);
+  });
+  const section = h('section', { class: 'import', 'aria-label': 'Import' },
+    h('label', { for: 'import-file' }, 'Import configuration (JSON)'),
+    input, error,
+    h('p', { class: 'hint', id: 'import-file-hint' }, 'A config exported from an instance or written by hand fills the form below; nothing runs until you press Launch.'),
+    status);
+  return { section, input, error, status };
+}
+
+export function launchPage(ctx: PageContext): () => void {
+  let left = false;
+  const clone = ctx.query.get('clone');
+  const from = ctx.query.get('from');
+  const asked = ctx.query.get('app');
+  const kind: AppKind = APP_KINDS.includes(asked as AppKind) ? (asked as AppKind) : 'container';
+  ctx.title(clone ? `Clone ${clone}` : from ? `Launch again: ${from}` : 'Launch an app');
+
+  const form = new LaunchForm({
+    values: defaultValues(kind),
+    submit: async (config: AppConfig) => {
+      try {
+        const instance = await api<{ id: string }>('/api/v1/instances', { method: 'POST', body: config });
+        if (!left) ctx.go(`/instances/${instance.id}`);
+        return null;
+      } catch (err) {
+        if (err instanceof SignedOut) return null;
+        if (err instanceof ApiError) return serverError(err.message, form.values);
+        return { key: null, field: '', message: `Cannot reach Wharf (${said(err)}); try again.` };
+      }
+    },
+  });
+
+  const imp = importSection(async (file) => {
+    imp.status.textContent = '';
+    imp.error.textContent = '';
+    imp.input.removeAttribute('aria-invalid');
+    let text: string;
+    try {
+      text = await file.text();
+    } catch (err) {
+      imp.error.textContent = `Cannot read ${file.name}: ${said(err)}.`;
+      imp.input.setAttribute('aria-invalid', 'true');
+      return;
+    }
+    if (left) return;
+    const out = importConfig(text);
+    if (out.values) form.load(out.values, true);
+    if (out.ok) {
+      imp.status.textContent = `Imported ${file.name} (a ${out.config.app} app). Check the form, then Launch.`;
+    } else if (out.values) {
+      imp.error.textContent = `${file.name} was imported with a problem: ${said(new Error(out.message))}. Fix it in the form below.`;
+    } else {
+      imp.error.textContent = `Cannot import ${file.name}: ${said(new Error(out.message))}.`;
+      imp.input.setAttribute('aria-invalid', 'true');
+    }
+  });
+
+  const intro = clone
+    ? h('p', { class: 'lead' }, 'A new instance with the same config, starting from the newest snapshot of ', h('code', {}, clone), '\'s workspace (Restore from instance, under Workspace).')
+    : from ? h('p', { class: 'lead' }, 'A new instance with the config of ', h('code', {}, from), '.') : null;
+  ctx.view.replaceChildren(...[intro, imp.section, form.element].filter((n): n is HTMLElement => n !== null));
+
+  if (ctx.query.has('import')) imp.input.focus();
+  const source = clone ?? from;
+  if (source) {
+    form.element.setAttribute('aria-busy', 'true');
+    ctx.notice.textContent = `Loading the config of ${source}…`;
+    const request = clone
+      ? api<AppConfig>(`/api/v1/instances/${encodeURIComponent(clone)}/clone`, { method: 'POST' })
+      : api<AppConfig>(`/api/v1/instances/${encodeURIComponent(source)}/config`);
+    request.then((config) => {
+      if (left) return;
+      ctx.notice.textContent = '';
+      form.load(valuesFromConfig(config));
+    }, (err: unknown) => {
+      if (left || err instanceof SignedOut) return;
+      ctx.notice.textContent = `Cannot load the config of ${source}: ${said(err)}. The form starts from the defaults.`;
+    }).finally(() => form.element.removeAttribute('aria-busy'));
+  }
+  return () => { left = true; };
 }

@@ -1,0 +1,311 @@
+import { APP_KINDS, parseAppConfig, type AppConfig, type AppKind } from '../../../protocol/app-config.ts';
+import { h } from '../dom.ts';
+import { control, errorElement, errorText, idOf, type Control } from './controls.ts';
+import { FOLDS, fieldsOf, hintOf, type FoldId } from './fields.ts';
+import { validateForm, type FieldError } from './form-errors.ts';
+import { configFromValues, switchKind, type FormValues } from './form-values.ts';
+
+/*
+ * The launch form: every field of the chosen kind's config, the basic ones in view and the
+ * rest in folds. Errors come from parseAppConfig (form-errors.ts) and show at their inputs:
+ * for an input the user has left or changed, and for all of them after a submit or an import.
+ * The form redraws only when its shape changes (kind, rows, a new config); typing updates the
+ * values in place.
+ */
+
+export const KIND_HINTS: Record<AppKind, string> = {
+  container: 'container: any image.',
+  jupyter: 'jupyter: JupyterLab/Notebook with a workspace, git, packages.',
+};
+
+export interface LaunchFormOptions {
+  values: FormValues;
+  /** Called with the complete config once the form is valid; answers an error to show, or null. */
+  submit(config: AppConfig): Promise<FieldError | null>;
+}
+
+export class LaunchForm {
+  readonly element: HTMLFormElement;
+  #values: FormValues;
+  #errors: FieldError[] = [];
+  #touched = new Set<string>();
+  #showAll = false;
+  #open = new Set<FoldId>();
+  #controls = new Map<string, Pick<Control, 'key' | 'label' | 'error'> & { input: HTMLElement }>();
+  /** A problem of the form as a whole (the server's); cleared by the next edit. */
+  #message = '';
+  /** A submit was refused for errors: the alert counts them until they are gone. */
+  #refused = false;
+  #body = h('div', { class: 'form-body' });
+  #alert = h('div', { class: 'form-alert', role: 'alert' });
+  #button = h('button', { type: 'submit', class: 'primary' }, 'Launch');
+  #submit: LaunchFormOptions['submit'];
+  /** A field was left for a button: its check waits for the click (see #onLeave). */
+  #pending = false;
+
+  constructor(options: LaunchFormOptions) {
+    this.#values = options.values;
+    this.#submit = options.submit;
+    this.element = h('form', { id: 'launch-form', novalidate: true, 'aria-label': 'Launch an app' },
+      this.#body, h('div', { class: 'actions' }, this.#button, this.#alert));
+    this.element.addEventListener('input', (e) => this.#onInput(e));
+    this.element.addEventListener('change', (e) => this.#onLeave(e));
+    this.element.addEventListener('focusout', (e) => this.#onLeave(e));
+    // After the click the check was waiting for (the click itself checks what it needs).
+    this.element.addEventListener('pointerup', () => this.#flush());
+    this.element.addEventListener('click', () => this.#flush());
+    this.element.addEventListener('submit', (e) => {
+      e.preventDefault();
+      void this.#onSubmit();
+    });
+    this.#render();
+  }
+
+  get values(): FormValues {
+    return this.#values;
+  }
+
+  /** Fills the form with new values (an import, a clone); `check` shows every error at once. */
+  load(values: FormValues, check = false): void {
+    this.#values = values;
+    this.#touched.clear();
+    this.#showAll = check;
+    this.#message = '';
+    this.#refused = false;
+    if (values.text['workspace.restoreFrom']) this.#open.add('workspace');
+    this.#render();
+    this.#validate();
+  }
+
+  /** Shows a problem with the form as a whole. */
+  alert(text: string): void {
+    this.#message = text;
+    this.#show();
+  }
+
+  #render(): void {
+    const v = this.#values;
+    this.#controls.clear();
+    const add = (c: Control): Control => {
+      this.#controls.set(c.key, c);
+      return c;
+    };
+    const field = (key: string) => {
+      const def = fieldsOf(v.app).find((f) => f.key === key)!;
+      return add(control({
+        key, label: def.label, control: def.control, options: def.options, code: def.code,
+        value: def.control === 'checkbox' ? v.storeInSnapshot : v.text[key] ?? '',
+        hint: hintOf(v.app, key, def.help),
+        wide: key === 'tags' ? false : undefined,
+      })).wrap;
+    };
+    const kind = add(control({
+      key: 'app', label: 'App', control: 'select', value: v.app,
+      options: APP_KINDS.map((k) => ({ value: k, label: k })),
+      hint: `${APP_KINDS.map((k) => KIND_HINTS[k]).join(' ')} Switching keeps what you changed.`,
+    }));
+    const basic = fieldsOf(v.app).filter((f) => !f.fold).map((f) => field(f.key));
+    const folds = FOLDS.filter((f) => !f.kinds || f.kinds.includes(v.app)).map((fold) => {
+      let content: HTMLElement[];
+      if (fold.id === 'env') content = [this.#envRows()];
+      else if (fold.id === 'files') content = [this.#fileRows()];
+      else content = [h('div', { class: 'fields' }, ...fieldsOf(v.app).filter((f) => f.fold === fold.id).map((f) => field(f.key)))];
+      const details = h('details', { class: 'fold', 'data-fold': fold.id, open: this.#open.has(fold.id) },
+        h('summary', {}, fold.summary), ...content);
+      details.addEventListener('toggle', () => {
+        if (details.open) this.#open.add(fold.id);
+        else this.#open.delete(fold.id);
+      });
+      return details;
+    });
+    this.#body.replaceChildren(h('div', { class: 'fields' }, kind.wrap, ...basic), ...folds);
+    this.#show();
+  }
+
+  #envRows(): HTMLElement {
+    const rows = this.#values.env.map((row, i) => {
+      const name = this.#add(control({ key: `env[${i}].name`, label: `Variable ${i + 1}`, control: 'text', value: row.name, code: true }));
+      const value = this.#add(control({ key: `env[${i}].value`, label: `Value ${i + 1}`, control: 'text', value: row.value, code: true }));
+      const remove = h('button', { type: 'button', class: 'remove' }, `Remove variable ${i + 1}`);
+      remove.addEventListener('click', () => this.#removeRow('env', i));
+      return h('li', { class: 'row env-row' }, name.wrap, value.wrap, remove);
+    });
+    const addButton = h('button', { type: 'button' }, 'Add variable');
+    addButton.addEventListener('click', () => {
+      this.#values.env.push({ name: '', value: '' });
+      this.#afterRowChange('env', `env[${this.#values.env.length - 1}].name`);
+    });
+    this.#controls.set('env', { key: 'env', label: 'Environment variables', input: addButton, error: errorElement(`${idOf('env')}-error`) });
+    return h('div', { class: 'rows' },
+      h('p', { class: 'hint' }, 'Names are letters, digits and _, not starting with a digit.'),
+      rows.length ? h('ol', { class: 'row-list' }, ...rows) : h('p', { class: 'none' }, 'No variables.'),
+      this.#controls.get('env')!.error, addButton);
+  }
+
+  #fileRows(): HTMLElement {
+    const rows = this.#values.files.map((file, i) => {
+      const path = this.#add(control({ key: `files[${i}].path`, label: `File ${i + 1} path`, control: 'text', value: file.path, code: true, hint: hintOf(this.#values.app, 'files.path') }));
+      const mode = this.#add(control({ key: `files[${i}].mode`, label: `File ${i + 1} mode`, control: 'text', value: file.mode, code: true, hint: hintOf(this.#values.app, 'files.mode') }));
+      const content = this.#add(control({ key: `files[${i}].content`, label: `File ${i + 1} content`, control: 'textarea', value: file.content, code: true }));
+      const remove = h('button', { type: 'button', class: 'remove' }, `Remove file ${i + 1}`);
+      remove.addEventListener('click', () => this.#removeRow('files', i));
+      return h('li', { class: 'row file-row' }, path.wrap, mode.wrap, content.wrap, remove);
+    });
+    const addButton = h('button', { type: 'button' }, 'Add file');
+    addButton.addEventListener('click', () => {
+      this.#values.files.push({ path: '', mode: '0644', content: '' });
+      this.#afterRowChange('files', `files[${this.#values.files.length - 1}].path`);
+    });
+    this.#controls.set('files', { key: 'files', label: 'Files', input: addButton, error: errorElement(`${idOf('files')}-error`) });
+    return h('div', { class: 'rows' },
+      h('p', { class: 'hint' }, 'Written into the container before the app starts; at most 1 MiB in all.'),
+      rows.length ? h('ol', { class: 'row-list' }, ...rows) : h('p', { class: 'none' }, 'No files.'),
+      this.#controls.get('files')!.error, addButton);
+  }
+
+  #add(c: Control): Control {
+    this.#controls.set(c.key, c);
+    return c;
+  }
+
+  #removeRow(group: 'env' | 'files', index: number): void {
+    (this.#values[group] as unknown[]).splice(index, 1);
+    // Row keys shift: what was touched below the removed row is forgotten rather than misplaced.
+    for (const key of [...this.#touched]) if (key.startsWith(`${group}[`)) this.#touched.delete(key);
+    const left = this.#values[group].length;
+    this.#afterRowChange(group, left === 0 ? group : `${group}[${Math.min(index, left - 1)}].${group === 'env' ? 'name' : 'path'}`);
+  }
+
+  #afterRowChange(group: FoldId, focusKey: string): void {
+    this.#open.add(group);
+    this.#render();
+    this.#validate();
+    this.#controls.get(focusKey)?.input.focus();
+  }
+
+  #onInput(e: Event): void {
+    const target = e.target as HTMLInputElement;
+    const key = target.dataset.key;
+    if (!key || key === 'app') return;
+    this.#set(key, target.type === 'checkbox' ? target.checked : target.value);
+    if (this.#message) {
+      this.#message = '';
+      this.#show();
+    }
+    // An error already shown follows the typing, so that it goes as soon as the value is right.
+    if (this.#errors.some((err) => err.key === key)) this.#validate();
+  }
+
+  #onLeave(e: Event): void {
+    const target = e.target as HTMLElement;
+    const key = target.dataset?.key;
+    if (!key) return;
+    if (key === 'app' && e.type === 'change') {
+      this.#values = switchKind(this.#values, (target as HTMLSelectElement).value as AppKind);
+      this.#render();
+      this.#validate();
+      this.#controls.get('app')?.input.focus();
+      return;
+    }
+    // A text field is checked when left (focusout); `change` checks selects and checkboxes.
+    if (e.type === 'change' && !(target instanceof HTMLSelectElement) && (target as HTMLInputElement).type !== 'checkbox') return;
+    this.#touched.add(key);
+    // Leaving for a button or a fold: an error appearing now would move the button away from
+    // under the pointer between press and release, and the click would be lost.
+    const to = (e as FocusEvent).relatedTarget as HTMLElement | null;
+    if (e.type === 'focusout' && to && (to.tagName === 'BUTTON' || to.tagName === 'SUMMARY')) {
+      this.#pending = true;
+      return;
+    }
+    this.#validate();
+  }
+
+  #flush(): void {
+    if (!this.#pending) return;
+    this.#pending = false;
+    setTimeout(() => this.#validate(), 0);
+  }
+
+  #set(key: string, value: string | boolean): void {
+    const row = /^(env|files)\[(\d+)\]\.(\w+)$/.exec(key);
+    if (row) {
+      (this.#values[row[1] as 'env' | 'files'][Number(row[2])] as unknown as Record<string, string>)[row[3]] = String(value);
+    } else if (key === 'git.storeInSnapshot') {
+      this.#values.storeInSnapshot = value === true;
+    } else {
+      this.#values.text[key] = String(value);
+    }
+  }
+
+  #validate(): void {
+    this.#pending = false;
+    this.#errors = validateForm(this.#values);
+    this.#show();
+  }
+
+  /** Writes each shown error at its input; opens a fold that holds one. */
+  #show(): void {
+    const shown = new Map<string, string>();
+    const unplaced: string[] = [];
+    for (const err of this.#errors) {
+      const visible = this.#showAll || (err.key !== null && this.#touched.has(err.key));
+      if (!visible) continue;
+      if (err.key !== null && this.#controls.has(err.key)) shown.set(err.key, err.message);
+      else unplaced.push(err.field ? `${err.field}: ${err.message}` : err.message);
+    }
+    for (const [key, c] of this.#controls) {
+      const message = shown.get(key);
+      const text = message ? errorText(c.label, message) : '';
+      if (c.error.textContent !== text) c.error.textContent = text;
+      if (message) {
+        c.input.setAttribute('aria-invalid', 'true');
+        const fold = c.input.closest('details');
+        if (fold && !fold.open) fold.open = true;
+      } else {
+        c.input.removeAttribute('aria-invalid');
+      }
+    }
+    const count = this.#errors.length;
+    const refused = this.#refused && count ? `Not launched: ${count} ${count === 1 ? 'field needs' : 'fields need'} attention.` : '';
+    const alert = [refused, this.#message, ...unplaced].filter(Boolean).join(' ');
+    if (this.#alert.textContent !== alert) this.#alert.textContent = alert;
+  }
+
+  /** The first input with an error, in the order of the page. */
+  #firstInvalid(): HTMLElement | undefined {
+    return [...this.#controls.values()]
+      .filter((c) => c.input.getAttribute('aria-invalid') === 'true' || (c.error.textContent && c.input.tagName === 'BUTTON'))
+      .map((c) => c.input)
+      .sort((a, b) => (a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1))[0];
+  }
+
+  async #onSubmit(): Promise<void> {
+    if (this.#button.disabled) return;
+    this.#showAll = true;
+    this.#message = '';
+    this.#refused = true;
+    this.#validate();
+    if (this.#errors.length) {
+      this.#firstInvalid()?.focus();
+      return;
+    }
+    this.#refused = false;
+    const config = parseAppConfig(configFromValues(this.#values));
+    this.#button.disabled = true;
+    this.#button.textContent = 'Launching…';
+    this.element.setAttribute('aria-busy', 'true');
+    try {
+      const problem = await this.#submit(config);
+      if (problem) {
+        this.#errors = [problem];
+        this.#message = 'Not launched.';
+        this.#show();
+        if (problem.key !== null && this.#controls.has(problem.key)) this.#controls.get(problem.key)!.input.focus();
+      }
+    } finally {
+      this.#button.disabled = false;
+      this.#button.textContent = 'Launch';
+      this.element.removeAttribute('aria-busy');
+    }
+  }
+}
