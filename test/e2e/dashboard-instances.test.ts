@@ -1,11 +1,11 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewaySpki, launchBrowser } from '../support/browser.ts';
 import { startControlProcess } from '../support/control-process.ts';
+import { checkPage } from '../support/page-checks.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { freePort, envLines, runWharf, type Running } from '../support/tcp.ts';
 
@@ -17,11 +17,6 @@ import { freePort, envLines, runWharf, type Running } from '../support/tcp.ts';
  * through sign-in. Screenshots go to test/.screenshots; axe-core checks the page at 1280 and
  * 390 px wide, in light and dark.
  */
-
-const SCREENSHOTS = join(import.meta.dirname, '..', '.screenshots');
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-interface AxeViolation { id: string; impact: string | null; help: string; nodes: { target: unknown }[] }
 
 describe('dashboard: the instance list in a real browser through the gateway', () => {
   let home: string;
@@ -43,12 +38,6 @@ describe('dashboard: the instance list in a real browser through the gateway', (
     await page.getByLabel('Password').fill(password);
     await page.getByRole('button', { name: 'Sign in' }).click();
   };
-  const axe = async (): Promise<AxeViolation[]> => {
-    // Evaluated through the debugging protocol, which the page's CSP (script-src 'self') does not govern.
-    await page.evaluate(AXE_SOURCE);
-    const result = await page.evaluate(async () => (globalThis as unknown as { axe: { run(): Promise<{ violations: AxeViolation[] }> } }).axe.run());
-    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  };
 
   beforeAll(async () => {
     home = mkdtempSync(join(tmpdir(), 'wharf-dashboard-e2e-'));
@@ -67,7 +56,6 @@ describe('dashboard: the instance list in a real browser through the gateway', (
     page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console: ${m.text()}`); });
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
     page.on('response', (r) => { if (r.status() >= 400) problems.push(`${r.status()} ${new URL(r.url()).pathname}`); });
-    mkdirSync(SCREENSHOTS, { recursive: true });
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
@@ -99,14 +87,7 @@ describe('dashboard: the instance list in a real browser through the gateway', (
     expect(cells.slice(2, 7)).toEqual(['container', 'E2E', 'e2edemo', 'e2e', 'admin']);
     expect(cells[8]).toMatch(/^\d+s$/);
 
-    for (const [width, scheme] of [[1280, 'light'], [390, 'light'], [1280, 'dark'], [390, 'dark']] as const) {
-      await page.emulateMedia({ colorScheme: scheme });
-      await page.setViewportSize({ width, height: 900 });
-      await page.screenshot({ path: join(SCREENSHOTS, `dashboard-instances-${width}-${scheme}.png`), fullPage: true });
-      expect(await axe(), `axe at ${width} px, ${scheme}`).toEqual([]);
-    }
-    await page.emulateMedia({ colorScheme: 'light' });
-    await page.setViewportSize({ width: 1280, height: 900 });
+    expect(await checkPage(page, 'dashboard-instances')).toEqual([]);
 
     const stopped = await runWharf(['stop', id], env());
     expect(stopped.code, stopped.stderr).toBe(0);

@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from '../support/https-client.ts';
-import { runWharf, spawnCollect, until, WHARF, type Running } from '../support/tcp.ts';
+import { runWharf, until, type Running } from '../support/tcp.ts';
+import { portOf, startUp, type UpRun } from '../support/up-process.ts';
 
 /*
  * `wharf up` as a real process on the real Docker Engine: control, gateway and agent in one
@@ -16,13 +17,6 @@ import { runWharf, spawnCollect, until, WHARF, type Running } from '../support/t
 const LABEL = `wharf.test=up-${process.pid}`;
 const EXAMPLE = new URL('../../examples/busybox-https.json', import.meta.url).pathname;
 
-interface UpRun {
-  control: string;
-  gateway: { https: string; admin: string };
-  publicUrl: string;
-  agent: string | null;
-}
-
 describe('wharf up', () => {
   let home: string;
   let up: Running | undefined;
@@ -33,14 +27,10 @@ describe('wharf up', () => {
     return r.stdout.trim();
   };
   const start = async (): Promise<UpRun> => {
-    const runFile = join(home, 'run', 'up.json');
-    rmSync(runFile, { force: true });
-    up = spawnCollect(process.execPath, [WHARF, 'up', '--https-port', '0', '--admin-port', '0', '--control-listen', '127.0.0.1:0', '--agent-metrics-listen', '127.0.0.1:0', '--log-level', 'warn'], env());
-    await until('wharf up writes its run file', () => existsSync(runFile) || up!.child.exitCode !== null, 30_000);
-    if (!existsSync(runFile)) throw new Error(`wharf up exited:\n${up.stderr()}`);
-    return JSON.parse(readFileSync(runFile, 'utf8')) as UpRun;
+    const started = await startUp(env());
+    up = started.up;
+    return started.run;
   };
-  const portOf = (address: string) => Number(address.slice(address.lastIndexOf(':') + 1));
   const status = async (id: string) => JSON.parse(await wharf('show', id, '--json')).status as string;
 
   /** Follows a one-time browser link as a browser would: 303 with the app cookie, then the page. */

@@ -110,7 +110,8 @@ export function createCharts(): Charts {
       ],
       series: [
         {},
-        ...c.spec.lines.map((l) => ({ label: l.label, stroke: cssVar(l.colour), width: 2, dash: l.dash, spanGaps: false, points: { show: false } })),
+        // uPlot's default shows points only where they are sparse: a lone point is still seen.
+        ...c.spec.lines.map((l) => ({ label: l.label, stroke: cssVar(l.colour), width: 2, dash: l.dash, spanGaps: false })),
       ],
     };
     c.u = new uPlot(opts, data(c, cols), c.plot);

@@ -32,8 +32,8 @@ export function appsPage(ctx: PageContext): void {
     h('ul', { class: 'app-cards' },
       ...APP_KINDS.map((kind) => card(`app-${kind}`, KINDS[kind].title, KINDS[kind].summary, KINDS[kind].details,
         // "Launch new" is what shows; the rest tells the links apart for screen readers (and keeps the visible words first).
-        h('a', { class: 'button-link', href: `/launch?app=${kind}` }, 'Launch new', h('span', { class: 'vh' }, ` ${kind} app`)))),
+        h('a', { class: 'button primary', href: `/launch?app=${kind}` }, 'Launch new', h('span', { class: 'vh' }, ` ${kind} app`)))),
       card('app-import', 'Import configuration', 'A JSON app config.',
         'One exported from an instance ("Export") or written by hand: it fills the launch form, which checks it before anything runs.',
-        h('a', { class: 'button-link', href: '/launch?import=1' }, 'Import configuration'))));
+        h('a', { class: 'button', href: '/launch?import=1' }, 'Import configuration'))));
 }

@@ -73,7 +73,7 @@ export function instancesPage(ctx: PageContext): () => void {
     h('thead', {}, h('tr', {}, ...COLUMNS.map((c) => h('th', { scope: 'col' }, c)))),
     body);
   view.append(
-    h('p', { class: 'page-actions' }, h('a', { class: 'button', href: '/apps' }, 'Launch an app')),
+    h('p', { class: 'page-actions' }, h('a', { class: 'button primary', href: '/apps' }, 'Launch an app')),
     filterForm(ctx, filters),
     // Narrow screens scroll the table sideways; the region is focusable so keyboards can scroll it.
     h('div', { class: 'table-wrap', role: 'region', 'aria-labelledby': 'instances-caption', tabindex: 0 }, table));

@@ -1,0 +1,208 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gatewaySpki, launchBrowser } from '../support/browser.ts';
+import { checkPage } from '../support/page-checks.ts';
+import { runWharf, until, type Running } from '../support/tcp.ts';
+import { portOf, startUp } from '../support/up-process.ts';
+
+/*
+ * The dashboard end to end, against `wharf up` (control, gateway and agent in one real process
+ * on the real Docker Engine) in headless Chromium through the gateway: sign in, launch a
+ * busybox HTTPS app from the form (an invalid port first: the field's error, nothing sent),
+ * watch it go from setting up to active, open it through the /auth/app hand-off, see the
+ * request and latency charts move after traffic, export its config and import it into the
+ * form, stop it, clone it and stop the clone; an ended session goes to sign-in and back. Every
+ * page is screenshot at 1280 and 390 px (light, dark) and checked by axe-core.
+ */
+
+const LABEL = `wharf.test=dashboard-${process.pid}`;
+/** Sleeps before serving, so that "setting up" lasts long enough to be seen. */
+const COMMAND = `sh -c 'sleep 2; mkdir -p /www && echo "<h1>Hello from the form</h1>" > /www/index.html && exec httpd -f -p 8080 -h /www'`;
+
+interface Listed { id: string; name: string; status: string }
+
+describe('dashboard: launch, watch, open, export, import, stop and clone in a real browser against wharf up', () => {
+  let home: string;
+  let up: Running | undefined;
+  let browser: Browser | undefined;
+  let context: BrowserContext;
+  let page: Page;
+  let origin: string;
+  let password: string;
+  let id: string;
+  const problems: string[] = [];
+  const axeProblems: string[] = [];
+  const env = () => ({ ...process.env, WHARF_HOME: home, WHARF_URL: '', WHARF_TOKEN: '', WHARF_PUBLIC_URL: '', WHARF_LABELS: LABEL, WHARF_HEARTBEAT_S: '0.5', WHARF_STOP_TIMEOUT_S: '1' });
+  const list = async (): Promise<Listed[]> => {
+    const r = await runWharf(['ls', '--json'], env());
+    expect(r.code, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as Listed[];
+  };
+  const signIn = async () => {
+    await page.waitForURL((u) => u.pathname === '/signin');
+    await page.getByLabel('User name').fill('admin');
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  };
+  const statusText = () => page.locator('#instance-status').textContent();
+  /** Stop, then confirm in the page's dialog. */
+  const stop = async () => {
+    await page.getByRole('button', { name: 'Stop', exact: true }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Stop instance' }).click();
+  };
+  const check = async (name: string) => { axeProblems.push(...await checkPage(page, name)); };
+
+  beforeAll(async () => {
+    execFileSync(new URL('../../images/build.sh', import.meta.url).pathname, ['busybox'], { stdio: 'pipe' });
+    home = mkdtempSync(join(tmpdir(), 'wharf-dashboard-flow-'));
+    const started = await startUp(env());
+    up = started.up;
+    origin = started.run.publicUrl.replace(/\/$/, '');
+    password = readFileSync(join(home, 'admin.password'), 'utf8').trim();
+    const port = portOf(started.run.gateway.https);
+    const ca = readFileSync(join(home, 'certs', 'ca.pem'), 'utf8');
+    // The main host's certificate, and the apps' (any name under the apps domain).
+    const trust = [await gatewaySpki(port, ca, 'localhost'), await gatewaySpki(port, ca, 'probe.apps.localhost')];
+    browser = await launchBrowser({ trustSpki: [...new Set(trust)] });
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+    page = await context.newPage();
+    page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console: ${m.text()}`); });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await up?.stop();
+    const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=${LABEL}`], { encoding: 'utf8' }).trim();
+    if (ids) execFileSync('docker', ['rm', '-f', ...ids.split('\n')], { stdio: 'ignore' });
+    const volumes = execFileSync('docker', ['volume', 'ls', '-q', '--filter', `label=${LABEL}`], { encoding: 'utf8' }).trim();
+    if (volumes) execFileSync('docker', ['volume', 'rm', '-f', ...volumes.split('\n')], { stdio: 'ignore' });
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  it('signs in, refuses an invalid port in the form without sending it, then launches from the form and watches setting up → active', async () => {
+    await page.goto(`${origin}/apps`);
+    await signIn();
+    await page.waitForURL(`${origin}/apps`);
+    await check('apps');
+
+    await page.getByRole('link', { name: /launch new/i }).first().click();
+    await page.waitForURL((u) => u.pathname === '/launch');
+    await page.locator('#launch-form').waitFor();
+    await page.getByLabel('Name', { exact: true }).fill('dash flow');
+    await page.getByLabel('Image', { exact: true }).fill('wharf/busybox:local');
+    await page.getByLabel('Command', { exact: true }).fill(COMMAND);
+    await page.getByLabel('Port', { exact: true }).fill('70000');
+    await page.getByRole('button', { name: 'Launch', exact: true }).click();
+    const portError = page.locator('.field-error').filter({ hasText: /65535/ });
+    await portError.waitFor();
+    expect(await page.getByLabel('Port', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+    expect(new URL(page.url()).pathname).toBe('/launch');
+    expect(await list()).toEqual([]);
+    await check('launch-invalid');
+
+    await page.getByLabel('Port', { exact: true }).fill('8080');
+    await page.getByRole('button', { name: 'Launch', exact: true }).click();
+    await page.waitForURL((u) => u.pathname.startsWith('/instances/'));
+    id = new URL(page.url()).pathname.split('/')[2];
+    expect((await list()).map((i) => i.id)).toEqual([id]);
+
+    // Statuses as the page shows them, recorded as they change.
+    const seen: string[] = [];
+    await until('the instance page shows active', async () => {
+      const text = (await statusText())?.trim() ?? '';
+      if (text && seen.at(-1) !== text) seen.push(text);
+      return text.includes('active');
+    }, 60_000, 50);
+    expect(seen.some((s) => s.includes('setting up')), `statuses seen: ${seen.join(' → ')}`).toBe(true);
+    expect(seen.at(-1)).toContain('active');
+  }, 120_000);
+
+  it('opens the app through /auth/app, and the request and latency charts move after traffic', async () => {
+    const [app] = await Promise.all([context.waitForEvent('page'), page.getByRole('link', { name: /open app/i }).click()]);
+    await app.waitForLoadState();
+    expect(await app.locator('h1').textContent()).toBe('Hello from the form');
+    expect(new URL(app.url()).host).toBe(`${id}.apps.localhost:${new URL(origin).port}`);
+    expect(new URL(app.url()).searchParams.has('wharf_token')).toBe(false);
+    for (let i = 0; i < 30; i++) await app.evaluate(async () => { await fetch(`/?n=${Math.random()}`); });
+    await app.close();
+
+    const latest = (metric: string) => page.locator(`[data-metric="${metric}"]`).getAttribute('data-latest');
+    await until('the request chart counts the traffic', async () => Number(await latest('requests')) >= 30, 30_000, 250);
+    await until('the latency chart has a p99', async () => Number(await latest('latency')) > 0, 30_000, 250);
+    for (const chart of ['chart-requests', 'chart-latency', 'chart-cpu', 'chart-memory']) {
+      expect(await page.locator(`#${chart} canvas`).count(), chart).toBeGreaterThan(0);
+    }
+    await check('instance');
+  }, 60_000);
+
+  it('exports the config as a file and imports it back into the form', async () => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export configuration' }).click()]);
+    expect(download.suggestedFilename()).toBe(`wharf-${id}.json`);
+    const file = join(home, 'exported.json');
+    await download.saveAs(file);
+    const exported = JSON.parse(readFileSync(file, 'utf8'));
+    expect(exported).toMatchObject({ kind: 'wharf.app-config', app: 'container', name: 'dash flow', image: 'wharf/busybox:local', command: COMMAND, routing: { mode: 'https', port: 8080 } });
+
+    await page.goto(`${origin}/launch?app=container`);
+    await page.locator('#launch-form').waitFor();
+    await page.getByLabel('Import configuration (JSON)').setInputFiles(file);
+    await until('the form is filled from the file', async () => (await page.getByLabel('Name', { exact: true }).inputValue()) === 'dash flow', 5_000, 50);
+    expect(await page.getByLabel('Command', { exact: true }).inputValue()).toBe(COMMAND);
+    expect(await page.getByLabel('Port', { exact: true }).inputValue()).toBe('8080');
+    await check('launch-imported');
+  }, 60_000);
+
+  it('stops it from its page, then clones it: the form comes prefilled to restore its workspace', async () => {
+    await page.goto(`${origin}/instances/${id}`);
+    await stop();
+    await until('the page shows stopped', async () => ((await statusText()) ?? '').includes('stopped'), 60_000, 100);
+
+    await page.getByRole('link', { name: 'Clone' }).click();
+    await page.waitForURL((u) => u.pathname === '/launch');
+    await until('the clone form is prefilled', async () => (await page.getByLabel('Name', { exact: true }).inputValue()) === 'dash flow', 10_000, 50);
+    expect(await page.getByLabel('Restore from instance', { exact: true }).inputValue()).toBe(id);
+    await page.getByRole('button', { name: 'Launch', exact: true }).click();
+    await page.waitForURL((u) => u.pathname.startsWith('/instances/') && !u.pathname.endsWith(id));
+    const clone = new URL(page.url()).pathname.split('/')[2];
+    await until('the clone is active', async () => ((await statusText()) ?? '').includes('active'), 60_000, 100);
+    expect(await page.locator('#restored-from').textContent()).toContain(id);
+    await stop();
+    await until('the clone stops', async () => ((await statusText()) ?? '').includes('stopped'), 60_000, 100);
+    expect((await list()).find((i) => i.id === clone)?.status).toBe('stopped');
+  }, 150_000);
+
+  it('shows the instance list, account, users and agents pages', async () => {
+    await page.goto(`${origin}/`);
+    await page.locator(`#instances tbody tr[data-id="${id}"]`).waitFor();
+    await check('instances');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Agents' }).click();
+    await page.waitForURL(`${origin}/agents`);
+    await expect.poll(() => page.locator('#view').textContent(), { timeout: 10_000 }).toContain('default');
+    await check('agents');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
+    await page.waitForURL(`${origin}/users`);
+    await expect.poll(() => page.locator('#view').textContent(), { timeout: 10_000 }).toContain('admin');
+    await check('users');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Account' }).click();
+    await page.waitForURL(`${origin}/account`);
+    await check('account');
+  }, 120_000);
+
+  it('an ended session goes to sign-in and comes back to the page the user was on', async () => {
+    await page.goto(`${origin}/instances/${id}`);
+    await page.locator('#instance-status').waitFor();
+    // Signed out elsewhere: the page's live streams end, their reconnect is refused.
+    await page.evaluate(async () => { await fetch('/api/v1/auth/logout', { method: 'POST' }); });
+    await page.waitForURL((u) => u.pathname === '/signin', { timeout: 15_000 });
+    expect(new URL(page.url()).searchParams.get('return')).toBe(`/instances/${id}`);
+    await signIn();
+    await page.waitForURL(`${origin}/instances/${id}`);
+    await page.locator('#instance-status').waitFor();
+    expect(axeProblems).toEqual([]);
+    expect(problems).toEqual([]);
+  }, 60_000);
+});
