@@ -8,9 +8,13 @@
 #                                       and its shared libraries (ldd), plus busybox's sh when it is there
 #   images/build.sh jupyter [--force]   wharf/jupyter:local — Debian bookworm (debootstrap minbase, the host's
 #                                       apt mirror) with Jupyter Notebook 6, ipykernel, pip, venv, git, bash
+#   images/build.sh base [--force]      wharf/base:local — the offline stand-in for node:24-slim, the base of
+#                                       Wharf's own image (Dockerfile, --build-arg BASE=wharf/base:local):
+#                                       Debian bookworm minbase + ca-certificates (debootstrap, the host's apt
+#                                       mirror), Node 24 from node_modules at /usr/local/bin/node, user node (1000)
 set -euo pipefail
 
-usage() { echo "usage: images/build.sh busybox|node|jupyter [--force]" >&2; exit 2; }
+usage() { echo "usage: images/build.sh busybox|node|jupyter|base [--force]" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 name=$1; shift
 force=0
@@ -155,8 +159,42 @@ build_jupyter() {
   echo "images: built $tag ($(chroot "$root" python3 -m notebook --version 2>/dev/null | sed 's/^/notebook /'))"
 }
 
+# What node:24-slim is, made offline: bookworm minbase, Node 24 at /usr/local/bin/node and the
+# user node (1000:1000), so the Dockerfile needs nothing else from its base. Only this step uses
+# the network (the host's apt mirror, as for jupyter); the image build itself uses none.
+build_base() {
+  local tag=wharf/base:local
+  if [ $force = 0 ] && exists $tag; then echo "images: $tag is there"; return; fi
+  command -v debootstrap >/dev/null || { echo "images: debootstrap is missing: apt-get install debootstrap" >&2; exit 1; }
+  [ "$(id -u)" = 0 ] || { echo "images: building $tag needs root (debootstrap)" >&2; exit 1; }
+  local here node mirror root
+  here=$(cd "$(dirname "$0")/.." && pwd)
+  node=$(readlink -f "$here/node_modules/node/bin/node" 2>/dev/null || true)
+  if [ -z "$node" ] || [ ! -x "$node" ]; then
+    echo "images: Node 24 is missing from node_modules: run npm install (the node devDependency puts it there)" >&2; exit 1
+  fi
+  mirror=$(host_mirror)
+  root=$(mktemp -d /var/tmp/wharf-base.XXXXXX)
+  trap 'rm -rf "'"$root"'" "'"$root"'.log"' RETURN EXIT
+  fail() { echo "images: $1; the log's end:" >&2; tail -20 "$root.log" >&2; exit 1; }
+  echo "images: debootstrap bookworm minbase from $mirror (one to two minutes)"
+  debootstrap --variant=minbase --include=ca-certificates bookworm "$root" "$mirror" >"$root.log" 2>&1 || fail "debootstrap failed"
+  cp "$node" "$root/usr/local/bin/node"
+  chroot "$root" /usr/sbin/groupadd --gid 1000 node
+  chroot "$root" /usr/sbin/useradd --uid 1000 --gid node --shell /bin/bash --create-home node
+  rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb \
+    "$root"/var/cache/debconf/*-old "$root"/var/log/apt "$root"/var/log/dpkg.log "$root"/tmp/*
+  tar -C "$root" -c . | docker import \
+    --change 'CMD ["node"]' \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'ENV LANG=C.UTF-8' \
+    - $tag >/dev/null
+  echo "images: built $tag (bookworm minbase, node $("$root/usr/local/bin/node" --version))"
+}
+
 case $name in
   busybox) build_busybox ;;
+  base) build_base ;;
   node) build_node ;;
   jupyter) build_jupyter ;;
   *) usage ;;
