@@ -15,8 +15,9 @@ import { portOf, startUp } from '../support/up-process.ts';
  * busybox HTTPS app from the form (an invalid port first: the field's error, nothing sent),
  * watch it go from setting up to active, open it through the /auth/app hand-off, see the
  * request and latency charts move after traffic, export its config and import it into the
- * form, stop it, clone it and stop the clone; an ended session goes to sign-in and back. Every
- * page is screenshot at 1280 and 390 px (light, dark) and checked by axe-core.
+ * form, clone it (snapshotting it on the way), stop the clone and the original; an ended
+ * session goes to sign-in and back. Every page is screenshot at 1280 and 390 px (light, dark)
+ * and checked by axe-core.
  */
 
 const LABEL = `wharf.test=dashboard-${process.pid}`;
@@ -156,15 +157,15 @@ describe('dashboard: launch, watch, open, export, import, stop and clone in a re
     await check('launch-imported');
   }, 60_000);
 
-  it('stops it from its page, then clones it: the form comes prefilled to restore its workspace', async () => {
+  it('clones it while it runs (a snapshot taken on the way), launches the clone, and stops both from their pages', async () => {
     await page.goto(`${origin}/instances/${id}`);
-    await stop();
-    await until('the page shows stopped', async () => ((await statusText()) ?? '').includes('stopped'), 60_000, 100);
-
     await page.getByRole('link', { name: 'Clone' }).click();
     await page.waitForURL((u) => u.pathname === '/launch');
-    await until('the clone form is prefilled', async () => (await page.getByLabel('Name', { exact: true }).inputValue()) === 'dash flow', 10_000, 50);
+    // A running instance has no snapshot yet: the page offers to take one, then fills the form.
+    await page.getByRole('button', { name: `Snapshot ${id} now` }).click();
+    await until('the clone form is prefilled', async () => (await page.getByLabel('Name', { exact: true }).inputValue()) === 'dash flow', 60_000, 100);
     expect(await page.getByLabel('Restore from instance', { exact: true }).inputValue()).toBe(id);
+    expect(await page.getByLabel('Command', { exact: true }).inputValue()).toBe(COMMAND);
     await page.getByRole('button', { name: 'Launch', exact: true }).click();
     await page.waitForURL((u) => u.pathname.startsWith('/instances/') && !u.pathname.endsWith(id));
     const clone = new URL(page.url()).pathname.split('/')[2];
@@ -172,8 +173,14 @@ describe('dashboard: launch, watch, open, export, import, stop and clone in a re
     expect(await page.locator('#restored-from').textContent()).toContain(id);
     await stop();
     await until('the clone stops', async () => ((await statusText()) ?? '').includes('stopped'), 60_000, 100);
-    expect((await list()).find((i) => i.id === clone)?.status).toBe('stopped');
-  }, 150_000);
+
+    await page.locator('#restored-from').click();
+    await page.waitForURL(`${origin}/instances/${id}`);
+    await stop();
+    await until('the original stops', async () => ((await statusText()) ?? '').includes('stopped'), 60_000, 100);
+    const statuses = Object.fromEntries((await list()).map((i) => [i.id, i.status]));
+    expect(statuses).toEqual({ [id]: 'stopped', [clone]: 'stopped' });
+  }, 180_000);
 
   it('shows the instance list, account, users and agents pages', async () => {
     await page.goto(`${origin}/`);

@@ -2,6 +2,7 @@ import uPlot from 'uplot';
 import { h } from '../dom.ts';
 import { chartColumns, summaries, type ChartColumns, type MetricName, type MetricsAnswer } from './metrics.ts';
 import { bytes, ms, percent, rate } from './numbers.ts';
+import { xRange } from './x-range.ts';
 
 /*
  * The instance page's five charts (uPlot, drawn on canvas; its styles are set through the
@@ -45,8 +46,8 @@ const SPECS: ChartSpec[] = [
 ];
 
 const HEIGHT = 170;
-/** The x axis shows at least this much time, so that a new instance's first points are not squeezed into a line. */
-const MIN_SPAN_S = 5 * 60;
+/** The steps between time ticks, seconds (uPlot's, up to a day, with 2 min added). */
+const X_STEPS_S = [1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 2 * 3600, 3 * 3600, 4 * 3600, 6 * 3600, 12 * 3600, 86400];
 
 interface Chart {
   spec: ChartSpec;
@@ -80,7 +81,8 @@ export function createCharts(): Charts {
   const element = h('div', { class: 'charts' }, ...charts.map((c) => c.figure));
 
   let columns: ChartColumns | null = null;
-  let window = { from: 0, to: 0 };
+  /** The answer's window, Unix ms. */
+  let shown = { from: 0, to: 0 };
 
   const data = (c: Chart, cols: ChartColumns): uPlot.AlignedData => [cols.x, ...c.spec.lines.map((l) => l.pick(cols))] as uPlot.AlignedData;
 
@@ -96,16 +98,17 @@ export function createCharts(): Charts {
       scales: {
         x: {
           time: true,
-          range: (_u, min, max) => {
-            const to = Math.max(window.to / 1000, Number.isFinite(max) ? max : 0);
-            const from = Math.min(to - MIN_SPAN_S, Number.isFinite(min) ? min : to);
-            return [Math.max(from, window.from / 1000), to];
-          },
+          // From the plotted times and the window, not from the min and max passed in: for a lone
+          // point uPlot passes max = min + 86400 / ms (2.7 years in seconds), see x-range.ts.
+          range: (u) => xRange(u.data[0], shown.from, shown.to),
         },
         y: { range: (_u, _min, max) => [0, Math.max(c.spec.floor, Number.isFinite(max) ? max * 1.1 : 0)] },
       },
       axes: [
-        axis,
+        // At least 60 px between time ticks ("10:16pm" ran into the next label at 1 min apart on a
+        // 390 px page), and 2 min among the steps: uPlot's own go from 1 min straight to 5, which
+        // leaves the 5 min axis a single label.
+        { ...axis, space: 60, incrs: X_STEPS_S },
         { ...axis, size: 64, values: (_u, splits) => splits.map((v) => c.spec.axis(v)) },
       ],
       series: [
@@ -149,7 +152,7 @@ export function createCharts(): Charts {
     element,
     update(answer) {
       columns = chartColumns(answer);
-      window = { from: answer.from, to: answer.to };
+      shown = { from: answer.from, to: answer.to };
       const words = summaries(answer);
       for (const c of charts) {
         const s = words[c.spec.name];

@@ -7,6 +7,9 @@ import { defaultValues, valuesFromConfig } from '../launch/form-values.ts';
 import { importConfig } from '../launch/import-config.ts';
 import { LaunchForm } from '../launch/launch-form.ts';
 
+/** How long "Snapshot now" waits for the agent's upload before giving up. */
+const SNAPSHOT_WAIT_MS = 120_000;
+
 /** A message as the end of a sentence, without doubling its full stop. */
 const said = (err: unknown) => (err instanceof Error ? err.message : String(err)).replace(/\.$/, '');
 
@@ -88,20 +91,47 @@ export function launchPage(ctx: PageContext): () => void {
 
   if (ctx.query.has('import')) imp.input.focus();
   const source = clone ?? from;
-  if (source) {
+  const load = () => {
+    if (!source) return;
     form.element.setAttribute('aria-busy', 'true');
-    ctx.notice.textContent = `Loading the config of ${source}…`;
+    ctx.notice.replaceChildren(`Loading the config of ${source}…`);
     const request = clone
       ? api<AppConfig>(`/api/v1/instances/${encodeURIComponent(clone)}/clone`, { method: 'POST' })
       : api<AppConfig>(`/api/v1/instances/${encodeURIComponent(source)}/config`);
     request.then((config) => {
       if (left) return;
-      ctx.notice.textContent = '';
+      ctx.notice.replaceChildren();
       form.load(valuesFromConfig(config));
     }, (err: unknown) => {
       if (left || err instanceof SignedOut) return;
-      ctx.notice.textContent = `Cannot load the config of ${source}: ${said(err)}. The form starts from the defaults.`;
+      // A running instance has no snapshot until it stops: offer to take one now, then clone from it.
+      if (clone && err instanceof ApiError && err.code === 'CTL_NO_SNAPSHOT') {
+        const button = h('button', { type: 'button' }, `Snapshot ${clone} now`);
+        button.addEventListener('click', () => {
+          button.disabled = true;
+          void snapshotNow(clone).then(load, (e: unknown) => {
+            if (left || e instanceof SignedOut) return;
+            ctx.notice.replaceChildren(`Cannot snapshot ${clone}: ${said(e)}.`);
+          });
+        });
+        ctx.notice.replaceChildren(`${clone} has no snapshot yet to clone from. `, button);
+        return;
+      }
+      ctx.notice.replaceChildren(`Cannot load the config of ${source}: ${said(err)}. The form starts from the defaults.`);
     }).finally(() => form.element.removeAttribute('aria-busy'));
-  }
+  };
+  /** Asks for a snapshot of a running instance and waits (up to SNAPSHOT_WAIT_MS) until it is stored. */
+  const snapshotNow = async (id: string) => {
+    ctx.notice.replaceChildren(`Taking a snapshot of ${id}…`);
+    await api(`/api/v1/instances/${encodeURIComponent(id)}/snapshot`, { method: 'POST' });
+    const deadline = Date.now() + SNAPSHOT_WAIT_MS;
+    while (!left && Date.now() < deadline) {
+      const { snapshots } = await api<{ snapshots: unknown[] }>(`/api/v1/snapshots?instance=${encodeURIComponent(id)}`);
+      if (snapshots.length) return;
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+    throw new Error(`no snapshot arrived within ${SNAPSHOT_WAIT_MS / 1000} s; its console says why`);
+  };
+  load();
   return () => { left = true; };
 }
