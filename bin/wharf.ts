@@ -40,7 +40,7 @@ Commands:
   users add|passwd|admin|ls users of control
   tokens create|revoke|ls  your API tokens
   gateways add NAME        a gateway key and the env lines to start a gateway with
-  agents add|ls|drain      agents: credentials and env lines, list, drain
+  agents add|ls|drain|resume agents: credentials, list, drain, resume
   snapshot ID              snapshot a running instance's workspace now
   snapshots ls|rm          workspace snapshots: list, delete
   keys rotate|ls           token signing keys: rotate now, list

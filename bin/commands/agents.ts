@@ -2,14 +2,15 @@ import { UsageError } from '../../protocol/settings.ts';
 import { parseCommand, positionals } from './cli-args.ts';
 import { ControlClient } from './control-client.ts';
 
-export const agentsHelp = `wharf agents add|ls|drain
+export const agentsHelp = `wharf agents add|ls|drain|resume
 
   add NAME [--queues a,b] [--json]
              create an agent (admin); prints the env lines an agent starts with:
              WHARF_CONTROL_URL, WHARF_AGENT_KEY, WHARF_AGENT_SECRET (shown only this once)
              and WHARF_QUEUES (taken in the order listed; default: default)
   ls [--json]   agents with their state, last heartbeat, queues and running apps
-  drain ID      the agent takes no new jobs; its apps are snapshotted and stopped`;
+  drain ID      the agent takes no new jobs; its apps are snapshotted and stopped
+  resume ID     a drained agent takes jobs again (after its server's upgrade or reboot)`;
 
 interface AgentView {
   id: string;
@@ -59,13 +60,14 @@ export async function runAgents(argv: string[]): Promise<void> {
     for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
     return;
   }
-  if (sub === 'drain') {
+  if (sub === 'drain' || sub === 'resume') {
     const { values, positionals: given } = parseCommand(rest, { json: { type: 'boolean' } });
-    const [id] = positionals(given, ['ID'], 'wharf agents drain ID');
-    const agent = await new ControlClient().call<AgentView>('POST', `/api/v1/agents/${encodeURIComponent(id)}/drain`);
+    const [id] = positionals(given, ['ID'], `wharf agents ${sub} ID`);
+    const agent = await new ControlClient().call<AgentView>('POST', `/api/v1/agents/${encodeURIComponent(id)}/${sub}`);
     if (values.json) console.log(JSON.stringify(agent, null, 2));
-    else console.log(`agent ${agent.name} (${agent.id}) drains: ${agent.apps.length} app(s) stopping, no new jobs`);
+    else if (sub === 'drain') console.log(`agent ${agent.name} (${agent.id}) drains: ${agent.apps.length} app(s) stopping, no new jobs`);
+    else console.log(`agent ${agent.name} (${agent.id}) takes jobs again`);
     return;
   }
-  throw new UsageError(sub ? `unknown subcommand "agents ${sub}": use add, ls or drain` : 'wharf agents needs a subcommand: add, ls or drain');
+  throw new UsageError(sub ? `unknown subcommand "agents ${sub}": use add, ls, drain or resume` : 'wharf agents needs a subcommand: add, ls, drain or resume');
 }

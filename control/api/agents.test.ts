@@ -192,5 +192,11 @@ describe('agents API (in process, injected clock)', () => {
     expect(drained.json()).toMatchObject({ drain: true, apps: [{ id: running, status: 'stopping' }] });
     expect((await agent.call('POST', 'lease?wait=0')).statusCode).toBe(204);
     expect((await agent.call('POST', 'heartbeat', {})).json()).toMatchObject({ drain: true, stop: [running] });
+
+    // Resumed, it takes the queued job again.
+    expect((await admin('POST', `/api/v1/agents/${agent.id}/resume`)).json()).toMatchObject({ drain: false });
+    expect((await agent.call('POST', 'heartbeat', {})).json()).toMatchObject({ drain: false });
+    expect((await agent.call('POST', 'lease?wait=0')).statusCode).toBe(200);
+    expect((await admin('POST', '/api/v1/agents/a-nope/resume')).statusCode).toBe(404);
   });
 });

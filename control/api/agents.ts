@@ -144,6 +144,15 @@ export function agentRoutes(app: FastifyInstance, store: Store, auth: ApiAuth, r
     return agentView(after, await store.instances.list({ agent: agent.id, status: RUNNING }));
   });
 
+  // A drained agent takes jobs again once resumed (after an upgrade or a reboot of its server).
+  app.post<{ Params: { id: string } }>('/api/v1/agents/:id/resume', async (request) => {
+    auth.admin(request);
+    const agent = await findAgent(store, request.params.id);
+    await store.agents.setDrain(agent.id, false);
+    const after = (await store.agents.get(agent.id))!;
+    return agentView(after, await store.instances.list({ agent: agent.id, status: RUNNING }));
+  });
+
   // ---- agent side --------------------------------------------------------------------------
 
   app.addHook('onRequest', async (request) => {

@@ -6,8 +6,9 @@ import { confirmAction, errorLine, errorText, keepFocus, statusLine, tableRegion
 
 /*
  * Admins only: every agent with its state, queues, host resources (from its last heartbeat),
- * the apps it runs, and a Drain button. Refreshed every POLL_MS; rows are rebuilt only when
- * the answer changed, and keyboard focus stays on the same button across a rebuild.
+ * the apps it runs, and a Drain button (Resume once drained). Refreshed every POLL_MS; rows
+ * are rebuilt only when the answer changed, and keyboard focus stays on the same button
+ * across a rebuild.
  */
 
 const POLL_MS = 5_000;
@@ -27,31 +28,34 @@ export function agentsPage(ctx: PageContext): () => void {
   const error = errorLine('agents-error');
   const status = statusLine('agents-status');
   view.replaceChildren(
-    h('p', { class: 'lead' }, 'Add an agent with ', h('code', {}, 'wharf agents add NAME'), '. Draining an agent stops it taking jobs and snapshots and stops its apps.'),
+    h('p', { class: 'lead' }, 'Add an agent with ', h('code', {}, 'wharf agents add NAME'), '. Draining an agent stops it taking jobs and snapshots and stops its apps; Resume lets it take jobs again.'),
     error, status, tableRegion(table, 'agents-caption'));
 
   let last = '';
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
 
-  const drain = async (a: AgentRow) => {
-    const n = a.apps.length;
-    const yes = await confirmAction(view, {
-      title: `Drain ${a.name}?`,
-      message: `${a.name} takes no new jobs from now on${n ? `; its ${n} running app${n === 1 ? ' is' : 's are'} snapshotted and stopped` : ''}. Their owners can launch them again on another agent.`,
-      confirm: 'Drain agent',
-    });
-    if (!yes) return;
+  /** Drains an agent (after the user confirms), or resumes a drained one. */
+  const setDrain = async (a: AgentRow, action: 'drain' | 'resume') => {
+    if (action === 'drain') {
+      const n = a.apps.length;
+      const yes = await confirmAction(view, {
+        title: `Drain ${a.name}?`,
+        message: `${a.name} takes no new jobs from now on${n ? `; its ${n} running app${n === 1 ? ' is' : 's are'} snapshotted and stopped` : ''}. Their owners can launch them again on another agent.`,
+        confirm: 'Drain agent',
+      });
+      if (!yes) return;
+    }
     error.textContent = '';
     try {
-      const after = await api<AgentRow>(`/api/v1/agents/${encodeURIComponent(a.id)}/drain`, { method: 'POST' });
+      const after = await api<AgentRow>(`/api/v1/agents/${encodeURIComponent(a.id)}/${action}`, { method: 'POST' });
       status.textContent = `${after.name} is ${drainState(after).label}.`;
       await refresh();
-      // Its Drain button is gone: the table keeps the keyboard's place.
+      // Its button is gone: the table keeps the keyboard's place.
       if (!document.activeElement || document.activeElement === document.body) view.querySelector<HTMLElement>('.table-wrap')?.focus();
     } catch (err) {
       if (err instanceof SignedOut) return;
-      error.textContent = `Cannot drain ${a.name}: ${errorText(err)}`;
+      error.textContent = `Cannot ${action} ${a.name}: ${errorText(err)}`;
     }
   };
 
@@ -59,8 +63,10 @@ export function agentsPage(ctx: PageContext): () => void {
     const s = agentState(a.state);
     const d = drainState(a);
     const r = hostResources(a.resources);
-    const drainButton = a.drain ? null : h('button', { type: 'button', 'aria-label': `Drain agent: ${a.name}`, 'data-focus': `drain-${a.id}` }, 'Drain');
-    drainButton?.addEventListener('click', () => void drain(a));
+    const drainButton = a.drain
+      ? h('button', { type: 'button', 'aria-label': `Resume agent: ${a.name}`, 'data-focus': `resume-${a.id}` }, 'Resume')
+      : h('button', { type: 'button', 'aria-label': `Drain agent: ${a.name}`, 'data-focus': `drain-${a.id}` }, 'Drain');
+    drainButton.addEventListener('click', () => void setDrain(a, a.drain ? 'resume' : 'drain'));
     return h('tr', { 'data-id': a.id, 'data-name': a.name },
       h('th', { scope: 'row' }, h('span', { class: 'name' }, a.name), h('span', { class: 'id' }, a.id)),
       h('td', { 'data-state': s.kind }, h('span', { class: `status agent-${s.kind}` }, h('span', { class: 'icon', 'aria-hidden': 'true' }, s.icon), ' ', s.label)),
@@ -77,7 +83,7 @@ export function agentsPage(ctx: PageContext): () => void {
       h('td', { class: 'num' }, a.lastSeen ? h('time', { datetime: a.lastSeen, title: a.lastSeen }, ago(a.lastSeen, now)) : h('span', { class: 'none' }, 'never')),
       h('td', { 'data-drain': d.kind },
         h('span', { class: `drain drain-${d.kind}` }, d.label),
-        drainButton ? ' ' : null, drainButton));
+        ' ', drainButton));
   };
 
   const render = (agents: AgentRow[]) => {
