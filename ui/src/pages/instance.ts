@@ -13,14 +13,13 @@ import { appWords, countdown, idleWords, isInstanceView, secondsLeft, STATUS_ICO
  * One instance (`/instances/:id`): its status, idle clock and idle-stop warning, links, charts
  * of its traffic and resources, its console, and the actions Stop, Clone and Export.
  *
- * The view follows `GET /api/v1/instances/:id?follow=1` (event `instance`); where control
- * answers that with plain JSON (no stream), it polls every POLL_MS instead. Metrics are
- * polled every METRICS_MS; the console follows its own event stream. Between updates a 1 s
+ * The view is loaded once, then follows `GET /api/v1/instances/:id?follow=1` (event
+ * `instance`; EventSource reconnects by itself after a break). Metrics are polled every
+ * METRICS_MS; the console follows its own event stream. Between updates a 1 s
  * tick moves the idle clock, the countdown and the age. Parts are updated in place, so focus,
  * selection and screen-reader position survive the updates.
  */
 
-const POLL_MS = 2_000;
 const METRICS_MS = 5_000;
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -270,33 +269,13 @@ export function instancePage(ctx: PageContext): () => void {
     }
   };
 
-  const poll = async () => {
-    if (await load()) notice.textContent = '';
-    later(() => void poll(), POLL_MS);
-  };
-
   const followView = () => {
-    let live = false;
-    let polling = false;
-    const stream = follow(`/api/v1/instances/${encodeURIComponent(id)}?follow=1`, {
+    streams.push(follow(`/api/v1/instances/${encodeURIComponent(id)}?follow=1`, {
       instance: (data) => {
         if (!isInstanceView(data, id) || stopped) return;
-        live = true;
         render(data);
       },
-    }, (trouble) => {
-      if (trouble === null) {
-        if (live) notice.textContent = '';
-        return;
-      }
-      if (!live && !polling) {
-        // No stream here (an older control answers JSON): poll instead.
-        polling = true;
-        stream.close();
-        later(() => void poll(), POLL_MS);
-      } else if (live) notice.textContent = trouble;
-    });
-    streams.push(stream);
+    }, (trouble) => { notice.textContent = trouble ?? ''; }));
   };
 
   // ---- Metrics ------------------------------------------------------------------------
