@@ -15,8 +15,10 @@ import { portOf, startUp } from '../support/up-process.ts';
  * busybox HTTPS app from the form (an invalid port first: the field's error, nothing sent),
  * watch it go from setting up to active, open it through the /auth/app hand-off, see the
  * request and latency charts move after traffic, export its config and import it into the
- * form, clone it (snapshotting it on the way), stop the clone and the original; an ended
- * session goes to sign-in and back. Every page is screenshot at 1280 and 390 px (light, dark)
+ * form, clone it (snapshotting it on the way), stop the clone and the original; drain and
+ * resume the agent, add a user and make them admin, create an API token the CLI can use until
+ * it is revoked, change the password; an ended session goes to sign-in and back (with the new
+ * password). Every page is screenshot at 1280 and 390 px (light, dark)
  * and checked by axe-core.
  */
 
@@ -182,22 +184,64 @@ describe('dashboard: launch, watch, open, export, import, stop and clone in a re
     expect(statuses).toEqual({ [id]: 'stopped', [clone]: 'stopped' });
   }, 180_000);
 
-  it('shows the instance list, account, users and agents pages', async () => {
+  it('shows the instance list, and drains and resumes the agent from the agents page', async () => {
     await page.goto(`${origin}/`);
     await page.locator(`#instances tbody tr[data-id="${id}"]`).waitFor();
     await check('instances');
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Agents' }).click();
     await page.waitForURL(`${origin}/agents`);
-    await expect.poll(() => page.locator('#view').textContent(), { timeout: 10_000 }).toContain('default');
+    const agentRow = page.locator('#agents tbody tr[data-name]').first();
+    await expect.poll(() => agentRow.locator('td[data-state]').getAttribute('data-state'), { timeout: 10_000 }).toBe('online');
+    const name = (await agentRow.getAttribute('data-name'))!;
     await check('agents');
+
+    await page.getByRole('button', { name: `Drain agent: ${name}` }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Drain agent' }).click();
+    await expect.poll(() => agentRow.locator('td[data-drain]').getAttribute('data-drain'), { timeout: 10_000 }).not.toBe('none');
+    expect(JSON.parse((await runWharf(['agents', 'ls', '--json'], env())).stdout)[0].drain).toBe(true);
+    await page.getByRole('button', { name: `Resume agent: ${name}` }).click();
+    await expect.poll(() => agentRow.locator('td[data-drain]').getAttribute('data-drain'), { timeout: 10_000 }).toBe('none');
+    expect(JSON.parse((await runWharf(['agents', 'ls', '--json'], env())).stdout)[0].drain).toBe(false);
+  }, 120_000);
+
+  it('users: adds a user from the page and makes them an admin', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
     await page.waitForURL(`${origin}/users`);
-    await expect.poll(() => page.locator('#view').textContent(), { timeout: 10_000 }).toContain('admin');
+    await page.locator('#users tbody tr[data-name="admin"]').waitFor();
+    await page.getByLabel('User name', { exact: true }).fill('bob');
+    await page.getByLabel('Password', { exact: true }).fill('bob-password-1');
+    await page.getByRole('button', { name: 'Add user' }).click();
+    await page.locator('#users tbody tr[data-name="bob"]').waitFor();
+    await page.getByRole('button', { name: 'Make admin: bob' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Make admin' }).click();
+    await page.getByRole('button', { name: 'Remove admin: bob' }).waitFor();
+    const users = JSON.parse((await runWharf(['users', 'ls', '--json'], env())).stdout) as { name: string; admin: boolean }[];
+    expect(users.find((u) => u.name === 'bob')?.admin).toBe(true);
     await check('users');
+  }, 60_000);
+
+  it('account: an API token shown once works for the CLI until revoked; a changed password signs in', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Account' }).click();
     await page.waitForURL(`${origin}/account`);
+    await page.getByLabel('Token name', { exact: true }).fill('laptop');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const token = await page.locator('#new-token-value').inputValue();
+    expect(token.length).toBeGreaterThan(20);
+    const withToken = { ...env(), WHARF_TOKEN: token };
+    const listed = await runWharf(['ls', '--json'], withToken);
+    expect(listed.code, listed.stderr).toBe(0);
     await check('account');
-  }, 120_000);
+
+    await page.getByRole('button', { name: 'Revoke token: laptop' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Revoke token' }).click();
+    await until('the CLI is refused with the revoked token', async () => (await runWharf(['ls', '--json'], withToken)).code !== 0, 10_000, 200);
+
+    password = 'a-new-admin-password';
+    await page.getByLabel('New password', { exact: true }).fill(password);
+    await page.getByLabel('Repeat password', { exact: true }).fill(password);
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Password changed' }).count(), { timeout: 10_000 }).toBe(1);
+  }, 60_000);
 
   it('an ended session goes to sign-in and comes back to the page the user was on', async () => {
     await page.goto(`${origin}/instances/${id}`);
