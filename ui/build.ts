@@ -1,11 +1,14 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
 /*
  * Builds the dashboard into ui/dist: one bundled, minified script and one stylesheet with a
  * content hash in their names (served with a year-long cache), and index.html naming them.
  * Run by `npm run build:ui`, and by npm's `prepare` (after `npm ci`), `prestart` and `pretest`.
+ * The script and stylesheet also get `.br` and `.gz` copies, compressed once here at the
+ * highest levels, which control sends to browsers that accept them (230 KB of script → 66 KB).
  */
 
 const root = import.meta.dirname;
@@ -34,7 +37,14 @@ export async function buildUi(): Promise<string[]> {
     .replace('%SCRIPT%', `/ui/${script}`)
     .replace('%STYLE%', `/ui/${style}`);
   writeFileSync(join(dist, 'index.html'), html);
-  return [...outputs, 'index.html'];
+  const compressed: string[] = [];
+  for (const name of [script, style]) {
+    const bytes = readFileSync(join(dist, name));
+    writeFileSync(join(dist, `${name}.br`), brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }));
+    writeFileSync(join(dist, `${name}.gz`), gzipSync(bytes, { level: 9 }));
+    compressed.push(`${name}.br`, `${name}.gz`);
+  }
+  return [...outputs, 'index.html', ...compressed];
 }
 
 if (process.argv[1] === import.meta.filename) {

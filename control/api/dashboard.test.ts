@@ -1,11 +1,12 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { installErrorHandling } from './errors.ts';
-import { DASHBOARD_CSP, dashboardRoutes } from './dashboard.ts';
+import { acceptedEncodings, DASHBOARD_CSP, dashboardRoutes } from './dashboard.ts';
 import type { ApiAuth } from './auth.ts';
 
 describe('the dashboard shell and its static files', () => {
@@ -19,6 +20,8 @@ describe('the dashboard shell and its static files', () => {
     mkdirSync(join(dist, 'nested'), { recursive: true });
     writeFileSync(join(dist, 'index.html'), '<!doctype html><title>shell</title>');
     writeFileSync(join(dist, 'app-ABCD1234.js'), 'console.log(1)');
+    writeFileSync(join(dist, 'app-ABCD1234.js.br'), brotliCompressSync('console.log(1)'));
+    writeFileSync(join(dist, 'app-ABCD1234.js.gz'), gzipSync('console.log(1)'));
     writeFileSync(join(dist, 'plain.css'), 'body{}');
     writeFileSync(join(dist, 'nested', 'x.svg'), '<svg/>');
     writeFileSync(join(dir, 'secret.js'), 'nope');
@@ -67,5 +70,24 @@ describe('the dashboard shell and its static files', () => {
       expect(res.statusCode, url).toBe(404);
       expect(res.body, url).not.toContain('nope');
     }
+  });
+
+  it('sends the build\'s compressed copy to a browser that accepts it, the plain file otherwise', async () => {
+    const br = await app.inject({ url: '/ui/app-ABCD1234.js', headers: { 'accept-encoding': 'gzip, deflate, br, zstd' } });
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(br.headers['content-type']).toBe('text/javascript; charset=utf-8');
+    expect(br.headers.vary).toBe('accept-encoding');
+    expect(brotliDecompressSync(br.rawPayload).toString()).toBe('console.log(1)');
+    const gz = await app.inject({ url: '/ui/app-ABCD1234.js', headers: { 'accept-encoding': 'gzip' } });
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(gz.rawPayload).toString()).toBe('console.log(1)');
+    const plain = await app.inject({ url: '/ui/app-ABCD1234.js', headers: { 'accept-encoding': 'br;q=0, identity' } });
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.body).toBe('console.log(1)');
+    // No copy: the plain file, whatever is accepted; a copy is never served by its own name.
+    expect((await app.inject({ url: '/ui/plain.css', headers: { 'accept-encoding': 'br' } })).headers['content-encoding']).toBeUndefined();
+    expect((await app.inject({ url: '/ui/app-ABCD1234.js.br' })).statusCode).toBe(404);
+    expect(acceptedEncodings('gzip;q=0.5, br;q=1')).toEqual(['br', 'gzip']);
+    expect(acceptedEncodings(undefined)).toEqual([]);
   });
 });

@@ -13,6 +13,8 @@ import type { ApiAuth } from './auth.ts';
  *   (ui/src/router.ts).
  * - GET /ui/<file>: a file of ui/dist and nothing else (no `..`, no dot files, no folders, no
  *   links out of it). Names with esbuild's content hash are cached for a year; others revalidate.
+ *   Where the build left a `.br` or `.gz` copy and the browser accepts it, that is sent instead
+ *   (`Content-Encoding`, `Vary: Accept-Encoding`).
  *
  * The shell's Content-Security-Policy allows scripts and styles from this origin only: no
  * inline script, no eval, no other host (the app's JSON comes from the same-origin API).
@@ -53,6 +55,22 @@ const SAFE_PATH = /^(?:[A-Za-z0-9_][A-Za-z0-9_.-]*\/)*[A-Za-z0-9_][A-Za-z0-9_.-]
 
 const YEAR_S = 365 * 24 * 3600;
 
+/** The precompressed copies ui/build.ts writes, by Content-Encoding, in the order preferred. */
+const ENCODINGS = { br: 'br', gzip: 'gz' } as const;
+type Encoding = keyof typeof ENCODINGS;
+
+/** The encodings of ENCODINGS an Accept-Encoding header allows (`q=0` refuses one), best first. */
+export function acceptedEncodings(header: string | string[] | undefined): Encoding[] {
+  const allowed = new Set<string>();
+  for (const part of String(header ?? '').toLowerCase().split(',')) {
+    const [name, ...params] = part.trim().split(';').map((x) => x.trim());
+    const q = params.find((p) => p.startsWith('q='));
+    if (name && !(q && Number(q.slice(2)) === 0)) allowed.add(name);
+  }
+  // `*` is left alone: browsers name br and gzip, and an unnamed coding is never worth a guess.
+  return (Object.keys(ENCODINGS) as Encoding[]).filter((e) => allowed.has(e));
+}
+
 function secure(reply: FastifyReply): FastifyReply {
   return reply.header('x-content-type-options', 'nosniff').header('referrer-policy', 'same-origin');
 }
@@ -92,8 +110,12 @@ export function dashboardRoutes(app: FastifyInstance, deps: DashboardDeps): void
     const type = CONTENT_TYPES[extname(rel)];
     const file = type ? await distFile(dist, rel) : undefined;
     if (!file) throw new ControlError('CTL_NOT_FOUND', `no dashboard file /ui/${rel}`);
-    return secure(reply).header('content-type', type)
-      .header('cache-control', HASHED.test(rel) ? `public, max-age=${YEAR_S}, immutable` : 'no-cache')
-      .send(await readFile(file));
+    secure(reply).header('content-type', type).header('vary', 'accept-encoding')
+      .header('cache-control', HASHED.test(rel) ? `public, max-age=${YEAR_S}, immutable` : 'no-cache');
+    for (const encoding of acceptedEncodings(request.headers['accept-encoding'])) {
+      const copy = await distFile(dist, `${rel}.${ENCODINGS[encoding]}`);
+      if (copy) return reply.header('content-encoding', encoding).send(await readFile(copy));
+    }
+    return reply.send(await readFile(file));
   });
 }

@@ -28,6 +28,8 @@ describe('dashboard: the instance list in a real browser through the gateway', (
   let port: number;
   let password: string;
   const problems: string[] = [];
+  /** How the dashboard's script and stylesheet came: Chromium accepts br, so precompressed. */
+  const assetEncodings = new Set<string>();
   const env = () => ({ ...process.env, WHARF_HOME: home, WHARF_URL: '', WHARF_TOKEN: '', WHARF_PUBLIC_URL: '' });
   const origin = () => `https://localhost:${port}`;
   const row = (id: string) => page.locator(`#instances tbody tr[data-id="${id}"]`);
@@ -55,7 +57,10 @@ describe('dashboard: the instance list in a real browser through the gateway', (
     // Failed loads are recorded by path below (Chromium's own favicon probe is not a page request).
     page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console: ${m.text()}`); });
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('response', (r) => { if (r.status() >= 400) problems.push(`${r.status()} ${new URL(r.url()).pathname}`); });
+    page.on('response', (r) => {
+      if (r.status() >= 400) problems.push(`${r.status()} ${new URL(r.url()).pathname}`);
+      if (new URL(r.url()).pathname.startsWith('/ui/')) assetEncodings.add(r.headers()['content-encoding'] ?? 'none');
+    });
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
@@ -70,6 +75,7 @@ describe('dashboard: the instance list in a real browser through the gateway', (
     await signIn();
     await page.waitForURL(`${origin()}/`);
     await expect.poll(() => page.locator('#who').textContent()).toBe('Signed in as admin (admin)');
+    expect([...assetEncodings]).toEqual(['br']);
     expect(await page.locator('#instances caption').textContent()).toContain('Instances');
     await expect.poll(() => page.locator('#instances tbody').textContent()).toContain('No instances yet');
 
