@@ -30,7 +30,7 @@ export class ApiAuth {
   readonly #store: Store;
   readonly #users = new WeakMap<FastifyRequest, User>();
   /** What each request was authenticated by, so that a long-lived stream can check it again. */
-  readonly #credentials = new WeakMap<FastifyRequest, { token: string } | { cookie: string | undefined }>();
+  readonly #credentials = new WeakMap<FastifyRequest, ({ token: string } | { cookie: string | undefined }) & { user: User }>();
 
   readonly console: ConsoleAuth | undefined;
 
@@ -62,25 +62,31 @@ export class ApiAuth {
       if (!signedIn) throw new ControlError('CTL_UNAUTHENTICATED', 'no API token or valid sign-in cookie was sent');
       this.checkOrigin(request);
       this.#users.set(request, signedIn.user);
-      this.#credentials.set(request, { cookie: readCookie(request.headers.cookie, CONSOLE_COOKIE) });
+      this.#credentials.set(request, { cookie: readCookie(request.headers.cookie, CONSOLE_COOKIE), user: signedIn.user });
       return;
     }
     const user = await this.#store.apiTokens.verify(token);
     if (!user) throw new ControlError('CTL_UNAUTHENTICATED', 'this API token is unknown, malformed or revoked');
     this.#users.set(request, user);
-    this.#credentials.set(request, { token });
+    this.#credentials.set(request, { token, user });
   };
 
   /**
    * Whether what authenticated `request` is still good: the sign-in session not expired or
-   * signed out, the API token not revoked. Streams that outlive their request check it, so an
-   * ended session ends them too (and the dashboard goes to sign-in when it reconnects).
+   * signed out, the API token not revoked, and its user still there with the same rights.
+   * Streams that outlive their request check it, so an ended session ends them too (and the
+   * dashboard goes to sign-in when it reconnects), and a demoted admin's stream stops showing
+   * everyone's instances (it reconnects with the user's own view).
    */
   async stillValid(request: FastifyRequest): Promise<boolean> {
     const credential = this.#credentials.get(request);
     if (!credential) return false;
-    if ('token' in credential) return (await this.#store.apiTokens.verify(credential.token)) !== undefined;
-    return this.console?.sessions.verify(credential.cookie) !== undefined;
+    const valid = 'token' in credential
+      ? (await this.#store.apiTokens.verify(credential.token)) !== undefined
+      : this.console?.sessions.verify(credential.cookie) !== undefined;
+    if (!valid) return false;
+    const now = await this.#store.users.get(credential.user.id);
+    return now !== undefined && now.admin === credential.user.admin;
   }
 
   user(request: FastifyRequest): User {

@@ -56,7 +56,10 @@ export function eventStreams(app: FastifyInstance, stillValid: (request: Fastify
     open.add(res);
     const closers: (() => void)[] = [];
     let closed = false;
-    const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), heartbeatMs);
+    // Nothing is written once the stream was ended (by a check below, a caller or the server
+    // closing): a write after end would be an error event on a response fastify has let go.
+    const write = (chunk: string) => { if (!closed && !res.writableEnded) res.write(chunk); };
+    const heartbeat = setInterval(() => write(': heartbeat\n\n'), heartbeatMs);
     heartbeat.unref();
     const check = setInterval(() => {
       stillValid(request).then((valid) => { if (!valid) res.end(); }, () => res.end());
@@ -73,8 +76,8 @@ export function eventStreams(app: FastifyInstance, stillValid: (request: Fastify
       });
     });
     return {
-      send: (data, options) => { if (!closed) res.write(eventText(data, options)); },
-      write: (chunk) => { if (!closed) res.write(chunk); },
+      send: (data, options) => write(eventText(data, options)),
+      write,
       get closed() { return closed; },
       done,
       onClose: (fn) => { if (closed) fn(); else closers.push(fn); },

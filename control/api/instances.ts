@@ -27,6 +27,15 @@ export interface InstanceRouteDeps {
 /** How often a followed list or instance is read again; an event goes out only when it changed. */
 export const WATCH_MS = 1_000;
 
+/**
+ * What must change for a follower to get a new event: everything but the counters the clock
+ * alone moves (`idleSeconds`, `idleWarning.secondsLeft`), which the dashboard ticks itself
+ * from `idleSince` and `idleWarning.stopsAt`; a new quiet period changes `idleSince`.
+ */
+export function changeKey(data: unknown): string {
+  return JSON.stringify(data, (key, value: unknown) => (key === 'idleSeconds' || key === 'secondsLeft' ? undefined : value));
+}
+
 const Text = (description: string) => Type.Optional(Type.String({ minLength: 1, maxLength: 255, description }));
 
 export const InstanceQuery = Type.Object({
@@ -72,7 +81,7 @@ export function instanceRoutes(app: FastifyInstance, deps: InstanceRouteDeps): v
       reading = true;
       try {
         const data = await read();
-        const text = JSON.stringify(data);
+        const text = changeKey(data);
         if (text !== last) stream.send(data, { event });
         last = text;
       } catch (err) {

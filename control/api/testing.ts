@@ -33,7 +33,7 @@ export async function addTestUser(store: Store, name: string, options: { admin?:
   return { id: user.id, token: (await store.apiTokens.create(user.id, 'test')).token };
 }
 
-type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface ApiFixture extends TestApp {
   t: TempStore;

@@ -29,8 +29,10 @@ export interface InstanceView {
   app: AppKind;
   status: InstanceStatus;
   statusReason: string | null;
-  /** Seconds since the current quiet period began; null unless active or idle. */
+  /** Seconds since the current quiet period began; null unless active or idle, 0 while busy. */
   idleSeconds: number | null;
+  /** When the current quiet period began (ISO); null while busy, and unless active or idle. Clients tick idle time from it. */
+  idleSince: string | null;
   /**
    * The warning ahead of the idle limit (WHARF_IDLE_WARNING_S before it), null otherwise: when
    * the idle monitor stops the instance unless it is used. `statusReason` says the same in words
@@ -90,6 +92,7 @@ export function instanceView(instance: Instance, ownerName: string, hosts: AppHo
     status: instance.status,
     statusReason: instance.statusReason,
     idleSeconds,
+    idleSince: busyOrQuiet ? iso(instance.quietSince) : null,
     idleWarning: idleWarning(instance, now),
     restoredFrom: instance.restoredFrom,
     owner: ownerName,

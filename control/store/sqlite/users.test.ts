@@ -45,6 +45,19 @@ describe('SQLite users', () => {
     const list = await t.store.users.list();
     expect(list.map((u) => [u.name, u.admin])).toEqual([['ada', false], ['zed', true]]);
     await expect(t.store.users.setAdmin('u-missing', true)).rejects.toMatchObject({ code: 'CTL_NOT_FOUND' });
+    await expect(t.store.users.setAdmin('u-missing', false)).rejects.toMatchObject({ code: 'CTL_NOT_FOUND' });
+  });
+
+  it('keeps the last admin: of two admins demoted at once, one stays', async () => {
+    const a = await t.store.users.add({ name: 'a', password: 'x', admin: true });
+    const b = await t.store.users.add({ name: 'b', password: 'x', admin: true });
+    const results = await Promise.allSettled([t.store.users.setAdmin(a.id, false), t.store.users.setAdmin(b.id, false)]);
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({ code: 'CTL_LAST_ADMIN' });
+    expect((await t.store.users.list()).filter((u) => u.admin)).toHaveLength(1);
+    // Demoting a user who is no admin is no change, not a refusal.
+    const c = await t.store.users.add({ name: 'c', password: 'x' });
+    await t.store.users.setAdmin(c.id, false);
   });
 });
 

@@ -71,8 +71,15 @@ export class SqliteUsers implements UserStore {
     if (this.#db.run('UPDATE users SET password_hash = ? WHERE id = ?', hash, id) === 0) throw notFound(id);
   }
 
+  /** Makes or unmakes an admin; the last admin stays one (checked in the same statement, so two demotions cannot both pass). */
   async setAdmin(id: string, admin: boolean): Promise<void> {
-    if (this.#db.run('UPDATE users SET admin = ? WHERE id = ?', admin ? 1 : 0, id) === 0) throw notFound(id);
+    const changed = admin
+      ? this.#db.run('UPDATE users SET admin = 1 WHERE id = ?', id)
+      : this.#db.run('UPDATE users SET admin = 0 WHERE id = ? AND (admin = 0 OR (SELECT count(*) FROM users WHERE admin = 1 AND id != ?) > 0)', id, id);
+    if (changed > 0) return;
+    const row = this.#db.get<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = ?`, id);
+    if (!row) throw notFound(id);
+    throw new ControlError('CTL_LAST_ADMIN', `admin: "${row.name}" is the last admin and stays one; make another user an admin first`);
   }
 
   async list(): Promise<User[]> {
