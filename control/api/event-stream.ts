@@ -10,6 +10,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
  */
 
 export const HEARTBEAT_MS = 15_000;
+/** How long a browser waits before reconnecting an ended stream (the `retry` field). */
+export const RECONNECT_MS = 1_000;
 /** How often a stream checks that its credentials still hold (a session can end under it). */
 export const CREDENTIAL_CHECK_MS = 2_000;
 
@@ -52,7 +54,8 @@ export function eventStreams(app: FastifyInstance, stillValid: (request: Fastify
       'cache-control': 'no-cache, no-transform',
       'x-accel-buffering': 'no',
     });
-    res.write(`: ${comment.replace(/[\r\n]/g, ' ')}\n\n`);
+    // `retry`: browsers wait 1 s, not their default 3 s, before reconnecting a stream that ended.
+    res.write(`retry: ${RECONNECT_MS}\n: ${comment.replace(/[\r\n]/g, ' ')}\n\n`);
     open.add(res);
     const closers: (() => void)[] = [];
     let closed = false;
