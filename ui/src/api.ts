@@ -4,15 +4,28 @@
  * back to the page it was on.
  */
 
-/** A failure control answered: `{"error": {code, status, message}}` (control/api/errors.ts). */
+/**
+ * A failure control answered: `{"error": {code, status, message, field?}}` (control/api/errors.ts);
+ * `field` names the invalid config field of a validation error (`routing.port`).
+ */
 export class ApiError extends Error {
   readonly code: string;
   readonly status: number;
-  constructor(code: string, status: number, message: string) {
+  readonly field?: string;
+  constructor(code: string, status: number, message: string, field?: string) {
     super(message);
     this.code = code;
     this.status = status;
+    if (field) this.field = field;
   }
+}
+
+/** Words for a failure; control's messages name the field and say what to do. */
+export function errorText(err: unknown): string {
+  if (err instanceof ApiError) return err.message;
+  // fetch rejects with a TypeError when the network or control is down.
+  if (err instanceof TypeError) return 'Cannot reach Wharf; check the connection and try again.';
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** Thrown after the browser was sent to sign-in: callers stop what they were doing. */
@@ -44,8 +57,9 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
     json = undefined;
   }
   if (!res.ok) {
-    const error = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
-    throw new ApiError(error?.code ?? res.headers.get('x-wharf-error') ?? 'HTTP', res.status, error?.message ?? `${res.status} ${res.statusText}`);
+    const error = (json as { error?: { code?: string; message?: string; field?: unknown } } | undefined)?.error;
+    const field = typeof error?.field === 'string' ? error.field : undefined;
+    throw new ApiError(error?.code ?? res.headers.get('x-wharf-error') ?? 'HTTP', res.status, error?.message ?? `${res.status} ${res.statusText}`, field);
   }
   return json as T;
 }

@@ -10,6 +10,7 @@ export interface InstanceRow {
   status: InstanceStatus;
   statusReason: string | null;
   idleSeconds: number | null;
+  idleSince: string | null;
   owner: string;
   project: string;
   tags: string[];

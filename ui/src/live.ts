@@ -72,7 +72,7 @@ export function follow(
       trouble(LOST);
       if (s.readyState === EventSource.CLOSED) {
         s.close();
-        retry = setTimeout(() => void check(), RETRY_MS);
+        void check(); // at once: an ended session should reach sign-in without a pause
       }
     });
   };

@@ -35,10 +35,13 @@ const NAV: { name: PageName; label: string; href: string; admin?: boolean }[] = 
 ];
 
 let cleanup: (() => void) | void;
+/** The path and query of the page shown. */
+let shownPath = '';
 
 function render(me: Me): void {
   if (typeof cleanup === 'function') cleanup();
   cleanup = undefined;
+  shownPath = location.pathname + location.search;
   const heading = byId('title');
   const notice = byId('notice');
   notice.textContent = '';
@@ -86,13 +89,18 @@ function navigation(me: Me): void {
     const link = (event.target as Element | null)?.closest?.('a');
     if (!link || link.target || link.hasAttribute('download') || link.origin !== location.origin) return;
     if (!matchRoute(link.pathname)) return;
+    // A link within this page ("Skip to content", #main): the browser scrolls and moves focus to it.
+    if (link.hash && link.pathname + link.search === location.pathname + location.search) return;
     event.preventDefault();
     if (link.pathname + link.search === location.pathname + location.search) return;
     history.pushState(null, '', link.pathname + link.search);
     render(me);
     focusMain();
   });
-  window.addEventListener('popstate', () => render(me));
+  // A link within the page (#main) adds a history entry too: Back and Forward between such entries keep the page as it is.
+  window.addEventListener('popstate', () => {
+    if (location.pathname + location.search !== shownPath) render(me);
+  });
 }
 
 async function main(): Promise<void> {

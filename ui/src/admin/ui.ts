@@ -1,4 +1,4 @@
-import { ApiError, SignedOut } from '../api.ts';
+import { errorText, SignedOut } from '../api.ts';
 import { h } from '../dom.ts';
 
 /*
@@ -26,13 +26,6 @@ export function errorLine(id: string): HTMLParagraphElement {
 /** What a form did, announced politely ("Password changed."). */
 export function statusLine(id: string): HTMLParagraphElement {
   return h('p', { class: 'form-status', role: 'status', id });
-}
-
-/** Words for a failure; control's messages name the field and say what to do. */
-export function errorText(err: unknown): string {
-  if (err instanceof ApiError) return err.message;
-  if (err instanceof TypeError) return 'Cannot reach Wharf; check the connection and try again.';
-  return err instanceof Error ? err.message : String(err);
 }
 
 /**

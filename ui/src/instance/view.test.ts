@@ -4,19 +4,24 @@ import { appWords, countdown, idleSecondsNow, idleWords, isInstanceView, seconds
 
 describe('instance view between updates', () => {
   it('runs the idle clock only while the instance is quiet', () => {
-    expect(idleSecondsNow({ status: 'idle', idleSeconds: 120 }, 3500)).toBe(123);
-    expect(idleSecondsNow({ status: 'active', idleSeconds: 5 }, 2000)).toBe(7);
-    expect(idleSecondsNow({ status: 'active', idleSeconds: 0 }, 9000)).toBe(0);
-    expect(idleSecondsNow({ status: 'stopped', idleSeconds: null }, 9000)).toBeNull();
-    expect(idleWords({ status: 'idle', idleSeconds: 3600 }, 300_000)).toBe('idle for 1h 5m');
-    expect(idleWords({ status: 'active', idleSeconds: 0 }, 0)).toBe('in use');
-    expect(idleWords({ status: 'queued', idleSeconds: null }, 0)).toBe('not running');
+    const since = '2026-11-22T10:00:00.000Z';
+    expect(idleSecondsNow({ idleSince: since, idleSeconds: 120 }, 3500)).toBe(123);
+    expect(idleSecondsNow({ idleSince: since, idleSeconds: 5 }, 2000)).toBe(7);
+    // A quiet period that has just begun counts on too (control sends no event per second).
+    expect(idleSecondsNow({ idleSince: since, idleSeconds: 0 }, 9000)).toBe(9);
+    expect(idleSecondsNow({ idleSince: null, idleSeconds: 0 }, 9000)).toBe(0);
+    expect(idleSecondsNow({ idleSince: null, idleSeconds: null }, 9000)).toBeNull();
+    expect(idleWords({ idleSince: since, idleSeconds: 3600 }, 300_000)).toBe('idle for 1h 5m');
+    expect(idleWords({ idleSince: null, idleSeconds: 0 }, 0)).toBe('in use');
+    expect(idleWords({ idleSince: null, idleSeconds: null }, 0)).toBe('not running');
   });
 
-  it('counts down to the idle stop', () => {
-    const stopsAt = '2026-03-01T12:10:00.000Z';
-    expect(secondsLeft(stopsAt, Date.parse('2026-03-01T12:05:49.500Z'))).toBe(251);
-    expect(secondsLeft(stopsAt, Date.parse('2026-03-01T12:11:00Z'))).toBe(0);
+  it('counts down to the idle stop from the seconds left when the view arrived', () => {
+    const warning = { stopsAt: '2026-03-01T12:10:00.000Z', secondsLeft: 260 };
+    expect(secondsLeft(warning, 0)).toBe(260);
+    expect(secondsLeft(warning, 9_500)).toBe(251);
+    expect(secondsLeft(warning, 300_000)).toBe(0);
+    expect(secondsLeft(warning, -2_000)).toBe(260);
     expect([251, 45, 0, 7200].map(countdown)).toEqual(['Stops in 4m 11s', 'Stops in 45s', 'Stopping now', 'Stops in 2h']);
   });
 

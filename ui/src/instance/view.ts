@@ -1,15 +1,9 @@
 import type { InstanceView } from '../../../control/instances/instance-view.ts';
-import type { StatusDisplay } from '../format.ts';
 import { duration } from '../format.ts';
 
 /* What the instance page reads from control's instance view between updates: pure (view.test.ts). */
 
 export type { InstanceView };
-
-/** A shape as well as a colour, so that the status reads without colour too (as on the list). */
-export const STATUS_ICONS: Record<StatusDisplay['kind'], string> = {
-  queued: '○', starting: '◔', active: '●', idle: '◑', stopping: '◕', stopped: '■', failed: '✕', offline: '⚠',
-};
 
 /** Checks that an event's data is an instance view of the instance shown. */
 export function isInstanceView(data: unknown, id: string): data is InstanceView {
@@ -23,21 +17,25 @@ export function isInstanceView(data: unknown, id: string): data is InstanceView 
  * quiet (idle, or active with a quiet period begun); a view with 0 may be busy, so it waits
  * for the next one.
  */
-export function idleSecondsNow(view: Pick<InstanceView, 'status' | 'idleSeconds'>, elapsedMs: number): number | null {
+export function idleSecondsNow(view: Pick<InstanceView, 'idleSeconds' | 'idleSince'>, elapsedMs: number): number | null {
   if (view.idleSeconds === null) return null;
-  const running = view.status === 'idle' || view.idleSeconds > 0;
-  return running ? view.idleSeconds + Math.max(0, Math.floor(elapsedMs / 1000)) : view.idleSeconds;
+  // A quiet period (idleSince set) counts on between events; a busy instance stays at 0.
+  return view.idleSince !== null ? view.idleSeconds + Math.max(0, Math.floor(elapsedMs / 1000)) : view.idleSeconds;
 }
 
-export function idleWords(view: Pick<InstanceView, 'status' | 'idleSeconds'>, elapsedMs: number): string {
+export function idleWords(view: Pick<InstanceView, 'idleSeconds' | 'idleSince'>, elapsedMs: number): string {
   const s = idleSecondsNow(view, elapsedMs);
   if (s === null) return 'not running';
   return s === 0 ? 'in use' : `idle for ${duration(s)}`;
 }
 
-/** Seconds until the idle stop at `nowMs`, never below 0. */
-export function secondsLeft(stopsAt: string, nowMs: number): number {
-  return Math.max(0, Math.ceil((Date.parse(stopsAt) - nowMs) / 1000));
+/**
+ * Seconds until the idle stop, `elapsedMs` after the view arrived, never below 0. Counted from
+ * control's `secondsLeft` rather than `stopsAt`, so that a browser clock set wrong does not matter
+ * (as the idle clock); control sends no event for the countdown alone.
+ */
+export function secondsLeft(warning: { secondsLeft: number }, elapsedMs: number): number {
+  return Math.max(0, warning.secondsLeft - Math.max(0, Math.floor(elapsedMs / 1000)));
 }
 
 /** `Stops in 4m 10s`, coarse past an hour. */

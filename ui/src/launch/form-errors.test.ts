@@ -74,4 +74,19 @@ describe('launch form errors', () => {
     expect(serverError('no agent serves queue "gpu"', container())).toEqual({ key: null, field: '', message: 'no agent serves queue "gpu"' });
     expect(serverError('kind: must be "wharf.app-config"', container())).toMatchObject({ key: null, message: 'kind: must be "wharf.app-config"' });
   });
+
+  it('maps a server answer by its `field` when it has one', () => {
+    expect(serverError('routing.port: must be a port from 1 to 65535', container(), 'routing.port'))
+      .toEqual({ key: 'routing.port', field: 'routing.port', message: 'must be a port from 1 to 65535' });
+    // A message that does not start with the field is kept whole; `field` alone finds the input.
+    expect(serverError('the image cannot be pulled', container(), 'image')).toEqual({ key: 'image', field: 'image', message: 'the image cannot be pulled' });
+    // An env variable's field says which row; a list item which line.
+    const v = container();
+    v.env = [{ name: 'A', value: 'x' }];
+    expect(serverError('env.A: must not contain NUL', v, 'env.A')).toMatchObject({ key: 'env[0].value', message: 'must not contain NUL' });
+    v.text.tags = 'ok\nnot ok';
+    expect(serverError('tags[1]: must be a tag', v, 'tags[1]')).toEqual({ key: 'tags', field: 'tags[1]', message: 'line 2: must be a tag' });
+    // A field the form has no input for: the form as a whole, with the message as control said it.
+    expect(serverError('kind: must be "wharf.app-config"', container(), 'kind')).toEqual({ key: null, field: 'kind', message: 'kind: must be "wharf.app-config"' });
+  });
 });

@@ -137,9 +137,15 @@ export function validateForm(values: FormValues): FieldError[] {
   return errors;
 }
 
-/** The error a server answer names (`routing.port: must be …`), mapped to the form's input where it has one. */
-export function serverError(message: string, values: FormValues): FieldError {
-  const { field, message: rest } = splitMessage(message);
+/**
+ * The error a server answer names, mapped to the form's input where it has one. The field is the
+ * answer's `field` where control gives one (its validation errors), else the one its message
+ * starts with (`routing.port: must be …`).
+ */
+export function serverError(message: string, values: FormValues, answerField?: string): FieldError {
+  const { field, message: rest } = answerField
+    ? { field: answerField, message: message.startsWith(`${answerField}: `) ? message.slice(answerField.length + 2) : message }
+    : splitMessage(message);
   const key = field ? keyOfField(field, values, rest) : null;
   return key ? { key, field, message: messageAt(field, rest) } : { key: null, field, message };
 }

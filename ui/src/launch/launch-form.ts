@@ -77,6 +77,11 @@ export class LaunchForm {
     this.#validate();
   }
 
+  /** Moves focus to the input of `key` (a FormValues key: `name`). */
+  focusField(key: string): void {
+    this.#controls.get(key)?.input.focus();
+  }
+
   /** Shows a problem with the form as a whole. */
   alert(text: string): void {
     this.#message = text;

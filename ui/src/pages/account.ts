@@ -1,8 +1,9 @@
-import { api, SignedOut } from '../api.ts';
+import { api, errorText, SignedOut } from '../api.ts';
+import { copyText } from '../clipboard.ts';
 import { h } from '../dom.ts';
 import type { PageContext } from '../page.ts';
 import { ago, passwordProblem, type TokenRow } from '../admin/format.ts';
-import { confirmAction, errorLine, errorText, field, onSubmit, statusLine, tableRegion } from '../admin/ui.ts';
+import { confirmAction, errorLine, field, onSubmit, statusLine, tableRegion } from '../admin/ui.ts';
 
 /*
  * The signed-in user's own page: who they are, a new password, and their API tokens (a
@@ -137,16 +138,11 @@ function shownOnce(name: string, token: string): Node[] {
   input.addEventListener('focus', () => input.select());
   const copied = statusLine('new-token-status');
   const copy = h('button', { type: 'button' }, 'Copy');
-  copy.addEventListener('click', async () => {
+  copy.addEventListener('click', () => {
+    // Selected either way, so that the user sees what was copied.
     input.focus();
     input.select();
-    try {
-      await navigator.clipboard.writeText(token);
-      copied.textContent = 'Copied to the clipboard.';
-    } catch {
-      // No clipboard permission (e.g. plain HTTP): the text is selected for Ctrl+C instead.
-      copied.textContent = document.execCommand?.('copy') ? 'Copied to the clipboard.' : 'Selected: press Ctrl+C (⌘C) to copy.';
-    }
+    void copyText(token, input, copied);
   });
   return [
     h('div', { class: 'field' },

@@ -1,8 +1,8 @@
-import { api, SignedOut } from '../api.ts';
+import { api, errorText, SignedOut } from '../api.ts';
 import { h } from '../dom.ts';
 import type { PageContext } from '../page.ts';
 import { agentState, ago, drainState, hostResources, type AgentRow } from '../admin/format.ts';
-import { confirmAction, errorLine, errorText, keepFocus, statusLine, tableRegion } from '../admin/ui.ts';
+import { confirmAction, errorLine, keepFocus, statusLine, tableRegion } from '../admin/ui.ts';
 
 /*
  * Admins only: every agent with its state, queues, host resources (from its last heartbeat),
@@ -113,9 +113,11 @@ export function agentsPage(ctx: PageContext): () => void {
   const poll = async () => {
     try {
       await refresh();
+      // The notice is shared by every page: once this one is left, it is the next page's.
+      if (stopped) return;
       notice.textContent = '';
     } catch (err) {
-      if (err instanceof SignedOut) return;
+      if (stopped || err instanceof SignedOut) return;
       notice.textContent = `Cannot refresh the agents (${errorText(err)}); retrying.`;
     }
     if (!stopped) timer = setTimeout(poll, POLL_MS);

@@ -1,4 +1,5 @@
-import { api, ApiError, SignedOut } from '../api.ts';
+import { api, ApiError, errorText, SignedOut } from '../api.ts';
+import { copyText } from '../clipboard.ts';
 import { h } from '../dom.ts';
 import { age, statusDisplay } from '../format.ts';
 import { follow, type Follow } from '../live.ts';
@@ -7,7 +8,8 @@ import { createCharts } from '../instance/charts.ts';
 import { atBottom, clock, consoleEvent, MAX_LINES, overflow, type ConsoleEvent } from '../instance/console-log.ts';
 import { canStop, cloneHref, connectCommand, exportFileName, exportText, openLabel } from '../instance/links.ts';
 import type { MetricsAnswer } from '../instance/metrics.ts';
-import { appWords, countdown, idleWords, isInstanceView, secondsLeft, STATUS_ICONS, type InstanceView } from '../instance/view.ts';
+import { appWords, countdown, idleWords, isInstanceView, secondsLeft, type InstanceView } from '../instance/view.ts';
+import { statusBadge } from '../status-badge.ts';
 
 /*
  * One instance (`/instances/:id`): its status, idle clock and idle-stop warning, links, charts
@@ -22,8 +24,6 @@ import { appWords, countdown, idleWords, isInstanceView, secondsLeft, STATUS_ICO
 
 const METRICS_MS = 5_000;
 
-const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
-
 /** A term and its description in the summary list; the description is updated in place. */
 function fact(list: HTMLDListElement, term: string, key: string): HTMLElement {
   const dd = h('dd', { 'data-fact': key });
@@ -31,29 +31,14 @@ function fact(list: HTMLDListElement, term: string, key: string): HTMLElement {
   return dd;
 }
 
-/** Copies `text`; where the clipboard is refused, selects it in `target` so that Ctrl+C does it. */
-async function copy(text: string, target: HTMLElement, status: HTMLElement): Promise<void> {
-  try {
-    if (!navigator.clipboard) throw new Error('no clipboard');
-    await navigator.clipboard.writeText(text);
-    status.textContent = 'Copied';
-  } catch {
-    const range = document.createRange();
-    range.selectNodeContents(target);
-    const selection = getSelection();
-    selection?.removeAllRanges();
-    selection?.addRange(range);
-    status.textContent = 'Selected: press Ctrl+C (⌘C) to copy';
-  }
-  setTimeout(() => { status.textContent = ''; }, 4000);
-}
-
 /** `value` in <code> with a Copy button; `what` names the button ("Copy TCP address"). */
 function copyable(value: string, what: string, id: string): HTMLElement {
   const code = h('code', { id }, value);
   const status = h('span', { class: 'copied', role: 'status' });
   const button = h('button', { type: 'button', class: 'copy', 'aria-label': `Copy ${what}`, 'aria-describedby': id }, 'Copy');
-  button.addEventListener('click', () => void copy(value, code, status));
+  button.addEventListener('click', () => void copyText(value, code, status).then(() => {
+    setTimeout(() => { status.textContent = ''; }, 4000);
+  }));
   return h('span', { class: 'copyable' }, code, button, status);
 }
 
@@ -75,7 +60,8 @@ export function instancePage(ctx: PageContext): () => void {
   const streams: Follow[] = [];
 
   // ---- Summary: status, idle warning, actions, facts -------------------------------------
-  const statusLine = h('p', { class: 'inst-status', id: 'instance-status', 'aria-live': 'polite' }, 'Loading…');
+  // Focusable by script only: it takes focus from a Stop button that a stop disabled.
+  const statusLine = h('p', { class: 'inst-status', id: 'instance-status', 'aria-live': 'polite', tabindex: -1 }, 'Loading…');
   const warning = h('div', { id: 'idle-warning', role: 'alert', class: 'alert' });
   const warningCountdown = h('p', { class: 'countdown', id: 'idle-countdown' });
   const warningBox = h('div', { class: 'alert-box', hidden: true }, warning, warningCountdown);
@@ -173,7 +159,7 @@ export function instancePage(ctx: PageContext): () => void {
     const ageText = age(v.created, now);
     const time = f.age.firstElementChild as HTMLTimeElement | null;
     if (time) setText(time, ageText);
-    if (v.idleWarning) setText(warningCountdown, countdown(secondsLeft(v.idleWarning.stopsAt, now)));
+    if (v.idleWarning) setText(warningCountdown, countdown(secondsLeft(v.idleWarning, now - receivedAt)));
   };
 
   const render = (v: InstanceView) => {
@@ -191,7 +177,7 @@ export function instancePage(ctx: PageContext): () => void {
       statusLine.dataset.key = statusKey;
       statusLine.dataset.status = s.kind;
       statusLine.replaceChildren(
-        h('span', { class: `status status-${s.kind}` }, h('span', { class: 'icon', 'aria-hidden': 'true' }, STATUS_ICONS[s.kind]), ' ', s.label),
+        statusBadge(s),
         ...(s.detail ? [h('span', { class: 'reason', id: 'status-reason' }, s.detail)] : []));
     }
 
@@ -241,7 +227,10 @@ export function instancePage(ctx: PageContext): () => void {
     tick();
   };
 
+  /** Handles what ends the page (signed out, no such instance); true when `err` was handled, or the page was left. */
   const failed = (err: unknown): boolean => {
+    // The title and the notice belong to the next page once this one is left.
+    if (stopped) return true;
     if (err instanceof SignedOut) {
       stopped = true;
       return true;
@@ -264,6 +253,7 @@ export function instancePage(ctx: PageContext): () => void {
       render(v);
       return true;
     } catch (err) {
+      if (stopped) return false;
       if (!failed(err)) notice.textContent = `Cannot load this instance (${errorText(err)}); retrying.`;
       return false;
     }
@@ -275,7 +265,7 @@ export function instancePage(ctx: PageContext): () => void {
         if (!isInstanceView(data, id) || stopped) return;
         render(data);
       },
-    }, (trouble) => { notice.textContent = trouble ?? ''; }));
+    }, (trouble) => { if (!stopped) notice.textContent = trouble ?? ''; }, { onRefused: (err) => void failed(err) }));
   };
 
   // ---- Metrics ------------------------------------------------------------------------
@@ -285,7 +275,7 @@ export function instancePage(ctx: PageContext): () => void {
       if (stopped) return;
       charts.update(m);
     } catch (err) {
-      if (failed(err)) return;
+      if (stopped || failed(err)) return;
       notice.textContent = `Cannot refresh the metrics (${errorText(err)}); retrying.`;
     }
     later(() => void pollMetrics(), METRICS_MS);
@@ -325,8 +315,8 @@ export function instancePage(ctx: PageContext): () => void {
         if (!frame) frame = requestAnimationFrame(flush);
       },
     }, (trouble) => {
-      if (trouble !== null) notice.textContent = trouble;
-    }));
+      if (trouble !== null && !stopped) notice.textContent = trouble;
+    }, { resumeParam: 'since' }));
   };
 
   // ---- Actions ------------------------------------------------------------------------
@@ -341,15 +331,18 @@ export function instancePage(ctx: PageContext): () => void {
     setText(stopButton, 'Stopping…');
     try {
       const v = await api<InstanceView>(`/api/v1/instances/${encodeURIComponent(id)}/stop`, { method: 'POST' });
-      if (!stopped) render(v);
+      if (stopped) return;
+      render(v);
       notice.textContent = '';
     } catch (err) {
+      if (stopped) return;
       if (!failed(err)) notice.textContent = `Cannot stop this instance: ${errorText(err)}`;
     } finally {
       busy = false;
       setText(stopButton, 'Stop');
       if (current) stopButton.disabled = !canStop(current.status);
-      stopButton.focus();
+      // A disabled button cannot hold focus (it would fall to <body>): the status line says what happened.
+      if (!stopped) (stopButton.disabled ? statusLine : stopButton).focus();
     }
   });
 
@@ -364,6 +357,7 @@ export function instancePage(ctx: PageContext): () => void {
       a.remove();
       setTimeout(() => URL.revokeObjectURL(url), 10_000);
     } catch (err) {
+      if (stopped) return;
       if (!failed(err)) notice.textContent = `Cannot export the configuration: ${errorText(err)}`;
     } finally {
       exportButton.disabled = false;

@@ -1,40 +1,61 @@
+import { keepFocus } from '../admin/ui.ts';
 import { h } from '../dom.ts';
-import { age, duration, statusDisplay, type InstanceRow, type StatusDisplay } from '../format.ts';
+import { age, duration, statusDisplay, type InstanceRow } from '../format.ts';
+import { idleSecondsNow } from '../instance/view.ts';
 import { FILTER_KEYS, filterQuery, readFilters, STATUS_CHOICES, type FilterKey } from '../list-filters.ts';
 import { follow } from '../live.ts';
 import type { PageContext } from '../page.ts';
+import { statusBadge } from '../status-badge.ts';
 
 /*
  * The instance list: filters, then one <table> kept live by control's `instances` events
- * (GET /api/v1/instances?follow=1 with the filters). Rows are rebuilt only when the answer
- * changed, so screen readers and text selection are left alone between changes; ages tick
- * every second on their own.
+ * (GET /api/v1/instances?follow=1 with the filters). Control sends an event only when something
+ * other than the clock changed; then only the rows that changed are replaced, so focus, text
+ * selection and screen readers' place are left alone elsewhere. Idle times and ages tick every
+ * second on their own.
  */
-
-/** A shape as well as a colour, so that the status reads without colour too; the words follow it. */
-export const STATUS_ICONS: Record<StatusDisplay['kind'], string> = {
-  queued: '○', starting: '◔', active: '●', idle: '◑', stopping: '◕', stopped: '■', failed: '✕', offline: '⚠',
-};
 
 const COLUMNS = ['Status', 'Name', 'App', 'Project', 'Tags', 'Queue', 'Owner', 'Idle', 'Age'] as const;
 
-export function statusBadge(row: Pick<InstanceRow, 'status' | 'statusReason'>): HTMLElement {
-  const s = statusDisplay(row);
-  return h('span', { class: `status status-${s.kind}` }, h('span', { class: 'icon', 'aria-hidden': 'true' }, STATUS_ICONS[s.kind]), ' ', s.label);
+/** A row on the page: what it shows less the clock (`key`), and the idle clock it ticks from. */
+interface Shown {
+  key: string;
+  tr: HTMLTableRowElement;
+  row: InstanceRow;
+  idleCell: HTMLTableCellElement;
 }
 
-function rowOf(row: InstanceRow, now: number): HTMLTableRowElement {
+/**
+ * What a row shows, less what moves with the clock: the idle time is ticked in place (only
+ * whether there is one is shown otherwise), and fields the list does not show (the idle
+ * warning's seconds left) must not make every row new on every event.
+ */
+function rowKey(r: InstanceRow): string {
+  return JSON.stringify([r.status, r.statusReason, r.name, r.app, r.project, r.tags, r.queue, r.owner, r.created, r.idleSeconds === null, r.idleSince]);
+}
+
+/** The Idle cell's text `elapsedMs` after the row arrived; null: not running. */
+function idleText(row: InstanceRow, elapsedMs: number): string | null {
+  const s = idleSecondsNow(row, elapsedMs);
+  return s === null ? null : duration(s);
+}
+
+function rowOf(row: InstanceRow, now: number): Shown {
   const s = statusDisplay(row);
-  return h('tr', { 'data-id': row.id },
-    h('td', { 'data-status': s.kind }, statusBadge(row), s.detail ? h('span', { class: 'reason' }, s.detail) : null),
-    h('th', { scope: 'row' }, h('a', { class: 'name', href: `/instances/${row.id}` }, row.name || row.id), h('span', { class: 'id' }, row.id)),
+  const idle = idleText(row, 0);
+  const idleCell = h('td', { class: 'num' }, idle === null ? h('span', { class: 'none', 'aria-label': 'not applicable' }, '—') : idle);
+  const tr = h('tr', { 'data-id': row.id },
+    h('td', { 'data-status': s.kind }, statusBadge(s), s.detail ? h('span', { class: 'reason' }, s.detail) : null),
+    // data-focus: keyboard focus comes back to the link after its row is replaced (keepFocus).
+    h('th', { scope: 'row' }, h('a', { class: 'name', href: `/instances/${row.id}`, 'data-focus': `instance-${row.id}` }, row.name || row.id), h('span', { class: 'id' }, row.id)),
     h('td', {}, row.app),
     h('td', {}, row.project),
     h('td', {}, row.tags.length ? h('ul', { class: 'tags' }, ...row.tags.map((t) => h('li', {}, t))) : h('span', { class: 'none' }, '—')),
     h('td', {}, row.queue),
     h('td', {}, row.owner),
-    h('td', { class: 'num' }, row.idleSeconds === null ? h('span', { class: 'none', 'aria-label': 'not applicable' }, '—') : duration(row.idleSeconds)),
+    idleCell,
     h('td', { class: 'num' }, h('time', { datetime: row.created, title: row.created }, age(row.created, now))));
+  return { key: rowKey(row), tr, row, idleCell };
 }
 
 function filterForm(ctx: PageContext, current: Partial<Record<FilterKey, string>>): HTMLFormElement {
@@ -54,9 +75,16 @@ function filterForm(ctx: PageContext, current: Partial<Record<FilterKey, string>
     for (const key of FILTER_KEYS) values[key] = String(data.get(key) ?? '').trim();
     ctx.go(`/${filterQuery(values)}`);
   };
+  // Every filter, the status too, applies on Enter or the Filter button: applying on `change`
+  // would move to a new page (and focus to <main>) at each arrow key in the list of statuses.
   form.addEventListener('submit', (e) => { e.preventDefault(); apply(); });
-  // The status choice applies at once; text filters on Enter or the button.
-  status.addEventListener('change', apply);
+  // Enter submits from a text field by itself, not from a <select>.
+  status.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.isComposing) {
+      e.preventDefault();
+      form.requestSubmit();
+    }
+  });
   form.addEventListener('reset', (e) => { e.preventDefault(); ctx.go('/'); });
   return form;
 }
@@ -78,33 +106,63 @@ export function instancesPage(ctx: PageContext): () => void {
     // Narrow screens scroll the table sideways; the region is focusable so keyboards can scroll it.
     h('div', { class: 'table-wrap', role: 'region', 'aria-labelledby': 'instances-caption', tabindex: 0 }, table));
 
-  let last = '';
+  /** The rows shown, by id, in the order shown; empty while the empty-state row is. */
+  let shown = new Map<string, Shown>();
+  /** When the last answer arrived: the idle times it gave were true then. */
+  let receivedAt = 0;
+
   const render = (rows: InstanceRow[]) => {
     const now = Date.now();
-    count.textContent = `(${rows.length})`;
-    body.replaceChildren(...(rows.length
-      ? rows.map((r) => rowOf(r, now))
-      : [h('tr', {}, h('td', { colspan: COLUMNS.length, class: 'empty' },
-        filtered ? 'No instance matches these filters.' : h('span', {}, 'No instances yet. ', h('a', { href: '/apps' }, 'Launch one'), ', or run ', h('code', {}, 'wharf launch -f config.json'), '.')))]));
+    receivedAt = now;
+    const text = `(${rows.length})`;
+    if (count.textContent !== text) count.textContent = text;
+    keepFocus(body, () => {
+      const ids = [...shown.keys()];
+      const same = rows.length > 0 && rows.length === ids.length && rows.every((r, i) => ids[i] === r.id);
+      if (same) {
+        // The same instances in the same order: replace only the rows that changed.
+        for (const r of rows) {
+          const old = shown.get(r.id)!;
+          old.row = r;
+          const key = rowKey(r);
+          if (key === old.key) continue;
+          const next = rowOf(r, now);
+          old.tr.replaceWith(next.tr);
+          shown.set(r.id, next);
+        }
+        return;
+      }
+      shown = new Map(rows.map((r) => [r.id, rowOf(r, now)]));
+      body.replaceChildren(...(rows.length
+        ? [...shown.values()].map((s) => s.tr)
+        : [h('tr', {}, h('td', { colspan: COLUMNS.length, class: 'empty' },
+          filtered ? 'No instance matches these filters.' : h('span', {}, 'No instances yet. ', h('a', { href: '/apps' }, 'Launch one'), ', or run ', h('code', {}, 'wharf launch -f config.json'), '.')))]));
+    });
+    tick();
     table.setAttribute('aria-busy', 'false');
   };
-  const query = filterQuery(filters);
-  const live = follow(`/api/v1/instances${query ? `${query}&` : '?'}follow=1`, {
-    instances: (data) => {
-      const rows = (data as { instances: InstanceRow[] }).instances;
-      const text = JSON.stringify(rows);
-      if (text !== last) render(rows);
-      last = text;
-    },
-  }, (trouble) => { notice.textContent = trouble ?? ''; });
 
-  /** Ages move although nothing else did: rewrite their text only. */
-  const ticker = setInterval(() => {
+  /** Idle times and ages move although nothing else did: rewrite their text only. */
+  const tick = () => {
     const now = Date.now();
+    for (const s of shown.values()) {
+      const idle = idleText(s.row, now - receivedAt);
+      if (idle !== null && s.idleCell.textContent !== idle) s.idleCell.textContent = idle;
+    }
     for (const time of body.querySelectorAll('time')) {
       const text = age(time.dateTime, now);
       if (time.textContent !== text) time.textContent = text;
     }
-  }, 1_000);
+  };
+
+  const query = filterQuery(filters);
+  const live = follow(`/api/v1/instances${query ? `${query}&` : '?'}follow=1`, {
+    instances: (data) => render((data as { instances: InstanceRow[] }).instances),
+  }, (trouble) => { notice.textContent = trouble ?? ''; }, {
+    // A filter control refuses (too long, say): the list is not coming, so it is not busy.
+    onRefused: () => table.setAttribute('aria-busy', 'false'),
+  });
+
+  const ticker = setInterval(tick, 1_000);
   return () => { live.close(); clearInterval(ticker); };
 }

@@ -1,5 +1,5 @@
 import { APP_KINDS, type AppConfig, type AppKind } from '../../../protocol/app-config.ts';
-import { api, ApiError, SignedOut } from '../api.ts';
+import { api, ApiError, errorText, SignedOut } from '../api.ts';
 import { h } from '../dom.ts';
 import type { PageContext } from '../page.ts';
 import { serverError } from '../launch/form-errors.ts';
@@ -10,8 +10,8 @@ import { LaunchForm } from '../launch/launch-form.ts';
 /** How long "Snapshot now" waits for the agent's upload before giving up. */
 const SNAPSHOT_WAIT_MS = 120_000;
 
-/** A message as the end of a sentence, without doubling its full stop. */
-const said = (err: unknown) => (err instanceof Error ? err.message : String(err)).replace(/\.$/, '');
+/** A failure's words as the end of a sentence, without doubling its full stop. */
+const said = (err: unknown) => errorText(err).replace(/\.$/, '');
 
 /*
  * The launch form's page: `/launch?app=<kind>` starts from the kind's defaults,
@@ -53,8 +53,8 @@ export function launchPage(ctx: PageContext): () => void {
         return null;
       } catch (err) {
         if (err instanceof SignedOut) return null;
-        if (err instanceof ApiError) return serverError(err.message, form.values);
-        return { key: null, field: '', message: `Cannot reach Wharf (${said(err)}); try again.` };
+        if (err instanceof ApiError) return serverError(err.message, form.values, err.field);
+        return { key: null, field: '', message: errorText(err) };
       }
     },
   });
@@ -87,7 +87,13 @@ export function launchPage(ctx: PageContext): () => void {
   const intro = clone
     ? h('p', { class: 'lead' }, 'A new instance with the same config, starting from the newest snapshot of ', h('code', {}, clone), '\'s workspace (Restore from instance, under Workspace).')
     : from ? h('p', { class: 'lead' }, 'A new instance with the config of ', h('code', {}, from), '.') : null;
-  ctx.view.replaceChildren(...[intro, imp.section, form.element].filter((n): n is HTMLElement => n !== null));
+  // "Snapshot now", when a running instance has nothing to clone from yet. In the page, not in
+  // the notice: the notice's content is replaced, which would take the button, and keyboard
+  // focus with it, away. The message is a live region of its own (in the page from the start,
+  // so that it is announced); the button is beside it, not in it.
+  const offerText = h('p', { id: 'snapshot-offer-text', role: 'status' });
+  const offer = h('div', { class: 'snapshot-offer', id: 'snapshot-offer' }, offerText);
+  ctx.view.replaceChildren(...[intro, imp.section, offer, form.element].filter((n): n is HTMLElement => n !== null));
 
   if (ctx.query.has('import')) imp.input.focus();
   const source = clone ?? from;
@@ -101,7 +107,13 @@ export function launchPage(ctx: PageContext): () => void {
     request.then((config) => {
       if (left) return;
       ctx.notice.replaceChildren();
+      // After "Snapshot now": its button goes, and focus to the form it filled (unless the user went elsewhere meanwhile).
+      const offered = offer.querySelector('button');
+      const focusForm = offered !== null && (offered === document.activeElement || document.activeElement === document.body);
+      offered?.remove();
+      offerText.textContent = '';
       form.load(valuesFromConfig(config));
+      if (focusForm) form.focusField('name');
     }, (err: unknown) => {
       if (left || err instanceof SignedOut) return;
       // A running instance has no snapshot until it stops: offer to take one now, then clone from it.
@@ -112,11 +124,16 @@ export function launchPage(ctx: PageContext): () => void {
           void snapshotNow(clone).then(load, (e: unknown) => {
             if (left || e instanceof SignedOut) return;
             ctx.notice.replaceChildren(`Cannot snapshot ${clone}: ${said(e)}.`);
+            button.disabled = false;
           });
         });
-        ctx.notice.replaceChildren(`${clone} has no snapshot yet to clone from. `, button);
+        ctx.notice.replaceChildren();
+        offerText.textContent = `${clone} has no snapshot yet to clone from.`;
+        offer.replaceChildren(offerText, button);
         return;
       }
+      offerText.textContent = '';
+      offer.replaceChildren(offerText);
       ctx.notice.replaceChildren(`Cannot load the config of ${source}: ${said(err)}. The form starts from the defaults.`);
     }).finally(() => form.element.removeAttribute('aria-busy'));
   };

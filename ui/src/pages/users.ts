@@ -1,8 +1,8 @@
-import { api, SignedOut } from '../api.ts';
+import { api, errorText, SignedOut } from '../api.ts';
 import { h } from '../dom.ts';
 import type { PageContext } from '../page.ts';
 import { ago, passwordProblem, type UserRow } from '../admin/format.ts';
-import { confirmAction, errorLine, errorText, field, onSubmit, openDialog, statusLine, tableRegion } from '../admin/ui.ts';
+import { confirmAction, errorLine, field, onSubmit, openDialog, statusLine, tableRegion } from '../admin/ui.ts';
 
 /*
  * Admins only: the users of control, adding one, setting a user's password, and making or
