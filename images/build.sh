@@ -59,15 +59,22 @@ build_busybox() {
   echo "images: built $tag"
 }
 
-build_node() {
-  local tag=wharf/node:local
-  if [ $force = 0 ] && exists $tag; then echo "images: $tag is there"; return; fi
+# The Node 24 binary of the `node` devDependency, which both Node images copy in.
+node_binary() {
   local here node
   here=$(cd "$(dirname "$0")/.." && pwd)
   node=$(readlink -f "$here/node_modules/node/bin/node" 2>/dev/null || true)
   if [ -z "$node" ] || [ ! -x "$node" ]; then
     echo "images: Node 24 is missing from node_modules: run npm install (the node devDependency puts it there)" >&2; exit 1
   fi
+  echo "$node"
+}
+
+build_node() {
+  local tag=wharf/node:local
+  if [ $force = 0 ] && exists $tag; then echo "images: $tag is there"; return; fi
+  local node
+  node=$(node_binary)
   local version
   version=$("$node" --version)
   local root
@@ -167,12 +174,8 @@ build_base() {
   if [ $force = 0 ] && exists $tag; then echo "images: $tag is there"; return; fi
   command -v debootstrap >/dev/null || { echo "images: debootstrap is missing: apt-get install debootstrap" >&2; exit 1; }
   [ "$(id -u)" = 0 ] || { echo "images: building $tag needs root (debootstrap)" >&2; exit 1; }
-  local here node mirror root
-  here=$(cd "$(dirname "$0")/.." && pwd)
-  node=$(readlink -f "$here/node_modules/node/bin/node" 2>/dev/null || true)
-  if [ -z "$node" ] || [ ! -x "$node" ]; then
-    echo "images: Node 24 is missing from node_modules: run npm install (the node devDependency puts it there)" >&2; exit 1
-  fi
+  local node mirror root
+  node=$(node_binary)
   mirror=$(host_mirror)
   root=$(mktemp -d /var/tmp/wharf-base.XXXXXX)
   trap 'rm -rf "'"$root"'" "'"$root"'.log"' RETURN EXIT

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewaySpki, launchBrowser } from '../support/browser.ts';
-import { checkPage } from '../support/page-checks.ts';
+import { checkPage, signIn } from '../support/page-checks.ts';
 import { runWharf, until, type Running } from '../support/tcp.ts';
 import { portOf, startUp } from '../support/up-process.ts';
 
@@ -45,12 +45,6 @@ describe('dashboard: launch, watch, open, export, import, stop and clone in a re
     expect(r.code, r.stderr).toBe(0);
     return JSON.parse(r.stdout) as Listed[];
   };
-  const signIn = async () => {
-    await page.waitForURL((u) => u.pathname === '/signin');
-    await page.getByLabel('User name').fill('admin');
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-  };
   const statusText = () => page.locator('#instance-status').textContent();
   /** Stop, then confirm in the page's dialog. */
   const stop = async () => {
@@ -88,7 +82,7 @@ describe('dashboard: launch, watch, open, export, import, stop and clone in a re
 
   it('signs in, refuses an invalid port in the form without sending it, then launches from the form and watches setting up → active', async () => {
     await page.goto(`${origin}/apps`);
-    await signIn();
+    await signIn(page, password);
     await page.waitForURL(`${origin}/apps`);
     await check('apps');
 
@@ -250,7 +244,7 @@ describe('dashboard: launch, watch, open, export, import, stop and clone in a re
     await page.evaluate(async () => { await fetch('/api/v1/auth/logout', { method: 'POST' }); });
     await page.waitForURL((u) => u.pathname === '/signin', { timeout: 15_000 });
     expect(new URL(page.url()).searchParams.get('return')).toBe(`/instances/${id}`);
-    await signIn();
+    await signIn(page, password);
     await page.waitForURL(`${origin}/instances/${id}`);
     await page.locator('#instance-status').waitFor();
     expect(axeProblems).toEqual([]);

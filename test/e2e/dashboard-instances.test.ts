@@ -5,7 +5,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewaySpki, launchBrowser } from '../support/browser.ts';
 import { startControlProcess } from '../support/control-process.ts';
-import { checkPage } from '../support/page-checks.ts';
+import { checkPage, signIn } from '../support/page-checks.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { freePort, envLines, runWharf, type Running } from '../support/tcp.ts';
 
@@ -34,12 +34,6 @@ describe('dashboard: the instance list in a real browser through the gateway', (
   const origin = () => `https://localhost:${port}`;
   const row = (id: string) => page.locator(`#instances tbody tr[data-id="${id}"]`);
 
-  const signIn = async () => {
-    await page.waitForURL((u) => u.pathname === '/signin');
-    await page.getByLabel('User name').fill('admin');
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-  };
 
   beforeAll(async () => {
     home = mkdtempSync(join(tmpdir(), 'wharf-dashboard-e2e-'));
@@ -72,7 +66,7 @@ describe('dashboard: the instance list in a real browser through the gateway', (
   it('signs in through the page, then lists instances live as the CLI launches and stops one', async () => {
     await page.goto(`${origin()}/`);
     expect(new URL(page.url()).search).toBe('?return=/');
-    await signIn();
+    await signIn(page, password);
     await page.waitForURL(`${origin()}/`);
     await expect.poll(() => page.locator('#who').textContent()).toBe('Signed in as admin (admin)');
     expect([...assetEncodings]).toEqual(['br']);
@@ -108,13 +102,13 @@ describe('dashboard: the instance list in a real browser through the gateway', (
     await page.evaluate(async () => { await fetch('/api/v1/auth/logout', { method: 'POST' }); });
     await page.waitForURL((u) => u.pathname === '/signin', { timeout: 10_000 });
     expect(new URL(page.url()).searchParams.get('return')).toBe('/');
-    await signIn();
+    await signIn(page, password);
     await page.waitForURL(`${origin()}/`);
     await page.locator('#instances tbody tr').first().waitFor();
 
     await context.clearCookies();
     await page.goto(`${origin()}/`);
-    await signIn();
+    await signIn(page, password);
     await page.waitForURL(`${origin()}/`);
     await expect.poll(() => page.locator('#who').textContent()).toContain('admin');
 

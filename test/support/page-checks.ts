@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 
-/* What the dashboard's browser tests check on every page: axe-core, screenshots at two widths and both schemes. */
+/* What the dashboard's browser tests do on every page: sign in, run axe-core, screenshot at two widths and both schemes. */
 
 export const SCREENSHOTS = join(import.meta.dirname, '..', '.screenshots');
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -37,4 +37,12 @@ export async function checkPage(page: Page, name: string): Promise<string[]> {
   await page.emulateMedia({ colorScheme: 'light' });
   await page.setViewportSize({ width: 1280, height: 900 });
   return problems;
+}
+
+/** Waits for control's sign-in page and signs in there as `name`. */
+export async function signIn(page: Page, password: string, name = 'admin'): Promise<void> {
+  await page.waitForURL((u) => u.pathname === '/signin');
+  await page.getByLabel('User name').fill(name);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
 }
