@@ -36,8 +36,20 @@ export function signinHref(path: string): string {
   return `/signin?return=${encodeURIComponent(path).replaceAll('%2F', '/')}`;
 }
 
+let leaving = false;
+
+/**
+ * Leaves the page for `href`, once. A page has several requests and streams in flight when a
+ * session ends, and each may learn it: a second `location.assign` would abort the first.
+ */
+export function leaveFor(href: string): void {
+  if (leaving) return;
+  leaving = true;
+  location.assign(href);
+}
+
 export function goToSignin(): never {
-  location.assign(signinHref(location.pathname + location.search + location.hash));
+  leaveFor(signinHref(location.pathname + location.search + location.hash));
   throw new SignedOut('signed out');
 }
 

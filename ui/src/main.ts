@@ -1,4 +1,4 @@
-import { api, SignedOut } from './api.ts';
+import { api, leaveFor, SignedOut } from './api.ts';
 import { byId, h } from './dom.ts';
 import type { Me, Page, PageContext } from './page.ts';
 import { matchRoute, section, type PageName } from './router.ts';
@@ -112,7 +112,7 @@ async function main(): Promise<void> {
     } catch (err) {
       if (err instanceof SignedOut) return;
     }
-    location.assign('/signin?return=/');
+    leaveFor('/signin?return=/');
   });
   let me: Me;
   try {
