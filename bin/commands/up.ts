@@ -125,8 +125,6 @@ export async function runUp(argv: string[]): Promise<void> {
       }
       writeRunFile(home, `agent-${agent.id}`, { agent: agent.id, metrics: agentMetrics ?? null });
     }
-    writeRunFile(home, 'up', { control: control.url, gateway: gateway.addresses, publicUrl, agent: agent?.id ?? null, agentMetrics: agentMetrics ?? null });
-    log.info({ control: control.url, ...gateway.addresses, agent: agent?.id }, 'wharf up');
 
     const example = new URL('../../examples/busybox-https.json', import.meta.url).pathname;
     console.error([
@@ -137,6 +135,9 @@ export async function runUp(argv: string[]): Promise<void> {
         ? `  try: images/build.sh busybox && node bin/wharf.ts launch -f ${example}`
         : `  no agent runs here: ${up.noAgent ? '--no-agent was given' : dockerProblem}; launches wait in their queue until one does`,
     ].join('\n'));
+    // Last: the run file says everything above is up (scripts and tests wait for it).
+    writeRunFile(home, 'up', { control: control.url, gateway: gateway.addresses, publicUrl, agent: agent?.id ?? null, agentMetrics: agentMetrics ?? null });
+    log.info({ control: control.url, ...gateway.addresses, agent: agent?.id }, 'wharf up');
   } catch (err) {
     for (const close of closers) await close().catch(() => undefined);
     throw err;

@@ -231,7 +231,13 @@ export function spawnCollect(command: string, args: string[], env: NodeJS.Proces
   let err = '';
   child.stdout!.on('data', (c) => (out += c));
   child.stderr!.on('data', (c) => (err += c));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
+  // 'exit' can come before the last output is read: wait for 'close' (both pipes read to
+  // their end), but not for long, as a grandchild holding the pipes open keeps them from closing.
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => {
+    const result = code ?? (signal ? -1 : null);
+    const timer = setTimeout(() => resolve(result), 1_000);
+    child.once('close', () => { clearTimeout(timer); resolve(result); });
+  }));
   return {
     child,
     stdout: () => out,
