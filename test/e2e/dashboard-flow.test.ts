@@ -204,6 +204,10 @@ describe('dashboard: launch, watch, open, export, import, stop and clone in a re
     await page.locator('#users tbody tr[data-name="admin"]').waitFor();
     await page.getByLabel('User name', { exact: true }).fill('bob');
     await page.getByLabel('Password', { exact: true }).fill('bob-password-1');
+    await page.getByLabel('Repeat password', { exact: true }).fill('bob-password-2');
+    await page.getByRole('button', { name: 'Add user' }).click();
+    await page.locator('#user-add-error').filter({ hasText: 'do not match' }).waitFor();
+    await page.getByLabel('Repeat password', { exact: true }).fill('bob-password-1');
     await page.getByRole('button', { name: 'Add user' }).click();
     await page.locator('#users tbody tr[data-name="bob"]').waitFor();
     await page.getByRole('button', { name: 'Make admin: bob' }).click();

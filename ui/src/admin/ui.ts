@@ -1,5 +1,6 @@
 import { errorText, SignedOut } from '../api.ts';
 import { h } from '../dom.ts';
+import { MIN_PASSWORD, passwordProblem } from './format.ts';
 
 /*
  * Pieces the account, users and agents pages share: labelled fields, the error and status
@@ -19,6 +20,18 @@ export function field(label: string, control: HTMLInputElement, hint?: string): 
 }
 
 /** Problems with a form, announced at once: empty until something fails. */
+/**
+ * A new password and its repeat, checked before anything is sent: false after saying why in
+ * `error` and focusing the field to fix.
+ */
+export function passwordsAgree(password: HTMLInputElement, repeat: HTMLInputElement, error: HTMLElement): boolean {
+  const problem = passwordProblem(password.value, repeat.value);
+  if (!problem) return true;
+  error.textContent = problem;
+  (password.value.length < MIN_PASSWORD ? password : repeat).focus();
+  return false;
+}
+
 export function errorLine(id: string): HTMLParagraphElement {
   return h('p', { class: 'form-error', role: 'alert', id });
 }

@@ -2,8 +2,8 @@ import { api, errorText, SignedOut } from '../api.ts';
 import { copyText } from '../clipboard.ts';
 import { h } from '../dom.ts';
 import type { PageContext } from '../page.ts';
-import { ago, passwordProblem, type TokenRow } from '../admin/format.ts';
-import { confirmAction, errorLine, field, onSubmit, statusLine, tableRegion } from '../admin/ui.ts';
+import { ago, type TokenRow } from '../admin/format.ts';
+import { confirmAction, errorLine, field, onSubmit, passwordsAgree, statusLine, tableRegion } from '../admin/ui.ts';
 
 /*
  * The signed-in user's own page: who they are, a new password, and their API tokens (a
@@ -36,12 +36,7 @@ function passwordForm(ctx: PageContext): HTMLElement {
     error, status);
   onSubmit(form, error, async () => {
     status.textContent = '';
-    const problem = passwordProblem(password.value, confirm.value);
-    if (problem) {
-      error.textContent = problem;
-      (password.value.length < 8 ? password : confirm).focus();
-      return;
-    }
+    if (!passwordsAgree(password, confirm, error)) return;
     await api(`/api/v1/users/${encodeURIComponent(ctx.me.name)}/password`, { method: 'POST', body: { password: password.value } });
     form.reset();
     status.textContent = 'Password changed. Use the new one next time you sign in.';

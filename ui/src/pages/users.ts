@@ -1,8 +1,8 @@
 import { api, errorText, SignedOut } from '../api.ts';
 import { h } from '../dom.ts';
 import type { PageContext } from '../page.ts';
-import { ago, passwordProblem, type UserRow } from '../admin/format.ts';
-import { confirmAction, errorLine, field, onSubmit, openDialog, statusLine, tableRegion } from '../admin/ui.ts';
+import { ago, type UserRow } from '../admin/format.ts';
+import { confirmAction, errorLine, field, onSubmit, passwordsAgree, openDialog, statusLine, tableRegion } from '../admin/ui.ts';
 
 /*
  * Admins only: the users of control, adding one, setting a user's password, and making or
@@ -63,12 +63,7 @@ export function usersPage(ctx: PageContext): void {
         h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Set password'), cancel),
         error);
       onSubmit(form, error, async () => {
-        const problem = passwordProblem(password.value, confirm.value);
-        if (problem) {
-          error.textContent = problem;
-          (password.value.length < 8 ? password : confirm).focus();
-          return;
-        }
+        if (!passwordsAgree(password, confirm, error)) return;
         await api(`/api/v1/users/${encodeURIComponent(u.name)}/password`, { method: 'POST', body: { password: password.value } });
         close();
         listStatus.textContent = `Password of ${u.name} changed.`;
@@ -111,12 +106,14 @@ export function usersPage(ctx: PageContext): void {
   // ---- add a user ----------------------------------------------------------------------------
   const name = h('input', { id: 'user-name', name: 'name', type: 'text', autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', required: true, maxlength: 64 });
   const password = h('input', { id: 'user-password', name: 'password', type: 'password', autocomplete: 'new-password', required: true, minlength: 8, maxlength: 1024 });
+  const repeat = h('input', { id: 'user-password-repeat', name: 'repeat', type: 'password', autocomplete: 'new-password', required: true, maxlength: 1024 });
   const admin = h('input', { id: 'user-admin', name: 'admin', type: 'checkbox' });
   const addError = errorLine('user-add-error');
   const addStatus = statusLine('user-add-status');
   const form = h('form', { id: 'user-form', class: 'form', 'aria-labelledby': 'add-user-heading', novalidate: true },
     field('User name', name, '1 to 64 letters, digits, ".", "_", "@" or "-".'),
     field('Password', password, 'At least 8 characters; they can change it on their account page.'),
+    field('Repeat password', repeat),
     field('Administrator', admin, 'Can add users and agents, and sees every instance.'),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Add user')),
     addError, addStatus);
@@ -127,11 +124,7 @@ export function usersPage(ctx: PageContext): void {
       name.focus();
       return;
     }
-    if (password.value.length < 8) {
-      addError.textContent = 'The password needs at least 8 characters.';
-      password.focus();
-      return;
-    }
+    if (!passwordsAgree(password, repeat, addError)) return;
     const user = await api<UserRow>('/api/v1/users', { method: 'POST', body: { name: name.value.trim(), password: password.value, admin: admin.checked } });
     form.reset();
     addStatus.textContent = `Added ${user.name}${user.admin ? ' (admin)' : ''}.`;
