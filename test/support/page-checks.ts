@@ -20,9 +20,22 @@ export async function axeProblems(page: Page): Promise<string[]> {
     .map((v) => `${v.impact} ${v.id}: ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`);
 }
 
+/** What is wider than the window: the page, or a table's region (which then scrolls sideways). */
+async function tooWide(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const wide = (el: Element) => el.scrollWidth > el.clientWidth + 1;
+    const out = wide(document.documentElement) ? ['the page scrolls sideways'] : [];
+    for (const region of document.querySelectorAll('.table-wrap')) {
+      if (wide(region)) out.push(`the table "${region.querySelector('caption')?.textContent?.trim()}" scrolls sideways`);
+    }
+    return out;
+  });
+}
+
 /**
  * Screenshots the page as `<name>-<width>-<scheme>.png` at 1280 and 390 px wide, light and
- * dark, and returns axe-core's serious or critical violations in each (prefixed by where).
+ * dark, and returns axe-core's serious or critical violations in each (prefixed by where),
+ * and at 390 px anything wider than the phone.
  * The viewport is left at 1280 px, light.
  */
 export async function checkPage(page: Page, name: string): Promise<string[]> {
@@ -32,7 +45,8 @@ export async function checkPage(page: Page, name: string): Promise<string[]> {
     await page.emulateMedia({ colorScheme: scheme });
     await page.setViewportSize({ width, height: 900 });
     await page.screenshot({ path: join(SCREENSHOTS, `${name}-${width}-${scheme}.png`), fullPage: true });
-    for (const p of await axeProblems(page)) problems.push(`${name} at ${width} px, ${scheme}: ${p}`);
+    const found = [...await axeProblems(page), ...(width === 390 ? await tooWide(page) : [])];
+    for (const p of found) problems.push(`${name} at ${width} px, ${scheme}: ${p}`);
   }
   await page.emulateMedia({ colorScheme: 'light' });
   await page.setViewportSize({ width: 1280, height: 900 });

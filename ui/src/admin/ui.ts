@@ -62,11 +62,6 @@ export function onSubmit(form: HTMLFormElement, error: HTMLElement, action: () =
   });
 }
 
-/** A table in a region that scrolls sideways on narrow screens; focusable so that keyboards can scroll it. */
-export function tableRegion(table: HTMLTableElement, captionId: string): HTMLDivElement {
-  return h('div', { class: 'table-wrap', role: 'region', 'aria-labelledby': captionId, tabindex: 0 }, table);
-}
-
 let dialogs = 0;
 
 /**

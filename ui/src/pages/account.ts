@@ -3,7 +3,8 @@ import { copyText } from '../clipboard.ts';
 import { h } from '../dom.ts';
 import type { PageContext } from '../page.ts';
 import { ago, type TokenRow } from '../admin/format.ts';
-import { confirmAction, errorLine, field, onSubmit, passwordsAgree, statusLine, tableRegion } from '../admin/ui.ts';
+import { confirmAction, errorLine, field, onSubmit, passwordsAgree, statusLine } from '../admin/ui.ts';
+import { tableRegion } from '../table-region.ts';
 
 /*
  * The signed-in user's own page: who they are, a new password, and their API tokens (a

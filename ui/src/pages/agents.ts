@@ -2,7 +2,8 @@ import { api, errorText, SignedOut } from '../api.ts';
 import { h } from '../dom.ts';
 import type { PageContext } from '../page.ts';
 import { agentState, ago, drainState, hostResources, type AgentRow } from '../admin/format.ts';
-import { confirmAction, errorLine, keepFocus, statusLine, tableRegion } from '../admin/ui.ts';
+import { confirmAction, errorLine, keepFocus, statusLine } from '../admin/ui.ts';
+import { tableRegion } from '../table-region.ts';
 
 /*
  * Admins only: every agent with its state, queues, host resources (from its last heartbeat),

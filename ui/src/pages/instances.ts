@@ -6,6 +6,7 @@ import { FILTER_KEYS, filterQuery, readFilters, STATUS_CHOICES, type FilterKey }
 import { follow } from '../live.ts';
 import type { PageContext } from '../page.ts';
 import { statusBadge } from '../status-badge.ts';
+import { tableRegion } from '../table-region.ts';
 
 /*
  * The instance list: filters, then one <table> kept live by control's `instances` events
@@ -103,8 +104,7 @@ export function instancesPage(ctx: PageContext): () => void {
   view.append(
     h('p', { class: 'page-actions' }, h('a', { class: 'button primary', href: '/apps' }, 'Launch an app')),
     filterForm(ctx, filters),
-    // Narrow screens scroll the table sideways; the region is focusable so keyboards can scroll it.
-    h('div', { class: 'table-wrap', role: 'region', 'aria-labelledby': 'instances-caption', tabindex: 0 }, table));
+    tableRegion(table, 'instances-caption'));
 
   /** The rows shown, by id, in the order shown; empty while the empty-state row is. */
   let shown = new Map<string, Shown>();

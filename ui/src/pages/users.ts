@@ -2,7 +2,8 @@ import { api, errorText, SignedOut } from '../api.ts';
 import { h } from '../dom.ts';
 import type { PageContext } from '../page.ts';
 import { ago, type UserRow } from '../admin/format.ts';
-import { confirmAction, errorLine, field, onSubmit, passwordsAgree, openDialog, statusLine, tableRegion } from '../admin/ui.ts';
+import { confirmAction, errorLine, field, onSubmit, passwordsAgree, openDialog, statusLine } from '../admin/ui.ts';
+import { tableRegion } from '../table-region.ts';
 
 /*
  * Admins only: the users of control, adding one, setting a user's password, and making or
