@@ -102,6 +102,16 @@ describe('dashboard: launch, watch, open, export, import, stop and clone in a re
     await check('launch-invalid');
 
     await page.getByLabel('Port', { exact: true }).fill('8080');
+    // What only control knows (the container-args flags) shows at the field once it is left, before any launch;
+    // the form is valid in the browser, so the field was sent to /api/v1/configs/validate.
+    await page.locator('summary', { hasText: 'Container options' }).click();
+    const args = page.getByLabel('Container arguments', { exact: true });
+    await args.fill('--shm-size 64m --no-such-flag 1');
+    await args.blur();
+    await page.locator('.field-error').filter({ hasText: 'unsupported flag --no-such-flag' }).waitFor();
+    expect(await args.getAttribute('aria-invalid')).toBe('true');
+    await args.fill('--shm-size 64m');
+    await until('the field error goes with the fixed value', async () => (await args.getAttribute('aria-invalid')) === null, 5_000, 50);
     await page.getByRole('button', { name: 'Launch', exact: true }).click();
     await page.waitForURL((u) => u.pathname.startsWith('/instances/'));
     id = new URL(page.url()).pathname.split('/')[2];

@@ -53,14 +53,24 @@ export function goToSignin(): never {
   throw new SignedOut('signed out');
 }
 
-export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+export interface ApiInit {
+  method?: string;
+  body?: unknown;
+  /**
+   * A request the user did not ask for (a check while typing): a 401 is an ApiError like any
+   * other, rather than a trip to sign-in that would take the page away from under them.
+   */
+  background?: boolean;
+}
+
+export async function api<T>(path: string, init: ApiInit = {}): Promise<T> {
   const res = await fetch(path, {
     method: init.method ?? 'GET',
     credentials: 'same-origin',
     headers: { accept: 'application/json', ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: init.body === undefined ? undefined : JSON.stringify(init.body),
   });
-  if (res.status === 401) goToSignin();
+  if (res.status === 401 && !init.background) goToSignin();
   const text = await res.text();
   let json: unknown;
   try {

@@ -9,6 +9,8 @@ import { configFromValues, switchKind, type FormValues } from './form-values.ts'
  * The launch form: every field of the chosen kind's config, the basic ones in view and the
  * rest in folds. Errors come from parseAppConfig (form-errors.ts) and show at their inputs:
  * for an input the user has left or changed, and for all of them after a submit or an import.
+ * What only control can tell (container arguments, rules between fields, a workspace to restore)
+ * is asked of it (`check`) once the browser finds nothing wrong, a moment after the last edit.
  * The form redraws only when its shape changes (kind, rows, a new config); typing updates the
  * values in place.
  */
@@ -22,7 +24,12 @@ export interface LaunchFormOptions {
   values: FormValues;
   /** Called with the complete config once the form is valid; answers an error to show, or null. */
   submit(config: AppConfig): Promise<FieldError | null>;
+  /** Asks control about a config the browser finds valid: an error to show, or null (also when control cannot be asked). */
+  check?(config: AppConfig): Promise<FieldError | null>;
 }
+
+/** How long after the last edit control is asked. */
+const CHECK_DELAY_MS = 300;
 
 export class LaunchForm {
   readonly element: HTMLFormElement;
@@ -42,10 +49,15 @@ export class LaunchForm {
   #submit: LaunchFormOptions['submit'];
   /** A field was left for a button: its check waits for the click (see #onLeave). */
   #pending = false;
+  #check: LaunchFormOptions['check'];
+  #checkTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Counts edits checked: an answer about older values is dropped. */
+  #checks = 0;
 
   constructor(options: LaunchFormOptions) {
     this.#values = options.values;
     this.#submit = options.submit;
+    this.#check = options.check;
     this.element = h('form', { id: 'launch-form', novalidate: true, 'aria-label': 'Launch an app' },
       this.#body, h('div', { class: 'actions' }, this.#button, this.#alert));
     this.element.addEventListener('input', (e) => this.#onInput(e));
@@ -193,6 +205,7 @@ export class LaunchForm {
     const key = target.dataset.key;
     if (!key || key === 'app') return;
     this.#set(key, target.type === 'checkbox' ? target.checked : target.value);
+    this.#dropCheck();
     if (this.#message) {
       this.#message = '';
       this.#show();
@@ -246,6 +259,25 @@ export class LaunchForm {
     this.#pending = false;
     this.#errors = validateForm(this.#values);
     this.#show();
+    this.#askControl();
+  }
+
+  /** Once the browser finds nothing wrong, control is asked what it alone can tell. */
+  #askControl(): void {
+    const asked = this.#dropCheck();
+    if (!this.#check || this.#errors.length) return;
+    this.#checkTimer = setTimeout(async () => {
+      const problem = await this.#check!(parseAppConfig(configFromValues(this.#values)));
+      if (asked !== this.#checks || !problem || !this.element.isConnected) return;
+      this.#errors = [problem];
+      this.#show();
+    }, CHECK_DELAY_MS);
+  }
+
+  /** Forgets the check on its way (the values changed since): returns the next check's number. */
+  #dropCheck(): number {
+    clearTimeout(this.#checkTimer);
+    return ++this.#checks;
   }
 
   /** Writes each shown error at its input; opens a fold that holds one. */
@@ -295,6 +327,8 @@ export class LaunchForm {
       return;
     }
     this.#refused = false;
+    // The launch answers for itself: a check still on its way says nothing new.
+    this.#dropCheck();
     const config = parseAppConfig(configFromValues(this.#values));
     this.#button.disabled = true;
     this.#button.textContent = 'Launching…';

@@ -57,6 +57,15 @@ export function launchPage(ctx: PageContext): () => void {
         return { key: null, field: '', message: errorText(err) };
       }
     },
+    check: async (config: AppConfig) => {
+      try {
+        await api('/api/v1/configs/validate', { method: 'POST', body: config, background: true });
+        return null;
+      } catch (err) {
+        // Only what control says is wrong with the config; anything else the launch will tell.
+        return err instanceof ApiError && (err.status === 400 || err.code === 'CTL_NO_SNAPSHOT') ? serverError(err.message, form.values, err.field) : null;
+      }
+    },
   });
 
   const imp = importSection(async (file) => {
