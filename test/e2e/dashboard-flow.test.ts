@@ -143,6 +143,19 @@ describe('dashboard: launch, watch, open, export, import, stop and clone in a re
     for (const chart of ['chart-requests', 'chart-latency', 'chart-cpu', 'chart-memory']) {
       expect(await page.locator(`#${chart} canvas`).count(), chart).toBeGreaterThan(0);
     }
+
+    // A longer range asks control for it at once, is kept in the address, and survives a reload.
+    const [answer] = await Promise.all([
+      page.waitForResponse((r) => r.url().includes(`/api/v1/instances/${id}/metrics?from=`)),
+      page.getByLabel('Time range', { exact: true }).selectOption('6h'),
+    ]);
+    const series = await answer.json() as { from: number; to: number };
+    expect((series.to - series.from) / 3_600_000).toBeCloseTo(6, 1);
+    expect(new URL(page.url()).searchParams.get('range')).toBe('6h');
+    await until('the request chart still counts the traffic', async () => Number(await latest('requests')) >= 30, 30_000, 250);
+    await page.reload();
+    expect(await page.getByLabel('Time range', { exact: true }).inputValue()).toBe('6h');
+    await until('the charts come back after the reload', async () => Number(await latest('requests')) >= 30, 30_000, 250);
     await check('instance');
   }, 60_000);
 

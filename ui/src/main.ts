@@ -70,6 +70,11 @@ function render(me: Me): void {
       render(me);
       focusMain();
     },
+    setQuery: (query) => {
+      const search = query.size ? `?${query}` : '';
+      history.replaceState(null, '', location.pathname + search + location.hash);
+      shownPath = location.pathname + search;
+    },
   };
   cleanup = PAGES[match.name](ctx);
 }

@@ -17,6 +17,8 @@ export interface PageContext {
   title(text: string): void;
   /** Goes to another page of the dashboard without reloading (pushes history). */
   go(path: string): void;
+  /** Puts a choice made on the page into its address (a reload keeps it), without drawing it again. */
+  setQuery(query: URLSearchParams): void;
 }
 
 /** A page draws itself into `ctx.view`; what it returns is called when the user leaves it (close streams, timers). */

@@ -8,6 +8,7 @@ import { createCharts } from '../instance/charts.ts';
 import { atBottom, clock, consoleEvent, MAX_LINES, overflow, type ConsoleEvent } from '../instance/console-log.ts';
 import { canStop, cloneHref, connectCommand, exportFileName, exportText, openLabel } from '../instance/links.ts';
 import type { MetricsAnswer } from '../instance/metrics.ts';
+import { metricsPath, rangeOf, RANGES, refreshWords } from '../instance/metrics-range.ts';
 import { appWords, countdown, idleWords, isInstanceView, secondsLeft, type InstanceView } from '../instance/view.ts';
 import { statusBadge } from '../status-badge.ts';
 
@@ -16,13 +17,11 @@ import { statusBadge } from '../status-badge.ts';
  * of its traffic and resources, its console, and the actions Stop, Clone and Export.
  *
  * The view is loaded once, then follows `GET /api/v1/instances/:id?follow=1` (event
- * `instance`; EventSource reconnects by itself after a break). Metrics are polled every
- * METRICS_MS; the console follows its own event stream. Between updates a 1 s
+ * `instance`; EventSource reconnects by itself after a break). Metrics are polled over the
+ * range picked (`?range=`, instance/metrics-range.ts); the console follows its own event stream. Between updates a 1 s
  * tick moves the idle clock, the countdown and the age. Parts are updated in place, so focus,
  * selection and screen-reader position survive the updates.
  */
-
-const METRICS_MS = 5_000;
 
 /** A term and its description in the summary list; the description is updated in place. */
 function fact(list: HTMLDListElement, term: string, key: string): HTMLElement {
@@ -93,9 +92,13 @@ export function instancePage(ctx: PageContext): () => void {
 
   // ---- Metrics ------------------------------------------------------------------------
   const charts = createCharts();
+  let range = rangeOf(ctx.query.get('range'));
+  const rangeSelect = h('select', { id: 'metrics-range', 'aria-describedby': 'metrics-refresh' },
+    ...RANGES.map((r) => h('option', { value: r.id, selected: r.id === range.id }, r.label)));
+  const refreshHint = h('span', { class: 'hint', id: 'metrics-refresh' }, `${refreshWords(range)}.`);
   const metricsSection = h('section', { class: 'panel', 'aria-labelledby': 'metrics-heading' },
     h('h2', { id: 'metrics-heading' }, 'Metrics'),
-    h('p', { class: 'hint' }, 'The last hour, refreshed every 5 seconds.'),
+    h('p', { class: 'metrics-range' }, h('label', { for: 'metrics-range' }, 'Time range'), ' ', rangeSelect, ' ', refreshHint),
     charts.element);
 
   // ---- Console ------------------------------------------------------------------------
@@ -269,17 +272,28 @@ export function instancePage(ctx: PageContext): () => void {
   };
 
   // ---- Metrics ------------------------------------------------------------------------
+  // Each poll is a round; a new range starts a new one and an older round's answer is dropped.
+  let metricsRound = 0;
   const pollMetrics = async () => {
+    const round = ++metricsRound;
     try {
-      const m = await api<MetricsAnswer>(`/api/v1/instances/${encodeURIComponent(id)}/metrics`);
-      if (stopped) return;
+      const m = await api<MetricsAnswer>(metricsPath(id, range, Date.now()));
+      if (stopped || round !== metricsRound) return;
       charts.update(m);
     } catch (err) {
-      if (stopped || failed(err)) return;
+      if (stopped || failed(err) || round !== metricsRound) return;
       notice.textContent = `Cannot refresh the metrics (${errorText(err)}); retrying.`;
     }
-    later(() => void pollMetrics(), METRICS_MS);
+    later(() => { if (round === metricsRound) void pollMetrics(); }, range.refreshMs);
   };
+  rangeSelect.addEventListener('change', () => {
+    range = rangeOf(rangeSelect.value);
+    refreshHint.textContent = `${refreshWords(range)}.`;
+    const query = new URLSearchParams(location.search);
+    query.set('range', range.id);
+    ctx.setQuery(query);
+    void pollMetrics();
+  });
 
   // ---- Console ------------------------------------------------------------------------
   let lastSeq = 0;
