@@ -110,6 +110,17 @@ describe('dashboard: launch, watch, open, export, import, stop and clone in a re
     await args.blur();
     await page.locator('.field-error').filter({ hasText: 'unsupported flag --no-such-flag' }).waitFor();
     expect(await args.getAttribute('aria-invalid')).toBe('true');
+    // Its answer holds until the value changes: leaving the field again neither asks nor blinks the error.
+    let asked = 0;
+    const countChecks = (r: { url(): string }) => { if (r.url().endsWith('/api/v1/configs/validate')) asked++; };
+    page.on('request', countChecks);
+    await args.focus();
+    await args.blur();
+    expect(await args.getAttribute('aria-invalid')).toBe('true');
+    await page.waitForTimeout(800); // past the form's 300 ms pause before asking
+    page.off('request', countChecks);
+    expect(asked).toBe(0);
+    expect(await args.getAttribute('aria-invalid')).toBe('true');
     await args.fill('--shm-size 64m');
     await until('the field error goes with the fixed value', async () => (await args.getAttribute('aria-invalid')) === null, 5_000, 50);
     await page.getByRole('button', { name: 'Launch', exact: true }).click();

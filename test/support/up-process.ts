@@ -21,9 +21,14 @@ export async function startUp(env: NodeJS.ProcessEnv): Promise<{ up: Running; ru
   const runFile = join(home, 'run', 'up.json');
   rmSync(runFile, { force: true });
   const up = spawnCollect(process.execPath, [WHARF, 'up', '--https-port', '0', '--admin-port', '0', '--control-listen', '127.0.0.1:0', '--agent-metrics-listen', '127.0.0.1:0', '--log-level', 'warn'], env);
-  await until('wharf up writes its run file', () => existsSync(runFile) || up.child.exitCode !== null, 30_000);
-  if (!existsSync(runFile)) throw new Error(`wharf up exited:\n${up.stderr()}`);
-  // The banner is written before the run file, but the pipe may be read after the file is seen.
-  await until('wharf up\'s banner is read', () => up.stderr().includes('wharf up: dashboard'), 5_000);
+  try {
+    await until('wharf up writes its run file', () => existsSync(runFile) || up.child.exitCode !== null, 30_000);
+    if (!existsSync(runFile)) throw new Error(`wharf up exited:\n${up.stderr()}`);
+    // The banner is written before the run file, but the pipe may be read after the file is seen.
+    await until('wharf up\'s banner is read', () => up.stderr().includes('wharf up: dashboard'), 5_000);
+  } catch (err) {
+    await up.stop();
+    throw err;
+  }
   return { up, run: JSON.parse(readFileSync(runFile, 'utf8')) as UpRun };
 }

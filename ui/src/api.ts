@@ -37,6 +37,8 @@ export function signinHref(path: string): string {
 }
 
 let leaving = false;
+// A page shown again from the back/forward cache has not left: it may leave again.
+globalThis.addEventListener?.('pageshow', (e) => { if ((e as PageTransitionEvent).persisted) leaving = false; });
 
 /**
  * Leaves the page for `href`, once. A page has several requests and streams in flight when a

@@ -71,7 +71,7 @@ function render(me: Me): void {
       focusMain();
     },
     setQuery: (query) => {
-      const search = query.size ? `?${query}` : '';
+      const search = query.toString() ? `?${query}` : '';
       history.replaceState(null, '', location.pathname + search + location.hash);
       shownPath = location.pathname + search;
     },

@@ -19,7 +19,6 @@ export function field(label: string, control: HTMLInputElement, hint?: string): 
     hint ? h('span', { class: 'hint', id: hintId }, hint) : null);
 }
 
-/** Problems with a form, announced at once: empty until something fails. */
 /**
  * A new password and its repeat, checked before anything is sent: false after saying why in
  * `error` and focusing the field to fix.
@@ -32,6 +31,7 @@ export function passwordsAgree(password: HTMLInputElement, repeat: HTMLInputElem
   return false;
 }
 
+/** Problems with a form, announced at once: empty until something fails. */
 export function errorLine(id: string): HTMLParagraphElement {
   return h('p', { class: 'form-error', role: 'alert', id });
 }

@@ -58,13 +58,28 @@ describe('metrics answer → chart columns', () => {
     expect(c.requestRate).toEqual([]);
   });
 
-  it('keeps only the newest MAX_POINTS points of a long answer', () => {
+  it('draws the longest range offered whole: a week of 1 min points', () => {
     const h = new MetricsHistory();
-    const first = START, last = START + 23 * 3_600_000;
-    h.recordSample('i1', { at: first, cpuPercent: 1 }, first);
+    const last = START + 7 * 24 * 3_600_000 - 60 * S;
+    h.recordSample('i1', { at: START, cpuPercent: 1 }, START);
     h.recordSample('i1', { at: last, cpuPercent: 2 }, last);
-    const m = JSON.parse(JSON.stringify(h.query('i1', { from: first, to: last + 10 * S, now: last + 10 * S }))) as MetricsSeries;
-    expect(m.resolutionMs).toBe(10 * S);
+    const m = JSON.parse(JSON.stringify(h.query('i1', { from: START, to: last + 60 * S, now: last + 60 * S }))) as MetricsSeries;
+    expect(m.resolutionMs).toBe(60 * S);
+    const c = chartColumns(m);
+    expect(c.x).toHaveLength(7 * 24 * 60);
+    expect(c.x.length).toBeLessThanOrEqual(MAX_POINTS);
+    expect([c.cpu[0], c.cpu.at(-1)]).toEqual([1, 2]);
+  });
+
+  it('keeps only the newest MAX_POINTS points of a longer answer', () => {
+    const step = 10 * S;
+    const first = START, last = START + (MAX_POINTS + 500) * step;
+    const m = JSON.parse(JSON.stringify(new MetricsHistory().query('none', { from: first, to: last, now: last }))) as MetricsSeries;
+    m.resolutionMs = step;
+    m.t = [first, last];
+    m.requests = [1, 2]; m.errors = [0, 0]; m.bytesIn = [0, 0]; m.bytesOut = [0, 0];
+    m.latencyMs = { p50: [null, null], p95: [null, null], p99: [null, null] };
+    m.cpuPercent = [1, 2]; m.gpuPercent = [null, null]; m.memoryBytes = [null, null]; m.networkBytesPerS = [null, null];
     const c = chartColumns(m);
     expect(c.x).toHaveLength(MAX_POINTS);
     expect(c.x.at(-1)).toBe(last / 1000);

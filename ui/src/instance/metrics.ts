@@ -28,8 +28,11 @@ export interface ChartColumns {
   memory: Column;
 }
 
-/** The most points drawn: past it, only the latest are kept (an hour of 10 s points is 360). */
-export const MAX_POINTS = 2000;
+/**
+ * The most points drawn: past it, only the latest are kept. The longest range the page offers
+ * fits: a week of 1 min points is 10,080, a day of 10 s points 8,640 (an hour is 360).
+ */
+export const MAX_POINTS = 10_081;
 
 export function chartColumns(m: MetricsAnswer): ChartColumns {
   const out: ChartColumns = { x: [], requestRate: [], errorRate: [], p50: [], p95: [], p99: [], cpu: [], gpu: [], memory: [] };

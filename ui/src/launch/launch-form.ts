@@ -10,7 +10,8 @@ import { configFromValues, switchKind, type FormValues } from './form-values.ts'
  * rest in folds. Errors come from parseAppConfig (form-errors.ts) and show at their inputs:
  * for an input the user has left or changed, and for all of them after a submit or an import.
  * What only control can tell (container arguments, rules between fields, a workspace to restore)
- * is asked of it (`check`) once the browser finds nothing wrong, a moment after the last edit.
+ * is asked of it (`check`) when a field is left and the browser finds nothing wrong; its answer
+ * holds, and is shown, until the values change.
  * The form redraws only when its shape changes (kind, rows, a new config); typing updates the
  * values in place.
  */
@@ -24,11 +25,11 @@ export interface LaunchFormOptions {
   values: FormValues;
   /** Called with the complete config once the form is valid; answers an error to show, or null. */
   submit(config: AppConfig): Promise<FieldError | null>;
-  /** Asks control about a config the browser finds valid: an error to show, or null (also when control cannot be asked). */
-  check?(config: AppConfig): Promise<FieldError | null>;
+  /** Asks control about a config the browser finds valid: an error to show, null when fine, undefined when control could not say. */
+  check?(config: AppConfig): Promise<FieldError | null | undefined>;
 }
 
-/** How long after the last edit control is asked. */
+/** How long after a field is left control is asked (tabbing through fields asks once). */
 const CHECK_DELAY_MS = 300;
 
 export class LaunchForm {
@@ -51,8 +52,12 @@ export class LaunchForm {
   #pending = false;
   #check: LaunchFormOptions['check'];
   #checkTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Counts edits checked: an answer about older values is dropped. */
+  /** Counts checks: an answer about older values is dropped. */
   #checks = 0;
+  /** The values (as JSON) control is being asked about. */
+  #asking: string | undefined;
+  /** Control's answer about these values: kept, so that leaving a field unchanged neither asks again nor blinks the error. */
+  #answered: { key: string; problem: FieldError | null } | undefined;
 
   constructor(options: LaunchFormOptions) {
     this.#values = options.values;
@@ -255,28 +260,43 @@ export class LaunchForm {
     }
   }
 
-  #validate(): void {
+  /** The browser's checks, then (unless `local`) control's answer about these values, or a question to it. */
+  #validate(local = false): void {
     this.#pending = false;
     this.#errors = validateForm(this.#values);
+    if (!local && !this.#errors.length) this.#askControl();
     this.#show();
-    this.#askControl();
   }
 
-  /** Once the browser finds nothing wrong, control is asked what it alone can tell. */
   #askControl(): void {
+    if (!this.#check) return;
+    const config = parseAppConfig(configFromValues(this.#values));
+    const key = JSON.stringify(config);
+    if (this.#answered?.key === key) {
+      if (this.#answered.problem) this.#errors = [this.#answered.problem];
+      return;
+    }
+    if (this.#asking === key) return;
     const asked = this.#dropCheck();
-    if (!this.#check || this.#errors.length) return;
+    this.#asking = key;
     this.#checkTimer = setTimeout(async () => {
-      const problem = await this.#check!(parseAppConfig(configFromValues(this.#values)));
-      if (asked !== this.#checks || !problem || !this.element.isConnected) return;
-      this.#errors = [problem];
-      this.#show();
+      if (!this.element.isConnected) return;
+      const problem = await this.#check!(config);
+      if (asked !== this.#checks || !this.element.isConnected) return;
+      this.#asking = undefined;
+      if (problem === undefined) return;
+      this.#answered = { key, problem };
+      if (problem) {
+        this.#errors = [problem];
+        this.#show();
+      }
     }, CHECK_DELAY_MS);
   }
 
   /** Forgets the check on its way (the values changed since): returns the next check's number. */
   #dropCheck(): number {
     clearTimeout(this.#checkTimer);
+    this.#asking = undefined;
     return ++this.#checks;
   }
 
@@ -285,7 +305,8 @@ export class LaunchForm {
     const shown = new Map<string, string>();
     const unplaced: string[] = [];
     for (const err of this.#errors) {
-      const visible = this.#showAll || (err.key !== null && this.#touched.has(err.key));
+      // Control's answer is about the values as they are: shown wherever it points.
+      const visible = this.#showAll || err === this.#answered?.problem || (err.key !== null && this.#touched.has(err.key));
       if (!visible) continue;
       if (err.key !== null && this.#controls.has(err.key)) shown.set(err.key, err.message);
       else unplaced.push(err.field ? `${err.field}: ${err.message}` : err.message);
@@ -321,7 +342,8 @@ export class LaunchForm {
     this.#showAll = true;
     this.#message = '';
     this.#refused = true;
-    this.#validate();
+    // The launch itself asks control: an earlier answer (a snapshot since taken) must not stop it.
+    this.#validate(true);
     if (this.#errors.length) {
       this.#firstInvalid()?.focus();
       return;

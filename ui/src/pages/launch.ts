@@ -62,8 +62,11 @@ export function launchPage(ctx: PageContext): () => void {
         await api('/api/v1/configs/validate', { method: 'POST', body: config, background: true });
         return null;
       } catch (err) {
-        // Only what control says is wrong with the config; anything else the launch will tell.
-        return err instanceof ApiError && (err.status === 400 || err.code === 'CTL_NO_SNAPSHOT') ? serverError(err.message, form.values, err.field) : null;
+        if (!(err instanceof ApiError)) return undefined; // control away: the launch will tell
+        if (err.status === 400 || err.code === 'CTL_NO_SNAPSHOT') return serverError(err.message, form.values, err.field);
+        // Sent to sign-in now, the user would lose what they typed; signing in elsewhere keeps it.
+        if (err.status === 401) form.alert('Your session has ended: sign in again in another tab, then launch; this form keeps what you typed.');
+        return undefined;
       }
     },
   });
