@@ -2,8 +2,17 @@ import { Type, type Static } from '@sinclair/typebox';
 
 /** The audience every gateway token must name. */
 export const TOKEN_AUDIENCE = 'wharf-gateway';
-/** The app-host cookie a one-time link is exchanged for (host-only, HttpOnly, Secure, Lax). */
-export const SESSION_COOKIE = 'wharf_session';
+/**
+ * The app-host cookie a one-time link is exchanged for (HttpOnly, Secure, Lax). The `__Host-`
+ * prefix makes browsers keep it host-only with `Path=/`: a sibling app on the same apps domain
+ * can neither set nor overwrite it (RFC 6265bis §4.1.3.2). No other name is ever read.
+ */
+export const SESSION_COOKIE = '__Host-wharf_session';
+/**
+ * The same cookie under path routing (`/app/<id>/`), where `__Host-` cannot be used (it needs
+ * `Path=/`): apps then share one origin anyway, which is why path routing is off by default.
+ */
+export const PATH_SESSION_COOKIE = '__Secure-wharf_session';
 /** The dashboard's own cookie on the main host; never sent on to an app. */
 export const CONSOLE_COOKIE = 'wharf_console';
 /** The query parameter of a one-time browser link. */

@@ -12,7 +12,7 @@ import type { SigningKeys } from './signing-keys.ts';
  *   checks signatures, not a list), so their lifetime is what bounds a leaked one; longer-lived
  *   access is what control's own API tokens are for, and they can mint these again.
  * - One-time browser links: scope `[instance]`, a random `jti`, 60 s; the gateway refuses a
- *   `jti` it has seen, and exchanges the token for its `wharf_session` cookie.
+ *   `jti` it has seen, and exchanges the token for its `__Host-wharf_session` cookie.
  *
  * Every time is given (`now`, Unix ms): nothing here reads the clock.
  */

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { SESSION_COOKIE, TOKEN_AUDIENCE } from '../../protocol/token.ts';
+import { PATH_SESSION_COOKIE, SESSION_COOKIE, TOKEN_AUDIENCE } from '../../protocol/token.ts';
 import type { GatewayErrorCode } from '../errors.ts';
 import { bearerToken, readCookie, takeLinkToken } from './credentials.ts';
 import { OneTimeLinks } from './one-time-links.ts';
@@ -70,7 +70,7 @@ export class Authenticator {
         (err: unknown) => deny(err),
       );
     }
-    const cookie = readCookie(req.headers.cookie, SESSION_COOKIE);
+    const cookie = readCookie(req.headers.cookie, cookieName(cookiePath));
     if (cookie !== undefined) {
       const session = this.#sessions.verify(cookie);
       if (session === 'invalid') return { kind: 'deny', code: 'GW_AUTH_INVALID' };
@@ -98,12 +98,17 @@ export class Authenticator {
       if (!this.#links.claim(claims.jti, claims.exp * 1000)) return { kind: 'deny', code: 'GW_LINK_USED' };
       const exp = Math.floor(nowS) + this.#sessionTtlS;
       const value = this.#sessions.mint({ sub: claims.sub, instance, exp });
-      const cookie = `${SESSION_COOKIE}=${value}; Path=${cookiePath}; Max-Age=${this.#sessionTtlS}; HttpOnly; Secure; SameSite=Lax`;
+      const cookie = `${cookieName(cookiePath)}=${value}; Path=${cookiePath}; Max-Age=${this.#sessionTtlS}; HttpOnly; Secure; SameSite=Lax`;
       return { kind: 'redirect', location: rest, cookie };
     } catch (err) {
       return deny(err);
     }
   }
+}
+
+/** `__Host-wharf_session` on an app's own host; path routing's `/app/<id>/` cannot carry `__Host-`. */
+function cookieName(cookiePath: string): string {
+  return cookiePath === '/' ? SESSION_COOKIE : PATH_SESSION_COOKIE;
 }
 
 /** Does this JWT name the gateway as its audience? Decoded only, not verified: used to drop it. */

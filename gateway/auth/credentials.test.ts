@@ -3,14 +3,14 @@ import { bearerToken, readCookie, takeLinkToken, withoutWharfCookies } from './c
 
 describe('credentials', () => {
   it('reads one cookie among several', () => {
-    expect(readCookie('a=1; wharf_session=v1.x.y; b=2', 'wharf_session')).toBe('v1.x.y');
-    expect(readCookie('xwharf_session=1', 'wharf_session')).toBeUndefined();
+    expect(readCookie('a=1; __Host-wharf_session=v1.x.y; b=2', '__Host-wharf_session')).toBe('v1.x.y');
+    expect(readCookie('x__Host-wharf_session=1', '__Host-wharf_session')).toBeUndefined();
     expect(readCookie(undefined, 'a')).toBeUndefined();
   });
 
   it('drops only Wharf cookies from what goes upstream', () => {
-    expect(withoutWharfCookies('a=1; wharf_session=s; b=2; wharf_console=c')).toBe('a=1; b=2');
-    expect(withoutWharfCookies('wharf_session=s')).toBeUndefined();
+    expect(withoutWharfCookies('a=1; __Host-wharf_session=s; b=2; wharf_console=c')).toBe('a=1; b=2');
+    expect(withoutWharfCookies('__Host-wharf_session=s')).toBeUndefined();
     expect(withoutWharfCookies('my_wharf_pref=1')).toBe('my_wharf_pref=1');
     const untouched = 'a=1; b=2';
     expect(withoutWharfCookies(untouched)).toBe(untouched);

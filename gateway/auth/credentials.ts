@@ -1,4 +1,4 @@
-import { CONSOLE_COOKIE, LINK_PARAM, SESSION_COOKIE } from '../../protocol/token.ts';
+import { CONSOLE_COOKIE, LINK_PARAM, PATH_SESSION_COOKIE, SESSION_COOKIE } from '../../protocol/token.ts';
 
 export { readCookie } from '../../protocol/cookies.ts';
 
@@ -12,7 +12,7 @@ export function withoutWharfCookies(header: string): string | undefined {
     .split(';')
     .filter((part) => {
       const name = part.slice(0, part.indexOf('=') >>> 0).trim();
-      return name !== SESSION_COOKIE && name !== CONSOLE_COOKIE;
+      return name !== SESSION_COOKIE && name !== PATH_SESSION_COOKIE && name !== CONSOLE_COOKIE;
     })
     .map((p) => p.trim())
     .filter(Boolean);

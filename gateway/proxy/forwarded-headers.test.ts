@@ -38,7 +38,7 @@ describe('upstreamRequestHeaders', () => {
   });
 
   it("never forwards Wharf's token or cookies, and lets the route's headers win", () => {
-    const req = message(['Host', 'r1.apps.localhost', 'Authorization', 'Bearer jwt', 'Cookie', 'a=1; wharf_session=s', 'X-Api', 'client']);
+    const req = message(['Host', 'r1.apps.localhost', 'Authorization', 'Bearer jwt', 'Cookie', 'a=1; __Host-wharf_session=s', 'X-Api', 'client']);
     const h = asObject(upstreamRequestHeaders(req, live({ Authorization: 'token s3cret', 'X-API': 'route' }), { dropAuthorization: true, prefix: '/app/r1' }));
     expect(h.authorization).toEqual(['token s3cret']);
     expect(h['x-api']).toEqual(['route']);

@@ -75,7 +75,7 @@ describe('the agent launches https and tcp apps that the gateway serves', () => 
     }
     expect(first.status, first.body).toBe(303);
     expect(first.headers.location).toBe('/');
-    const setCookie = [first.headers['set-cookie'] ?? []].flat().find((c) => c.startsWith('wharf_session='));
+    const setCookie = [first.headers['set-cookie'] ?? []].flat().find((c) => c.startsWith('__Host-wharf_session='));
     expect(setCookie).toBeDefined();
     const cookie = setCookie!.split(';')[0];
     const page = await stack.app(web.id, { path: '/args.txt', headers: { cookie } });

@@ -10,7 +10,7 @@ import { startUpstream, type SeenRequest, type Upstream } from '../support/upstr
 /** A signer with a chosen key id (tokens.ts types `kid` as a UUID; any string is a valid kid). */
 
 // DESIGN.md "Tokens": a one-time `?wharf_token=` link (jti, short exp) is exchanged for the
-// host-only `wharf_session` cookie (HttpOnly, Secure, SameSite=Lax) with a 303 that drops the
+// host-only `__Host-wharf_session` cookie (HttpOnly, Secure, SameSite=Lax) with a 303 that drops the
 // parameter; a link used twice is refused; Wharf's cookies never reach the app.
 
 const everything = (seen: SeenRequest): string => `${seen.method} ${seen.url}\n${seen.rawHeaders.join('\n')}\n${seen.body}`;
@@ -57,7 +57,7 @@ describe('one-time browser links and the session cookie', () => {
   const exchange = async (host: string, instance: string): Promise<string> => {
     const reply = await get(host, `/?wharf_token=${await link(instance)}`);
     expect(reply.status, reply.body).toBe(303);
-    const cookie = parseSetCookie(reply.headers['set-cookie']).find((c) => c.name === 'wharf_session');
+    const cookie = parseSetCookie(reply.headers['set-cookie']).find((c) => c.name === '__Host-wharf_session');
     expect(cookie).toBeDefined();
     sent.push(cookie!.value);
     return cookie!.value;
@@ -108,7 +108,7 @@ describe('one-time browser links and the session cookie', () => {
     expect(reply.headers.location).not.toContain(token);
 
     const cookies = parseSetCookie(reply.headers['set-cookie']);
-    expect(cookies.map((c) => c.name)).toEqual(['wharf_session']);
+    expect(cookies.map((c) => c.name)).toEqual(['__Host-wharf_session']);
     const [cookie] = cookies;
     expect(cookie.value).not.toBe('');
     expect(cookie.value).not.toContain(token);
@@ -121,7 +121,7 @@ describe('one-time browser links and the session cookie', () => {
     sent.push(cookie.value);
 
     // The browser follows the redirect with its new cookie (and its own cookies).
-    const follow = await get('r1.apps.localhost', reply.headers.location!, { cookie: `theme=dark; wharf_session=${cookie.value}; lang=en` });
+    const follow = await get('r1.apps.localhost', reply.headers.location!, { cookie: `theme=dark; __Host-wharf_session=${cookie.value}; lang=en` });
     expect(follow.status, follow.body).toBe(200);
     expect(app.seen.length).toBe(before + 1);
     const seen = app.seen.at(-1)!;
@@ -130,19 +130,19 @@ describe('one-time browser links and the session cookie', () => {
     expect(seen.headers.authorization).toBeUndefined();
     expect(everything(seen)).not.toContain(cookie.value);
     expect(everything(seen)).not.toContain(token);
-    expect(everything(seen)).not.toContain('wharf_session');
+    expect(everything(seen)).not.toContain('__Host-wharf_session');
     expect(everything(seen)).not.toContain('wharf_token');
   });
 
   it('keeps working with the cookie alone, and drops a cookie header made only of Wharf cookies', async () => {
     const value = await exchange('r1.apps.localhost', 'r1');
-    const reply = await get('r1.apps.localhost', '/api/kernels', { cookie: `wharf_session=${value}` });
+    const reply = await get('r1.apps.localhost', '/api/kernels', { cookie: `__Host-wharf_session=${value}` });
     expect(reply.status).toBe(200);
     const seen = app.seen.at(-1)!;
     expect(seen.url).toBe('/api/kernels');
     expect(seen.headers.cookie === undefined || seen.headers.cookie === '').toBe(true);
     // The dashboard's cookie never reaches an app either.
-    const both = await get('r1.apps.localhost', '/x', { cookie: `wharf_console=console-secret-value; wharf_session=${value}; _xsrf=abc` });
+    const both = await get('r1.apps.localhost', '/x', { cookie: `wharf_console=console-secret-value; __Host-wharf_session=${value}; _xsrf=abc` });
     expect(both.status).toBe(200);
     expect(app.seen.at(-1)!.headers.cookie).toBe('_xsrf=abc');
     expect(everything(app.seen.at(-1)!)).not.toContain('console-secret-value');
@@ -190,9 +190,9 @@ describe('one-time browser links and the session cookie', () => {
 
   it('refuses a cookie minted for r1 on r2 with 403 GW_FORBIDDEN', async () => {
     const value = await exchange('r1.apps.localhost', 'r1');
-    expect((await get('r1.apps.localhost', '/', { cookie: `wharf_session=${value}` })).status).toBe(200);
+    expect((await get('r1.apps.localhost', '/', { cookie: `__Host-wharf_session=${value}` })).status).toBe(200);
     const before = app.seen.length;
-    expectRefused(await get('r2.apps.localhost', '/', { cookie: `wharf_session=${value}` }), 403, 'GW_FORBIDDEN');
+    expectRefused(await get('r2.apps.localhost', '/', { cookie: `__Host-wharf_session=${value}` }), 403, 'GW_FORBIDDEN');
     expect(app.seen.length).toBe(before);
   });
 
@@ -212,7 +212,7 @@ describe('one-time browser links and the session cookie', () => {
       ['r1.apps.localhost', 'garbage'],
       ['r1.apps.localhost', ''],
     ]) {
-      const reply = await get(host, '/', { cookie: `wharf_session=${forged}` });
+      const reply = await get(host, '/', { cookie: `__Host-wharf_session=${forged}` });
       expect(reply.status, forged).toBe(401);
       expect(['GW_AUTH_INVALID', 'GW_AUTH_EXPIRED', 'GW_AUTH_REQUIRED']).toContain(reply.headers['x-wharf-error']);
     }
@@ -223,7 +223,7 @@ describe('one-time browser links and the session cookie', () => {
     const value = await exchange('r1.apps.localhost', 'r1');
     expect((await get('r1.apps.localhost', '/', { authorization: `Bearer ${value}` })).status).toBe(401);
     const token = await link('r1');
-    expect((await get('r1.apps.localhost', '/', { cookie: `wharf_session=${token}` })).status).toBe(401);
+    expect((await get('r1.apps.localhost', '/', { cookie: `__Host-wharf_session=${token}` })).status).toBe(401);
   });
 
   it('serves a public route without any token', async () => {

@@ -107,7 +107,7 @@ describe('token authentication of WebSocket upgrades', () => {
     expect(await echo(outcome.ws, 'cookie')).toBe('cookie');
     const seen = app.seen.at(-1)!;
     expect(seen.headers.cookie).toBe('lang=en');
-    expect(seen.rawHeaders.join('\n')).not.toContain('wharf_session');
+    expect(seen.rawHeaders.join('\n')).not.toContain('__Host-wharf_session');
     outcome.ws.close();
 
     // The same cookie on another instance's host: refused.

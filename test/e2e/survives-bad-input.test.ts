@@ -61,7 +61,7 @@ describe('the gateway under bad input', () => {
       'GET /\r\n\r\n',
       'GET / HTTP/1.1\r\nHost: p1.apps.localhost\r\nAuthorization: Bearer a.b.c\r\n\r\n',
       'GET / HTTP/1.1\r\nHost: p1.apps.localhost\r\nAuthorization: Bearer \xff\xfe.\x01\r\n\r\n',
-      'GET / HTTP/1.1\r\nHost: p1.apps.localhost\r\nCookie: wharf_session=v1.\xff.\xff\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: p1.apps.localhost\r\nCookie: __Host-wharf_session=v1.\xff.\xff\r\n\r\n',
       'GET /?wharf_token=%E0%A4%A HTTP/1.1\r\nHost: p1.apps.localhost\r\n\r\n',
       'GET /?wharf_token=&wharf_token=x HTTP/1.1\r\nHost: r1.apps.localhost\r\n\r\n',
       'POST / HTTP/1.1\r\nHost: r1.apps.localhost\r\nContent-Length: -1\r\n\r\n',
