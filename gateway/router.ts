@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { AuthResult, Authenticator } from './auth/authenticator.ts';
+import { bearerToken } from './auth/credentials.ts';
+import { isForeignRequest } from './auth/request-origin.ts';
 import { rawErrorResponse, sendError, type GatewayErrorCode } from './errors.ts';
 import { proxyHttp } from './proxy/http-proxy.ts';
 import { proxyUpgrade, type UpgradeLimits } from './proxy/websocket-proxy.ts';
@@ -53,12 +55,18 @@ export class Router {
       if (req.rawHeaders.length > this.#o.maxHeaders * 2) return sendError(res, 'GW_HEADERS_TOO_LARGE', req.headers.accept);
       const control = this.#o.control;
       if (control && this.#toControl(req)) {
+        // The dashboard's cookie is protected from every app page as an app's cookie is.
+        if (isForged(req, false)) return sendError(res, 'GW_CROSS_SITE', req.headers.accept);
         return proxyHttp(req, res, control.route, { dropAuthorization: false, keepWharfCookies: true }, req.url!, this.#o.log, started);
       }
       const target = this.#resolve(req);
       if ('error' in target) return sendError(res, target.error, req.headers.accept);
       if ('redirect' in target) return redirect(res, target.redirect, '');
       const { live, path, prefix } = target;
+      if (!live.route.public && isForged(req, false)) {
+        sendError(res, 'GW_CROSS_SITE', req.headers.accept);
+        return live.record.stats.record(res.statusCode, (performance.now() - started) * 1000, 0, 0);
+      }
       const auth = this.#o.auth.check(req, live.route.instance, live.route.public, prefix ? `${prefix}/` : '/');
       const go = (result: AuthResult) => {
         if (result.kind === 'pass') return proxyHttp(req, res, live, { dropAuthorization: result.bearer, prefix }, path, this.#o.log, started);
@@ -92,6 +100,7 @@ export class Router {
       if ('error' in target) return refuse(target.error);
       if ('redirect' in target) return refuse('GW_ROUTE_NOT_FOUND');
       const { live, path, prefix } = target;
+      if (!live.route.public && isForged(req, true)) return refuse('GW_CROSS_SITE');
       const go = (result: AuthResult) => {
         if (result.kind === 'deny') return refuse(result.code);
         // A WebSocket cannot follow a redirect: a link token on an upgrade is not accepted.
@@ -116,6 +125,7 @@ export class Router {
     const live = this.#o.live.table.get(id);
     if (live?.route.kind !== 'tcp') return refuse('GW_ROUTE_NOT_FOUND');
     if (live.route.status !== 'active') return refuse('GW_ROUTE_STARTING');
+    if (isForged(req, true)) return refuse('GW_CROSS_SITE');
     const go = (result: AuthResult) => {
       if (result.kind !== 'pass') return refuse(result.kind === 'deny' ? result.code : 'GW_AUTH_REQUIRED');
       this.#o.tunnel.accept(req, socket, head, live as LiveTcpRoute);
@@ -187,8 +197,24 @@ export class Router {
   }
 }
 
+/**
+ * A request that rides on a cookie (no Bearer token) but was made by another page than the
+ * target's own: refused, because the cookie, not the page, would be what authenticates it.
+ */
+function isForged(req: IncomingMessage, upgrade: boolean): boolean {
+  return bearerToken(req.headers.authorization) === undefined && isForeignRequest(req, upgrade);
+}
+
+/**
+ * A path taken from the request (`//evil.example/x` is a valid request target) stays a path on
+ * this host: browsers read a Location of `//host/…` or `/\host/…` as another host.
+ */
+export function sameHostLocation(location: string): string {
+  return location[0] === '/' ? location.replace(/^[/\\]+/, '/') : location;
+}
+
 function redirect(res: ServerResponse, location: string, cookie: string): void {
-  const headers: Record<string, string> = { location, 'cache-control': 'no-store', 'content-length': '0' };
+  const headers: Record<string, string> = { location: sameHostLocation(location), 'cache-control': 'no-store', 'content-length': '0' };
   if (cookie) headers['set-cookie'] = cookie;
   res.writeHead(303, headers);
   res.end();
