@@ -117,6 +117,8 @@ describe('dashboard sign-in and /auth/app (in process)', () => {
       'https://evil.test/', `https://${bobApp}.apps.test.evil.test:8443/`, `https://${carolApp}.apps.test:8443/`,
       `http://${bobApp}.apps.test:8443/`, `https://${bobApp}.apps.test:9999/`, `https://wharf.test:8443/`, '/relative', 'javascript:alert(1)',
       `https://user@${bobApp}.apps.test:8443/`,
+      // The right host, but a path the gateway's Location would turn into another host.
+      `https://${bobApp}.apps.test:8443//evil.test/x`, `https://${bobApp}.apps.test:8443/\\evil.test/x`,
     ]) {
       const res = await control.app.inject({ url: `/auth/app?instance=${bobApp}&return=${encodeURIComponent(ret)}`, headers: { cookie } });
       expect(res.statusCode, ret).toBe(400);

@@ -58,6 +58,9 @@ export function checkReturn(ret: string, instance: string, hosts: AppHosts): URL
   if (url.protocol !== base.protocol || url.host !== base.host || url.username || url.password) {
     throw new ControlError('CTL_BAD_RETURN', `return must be on ${base.origin}`);
   }
+  // The gateway sends the browser to the path after the link exchange: `//evil.example/x` there
+  // would be another host.
+  if (!safeLocalPath(url.pathname + url.search)) throw new ControlError('CTL_BAD_RETURN', 'return must name a path on the app\'s host (one leading "/")');
   return url;
 }
 
