@@ -21,6 +21,7 @@ import { UpstreamPools } from './proxy/upstream-pools.ts';
 import { Router } from './router.ts';
 import { LiveRoutes, RouteRecord, type LiveHttpRoute } from './routing/live-routes.ts';
 import { HostMatcher } from './routing/route-table.ts';
+import { sameSite } from '../protocol/site.ts';
 import type { GatewaySettings } from './settings.ts';
 import { createSniRouter } from './tcp/sni-router.ts';
 import { TcpConnections } from './tcp/tcp-connections.ts';
@@ -63,6 +64,9 @@ export async function startGateway(s: GatewaySettings, log: Logger): Promise<Gat
   if (s.tlsCert.length !== s.tlsKey.length) throw new Error('--tls-cert and --tls-key must be given the same number of times');
   if (s.headersTimeoutMs > s.requestTimeoutMs) throw new Error('--headers-timeout-ms must not exceed --request-timeout-ms');
   if (s.routes && s.control) throw new Error('--routes and WHARF_GATEWAY_CONTROL exclude each other: routes come from one source');
+  if (s.control && s.pathRouting) {
+    throw new Error('--path-routing cannot be used with WHARF_GATEWAY_CONTROL: under path routing every app shares the dashboard\'s origin, where nothing keeps one app\'s page from acting on another app or on control with a visitor\'s cookie. Give apps their own hosts with wildcard DNS for the apps domain (docs/security.md)');
+  }
   if (s.control && !s.key) throw new Error('WHARF_GATEWAY_CONTROL is set but WHARF_GATEWAY_KEY is not: create a key with `wharf gateways add NAME`');
   const certStore = new CertStore(s.home);
   const certFiles = s.tlsCert.length
@@ -89,6 +93,9 @@ export async function startGateway(s: GatewaySettings, log: Logger): Promise<Gat
   }
   const auth = new Authenticator({ tokens, sessions: SessionCookies.fromKeyFile(join(s.home, 'gateway', 'session.key')), sessionTtlS: s.sessionTtlS });
   const publicHost = s.publicUrl ? new URL(s.publicUrl).hostname : 'localhost';
+  if (sameSite(publicHost, s.appsDomain)) {
+    log.warn({ publicHost, appsDomain: s.appsDomain }, 'the apps domain and the dashboard appear to be one site: an app page then counts as same-site to the dashboard; serve apps from a domain of their own (docs/security.md)');
+  }
   const hosts = new HostMatcher(s.appsDomain, [publicHost, 'localhost', '127.0.0.1', '[::1]']);
   // Fed by control: the main host is control's (DESIGN.md "One front door"). Its public URL
   // (for sign-in redirects) defaults to https://localhost:<https port>/, known once listening.
