@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { AuthResult, Authenticator } from './auth/authenticator.ts';
 import { bearerToken } from './auth/credentials.ts';
 import { isForeignRequest } from './auth/request-origin.ts';
-import { rawErrorResponse, sendError, type GatewayErrorCode } from './errors.ts';
+import { gatewayErrors, rawErrorResponse, sendError, type GatewayErrorCode } from './errors.ts';
 import { proxyHttp } from './proxy/http-proxy.ts';
 import { proxyUpgrade, type UpgradeLimits } from './proxy/websocket-proxy.ts';
 import type { LiveHttpRoute, LiveRoutes, LiveTcpRoute } from './routing/live-routes.ts';
@@ -100,11 +100,16 @@ export class Router {
       if ('error' in target) return refuse(target.error);
       if ('redirect' in target) return refuse('GW_ROUTE_NOT_FOUND');
       const { live, path, prefix } = target;
-      if (!live.route.public && isForged(req, true)) return refuse('GW_CROSS_SITE');
+      // A handshake the gateway refuses is still the route's request, counted as requests are.
+      const refuseRoute = (code: GatewayErrorCode): void => {
+        refuse(code);
+        live.record.stats.record(gatewayErrors[code].status, (performance.now() - started) * 1000, 0, 0);
+      };
+      if (!live.route.public && isForged(req, true)) return refuseRoute('GW_CROSS_SITE');
       const go = (result: AuthResult) => {
-        if (result.kind === 'deny') return refuse(result.code);
+        if (result.kind === 'deny') return refuseRoute(result.code);
         // A WebSocket cannot follow a redirect: a link token on an upgrade is not accepted.
-        if (result.kind === 'redirect') return refuse('GW_AUTH_REQUIRED');
+        if (result.kind === 'redirect') return refuseRoute('GW_AUTH_REQUIRED');
         proxyUpgrade(req, socket, head, live, { dropAuthorization: result.bearer, prefix }, path, this.#o.upgrade, this.#o.log, started);
       };
       const auth = this.#o.auth.check(req, live.route.instance, live.route.public, '/');

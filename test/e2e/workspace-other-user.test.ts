@@ -16,20 +16,7 @@ describe('another user\'s snapshot', () => {
 
   beforeAll(async () => {
     stack = await startStack();
-    const added = await stack.cli(['users', 'add', 'bob'], {}, 'bob-password-1\n');
-    expect(added.code, added.stderr).toBe(0);
-    // Bob signs in (the dashboard's login, from the public origin) and makes himself an API token.
-    const origin = `https://localhost:${stack.gateway.httpsPort}`;
-    const login = await fetch(`${stack.url}/api/v1/auth/login`, {
-      method: 'POST', headers: { 'content-type': 'application/json', origin }, body: JSON.stringify({ name: 'bob', password: 'bob-password-1' }),
-    });
-    expect(login.status).toBe(200);
-    const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-    const made = await fetch(`${stack.url}/api/v1/tokens`, {
-      method: 'POST', headers: { 'content-type': 'application/json', origin, cookie }, body: JSON.stringify({ name: 'laptop' }),
-    });
-    expect(made.status).toBe(201);
-    bob = { WHARF_URL: stack.url, WHARF_TOKEN: ((await made.json()) as { token: string }).token };
+    bob = await stack.addUser('bob', 'bob-password-1');
 
     const app = await stack.launch({ name: 'admin work', routing: { mode: 'none' }, command: "sh -c 'echo secret > /root/workspace/notes.txt; exec sleep 3600'" });
     source = app.id;

@@ -166,11 +166,31 @@ export class Stack {
     return { status: res.status, json: text ? JSON.parse(text) : undefined };
   }
 
-  /** `wharf launch -f FILE --json` with a config file written to WHARF_HOME; the instance view. */
-  async launch(config: Record<string, unknown>): Promise<InstanceView> {
+  /**
+   * A plain (non-admin) user who signed in to the dashboard and made an API token there: the
+   * environment the CLI runs as that user with (`WHARF_URL`, `WHARF_TOKEN`).
+   */
+  async addUser(name: string, password: string): Promise<Record<string, string>> {
+    const added = await this.cli(['users', 'add', name], {}, `${password}\n`);
+    if (added.code !== 0) throw new Error(`wharf users add ${name} exited ${added.code}: ${added.stderr}`);
+    const origin = `https://localhost:${this.gateway.httpsPort}`;
+    const login = await fetch(`${this.url}/api/v1/auth/login`, {
+      method: 'POST', headers: { 'content-type': 'application/json', origin }, body: JSON.stringify({ name, password }),
+    });
+    if (login.status !== 200) throw new Error(`${name} could not sign in: ${login.status} ${await login.text()}`);
+    const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const made = await fetch(`${this.url}/api/v1/tokens`, {
+      method: 'POST', headers: { 'content-type': 'application/json', origin, cookie }, body: JSON.stringify({ name: 'laptop' }),
+    });
+    if (made.status !== 201) throw new Error(`${name} could not make an API token: ${made.status} ${await made.text()}`);
+    return { WHARF_URL: this.url, WHARF_TOKEN: ((await made.json()) as { token: string }).token };
+  }
+
+  /** `wharf launch -f FILE --json` with a config file written to WHARF_HOME (as the admin, or as `user` from addUser); the instance view. */
+  async launch(config: Record<string, unknown>, user: Record<string, string> = {}): Promise<InstanceView> {
     const file = join(this.home, `config-${++this.#configs}.json`);
     writeFileSync(file, JSON.stringify({ kind: 'wharf.app-config', version: 1, app: 'container', image: BUSYBOX, ...config }, null, 2));
-    const out = await this.cli(['launch', '-f', file, '--json']);
+    const out = await this.cli(['launch', '-f', file, '--json'], user);
     if (out.code !== 0) throw new Error(`wharf launch -f ${file} exited ${out.code}: ${out.stderr}`);
     return JSON.parse(out.stdout) as InstanceView;
   }
