@@ -6,6 +6,8 @@ import { adoptedSpec, APPLICATION, containerName, LABEL_AGENT, LABEL_INSTANCE, L
 import type { LaunchSpec } from '../protocol/launch-spec.ts';
 import { AgentControlApi, ControlApiError, isLeaseLost, UnrunnableJob, type HeartbeatAnswer } from './control-api.ts';
 import { HostMonitor } from './host-monitor.ts';
+import { ensureAppNetwork } from './isolation/app-network.ts';
+import { ensureInputRule } from './isolation/published-ports-rule.ts';
 import { ResourceSampler } from './monitoring/sampler.ts';
 import type { ReadyAgentSettings } from './settings.ts';
 
@@ -13,8 +15,9 @@ import type { ReadyAgentSettings } from './settings.ts';
  * The agent: a heartbeat loop (renews leases, carries stop commands and drain, reports host
  * resources) and a lease loop (long-polls the queues while fewer than WHARF_MAX_APPS apps
  * run). Apps are `App`s; this file decides only which run. Lifecycle (DESIGN.md "Agent
- * lifecycle"): at start it adopts the containers labelled with its id; on close (SIGTERM) it
- * stops asking for work and leaves every app running.
+ * lifecycle"): at start it makes sure of the isolation apps get (agent/isolation/: the app
+ * network, and the INPUT rule a non-loopback bind needs), then adopts the containers labelled
+ * with its id; on close (SIGTERM) it stops asking for work and leaves every app running.
  */
 
 const LEASE_WAIT_MS = 25_000;
@@ -29,6 +32,9 @@ export interface RunningAgent {
 }
 
 export async function startAgent(settings: ReadyAgentSettings, docker: Docker, log: Logger): Promise<RunningAgent> {
+  // Before any job: an app must never start where it could reach another.
+  const network = await ensureAppNetwork(docker);
+  await ensureInputRule(docker, { bridge: network.bridge, bind: settings.bind, image: settings.firewallImage, labels: settings.labels }, log);
   const api = new AgentControlApi(settings.controlUrl, settings.key, settings.secret);
   const metrics = new AgentMetrics();
   let diskPath: string | null = null;
@@ -61,8 +67,8 @@ export async function startAgent(settings: ReadyAgentSettings, docker: Docker, l
 
   const ctx: AppContext = {
     docker, api, log,
-    host: { agentId, labels: settings.labels, bind: settings.bind, memory: settings.defaultMemory, nanoCpus: settings.defaultCpus },
-    endpointHost: settings.host ?? (settings.bind === '0.0.0.0' ? '127.0.0.1' : settings.bind),
+    host: { agentId, labels: settings.labels, bind: settings.bind, network: network.name, memory: settings.defaultMemory, nanoCpus: settings.defaultCpus },
+    endpointHost: settings.host ?? settings.bind,
     readinessTimeoutMs: settings.readinessTimeoutS * 1000,
     stopTimeoutS: settings.stopTimeoutS,
   };

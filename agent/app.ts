@@ -5,6 +5,7 @@ import { ConsolePump } from './console-pump.ts';
 import { containerName, containerOptions, publishedPort, usesHostNetwork, type HostDefaults } from './container-options.ts';
 import { isLeaseLost, type AgentControlApi } from './control-api.ts';
 import { engineMessage, ensureImage, isNotFound } from './docker-engine.ts';
+import { checkOwnedVolumes } from './isolation/owned-volumes.ts';
 import { waitReady } from './readiness.ts';
 import { tarFiles } from './tar-writer.ts';
 import { containerUser, expandHome, homeOf, readImagePasswd } from './workspace/home-dir.ts';
@@ -114,6 +115,7 @@ export class App {
       if (this.#hasWorkspace()) await ensureVolume(docker, this.id, host).catch((err) => {
         throw new Error(`cannot create the workspace volume ${volumeName(this.id)}: ${engineMessage(err)}`);
       });
+      await checkOwnedVolumes(docker, this.spec);
       this.#container = await this.#create(containerOptions(this.id, this.spec, host));
       say(`created container ${containerName(this.id)} (${this.#container.id.slice(0, 12)})${this.#hasWorkspace() ? `, workspace ${this.spec.workspace.path} on volume ${volumeName(this.id)}` : ''}`);
       if (this.#phase !== 'starting') return; // stopped meanwhile: stop() removes it
@@ -285,7 +287,7 @@ export class App {
     }
     if (this.spec.readiness.kind !== 'none' && hostPort !== undefined) {
       this.#console.event(`waiting for the app to answer on port ${port!.port} (${this.spec.readiness.kind}, up to ${Math.round(this.#ctx.readinessTimeoutMs / 1000)} s)`);
-      const probeHost = usesHostNetwork(this.spec) ? '127.0.0.1' : probeAddress(this.#ctx.host.bind);
+      const probeHost = usesHostNetwork(this.spec) ? '127.0.0.1' : this.#ctx.host.bind;
       const outcome = await waitReady(this.spec.readiness, probeHost, hostPort, this.#ctx.readinessTimeoutMs, () => this.#exitCode !== undefined || this.#phase !== 'starting');
       if (outcome === 'exited') return; // #watchExit or stop() reports it
       if (outcome === 'timeout') {
@@ -406,11 +408,4 @@ export class App {
     this.#console.close();
     this.#finish();
   }
-}
-
-/** Where the agent itself reaches a port published on `bind`: 0.0.0.0 and :: mean loopback will do. */
-function probeAddress(bind: string): string {
-  if (bind === '0.0.0.0' || bind === '') return '127.0.0.1';
-  if (bind === '::') return '::1';
-  return bind;
 }

@@ -3,7 +3,7 @@ import { compileApp } from '../apps/index.ts';
 import { parseAppConfig } from '../protocol/app-config.ts';
 import { adoptedSpec, containerOptions, publishedPort, type HostDefaults } from './container-options.ts';
 
-const host: HostDefaults = { agentId: 'a-1', labels: [['fleet', 'eu'], ['wharf.test', 't1']], bind: '127.0.0.1', memory: 512 * 1024 ** 2, nanoCpus: 1e9 };
+const host: HostDefaults = { agentId: 'a-1', labels: [['fleet', 'eu'], ['wharf.test', 't1']], bind: '127.0.0.1', network: 'wharf-apps', memory: 512 * 1024 ** 2, nanoCpus: 1e9 };
 const spec = (fields: object, admin = false) => compileApp(parseAppConfig({ app: 'container', image: 'wharf/busybox:local', ...fields }), { admin });
 
 describe('containerOptions', () => {
@@ -51,6 +51,41 @@ describe('containerOptions', () => {
     const o = containerOptions('i-abc', spec({ containerArgs: '--network host', routing: { mode: 'tcp', port: 9000 } }, true), host);
     expect(o.ExposedPorts).toEqual({});
     expect(o.HostConfig).toMatchObject({ NetworkMode: 'host', PortBindings: {} });
+  });
+
+  it('puts every app on Wharf\'s app network, "bridge" included; host and none stay as asked', () => {
+    expect(containerOptions('i-abc', spec({ routing: { mode: 'none' } }), host).HostConfig!.NetworkMode).toBe('wharf-apps');
+    expect(containerOptions('i-abc', spec({ routing: { mode: 'none' }, containerArgs: '--network bridge' }), host).HostConfig!.NetworkMode).toBe('wharf-apps');
+    // A spec stored before "bridge" meant the app network says so literally.
+    const old = spec({ routing: { mode: 'none' } });
+    old.docker.HostConfig.NetworkMode = 'bridge';
+    expect(containerOptions('i-abc', old, host).HostConfig!.NetworkMode).toBe('wharf-apps');
+    expect(containerOptions('i-abc', spec({ routing: { mode: 'none' }, containerArgs: '--network none' }), host).HostConfig!.NetworkMode).toBe('none');
+  });
+
+  it('drops NET_RAW unless the spec gives it back', () => {
+    const capDrop = (containerArgs: string, admin = false) => containerOptions('i-abc', spec({ routing: { mode: 'none' }, containerArgs }, admin), host).HostConfig!.CapDrop;
+    expect(capDrop('')).toEqual(['NET_RAW']);
+    expect(capDrop('--cap-drop CHOWN')).toEqual(['CHOWN', 'NET_RAW']);
+    expect(capDrop('--cap-drop ALL')).toEqual(['ALL']);
+    expect(capDrop('--cap-drop NET_RAW')).toEqual(['NET_RAW']);
+    expect(capDrop('--cap-add NET_RAW', true)).toEqual([]);
+    expect(capDrop('--cap-add ALL', true)).toEqual([]);
+    expect(capDrop('--privileged', true)).toEqual([]);
+    expect(capDrop('--cap-add NET_ADMIN', true)).toEqual(['NET_RAW']);
+  });
+
+  it('labels a user\'s own volume with WHARF_LABELS and its type, its owner kept', () => {
+    const s = compileApp(parseAppConfig({ app: 'container', image: 'x', routing: { mode: 'none' }, containerArgs: '-v data:/data -v /anon' }), { admin: false, owner: 'u-bob12345' });
+    const forged = { ...host, labels: [...host.labels, ['wharf.owner', 'u-alice123']] as [string, string][] };
+    const mounts = containerOptions('i-abc', s, forged).HostConfig!.Mounts as unknown as Record<string, unknown>[];
+    expect(mounts[0]).toEqual({
+      Type: 'volume', Source: 'wharf-u-bob12345.data', Target: '/data',
+      VolumeOptions: { Labels: { fleet: 'eu', 'wharf.test': 't1', 'wharf.owner': 'u-bob12345', 'wharf.type': 'volume' } },
+    });
+    // An admin's named volume is theirs to pick: no owner, nothing added.
+    const a = compileApp(parseAppConfig({ app: 'container', image: 'x', routing: { mode: 'none' }, containerArgs: '--mount src=data,dst=/d' }), { admin: true });
+    expect((containerOptions('i-abc', a, host).HostConfig!.Mounts as unknown as Record<string, unknown>[])[0]).toEqual({ Type: 'volume', Source: 'data', Target: '/d' });
   });
 
   it('labels what an adopting agent needs, and rebuilds it from the labels', () => {

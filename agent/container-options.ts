@@ -1,13 +1,14 @@
 import type { ContainerCreateOptions, HostConfig as EngineHostConfig } from 'dockerode';
 import { Type } from '@sinclair/typebox';
-import { ActivityProbe, LaunchSpec as LaunchSpecSchema, ReadinessProbe, type LaunchSpec } from '../protocol/launch-spec.ts';
+import { ActivityProbe, LABEL_OWNER, LaunchSpec as LaunchSpecSchema, ReadinessProbe, type LaunchSpec, type Mount } from '../protocol/launch-spec.ts';
 import { parse } from '../protocol/validate.ts';
 
 /*
  * A launch spec plus what belongs to this host → Docker's container-create body. Pure, so
  * that what reaches the Engine is tested without one. The spec is complete and resolved
- * (protocol/launch-spec.ts); the agent adds only the contract labels, its default limits and
- * the published ports.
+ * (protocol/launch-spec.ts); the agent adds only the contract labels, its default limits, the
+ * published ports and the isolation every app gets (docs/isolation-containers.md): Wharf's app
+ * network and no NET_RAW.
  */
 
 export const LABEL_TYPE = 'wharf.type';
@@ -23,6 +24,8 @@ export const LABEL_ACTIVITY = 'wharf.activity';
 export const LABEL_WORKSPACE = 'wharf.workspace';
 /** `wharf.type` of a workspace volume. */
 export const WORKSPACE = 'workspace';
+/** `wharf.type` of a user's own named volume (apps/container-args.ts): their data, which neither stop nor prune removes. */
+export const OWNED_VOLUME = 'volume';
 
 export interface HostDefaults {
   agentId: string;
@@ -30,6 +33,8 @@ export interface HostDefaults {
   labels: [string, string][];
   /** WHARF_AGENT_BIND: the host address ports are published on. */
   bind: string;
+  /** Wharf's app network (agent/isolation/app-network.ts), which every app that is not on host or none joins. */
+  network: string;
   memory: number;
   nanoCpus: number;
 }
@@ -46,6 +51,34 @@ export function volumeLabels(instance: string, host: HostDefaults): Record<strin
 
 /** Whether the app shares the host's network: its ports are then the host's, nothing is published. */
 export const usesHostNetwork = (spec: LaunchSpec) => spec.docker.HostConfig.NetworkMode === 'host';
+
+/**
+ * The app's network: host and none as asked (host needs an admin's leave); anything else,
+ * "bridge" included, is Wharf's app network, where containers cannot reach each other.
+ */
+function networkMode(spec: LaunchSpec, host: HostDefaults): string {
+  const mode = spec.docker.HostConfig.NetworkMode;
+  return mode === 'host' || mode === 'none' ? mode : host.network;
+}
+
+/**
+ * NET_RAW dropped unless the spec gives it back (`--cap-add`, `--privileged`: an admin's
+ * leave): with raw and packet sockets, a container on a shared bridge could spoof ARP and
+ * read the gateway's traffic to another app, which carries that app's token.
+ */
+function capDrop(spec: LaunchSpec): string[] {
+  const { CapAdd = [], CapDrop = [], Privileged } = spec.docker.HostConfig;
+  const given = Privileged || CapAdd.includes('NET_RAW') || CapAdd.includes('ALL');
+  const dropped = CapDrop.includes('NET_RAW') || CapDrop.includes('ALL');
+  return given || dropped ? CapDrop : [...CapDrop, 'NET_RAW'];
+}
+
+/** A user's own volume mount gets WHARF_LABELS and its type beside its owner, for when Docker creates it. */
+function labelOwnedVolume(m: Mount, host: HostDefaults): Mount {
+  const labels = m.VolumeOptions?.Labels;
+  if (m.Type !== 'volume' || labels?.[LABEL_OWNER] === undefined) return m;
+  return { ...m, VolumeOptions: { ...m.VolumeOptions, Labels: { ...Object.fromEntries(host.labels), ...labels, [LABEL_TYPE]: OWNED_VOLUME } } };
+}
 
 export function containerOptions(instance: string, spec: LaunchSpec, host: HostDefaults): ContainerCreateOptions {
   const published = usesHostNetwork(spec) ? [] : spec.ports.map((p) => `${p.port}/tcp`);
@@ -74,9 +107,11 @@ export function containerOptions(instance: string, spec: LaunchSpec, host: HostD
     // The spec's fields are the Engine's (API v1.41); @types/dockerode wants Source on every mount, tmpfs has none.
     HostConfig: {
       ...(HostConfig as EngineHostConfig),
+      NetworkMode: networkMode(spec, host),
+      CapDrop: capDrop(spec),
       // The workspace lives on the instance's own volume: it outlives the container until its snapshot is uploaded.
       Mounts: [
-        ...((HostConfig as EngineHostConfig).Mounts ?? []),
+        ...(HostConfig.Mounts ?? []).map((m) => labelOwnedVolume(m, host) as never),
         { Type: 'volume', Source: volumeName(instance), Target: spec.workspace.path, ReadOnly: false, VolumeOptions: { Labels: volumeLabels(instance, host) } } as never,
       ],
       Memory: spec.limits.memory ?? host.memory,

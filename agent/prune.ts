@@ -7,7 +7,8 @@ import { APPLICATION, LABEL_INSTANCE, LABEL_TYPE, volumeName } from './container
  * and only exited or never-started ones are removed: a running app is never touched. Age is
  * counted from when the container stopped (State.FinishedAt), so one kept for inspection
  * stays that long after its failure, however long it ran. A pruned container's workspace
- * volume (`wharf-ws-<id>`, kept with it when its snapshot failed) goes with it.
+ * volume (`wharf-ws-<id>`, kept with it when its snapshot failed) goes with it; a user's own
+ * named volumes (`wharf.type=volume`) are their data across launches and are never removed.
  */
 
 export interface Pruned {

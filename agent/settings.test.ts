@@ -33,4 +33,15 @@ describe('agent settings', () => {
     expect(() => agentConfig([], { ...base, WHARF_MAX_APPS: '0' })).toThrow(/WHARF_MAX_APPS/);
     expect(agentConfig([], { ...base, WHARF_LABELS: 'wharf.test=a, fleet=b' }).labels).toEqual([['wharf.test', 'a'], ['fleet', 'b']]);
   });
+
+  it('publishes on one address, never on every address of the host', () => {
+    const base = { WHARF_CONTROL_URL: 'http://c', WHARF_AGENT_KEY: 'k', WHARF_AGENT_SECRET: 's' };
+    expect(agentConfig([], base).bind).toBe('127.0.0.1');
+    expect(agentConfig(['--bind', '10.0.0.3'], base).bind).toBe('10.0.0.3');
+    expect(agentConfig([], { ...base, WHARF_AGENT_BIND: '::1' }).bind).toBe('::1');
+    for (const wildcard of ['0.0.0.0', '::', '0:0:0:0:0:0:0:0']) {
+      expect(() => agentConfig([], { ...base, WHARF_AGENT_BIND: wildcard })).toThrow(/WHARF_AGENT_BIND: must be the one address gateways reach app ports at/);
+    }
+    expect(() => agentConfig([], { ...base, WHARF_AGENT_BIND: 'apps.example' })).toThrow(/WHARF_AGENT_BIND: must be the IP address/);
+  });
 });

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { parseCpus, parseSize } from '../apps/container-args.ts';
 import { parsers, type Setting, type Values } from '../protocol/settings.ts';
 
@@ -37,6 +38,15 @@ export const agentParsers = {
     if (m[1] === 'wharf.type' || m[1] === 'wharf.instance' || m[1] === 'wharf.agent') throw new Error(`"${m[1]}" is set by the agent itself`);
     return [m[1], m[2]];
   },
+  /**
+   * One address: a wildcard would publish every app's port on every address of the host,
+   * where any network, and any container through the host's address, reaches it without a token.
+   */
+  bind(raw: string): string {
+    if (!isIP(raw)) throw new Error(`must be the IP address gateways reach app ports at, such as 127.0.0.1 or 10.0.0.3, got "${raw}"`);
+    if (/^(0\.0\.0\.0|::|0*:(0*:)*0*)$/.test(raw)) throw new Error(`must be the one address gateways reach app ports at (127.0.0.1 when they run on this host), not "${raw}", which publishes them on every address of the host`);
+    return raw;
+  },
   seconds(raw: string): number {
     const n = Number(raw);
     if (!/^\d+(\.\d+)?$/.test(raw) || n <= 0) throw new Error(`must be a number of seconds above 0, got "${raw}"`);
@@ -55,7 +65,8 @@ export const agentSettings = {
   secret: opt<string | undefined>({ flag: 'secret', env: 'WHARF_AGENT_SECRET', default: undefined, parse: parsers.string, help: 'the agent secret from `wharf agents add` (required; prefer the env file to a flag)' }),
   queues: opt<string[] | undefined>({ flag: 'queues', env: 'WHARF_QUEUES', default: undefined, multiple: true, parse: agentParsers.queue, help: 'queues to take jobs from, in this order (default: the ones given to `wharf agents add`)' }),
   host: opt<string | undefined>({ flag: 'host', env: 'WHARF_AGENT_HOST', default: undefined, parse: parsers.string, help: 'the address gateways reach published ports at (default: the bind address)' }),
-  bind: opt({ flag: 'bind', env: 'WHARF_AGENT_BIND', default: '127.0.0.1', parse: parsers.string, help: 'the host address app ports are published on' }),
+  bind: opt({ flag: 'bind', env: 'WHARF_AGENT_BIND', default: '127.0.0.1', parse: agentParsers.bind, help: 'the host address app ports are published on: the one gateways use, never 0.0.0.0' }),
+  firewallImage: opt<string | undefined>({ flag: 'firewall-image', env: 'WHARF_FIREWALL_IMAGE', default: undefined, parse: parsers.string, help: 'with a non-loopback --bind, an image on this host with chroot, run once at start to add the INPUT rule that keeps app containers off published ports (default: the agent\'s own image when it runs in a container; "off": you keep that rule yourself, docs/isolation-containers.md)' }),
   maxApps: opt({ flag: 'max-apps', env: 'WHARF_MAX_APPS', default: 10, parse: parsers.positive, help: 'apps run at once; further jobs wait in their queue (10 suits a 2–4 vCPU apps server)' }),
   defaultMemory: opt({ flag: 'default-memory', env: 'WHARF_DEFAULT_MEMORY', default: 2 * 1024 ** 3, shownDefault: '2g', parse: agentParsers.memory, help: 'memory limit of an app that sets none (--memory)' }),
   defaultCpus: opt({ flag: 'default-cpus', env: 'WHARF_DEFAULT_CPUS', default: 1e9, shownDefault: '1', parse: agentParsers.cpus, help: 'CPU limit of an app that sets none (--cpus)' }),

@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../protocol/validate.ts';
-import { FLAGS, HOST_ACCESS, parseContainerArgs, parseCpus, parseSize, type ContainerArgs, type ContainerArgsPolicy } from './container-args.ts';
+import { FLAGS, HOST_ACCESS, ownedVolumeName, parseContainerArgs, parseCpus, parseSize, type ContainerArgs, type ContainerArgsPolicy } from './container-args.ts';
 
 const admin: ContainerArgsPolicy = { admin: true };
-const user: ContainerArgsPolicy = { admin: false };
+const user: ContainerArgsPolicy = { admin: false, owner: 'u-bob12345' };
+/** The mount a non-admin's named volume becomes: their own volume, labelled with its owner. */
+const owned = (name: string, target: string, extra: object = {}, owner = 'u-bob12345') => ({
+  Type: 'volume' as const, Source: `wharf-${owner}.${name}`, Target: target, ...extra, VolumeOptions: { Labels: { 'wharf.owner': owner } },
+});
 const GIB = 1024 ** 3;
 const MIB = 1024 ** 2;
 
@@ -82,7 +86,8 @@ const cases: [string, string, ContainerArgs][] = [
   ['--device', '/dev/fuse:rw', parsed({ HostConfig: { Devices: [{ PathOnHost: '/dev/fuse', PathInContainer: '/dev/fuse', CgroupPermissions: 'rw' }] }, hostAccess: ['device'] })],
   ['--network', 'host', parsed({ HostConfig: { NetworkMode: 'host' }, hostAccess: ['network-host'] })],
   ['--network', 'none', parsed({ HostConfig: { NetworkMode: 'none' } })],
-  ['--net', 'bridge', parsed({ HostConfig: { NetworkMode: 'bridge' } })],
+  // Docker's bridge would let apps reach each other: "bridge" is the agent's app network, the default.
+  ['--net', 'bridge', parsed({})],
   ['--pid', 'host', parsed({ HostConfig: { PidMode: 'host' }, hostAccess: ['pid-host'] })],
   ['--ipc', 'host', parsed({ HostConfig: { IpcMode: 'host' }, hostAccess: ['ipc-host'] })],
   ['--ipc', 'shareable', parsed({ HostConfig: { IpcMode: 'shareable' } })],
@@ -153,7 +158,7 @@ describe('parseContainerArgs', () => {
       Env: ['A=1'], Labels: { k: 'v' }, User: '1000', WorkingDir: '/data', Hostname: 'lab',
       HostConfig: {
         NanoCpus: 2e9, Memory: 4 * GIB, MemorySwap: 6 * GIB, ShmSize: GIB, PidsLimit: 512, ReadonlyRootfs: true, Tmpfs: { '/tmp': '' },
-        SecurityOpt: ['no-new-privileges:true'], CapDrop: ['ALL'], Binds: ['data:/data'], ExtraHosts: ['h:host-gateway'],
+        SecurityOpt: ['no-new-privileges:true'], CapDrop: ['ALL'], Mounts: [owned('data', '/data')], ExtraHosts: ['h:host-gateway'],
         DeviceRequests: [{ Driver: '', Count: -1, Capabilities: [['gpu']] }],
       },
       hostAccess: [],
@@ -209,7 +214,7 @@ describe('parseContainerArgs', () => {
     });
 
     it('tells a named volume from a host bind mount', () => {
-      expect(parseContainerArgs('-v cache:/root/.cache', user)).toEqual(parsed({ HostConfig: { Binds: ['cache:/root/.cache'] } }));
+      expect(parseContainerArgs('-v cache:/root/.cache', user)).toEqual(parsed({ HostConfig: { Mounts: [owned('cache', '/root/.cache')] } }));
       expect(parseContainerArgs('--mount source=cache,target=/c', user).hostAccess).toEqual([]);
       expect(errorOf('-v /srv/cache:/root/.cache', user).message).toMatch(/-v \/srv\/cache:\/root\/\.cache gives the container access to the host/);
     });
@@ -222,6 +227,68 @@ describe('parseContainerArgs', () => {
 
     it('does not count switches turned off or harmless modes as host access', () => {
       expect(parseContainerArgs('--privileged=false --network bridge --ipc private', user).hostAccess).toEqual([]);
+    });
+  });
+
+  describe('named volumes (issue 14: a user\'s volume is their own)', () => {
+    it('maps a non-admin\'s volume name into the owner\'s namespace, labelled with the owner', () => {
+      expect(parseContainerArgs('-v data:/data', user).HostConfig).toEqual({ Mounts: [owned('data', '/data')] });
+      expect(parseContainerArgs('-v data:/data:ro,nocopy', user).HostConfig.Mounts).toEqual([
+        { Type: 'volume', Source: 'wharf-u-bob12345.data', Target: '/data', ReadOnly: true, VolumeOptions: { NoCopy: true, Labels: { 'wharf.owner': 'u-bob12345' } } },
+      ]);
+      expect(parseContainerArgs('-v data:/data:rw', user).HostConfig.Mounts).toEqual([owned('data', '/data')]);
+      expect(parseContainerArgs('--mount type=volume,src=data,dst=/d,readonly', user).HostConfig.Mounts).toEqual([owned('data', '/d', { ReadOnly: true })]);
+      expect(parseContainerArgs('--mount source=data,target=/d,volume-nocopy=false', user).HostConfig.Mounts).toEqual([
+        { Type: 'volume', Source: 'wharf-u-bob12345.data', Target: '/d', VolumeOptions: { NoCopy: false, Labels: { 'wharf.owner': 'u-bob12345' } } },
+      ]);
+    });
+
+    it('gives each user their own volume for the same name, and the same one at every launch', () => {
+      const alice: ContainerArgsPolicy = { admin: false, owner: 'u-alice123' };
+      const hers = parseContainerArgs('-v alice-data:/data', alice).HostConfig.Mounts;
+      expect(parseContainerArgs('-v alice-data:/data', alice).HostConfig.Mounts).toEqual(hers);
+      expect(parseContainerArgs('-v alice-data:/steal', user).HostConfig.Mounts).toEqual([owned('alice-data', '/steal')]);
+      expect(hers).toEqual([owned('alice-data', '/data', {}, 'u-alice123')]);
+    });
+
+    it('keeps anonymous volumes as they are: each container gets a fresh one', () => {
+      expect(parseContainerArgs('-v /cache --mount target=/scratch', user).HostConfig).toEqual({ Mounts: [{ Type: 'volume', Target: '/scratch' }] });
+      expect(parseContainerArgs('-v /cache', user).Volumes).toEqual({ '/cache': {} });
+    });
+
+    it('refuses a name in Wharf\'s namespace, which holds workspaces and every user\'s volumes', () => {
+      expect(errorOf('-v wharf-u-alice123.alice-data:/steal', user).message).toBe(
+        'containerArgs: -v "wharf-u-alice123.alice-data:/steal": volumes named wharf… are Wharf\'s own; only an admin may mount them (pick another name)');
+    });
+
+    it('refuses options a volume mount cannot take, naming flag and option', () => {
+      expect(errorOf('-v data:/x:z', user).message).toBe('containerArgs: -v "data:/x:z": must be options among ro, rw, nocopy for a named volume (not "z")');
+      expect(errorOf('-v data:/x:rshared', user).message).toMatch(/not "rshared"/);
+    });
+
+    it('refuses a named volume when no owner is known, saying what to use instead', () => {
+      expect(errorOf('--volume data:/x', { admin: false }).message).toBe(
+        'containerArgs: --volume "data:/x": named volumes are kept per user and this config has no owner; use an anonymous volume (--volume TARGET)');
+    });
+
+    it('takes an admin\'s names as written', () => {
+      expect(parseContainerArgs('-v control-home:/x:ro -v data:/y', admin).HostConfig).toEqual({ Binds: ['control-home:/x:ro', 'data:/y'] });
+      expect(parseContainerArgs('--mount src=data,dst=/d', { admin: true, owner: 'u-admin123' }).HostConfig.Mounts).toEqual([{ Type: 'volume', Source: 'data', Target: '/d' }]);
+    });
+
+    it('names owned volumes so that no two owners or names meet', () => {
+      expect(ownedVolumeName('u-ab12cd34', 'data')).toBe('wharf-u-ab12cd34.data');
+      // "." ends the owner, and owners have none: (u-a, b.c) and (u-a.b, c) cannot both exist.
+      expect(ownedVolumeName('u-a', 'b-c')).not.toBe(ownedVolumeName('u-a-b', 'c'));
+      expect(() => ownedVolumeName('u.a', 'c')).toThrow(/not a user or project id/);
+      expect(() => ownedVolumeName('', 'c')).toThrow(/not a user or project id/);
+    });
+  });
+
+  describe('--network', () => {
+    it('makes bridge the default again after another mode', () => {
+      expect(parseContainerArgs('--network none --network bridge', user).HostConfig).toEqual({});
+      expect(parseContainerArgs('--network bridge --network none', user).HostConfig).toEqual({ NetworkMode: 'none' });
     });
   });
 

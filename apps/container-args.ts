@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import type { DeviceMapping, HostConfig, Mount, Ulimit } from '../protocol/launch-spec.ts';
+import { LABEL_OWNER, type DeviceMapping, type HostConfig, type Mount, type Ulimit } from '../protocol/launch-spec.ts';
 import { ShellWordsError, splitShellWords } from '../protocol/shell-words.ts';
 import { ValidationError } from '../protocol/validate.ts';
 
@@ -26,9 +26,15 @@ import { ValidationError } from '../protocol/validate.ts';
  *   ipc-host      --ipc host
  *
  * Admins may use them; anyone else only those rules an admin policy lists in
- * `allowHostAccess`. Named volumes are not host access, but names starting with `wharf` are
- * Wharf's own (workspaces) and need an admin, and labels starting with `wharf.` are refused
- * for everyone: `wharf.instance` and friends are how prune and adoption find containers.
+ * `allowHostAccess`. Labels starting with `wharf.` are refused for everyone: `wharf.instance`
+ * and friends are how prune and adoption find containers.
+ *
+ * Named volumes are not host access, but a Docker volume name is global to the host: the
+ * same name is the same data for every user, and for whatever else runs there (control's own
+ * volume from compose holds its keys and database). So a non-admin's volume NAME is mapped
+ * into its owner's namespace (`ownedVolumeName`), labelled with the owner, and is the same
+ * volume at each of their launches; names starting with `wharf` (workspaces, owned volumes)
+ * need an admin. An admin's names are taken as written.
  */
 
 export type HostAccess = 'privileged' | 'bind-mount' | 'cap-add' | 'device' | 'network-host' | 'pid-host' | 'ipc-host';
@@ -38,6 +44,8 @@ export interface ContainerArgsPolicy {
   admin: boolean;
   /** Host-access rules that an admin allows everyone to use. */
   allowHostAccess?: readonly HostAccess[];
+  /** Whose named volumes a non-admin's are: the submitting user's id (one day, a project's). */
+  owner?: string;
 }
 
 /** Container-create fields, named as in the Docker Engine API. */
@@ -113,6 +121,10 @@ const HOSTNAME = /^(?=.{1,63}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0
 const USER = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$/;
 const VOLUME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]+$/;
 const VOLUME_OPTIONS = new Set(['ro', 'rw', 'z', 'Z', 'nocopy', 'shared', 'slave', 'private', 'rshared', 'rslave', 'rprivate']);
+/** What a user's own volume takes: it becomes a volume mount, which has no SELinux relabelling or propagation. */
+const OWNED_VOLUME_OPTIONS = new Set(['ro', 'rw', 'nocopy']);
+/** Ids of users (`u-…`, control/store) and projects: no ".", so that "." ends the owner in `ownedVolumeName`. */
+const OWNER_ID = /^[a-z0-9][a-z0-9-]*$/;
 const PROPAGATION = new Set(['shared', 'slave', 'private', 'rshared', 'rslave', 'rprivate']);
 const TMPFS_FLAGS = new Set(['rw', 'ro', 'exec', 'noexec', 'suid', 'nosuid', 'dev', 'nodev']);
 
@@ -155,9 +167,27 @@ function capability(ctx: Context, value: string): string {
   return name;
 }
 
-function namedVolume(ctx: Context, value: string, name: string): void {
+/**
+ * The Docker volume that `owner`'s volume `name` is. It starts with `wharf`, which only an
+ * admin may name, so no user can mount another's, and no user's name can reach a volume
+ * that Wharf or anything else on the host made; "." separates owner and name (owners have none).
+ */
+export function ownedVolumeName(owner: string, name: string): string {
+  if (!OWNER_ID.test(owner)) throw new Error(`${JSON.stringify(owner)} is not a user or project id`);
+  return `wharf-${owner}.${name}`;
+}
+
+/** Checks a named volume's name; for a non-admin, the mount of their own volume it becomes. */
+function namedVolume(ctx: Context, value: string, name: string, target: string, readOnly: boolean | undefined, noCopy: boolean | undefined): Mount | undefined {
   if (!VOLUME_NAME.test(name)) bad(ctx, value, 'a volume name (letters, digits, "_", ".", "-") or an absolute host path');
-  if (/^wharf/i.test(name) && !ctx.policy.admin) fail(`${ctx.flag} ${JSON.stringify(value)}: volumes named wharf… are Wharf's own; only an admin may mount them`);
+  const { admin, owner } = ctx.policy;
+  if (admin) return undefined;
+  if (/^wharf/i.test(name)) fail(`${ctx.flag} ${JSON.stringify(value)}: volumes named wharf… are Wharf's own; only an admin may mount them (pick another name)`);
+  if (owner === undefined) fail(`${ctx.flag} ${JSON.stringify(value)}: named volumes are kept per user and this config has no owner; use an anonymous volume (${ctx.flag} TARGET)`);
+  const m: Mount = { Type: 'volume', Source: ownedVolumeName(owner, name), Target: target };
+  if (readOnly !== undefined) m.ReadOnly = readOnly;
+  m.VolumeOptions = { ...(noCopy !== undefined && { NoCopy: noCopy }), Labels: { [LABEL_OWNER]: owner } };
+  return m;
 }
 
 function volume(value: string, ctx: Context): void {
@@ -179,7 +209,13 @@ function volume(value: string, ctx: Context): void {
     absolute(ctx, value, source, 'a host path');
     grant(ctx, 'bind-mount', `${ctx.flag} ${value}`);
   } else {
-    namedVolume(ctx, value, source);
+    const owned = namedVolume(ctx, value, source, target, opts.includes('ro') || undefined, opts.includes('nocopy') || undefined);
+    if (owned) {
+      const other = opts.find((o) => !OWNED_VOLUME_OPTIONS.has(o));
+      if (other !== undefined) bad(ctx, value, `options among ${[...OWNED_VOLUME_OPTIONS].join(', ')} for a named volume (not "${other}")`);
+      list(ctx, 'Mounts').push(owned);
+      return;
+    }
   }
   list(ctx, 'Binds').push(value);
 }
@@ -213,7 +249,7 @@ function mount(value: string, ctx: Context): void {
   if (target === undefined) bad(ctx, value, 'a target=PATH');
   absolute(ctx, value, target, 'a target path');
   if (target === '/') bad(ctx, value, 'a target below /');
-  const m: Mount = { Type: type, Target: target };
+  let m: Mount = { Type: type, Target: target };
   if (source !== undefined) m.Source = source;
   const readOnly = bool('readonly', 'ro');
   if (readOnly !== undefined) m.ReadOnly = readOnly;
@@ -227,9 +263,10 @@ function mount(value: string, ctx: Context): void {
     }
     grant(ctx, 'bind-mount', `${ctx.flag} ${value}`);
   } else if (type === 'volume') {
-    if (source !== undefined) namedVolume(ctx, value, source);
     const noCopy = bool('volume-nocopy');
-    if (noCopy !== undefined) m.VolumeOptions = { NoCopy: noCopy };
+    const owned = source === undefined ? undefined : namedVolume(ctx, value, source, target, readOnly, noCopy);
+    if (owned) m = owned;
+    else if (noCopy !== undefined) m.VolumeOptions = { NoCopy: noCopy };
   } else {
     if (source !== undefined) bad(ctx, value, 'no source for type=tmpfs');
     const sizeText = take('tmpfs-size').value;
@@ -398,9 +435,12 @@ export const FLAGS: readonly Flag[] = [
     list(ctx, 'CapAdd').push(cap);
   } },
   { names: ['--device'], value: 'HOST_PATH[:CONTAINER_PATH][:rwm]', hostAccess: 'device', sets: 'HostConfig.Devices (repeatable; device)', apply: device },
-  { names: ['--network', '--net'], value: 'none|bridge|host', hostAccess: 'network-host', sets: 'HostConfig.NetworkMode (host: network-host)', apply(v, ctx) {
-    if (choice(ctx, v, ['none', 'bridge', 'host']) === 'host') grant(ctx, 'network-host', `${ctx.flag} host`);
-    ctx.out.HostConfig.NetworkMode = v;
+  { names: ['--network', '--net'], value: 'none|bridge|host', hostAccess: 'network-host', sets: 'HostConfig.NetworkMode (bridge, the default: Wharf\'s app network, where apps cannot reach each other; host: network-host)', apply(v, ctx) {
+    const mode = choice(ctx, v, ['none', 'bridge', 'host']);
+    if (mode === 'host') grant(ctx, 'network-host', `${ctx.flag} host`);
+    // Docker's own bridge lets containers reach each other: "bridge" is the agent's app network, the default.
+    if (mode === 'bridge') delete ctx.out.HostConfig.NetworkMode;
+    else ctx.out.HostConfig.NetworkMode = mode;
   } },
   { names: ['--pid'], value: 'host', hostAccess: 'pid-host', sets: 'HostConfig.PidMode (pid-host)', apply(v, ctx) {
     choice(ctx, v, ['host']);

@@ -12,10 +12,22 @@ import { parse } from './validate.ts';
  *   and WHARF_LABELS, on top of `labels`;
  * - `limits.memory ?? WHARF_DEFAULT_MEMORY` as HostConfig.Memory and
  *   `limits.nanoCpus ?? WHARF_DEFAULT_CPUS × 10⁹` as HostConfig.NanoCpus;
- * - the published port of each entry of `ports`, bound to WHARF_AGENT_BIND.
+ * - the published port of each entry of `ports`, bound to WHARF_AGENT_BIND;
+ * - isolation (docs/isolation-containers.md): every app that neither uses the host's network
+ *   nor none joins Wharf's app network, where containers cannot open connections to each
+ *   other (a `NetworkMode` of "bridge" means that network too), and loses NET_RAW unless
+ *   `CapAdd` gives it back; a volume mount labelled with `LABEL_OWNER` is refused when a
+ *   volume of that name exists that is not that owner's.
  *
  * Field names under `docker` are the Docker Engine API's (container create, API v1.41).
  */
+
+/**
+ * On a named volume a non-admin mounts: the user (one day, the project) it belongs to. Such a
+ * volume's name is in its owner's namespace (apps/container-args.ts), and the agent mounts an
+ * existing volume of that name only when it carries this label with the same owner.
+ */
+export const LABEL_OWNER = 'wharf.owner';
 
 const Port = Type.Integer({ minimum: 1, maximum: 65535 });
 const Strings = Type.Array(Type.String());
@@ -36,7 +48,11 @@ export const Mount = Type.Object({
   Target: Type.String(),
   ReadOnly: Type.Optional(Type.Boolean()),
   BindOptions: Type.Optional(Type.Object({ Propagation: Type.String() }, { additionalProperties: false })),
-  VolumeOptions: Type.Optional(Type.Object({ NoCopy: Type.Boolean() }, { additionalProperties: false })),
+  VolumeOptions: Type.Optional(Type.Object({
+    NoCopy: Type.Optional(Type.Boolean()),
+    /** Set on the volume when this mount creates it; `LABEL_OWNER` marks a user's own volume. */
+    Labels: Type.Optional(Type.Record(Type.String(), Type.String())),
+  }, { additionalProperties: false })),
   TmpfsOptions: Type.Optional(Type.Object({
     SizeBytes: Type.Optional(Type.Integer({ minimum: 1 })),
     Mode: Type.Optional(Type.Integer({ minimum: 0 })),

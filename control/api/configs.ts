@@ -31,11 +31,12 @@ export async function checkRestorable(store: Store, user: User, source: string, 
 
 /**
  * The complete config (defaults filled) and its launch spec, compiled with the submitter's
- * rights: host-access container args are an admin's. Throws a ValidationError naming the field.
+ * rights: host-access container args are an admin's, and a non-admin's named volumes are
+ * their own (apps/container-args.ts). Throws a ValidationError naming the field.
  */
 export async function checkConfig(store: Store, user: User, body: unknown): Promise<{ config: AppConfig; spec: LaunchSpec }> {
   const config = parseAppConfig(body ?? {});
-  const spec = compileApp(config, { admin: user.admin });
+  const spec = compileApp(config, { admin: user.admin, owner: user.id });
   if (config.workspace.restoreFrom) await checkRestorable(store, user, config.workspace.restoreFrom, 'workspace.restoreFrom');
   return { config, spec };
 }

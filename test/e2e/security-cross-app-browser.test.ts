@@ -2,7 +2,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewaySpki, launchBrowser } from '../support/browser.ts';
 import { jupyterApi, JUPYTER } from '../support/jupyter.ts';
-import { docker, startStack, type InstanceView, type Stack } from '../support/stack.ts';
+import { docker, startStack, type InstanceView, type Stack, type StackUser } from '../support/stack.ts';
 import { metric } from '../support/tcp.ts';
 
 /*
@@ -40,8 +40,8 @@ const ATTACK_PAGE = `<!doctype html><meta charset="utf-8"><title>bob's page</tit
 describe('one app page cannot act on another user\'s app with the visitor\'s cookie (Chromium, two users)', () => {
   let stack: Stack;
   let browser: Browser | undefined;
-  let alice: Record<string, string>;
-  let bob: Record<string, string>;
+  let alice: StackUser;
+  let bob: StackUser;
   let jupyter: InstanceView;
   let plain: InstanceView;
   let trap: InstanceView;
@@ -57,14 +57,14 @@ describe('one app page cannot act on another user\'s app with the visitor\'s coo
   beforeAll(async () => {
     expect((await docker('image', 'inspect', JUPYTER)).code, `${JUPYTER} is missing: images/build.sh jupyter`).toBe(0);
     stack = await startStack({ agentEnv: { WHARF_READINESS_TIMEOUT_S: '120' } });
-    alice = await stack.addUser('alice', 'alice-password-1');
-    bob = await stack.addUser('bob', 'bob-password-1');
-    jupyter = await stack.launch({ app: 'jupyter', image: JUPYTER, name: 'alice notebook' }, alice);
-    plain = await stack.launch({ name: 'alice site', command: "sh -c 'mkdir -p /www && echo alice > /www/index.html && exec httpd -f -p 8080 -h /www'", routing: { mode: 'https', port: 8080 } }, alice);
+    alice = await stack.addUser('alice');
+    bob = await stack.addUser('bob');
+    jupyter = await stack.launch({ app: 'jupyter', image: JUPYTER, name: 'alice notebook' }, alice.env);
+    plain = await stack.launch({ name: 'alice site', command: "sh -c 'mkdir -p /www && echo alice > /www/index.html && exec httpd -f -p 8080 -h /www'", routing: { mode: 'https', port: 8080 } }, alice.env);
     trap = await stack.launch({
       name: 'bob page', command: 'httpd -f -p 8080 -h /www', routing: { mode: 'https', port: 8080 },
       files: [{ path: '/www/index.html', content: ATTACK_PAGE, mode: '0644' }],
-    }, bob);
+    }, bob.env);
     await stack.waitFor(plain.id, 'active', 60_000);
     await stack.waitFor(trap.id, 'active', 60_000);
     await stack.waitFor(jupyter.id, 'active', 120_000);
@@ -81,10 +81,10 @@ describe('one app page cannot act on another user\'s app with the visitor\'s coo
   async function alicesBrowser(): Promise<{ context: BrowserContext; notebook: Page }> {
     const context = await browser!.newContext();
     const notebook = await context.newPage();
-    await notebook.goto(await link(jupyter.id, alice));
+    await notebook.goto(await link(jupyter.id, alice.env));
     await notebook.waitForSelector('#new-dropdown-button', { timeout: 30_000 });
     const site = await context.newPage();
-    await site.goto(await link(plain.id, alice));
+    await site.goto(await link(plain.id, alice.env));
     expect((await site.textContent('body'))?.trim()).toBe('alice');
     await site.close();
     return { context, notebook };
@@ -96,7 +96,7 @@ describe('one app page cannot act on another user\'s app with the visitor\'s coo
 
     // Bob's link, opened by alice: a one-time link works for whoever opens it.
     const page = await context.newPage();
-    await page.goto(`${await link(trap.id, bob)}#${origin(jupyter)},${origin(plain)}`);
+    await page.goto(`${await link(trap.id, bob.env)}#${origin(jupyter)},${origin(plain)}`);
     await page.waitForFunction(() => document.title === 'done', undefined, { timeout: 30_000 });
     const result = JSON.parse((await page.textContent('#out'))!) as Record<string, string>;
 
@@ -105,7 +105,7 @@ describe('one app page cannot act on another user\'s app with the visitor\'s coo
     expect(await refusedOn(jupyter.id)).toBeGreaterThanOrEqual(before.jupyter + 2); // the POST and the handshake
     expect(await refusedOn(plain.id)).toBeGreaterThanOrEqual(before.plain + 1);
     // Nothing reached alice's Jupyter: no terminal was made, no command ran.
-    const token = (await stack.cli(['token', jupyter.id], alice)).stdout.trim();
+    const token = (await stack.cli(['token', jupyter.id], alice.env)).stdout.trim();
     const terminals = await jupyterApi(stack, jupyter.id, token, 'GET', '/api/terminals');
     expect(terminals.status, terminals.text).toBe(200);
     expect(terminals.json).toEqual([]);

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from '../support/stack.ts';
+import { startStack, type Stack, type StackUser } from '../support/stack.ts';
 
 /*
  * Issue 6: "another user's snapshot is refused", with the real CLI on the real Docker Engine.
@@ -10,13 +10,13 @@ import { startStack, type Stack } from '../support/stack.ts';
  */
 describe('another user\'s snapshot', () => {
   let stack: Stack;
-  let bob: Record<string, string>;
+  let bob: StackUser;
   let source: string;
   let snapshot: string;
 
   beforeAll(async () => {
     stack = await startStack();
-    bob = await stack.addUser('bob', 'bob-password-1');
+    bob = await stack.addUser('bob');
 
     const app = await stack.launch({ name: 'admin work', routing: { mode: 'none' }, command: "sh -c 'echo secret > /root/workspace/notes.txt; exec sleep 3600'" });
     source = app.id;
@@ -32,15 +32,15 @@ describe('another user\'s snapshot', () => {
   });
 
   it('is not listed, cannot be deleted, cloned or restored from by another user', async () => {
-    const ls = await stack.cli(['snapshots', 'ls', '--json'], bob);
+    const ls = await stack.cli(['snapshots', 'ls', '--json'], bob.env);
     expect(ls.code, ls.stderr).toBe(0);
     expect(JSON.parse(ls.stdout)).toEqual([]);
 
-    const rm = await stack.cli(['snapshots', 'rm', snapshot], bob);
+    const rm = await stack.cli(['snapshots', 'rm', snapshot], bob.env);
     expect(rm.code).not.toBe(0);
     expect(rm.stderr.trim().split('\n')).toHaveLength(1);
 
-    const clone = await stack.cli(['clone', source], bob);
+    const clone = await stack.cli(['clone', source], bob.env);
     expect(clone.code).not.toBe(0);
     expect(clone.stderr.trim().split('\n')).toHaveLength(1);
 
@@ -49,7 +49,7 @@ describe('another user\'s snapshot', () => {
     const config = { ...JSON.parse(out.stdout), workspace: { path: '/root/workspace', restoreFrom: source, exclude: [] } };
     const file = join(stack.home, 'bob-config.json');
     writeFileSync(file, JSON.stringify(config));
-    const launched = await stack.cli(['launch', '-f', file], bob);
+    const launched = await stack.cli(['launch', '-f', file], bob.env);
     expect(launched.code).not.toBe(0);
     expect(launched.stderr).toMatch(/workspace\.restoreFrom/);
 

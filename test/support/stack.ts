@@ -46,6 +46,15 @@ export async function inspect(name: string): Promise<any | undefined> {
   return (JSON.parse(out.stdout) as unknown[])[0];
 }
 
+/** A plain user of a Stack (Stack.addUser). */
+export interface StackUser {
+  name: string;
+  /** The user's id (`u-…`): what control stores as an instance's owner. */
+  id: string;
+  /** WHARF_URL and WHARF_TOKEN: pass to cli/launch/token to act as this user. */
+  env: Record<string, string>;
+}
+
 export interface InstanceView {
   id: string;
   name: string;
@@ -167,12 +176,13 @@ export class Stack {
   }
 
   /**
-   * A plain (non-admin) user who signed in to the dashboard and made an API token there: the
-   * environment the CLI runs as that user with (`WHARF_URL`, `WHARF_TOKEN`).
+   * Adds a plain (non-admin) user with `wharf users add`, signs them in as the dashboard does
+   * and makes them an API token: pass `user.env` to cli/launch/token to act as them.
    */
-  async addUser(name: string, password: string): Promise<Record<string, string>> {
-    const added = await this.cli(['users', 'add', name], {}, `${password}\n`);
+  async addUser(name: string, password = `${name}-password-1`): Promise<StackUser> {
+    const added = await this.cli(['users', 'add', name, '--json'], {}, `${password}\n`);
     if (added.code !== 0) throw new Error(`wharf users add ${name} exited ${added.code}: ${added.stderr}`);
+    const id = (JSON.parse(added.stdout) as { id: string }).id;
     const origin = `https://localhost:${this.gateway.httpsPort}`;
     const login = await fetch(`${this.url}/api/v1/auth/login`, {
       method: 'POST', headers: { 'content-type': 'application/json', origin }, body: JSON.stringify({ name, password }),
@@ -183,7 +193,7 @@ export class Stack {
       method: 'POST', headers: { 'content-type': 'application/json', origin, cookie }, body: JSON.stringify({ name: 'laptop' }),
     });
     if (made.status !== 201) throw new Error(`${name} could not make an API token: ${made.status} ${await made.text()}`);
-    return { WHARF_URL: this.url, WHARF_TOKEN: ((await made.json()) as { token: string }).token };
+    return { name, id, env: { WHARF_URL: this.url, WHARF_TOKEN: ((await made.json()) as { token: string }).token } };
   }
 
   /** `wharf launch -f FILE --json` with a config file written to WHARF_HOME (as the admin, or as `user` from addUser); the instance view. */
@@ -217,9 +227,9 @@ export class Stack {
     return last!;
   }
 
-  /** `wharf token ID`: an API-scoped token for the instance. */
-  async token(id: string): Promise<string> {
-    const out = await this.cli(['token', id]);
+  /** `wharf token ID` (as the admin, or as `user`): an API-scoped token for the instance. */
+  async token(id: string, user: Record<string, string> = {}): Promise<string> {
+    const out = await this.cli(['token', id], user);
     if (out.code !== 0) throw new Error(`wharf token ${id} exited ${out.code}: ${out.stderr}`);
     return out.stdout.trim();
   }
