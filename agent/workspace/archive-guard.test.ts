@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ArchiveGuard, normalizeMember, UnsafeArchiveError } from './archive-guard.ts';
-import { readTar } from './tar-reader.ts';
+import { encodeHeader, END_OF_ARCHIVE, padding } from './tar-pack.ts';
+import { readTar, type TarHeader } from './tar-reader.ts';
 
 // Crafted archives from real peers (GNU tar with -P and --transform, Python's tarfile), read
 // by the same reader a restore uses and checked member by member like a restore does.
@@ -90,6 +91,22 @@ describe('ArchiveGuard', () => {
     }
   });
 
+  it('treats a hardlink to a symlink as the symlink it is (Docker links the link): no write through it', async () => {
+    // Hand-built: Docker extracts "h" with linkat(2) without AT_SYMLINK_FOLLOW, so "h" is a
+    // second "link -> /etc", and "h/wharf-owned" lands in /etc (seen on the real Engine).
+    const through = await checkHeaders([sym('link', '/etc'), hard('h', 'link'), file('h/wharf-owned')]).catch((e: unknown) => e);
+    expect(through).toBeInstanceOf(UnsafeArchiveError);
+    expect((through as UnsafeArchiveError).member).toBe('h/wharf-owned');
+    expect((through as Error).message).toMatch(/member "h\/wharf-owned" its path would be written through the symlink "h" made earlier in the archive; nothing was restored/);
+    // A chain of hardlinks, and a hardlink's target reached through one.
+    await expect(checkHeaders([sym('link', '/etc'), hard('h1', 'link'), hard('h2', 'h1'), file('h2/x')])).rejects.toThrow(/through the symlink "h2"/);
+    await expect(checkHeaders([sym('link', '/etc'), hard('h', 'link'), hard('g', 'h/shadow')])).rejects.toThrow(/hardlink target "h\/shadow" would be written through the symlink "h"/);
+    // What Docker does safely stays accepted: a hardlinked symlink (cp -al makes them), a file
+    // that then replaces the hardlink, a hardlink to a symlink that was replaced first.
+    expect(await checkHeaders([sym('link', '/etc'), hard('h', 'link'), file('h'), file('other')])).toBe(4);
+    expect(await checkHeaders([sym('link', '/etc'), file('link'), hard('h', 'link')])).toBe(3);
+  });
+
   it('normalizes member names', () => {
     expect(normalizeMember('./')).toBe('');
     expect(normalizeMember('.')).toBe('');
@@ -98,3 +115,17 @@ describe('ArchiveGuard', () => {
     expect(normalizeMember('a/../b')).toBe('a/../b');
   });
 });
+
+const base = { mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 1_700_000_000, linkname: '', devmajor: 0, devminor: 0 };
+const sym = (path: string, to: string): TarHeader => ({ ...base, path, type: 'symlink', linkname: to });
+const hard = (path: string, to: string): TarHeader => ({ ...base, path, type: 'hardlink', linkname: to });
+const file = (path: string): TarHeader => ({ ...base, path, type: 'file', size: 6 });
+
+/** Members as tar bytes (tar-pack's writer), read back and checked as a restore does. */
+async function checkHeaders(headers: TarHeader[]): Promise<number> {
+  const bytes = Buffer.concat([...headers.flatMap((h) => (h.size ? [encodeHeader(h), Buffer.from('owned\n'), padding(h.size)] : [encodeHeader(h)])), END_OF_ARCHIVE]);
+  const guard = new ArchiveGuard();
+  for await (const { header } of readTar([bytes])) guard.check(header);
+  return guard.members;
+}
+

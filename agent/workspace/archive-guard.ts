@@ -6,11 +6,16 @@ import type { TarHeader } from './tar-reader.ts';
  * - an absolute path ("/etc/passwd"), for a member or a hardlink's target;
  * - a ".." component anywhere ("../x", "a/../../x");
  * - a write through a symlink: a member (or hardlink target) whose parent path is a symlink
- *   the archive made earlier ("link -> /etc", then "link/passwd"), wherever the link points;
+ *   the archive made earlier ("link -> /etc", then "link/passwd"), wherever the link points.
+ *   A hardlink to a symlink is a symlink too (issue 14): Docker extracts it with Go's
+ *   os.Link, linkat(2) without AT_SYMLINK_FOLLOW, which links the symlink itself, so
+ *   "link -> /etc", "h" hardlinked to "link", then "h/passwd" writes to /etc/passwd;
  * - device nodes (char, block).
  * Symlinks themselves may point anywhere (a workspace may link to /usr/lib): reading them
  * inside the container is the container's business; writing through them at restore is not.
- * Pure: one `check` per member, in archive order.
+ * Pure: one `check` per member, in archive order, each member read as Docker extracts it (a
+ * member replaces whatever was at its path). Archives that tar readers read differently are
+ * refused before they get here, by the reader (tar-reader.ts, AmbiguousTarError).
  */
 
 export class UnsafeArchiveError extends Error {
@@ -48,14 +53,16 @@ export class ArchiveGuard {
     const path = normalizeMember(h.path);
     this.#checkPath(h.path, path, 'its path');
     if (h.type === 'char' || h.type === 'block') throw new UnsafeArchiveError(h.path, 'is a device node');
+    let isSymlink = h.type === 'symlink';
     if (h.type === 'hardlink') {
       const target = normalizeMember(h.linkname);
       this.#checkPath(h.path, target, `its hardlink target "${h.linkname}"`);
       if (!target) throw new UnsafeArchiveError(h.path, 'is a hardlink to the workspace itself');
+      isSymlink = this.#symlinks.has(target); // a second name for the symlink itself
     }
     if (path === '' && h.type !== 'directory') throw new UnsafeArchiveError(h.path, 'replaces the workspace folder with something other than a folder');
     // A member replaces what was at its path: a symlink there is gone, a new one is recorded.
-    if (h.type === 'symlink') this.#symlinks.add(path);
+    if (isSymlink) this.#symlinks.add(path);
     else this.#symlinks.delete(path);
   }
 }

@@ -4,6 +4,22 @@
  * streamed, never buffered whole. It reads what Docker's get-archive, GNU tar and Python's
  * tarfile write. What it does not know (sparse files, multi-volume parts) is an error that
  * names the member, never silently skipped.
+ *
+ * A restore hands what this reader saw to the Docker Engine, whose reader is Go's
+ * archive/tar: where this one reads a header, it reads it as Go does (numbers, magic and
+ * prefix, the old trailing-slash directories, empty PAX values). Where tar readers read the
+ * same bytes differently (Go, GNU tar and Python's tarfile among them), the archive is refused
+ * with an AmbiguousTarError that names the member (issue 14), never read one way or the other:
+ * - a PAX `path` (`linkpath`) together with a GNU long name (long link): Go takes the GNU
+ *   name, GNU tar and Python the PAX one;
+ * - a global PAX header (`g`) that sets a member field (`path`, `size`, `uid`…): Go and
+ *   Docker ignore it, GNU tar and Python apply it to every member after it;
+ * - a global header between an extended header and its member (Go drops the extended one),
+ *   two PAX headers or two long names for one member (Go keeps the last, others merge);
+ * - a regular file (`0`) whose name ends in "/" (Go: a file, GNU tar: a folder);
+ * - a link, folder, device or fifo whose header gives a size (readers differ on whether that
+ *   many bytes of data follow: the rest of the archive would be framed differently);
+ * - a zero block followed by more headers (Go stops with an error, GNU tar -i reads on).
  */
 
 const BLOCK = 512;
@@ -35,6 +51,15 @@ export interface TarMember {
 }
 
 export class TarFormatError extends Error {}
+
+/** Bytes that tar readers would read as different members: refused, not guessed. */
+export class AmbiguousTarError extends TarFormatError {
+  readonly member: string;
+  constructor(member: string, why: string) {
+    super(`tar member "${member}" ${why}: tar readers (Docker's among them) would not read it alike, so the archive is refused`);
+    this.member = member;
+  }
+}
 
 /** Pulls exact byte counts out of a chunked source. */
 class Bytes {
@@ -106,23 +131,35 @@ function cString(block: Buffer, offset: number, length: number): string {
   return field.subarray(0, end === -1 ? length : end).toString('utf8');
 }
 
-/** Octal (NUL/space padded) or GNU base-256 (high bit set). */
+/** Octal, as Go's archive/tar reads it: NULs and spaces trimmed at both ends, then up to a NUL. */
+function octalField(f: Buffer, field: string): number {
+  let start = 0;
+  let end = f.length;
+  while (start < end && (f[start] === 0 || f[start] === 0x20)) start++;
+  while (end > start && (f[end - 1] === 0 || f[end - 1] === 0x20)) end--;
+  const text = cString(f, start, end - start);
+  if (text === '') return 0;
+  if (!/^[0-7]+$/.test(text)) throw new TarFormatError(`the ${field} field of a tar header is not a number: "${text}"`);
+  const n = parseInt(text, 8);
+  if (!Number.isSafeInteger(n)) throw new TarFormatError(`the ${field} field of a tar header is too large`);
+  return n;
+}
+
+/** Octal or GNU base-256 (high bit set; the next bit marks a negative number, refused). */
 function numeric(block: Buffer, offset: number, length: number, field: string): number {
   const f = block.subarray(offset, offset + length);
   if (f[0] & 0x80) {
-    if (f[0] === 0xff) throw new TarFormatError(`negative ${field} in a tar header`);
-    let n = f[0] & 0x7f;
+    if (f[0] & 0x40) throw new TarFormatError(`negative ${field} in a tar header`);
+    let n = f[0] & 0x3f;
     for (let i = 1; i < f.length; i++) n = n * 256 + f[i];
+    if (!Number.isSafeInteger(n)) throw new TarFormatError(`the ${field} field of a tar header is too large`);
     return n;
   }
-  const text = f.toString('latin1').replace(/\0.*$/s, '').trim();
-  if (text === '') return 0;
-  if (!/^[0-7]+$/.test(text)) throw new TarFormatError(`the ${field} field of a tar header is not a number: "${text}"`);
-  return parseInt(text, 8);
+  return octalField(f, field);
 }
 
 function checksumOk(block: Buffer): boolean {
-  const stored = numeric(block, 148, 8, 'checksum');
+  const stored = octalField(block.subarray(148, 156), 'checksum');
   let unsigned = 0;
   let signed = 0;
   for (let i = 0; i < BLOCK; i++) {
@@ -133,82 +170,144 @@ function checksumOk(block: Buffer): boolean {
   return stored === unsigned || stored === signed;
 }
 
-/** PAX records "<len> key=value\n" → a map (later keys win). */
+/**
+ * PAX records "<len> key=value\n" → a map (later keys win). An empty value means "no
+ * override" (POSIX; Go keeps the ustar field): such keys are left out of the map.
+ */
 export function parsePax(data: Buffer): Record<string, string> {
   const out: Record<string, string> = {};
   let at = 0;
   while (at < data.length) {
     if (data[at] === 0) break;
     const space = data.indexOf(0x20, at);
-    const len = Number(data.subarray(at, space).toString('ascii'));
-    if (space === -1 || !Number.isInteger(len) || len <= 0 || at + len > data.length) throw new TarFormatError('a PAX header record is malformed');
+    const digits = space === -1 ? '' : data.subarray(at, space).toString('latin1');
+    const len = /^[0-9]{1,9}$/.test(digits) ? Number(digits) : NaN;
+    if (!(len > space - at + 1) || at + len > data.length || data[at + len - 1] !== 0x0a) throw new TarFormatError('a PAX header record is malformed');
     const record = data.subarray(space + 1, at + len - 1).toString('utf8');
     const eq = record.indexOf('=');
     if (eq <= 0) throw new TarFormatError('a PAX header record has no key');
-    out[record.slice(0, eq)] = record.slice(eq + 1);
+    const key = record.slice(0, eq);
+    const value = record.slice(eq + 1);
+    if (value === '') delete out[key];
+    else out[key] = value;
     at += len;
   }
   return out;
 }
 
+/** PAX keys that change a member: a global header setting one is read differently by different readers. */
+const MEMBER_KEYS = new Set(['path', 'linkpath', 'size', 'uid', 'gid', 'uname', 'gname', 'mtime', 'atime', 'ctime', 'hdrcharset']);
+
+/** A PAX number as Go's strconv reads it (decimal; mtime may have a fraction). */
+function paxNumber(ext: Record<string, string>, key: string, member: string): number | undefined {
+  const raw = ext[key];
+  if (raw === undefined) return undefined;
+  const ok = key === 'mtime' ? /^-?[0-9]{1,15}(\.[0-9]*)?$/.test(raw) : /^[0-9]{1,15}$/.test(raw);
+  if (!ok) throw new TarFormatError(`tar member "${member}" has a PAX ${key} that is not a number: "${raw.slice(0, 40)}"`);
+  return Math.floor(Number(raw));
+}
+
 const TYPES: Record<string, MemberType> = { '0': 'file', '\0': 'file', '7': 'file', '1': 'hardlink', '2': 'symlink', '3': 'char', '4': 'block', '5': 'directory', '6': 'fifo' };
+
+/** Go's archive/tar format guess: which header fields exist (ustar prefix, device numbers). */
+function formatOf(block: Buffer): 'ustar' | 'star' | 'gnu' | 'v7' {
+  const magic = block.subarray(257, 263).toString('latin1');
+  if (magic === 'ustar\0') return block.subarray(508, 512).toString('latin1') === 'tar\0' ? 'star' : 'ustar';
+  if (magic === 'ustar ' && block.subarray(263, 265).toString('latin1') === ' \0') return 'gnu';
+  return 'v7';
+}
 
 /** The members of a tar stream, in archive order. Consume (or skip) each body before asking for the next member. */
 export async function* readTar(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<TarMember> {
   const bytes = new Bytes(source);
-  let global: Record<string, string> = {};
-  let pax: Record<string, string> = {};
+  // The extended headers read for the member that comes next (Go keeps them in one place).
+  let pax: Record<string, string> | undefined;
   let longName: string | undefined;
   let longLink: string | undefined;
+  let twice: string | undefined; // a second extended header of one kind for the same member
   try {
     for (;;) {
       const block = await bytes.read(BLOCK);
       if (block.length === 0) return; // no end-of-archive blocks: accepted, as GNU tar does
       if (block.length < BLOCK) throw new TarFormatError('the archive ends inside a header');
-      if (block.every((b) => b === 0)) return; // end of archive; what follows is padding
+      if (block.every((b) => b === 0)) {
+        // End of archive; what follows is padding. A header after one zero block is something
+        // Go refuses and GNU tar --ignore-zeros reads: members hidden from one reader.
+        const next = await bytes.read(BLOCK);
+        if (next.length === BLOCK && !next.every((b) => b === 0)) throw new AmbiguousTarError(cString(next, 0, 100), 'follows a zero block (the end of the archive for most readers, not for all)');
+        return;
+      }
       if (!checksumOk(block)) throw new TarFormatError('a tar header has a wrong checksum: not a tar archive, or a damaged one');
       const flag = String.fromCharCode(block[156]);
       const size = numeric(block, 124, 12, 'size');
+      const name = cString(block, 0, 100);
       if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
         if (size > 16 * 1024 * 1024) throw new TarFormatError(`an extended header of ${size} bytes is too large`);
         const data = await bytes.read(size);
         if (data.length < size) throw new TarFormatError('the archive ends inside an extended header');
         await bytes.skip(padOf(size), 'padding');
-        if (flag === 'x') pax = { ...pax, ...parsePax(data) };
-        else if (flag === 'g') global = { ...global, ...parsePax(data) };
-        else if (flag === 'L') longName = cString(data, 0, data.length);
-        else longLink = cString(data, 0, data.length);
+        if (flag === 'g') {
+          if (pax || longName !== undefined || longLink !== undefined) throw new AmbiguousTarError(name, 'is a global PAX header between an extended header and the member it describes (Go drops that extended header, GNU tar keeps it)');
+          const records = parsePax(data);
+          const set = Object.keys(records).filter((k) => MEMBER_KEYS.has(k));
+          // Docker ignores global headers; GNU tar and Python apply them to every member after.
+          if (set.length) throw new AmbiguousTarError(name, `is a global PAX header that sets ${set.map((k) => `${k}="${records[k].slice(0, 200)}"`).join(', ')} for every member after it (Docker ignores global headers, GNU tar and Python apply them)`);
+          continue;
+        }
+        if (flag === 'x') {
+          if (pax) twice = 'two PAX headers';
+          pax = parsePax(data);
+          if (Object.keys(pax).some((k) => k.startsWith('GNU.sparse.'))) throw new TarFormatError(`tar member "${pax.path ?? pax['GNU.sparse.name'] ?? name}" is a sparse file (GNU.sparse PAX records), which Wharf does not restore`);
+          for (const k of ['path', 'linkpath']) if (pax[k]?.includes('\0')) throw new TarFormatError(`a PAX ${k} holds a NUL byte`);
+        } else if (flag === 'L') {
+          if (longName !== undefined) twice = 'two GNU long names';
+          longName = cString(data, 0, data.length);
+        } else {
+          if (longLink !== undefined) twice = 'two GNU long link names';
+          longLink = cString(data, 0, data.length);
+        }
         continue;
       }
       let type = TYPES[flag];
-      if (!type) throw new TarFormatError(`tar member "${cString(block, 0, 100)}" has type "${flag}", which Wharf does not restore (only files, directories, links, devices and fifos)`);
-      const ext = { ...global, ...pax };
-      const magic = block.subarray(257, 262).toString('latin1');
-      const prefix = magic === 'ustar' ? cString(block, 345, 155) : '';
-      const name = cString(block, 0, 100);
-      let path = ext.path ?? longName ?? (prefix ? `${prefix}/${name}` : name);
-      const n = (key: string, offset: number, length: number) => (ext[key] !== undefined ? Math.floor(Number(ext[key])) : numeric(block, offset, length, key));
+      if (!type) throw new TarFormatError(`tar member "${name}" has type "${flag}", which Wharf does not restore (only files, directories, links, devices and fifos)`);
+      const ext = pax ?? {};
+      const format = formatOf(block);
+      const prefix = format === 'ustar' ? cString(block, 345, 155) : format === 'star' ? cString(block, 345, 131) : '';
+      const ustarPath = prefix ? `${prefix}/${name}` : name;
+      // An empty GNU long name is no name (Go); a PAX value is never empty here (parsePax).
+      if (longName === '') longName = undefined;
+      if (longLink === '') longLink = undefined;
+      const path = longName ?? ext.path ?? ustarPath;
+      if (twice) throw new AmbiguousTarError(path, `comes with ${twice} (Go reads the last, other readers merge them)`);
+      if (ext.path !== undefined && longName !== undefined) throw new AmbiguousTarError(longName, `has both a GNU long name and a PAX path "${ext.path}" (Go takes the long name, GNU tar and Python the PAX path)`);
+      if (ext.linkpath !== undefined && longLink !== undefined) throw new AmbiguousTarError(path, `has both a GNU long link name "${longLink}" and a PAX linkpath "${ext.linkpath}" (Go takes the long link name, GNU tar and Python the PAX one)`);
+      const field = (key: string, offset: number, length: number) => paxNumber(ext, key, path) ?? numeric(block, offset, length, key);
       const header: TarHeader = {
         path,
         type,
         mode: numeric(block, 100, 8, 'mode') & 0o7777,
-        uid: n('uid', 108, 8),
-        gid: n('gid', 116, 8),
-        size: ext.size !== undefined ? Number(ext.size) : size,
-        mtime: n('mtime', 136, 12),
-        linkname: ext.linkpath ?? longLink ?? cString(block, 157, 100),
-        devmajor: magic === 'ustar' ? numeric(block, 329, 8, 'devmajor') : 0,
-        devminor: magic === 'ustar' ? numeric(block, 337, 8, 'devminor') : 0,
+        uid: field('uid', 108, 8),
+        gid: field('gid', 116, 8),
+        size: paxNumber(ext, 'size', path) ?? size,
+        mtime: field('mtime', 136, 12),
+        linkname: longLink ?? ext.linkpath ?? cString(block, 157, 100),
+        devmajor: format === 'v7' ? 0 : numeric(block, 329, 8, 'devmajor'),
+        devminor: format === 'v7' ? 0 : numeric(block, 337, 8, 'devminor'),
       };
-      // Old tars mark directories with a trailing slash on a regular-file type.
-      if (type === 'file' && path.endsWith('/')) header.type = type = 'directory';
+      if (path.endsWith('/') && type === 'file') {
+        // Old tars mark folders with a trailing slash on the old regular-file type ("\0"): Go,
+        // GNU tar and Python read a folder. On "0" or "7", Go reads a file, GNU tar a folder.
+        if (flag !== '\0') throw new AmbiguousTarError(path, `is a regular file (type "${flag}") whose name ends in "/" (Go reads a file, GNU tar a folder)`);
+        header.type = type = 'directory';
+      }
       if (!Number.isSafeInteger(header.size) || header.size < 0) throw new TarFormatError(`tar member "${path}" has an invalid size`);
-      pax = {};
+      // Only files carry a body. A size on anything else is ambiguous: POSIX lets a hardlink
+      // carry data, Go and Python skip none, GNU tar skips a folder's.
+      if (type !== 'file' && header.size !== 0) throw new AmbiguousTarError(path, `is a ${type} whose header gives a size of ${header.size} bytes (readers differ on whether that much data follows)`);
+      pax = undefined;
       longName = undefined;
       longLink = undefined;
-      // Only files carry a body (a hardlink's size field, if any, is ignored by writers of note).
-      const bodySize = type === 'file' ? header.size : 0;
-      if (type !== 'file') header.size = 0;
+      const bodySize = header.size;
       const what = `the body of "${path}"`;
       const inner = bytes.stream(bodySize, what);
       // A consumer that stops early (break) does not end the body: the rest is skipped here.
