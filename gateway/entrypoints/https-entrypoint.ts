@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { rawErrorResponse, sendError, type GatewayErrorCode } from '../errors.ts';
 import type { TlsMaterial } from './tls-material.ts';
+import { TLS_PROFILE } from './tls-profile.ts';
 
 export interface HttpsLimits {
   maxHeaderBytes: number;
@@ -23,7 +24,7 @@ function parseErrorCode(code: string | undefined): GatewayErrorCode | undefined 
 }
 
 /**
- * The HTTPS entrypoint: TLS termination with certificates chosen by SNI, HTTP/1.1
+ * The HTTPS entrypoint: TLS termination (tls-profile.ts) with certificates chosen by SNI, HTTP/1.1
  * keep-alive, and the limits that keep slow or malformed clients from holding it (head size
  * and count, head and request timeouts). It does not listen itself: the SNI router on the
  * HTTPS port (which also applies the connection caps) hands it its connections.
@@ -39,9 +40,9 @@ export function createHttpsEntrypoint(
 ): https.Server {
   const server = https.createServer({
     ...tls.default,
+    ...TLS_PROFILE, // TLS 1.2 (ECDHE + AEAD) and 1.3, the server's order
     SNICallback: (servername, cb) => cb(null, tls.select(servername)),
     ALPNProtocols: ['http/1.1'],
-    minVersion: 'TLSv1.2',
     handshakeTimeout: 10_000,
     maxHeaderSize: limits.maxHeaderBytes,
     headersTimeout: limits.headersTimeoutMs,

@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContext } from 'node:tls';
+import { TLS_PROFILE } from './tls-profile.ts';
 
 export interface CertFiles {
   cert: string;
@@ -26,7 +27,8 @@ export function loadTlsMaterial(files: CertFiles[]): TlsMaterial {
   for (const f of files) {
     const cert = readFileSync(f.cert);
     const key = readFileSync(f.key);
-    const context = createSecureContext({ cert, key }); // throws when key and cert do not match
+    // The SNI callback's context: it carries the profile too (tls-profile.ts).
+    const context = createSecureContext({ ...TLS_PROFILE, cert, key }); // throws when key and cert do not match
     first ??= { cert, key };
     const names = (new X509Certificate(cert).subjectAltName ?? '')
       .split(', ')

@@ -3,6 +3,7 @@ import tls, { type SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { TcpRoute } from '../../protocol/route.ts';
 import type { TlsMaterial } from '../entrypoints/tls-material.ts';
+import { TLS_PROFILE } from '../entrypoints/tls-profile.ts';
 import type { LiveRoutes, LiveTcpRoute } from '../routing/live-routes.ts';
 import type { HostMatcher } from '../routing/route-table.ts';
 import { Allowlist } from './allowlist.ts';
@@ -136,7 +137,7 @@ export function createSniRouter(o: SniRouterOptions): net.Server {
     const key = `${clientCert ? 'mtls' : 'tls'}:${servername}`;
     let ctx = contexts.get(key);
     if (!ctx) {
-      ctx = tls.createSecureContext({ ...o.tls.pairFor(servername), ...(clientCert ? { ca: o.clientCa } : {}) });
+      ctx = tls.createSecureContext({ ...TLS_PROFILE, ...o.tls.pairFor(servername), ...(clientCert ? { ca: o.clientCa } : {}) });
       contexts.set(key, ctx);
     }
     return ctx;
