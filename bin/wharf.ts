@@ -37,7 +37,7 @@ Commands:
   open ID          print a one-time browser link
   logs ID [-f]     an instance's console; -f follows it live
   connect ID       carry a TCP app to a local port through the gateway's HTTPS port
-  users add|passwd|admin|ls users of control
+  users add|passwd|admin|rm|ls users of control
   tokens create|revoke|ls  your API tokens
   gateways add NAME        a gateway key and the env lines to start a gateway with
   agents add|ls|drain|resume agents: credentials, list, drain, resume

@@ -11,7 +11,8 @@ export const ADMIN_NAME = 'admin';
  * `WHARF_HOME/admin.password`, and an API token for it in `WHARF_HOME/admin.token`, both
  * 0600, so the local CLI just works. Each is made only when its file is missing; a restart
  * changes nothing. A missing password file for an existing admin is left missing: someone
- * removed it on purpose, and `wharf users passwd admin` sets a new one.
+ * removed it on purpose, and `wharf users passwd admin` sets a new one (given the current
+ * one, as for anyone's own password; else another admin sets it).
  */
 export async function firstStart(store: Store, home: string, log: Logger): Promise<void> {
   const passwordFile = join(home, 'admin.password');

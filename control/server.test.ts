@@ -54,7 +54,9 @@ describe('control API (in process)', () => {
     expect((await call('GET', '/api/v1/users', adminToken)).json().users.map((u: { name: string }) => u.name)).toEqual(['admin', 'bob', 'carol']);
     expect((await call('GET', '/api/v1/users', bobToken)).json().users.map((u: { name: string }) => u.name)).toEqual(['bob']);
 
-    expect((await call('POST', '/api/v1/users/bob/password', bobToken, { password: 'new-bob-password' })).statusCode).toBe(204);
+    // One's own password needs the current one (control/api/users.test.ts has the rest).
+    expect((await call('POST', '/api/v1/users/bob/password', bobToken, { password: 'new-bob-password' })).json().error.field).toBe('currentPassword');
+    expect((await call('POST', '/api/v1/users/bob/password', bobToken, { password: 'new-bob-password', currentPassword: 'bob-password' })).statusCode).toBe(204);
     expect(await t.store.users.verifyPassword('bob', 'new-bob-password')).toBeDefined();
     expect((await call('POST', '/api/v1/users/carol/password', bobToken, { password: 'hijacked-pass' })).json().error.code).toBe('CTL_FORBIDDEN');
     expect((await call('POST', '/api/v1/users/carol/password', adminToken, { password: 'reset-by-admin' })).statusCode).toBe(204);

@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ROUTE_STREAM_PATH } from '../protocol/route-stream.ts';
+import { LINK_CLAIM_PATH } from '../protocol/token.ts';
 import { AgentSweeper } from './agents/sweeper.ts';
 import { restoreRoutes } from './agents/endpoint-routes.ts';
 import { AGENT_PREFIX, agentRoutes, type AgentApiOptions } from './api/agents.ts';
@@ -10,6 +12,7 @@ import { ApiAuth } from './api/auth.ts';
 import { signinRoutes } from './api/signin.ts';
 import { dashboardRoutes } from './api/dashboard.ts';
 import { ConsoleSessions } from './keys/console-sessions.ts';
+import { AppSessions } from './keys/app-sessions.ts';
 import { consoleRoutes } from './api/console.ts';
 import { GATEWAY_STATS_PATH, metricsRoutes } from './api/metrics.ts';
 import { IdleMonitor } from './idle/idle-monitor.ts';
@@ -17,6 +20,7 @@ import { ConsoleFeed } from './console/console-feed.ts';
 import { MetricsHistory } from './metrics/history.ts';
 import { installErrorHandling } from './api/errors.ts';
 import { gatewayRoutes } from './api/gateways.ts';
+import { hstsHeader } from './api/hsts.ts';
 import { configRoutes } from './api/configs.ts';
 import { instanceRoutes } from './api/instances.ts';
 import { DEFAULT_APP_HOSTS, type AppHosts } from './keys/gateway-tokens.ts';
@@ -57,6 +61,11 @@ export interface ControlParts {
   hosts?: AppHosts;
   /** Dashboard sign-in cookies; a random key (sign-ins lost on restart) when left out. */
   consoleSessions?: ConsoleSessions;
+  /**
+   * App sessions handed to gateways on the route stream: the app cookie key and the
+   * revocations (docs/sessions.md); a random key over `store` when left out.
+   */
+  appSessions?: AppSessions;
   /** The snapshot blob store and its upload limit; without it the snapshot endpoints are absent. */
   snapshots?: { blobs: BlobStore; maxBytes: number };
   /** The metrics history (a new one, default retention, when left out). */
@@ -78,9 +87,11 @@ export interface ControlApp {
   history: MetricsHistory;
   consoleFeed: ConsoleFeed;
   idle: IdleMonitor;
+  appSessions: AppSessions;
 }
 
 const COMPACT_EVERY_MS = 60_000; // metrics history compaction
+const SWEEP_LINKS_EVERY_MS = 60_000; // used one-time links past their expiry
 
 /** API endpoints that check credentials themselves (login takes a password; logout works signed out). */
 const SIGNIN_OPEN = new Set(['/api/v1/auth/login', '/api/v1/auth/logout']);
@@ -94,6 +105,17 @@ export function buildControlApp(parts: ControlParts): ControlApp {
   const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES, forceCloseConnections: true });
   const hosts = parts.hosts ?? DEFAULT_APP_HOSTS;
   const sessions = parts.consoleSessions ?? ConsoleSessions.ephemeral(clock);
+  const appSessions = parts.appSessions ?? new AppSessions(store, randomBytes(32));
+  // Revocations are read before the first request; the dashboard sessions they ended stay ended.
+  app.addHook('onReady', async () => {
+    await appSessions.load();
+    for (const r of appSessions.revocations()) if (r.instance === '*') sessions.endSessionsOf(r.user, r.before);
+  });
+  const linkSweep = setInterval(() => {
+    store.usedLinks.sweep(clock()).catch((err: unknown) => log.error({ err }, 'sweeping used one-time links failed'));
+  }, SWEEP_LINKS_EVERY_MS);
+  linkSweep.unref();
+  app.addHook('onClose', async () => clearInterval(linkSweep));
   // The origin is read per request: the public URL may be set after start (LiveAppHosts).
   const auth = new ApiAuth(store, { sessions, get origin() { return new URL(hosts.publicUrl).origin; } });
   const metrics = new ControlMetrics();
@@ -109,6 +131,7 @@ export function buildControlApp(parts: ControlParts): ControlApp {
     routes,
     log,
     onPublicUrl: hosts instanceof LiveAppHosts ? (url) => hosts.report(url) : undefined,
+    sessions: appSessions,
     authorize: async (req) => {
       const m = /^Bearer +(\S+)\s*$/i.exec(req.headers.authorization ?? '');
       return Boolean(m && (await store.gateways.verify(m[1])));
@@ -117,7 +140,7 @@ export function buildControlApp(parts: ControlParts): ControlApp {
 
   installErrorHandling(app, log);
   app.addHook('onRequest', async (request) => {
-    if (request.url.startsWith('/api/') && request.routeOptions.url !== ROUTE_STREAM_PATH && request.routeOptions.url !== GATEWAY_STATS_PATH && !request.url.startsWith(AGENT_PREFIX) && !SIGNIN_OPEN.has(request.routeOptions.url ?? '')) await auth.authenticate(request);
+    if (request.url.startsWith('/api/') && request.routeOptions.url !== ROUTE_STREAM_PATH && request.routeOptions.url !== GATEWAY_STATS_PATH && request.routeOptions.url !== LINK_CLAIM_PATH && !request.url.startsWith(AGENT_PREFIX) && !SIGNIN_OPEN.has(request.routeOptions.url ?? '')) await auth.authenticate(request);
   });
   app.addHook('onResponse', async (request, reply) => {
     metrics.countRequest(request.routeOptions.url ?? 'unmatched', reply.statusCode);
@@ -134,21 +157,22 @@ export function buildControlApp(parts: ControlParts): ControlApp {
     return keys.jwks(clock());
   });
 
-  userRoutes(app, store, auth);
+  const notBefore = (sub: string) => appSessions.notBefore(sub);
+  userRoutes(app, { store, auth, clock, sessions: appSessions });
   tokenRoutes(app, store, auth);
-  gatewayRoutes(app, store, auth, stream);
+  gatewayRoutes(app, store, auth, stream, clock);
   agentRoutes(app, store, auth, routes, clock, parts.agents, { console: consoleFeed, history, idle });
   consoleRoutes(app, { store, auth, feed: consoleFeed, log });
   metricsRoutes(app, { store, auth, routes, history, clock, idle });
   configRoutes(app, store, auth);
-  instanceRoutes(app, { store, auth, keys, clock, hosts, log });
-  signinRoutes(app, { store, auth, keys, clock, hosts });
+  instanceRoutes(app, { store, auth, keys, clock, hosts, log, notBefore });
+  signinRoutes(app, { store, auth, keys, clock, hosts, notBefore });
   dashboardRoutes(app, { auth });
   keyRoutes(app, keys, auth, clock);
   caRoutes(app, auth, parts.caFile);
   if (parts.snapshots) snapshotRoutes(app, { store, auth, clock, ...parts.snapshots });
   snapshotRequestRoutes(app, { store, auth });
-  return { app, stream, metrics, history, consoleFeed, idle };
+  return { app, stream, metrics, history, consoleFeed, idle, appSessions };
 }
 
 export interface Control extends ControlApp {
@@ -201,6 +225,8 @@ export async function startControl(settings: ControlSettings, log: Logger, optio
       store, keys, routes, log, clock, hosts, history,
       agents: { leaseMs: settings.leaseTimeoutS * 1000, tcpPorts: settings.tcpPorts },
       consoleSessions: ConsoleSessions.fromKeyFile(join(settings.home, 'keys', 'console-session.key'), clock),
+      // One key for every gateway's app cookies, so that each accepts the others' (never logged).
+      appSessions: new AppSessions(store, AppSessions.keyFromFile(join(settings.home, 'keys', 'app-session.key'))),
       snapshots: { blobs, maxBytes: settings.snapshotMaxBytes },
       caFile: join(settings.home, 'certs', 'ca.pem'),
       idle: { windowMs: settings.idleWindowS * 1000, warningMs: settings.idleWarningS * 1000 },
@@ -214,6 +240,7 @@ export async function startControl(settings: ControlSettings, log: Logger, optio
     // Snapshots of stopped instances: the last --snapshot-keep per lineage, none older than --snapshot-max-age.
     const retention = startSnapshotRetention({ store, blobs, clock, log, policy: { keepLast: settings.snapshotKeep, maxAgeMs: settings.snapshotMaxAgeMs }, intervalMs: options.retentionIntervalMs });
     built.app.addHook('onClose', () => retention.stop());
+    hstsHeader(built.app, { hosts, includeSubDomains: settings.hstsIncludeSubdomains }); // Strict-Transport-Security on the main host
     await built.app.listen({ host: settings.listen.host, port: settings.listen.port });
     const address = built.app.server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

@@ -23,6 +23,7 @@ export const gatewayErrors = {
   GW_AUTH_EXPIRED: { status: 401, title: 'Token expired', hint: 'The token has expired. Open the app again from the dashboard, or get a new one with `wharf token ID`.' },
   GW_LINK_USED: { status: 401, title: 'Link already used', hint: 'One-time links work once. Open the app again from the dashboard for a fresh link.' },
   GW_AUTH_UNAVAILABLE: { status: 503, title: 'Cannot check tokens', hint: 'The gateway cannot reach the keys that tokens are checked against. Try again shortly.' },
+  GW_LINK_UNAVAILABLE: { status: 503, title: 'Cannot check the link', hint: 'The gateway cannot reach Wharf\'s control to make sure this one-time link is used only once, so it accepts no links for now. Try again in a minute, or open the app again from the dashboard.' },
   GW_FORBIDDEN: { status: 403, title: 'Not your app', hint: 'Your token does not give access to this app. Ask its owner, or use a token for this instance.' },
   GW_CROSS_SITE: { status: 403, title: 'Request from another page refused', hint: 'Only this app\'s own pages may send this request with your sign-in; another site or app tried to. If you followed a link, open the app again from the dashboard.' },
   GW_BAD_REQUEST: { status: 400, title: 'Bad request', hint: 'The request was malformed and was not passed on.' },

@@ -6,7 +6,9 @@ import type { Server } from 'node:net';
 import type { Logger } from 'pino';
 import { CertStore } from '../certs/store.ts';
 import { Authenticator } from './auth/authenticator.ts';
+import { ControlLinks } from './auth/control-links.ts';
 import { fileKeys, remoteKeys, type KeySource } from './auth/key-source.ts';
+import { LocalLinks } from './auth/one-time-links.ts';
 import { SessionCookies } from './auth/session-cookie.ts';
 import { TokenVerifier } from './auth/token-verifier.ts';
 import { createAdminEntrypoint } from './entrypoints/admin.ts';
@@ -91,7 +93,19 @@ export async function startGateway(s: GatewaySettings, log: Logger): Promise<Gat
   } else {
     log.warn('no --jwks given: only public routes can be reached');
   }
-  const auth = new Authenticator({ tokens, sessions: SessionCookies.fromKeyFile(join(s.home, 'gateway', 'session.key')), sessionTtlS: s.sessionTtlS });
+  // Fed by control, app cookies are signed with control's one key (it comes on the route
+  // stream) and one-time links are claimed at control, so that every gateway accepts the same
+  // cookies and a link works once across gateways and restarts (docs/sessions.md). On a routes
+  // file, a key and a used-links file of the gateway's own under WHARF_HOME.
+  const controlCa = [...rootCertificates, certStore.authority().cert];
+  const auth = new Authenticator({
+    tokens,
+    sessionTtlS: s.sessionTtlS,
+    sessions: s.control ? new SessionCookies() : SessionCookies.fromKeyFile(join(s.home, 'gateway', 'session.key')),
+    links: s.control
+      ? new ControlLinks({ control: s.control, key: s.key!, ca: controlCa, log })
+      : new LocalLinks(join(s.home, 'gateway', 'used-links')),
+  });
   const publicHost = s.publicUrl ? new URL(s.publicUrl).hostname : 'localhost';
   if (sameSite(publicHost, s.appsDomain)) {
     log.warn({ publicHost, appsDomain: s.appsDomain }, 'the apps domain and the dashboard appear to be one site: an app page then counts as same-site to the dashboard; serve apps from a domain of their own (docs/security.md)');
@@ -115,7 +129,13 @@ export async function startGateway(s: GatewaySettings, log: Logger): Promise<Gat
   // with --https-port 0 it is known only once listening: setPublicUrl below.
   const reportedUrl = s.publicUrl ?? (s.httpsPort ? `https://localhost:${s.httpsPort}/` : undefined);
   const provider: RouteProvider | undefined = s.control
-    ? new ControlProvider({ controlUrl: s.control, key: s.key!, log, ca: [...rootCertificates, certStore.authority().cert], publicUrl: reportedUrl })
+    ? new ControlProvider({
+      controlUrl: s.control, key: s.key!, log, ca: controlCa, publicUrl: reportedUrl,
+      onSessions: (state) => {
+        const { keyChanged, closed } = auth.applySessions(state);
+        log.info({ revocations: state.revoked.length, keyChanged, closed }, 'app sessions from control');
+      },
+    })
     : s.routes ? new FileProvider(s.routes, log) : undefined;
   await provider?.start((routes, errors) => {
     routeErrors = errors;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseRoute } from './route.ts';
-import { deltaLine, parseRouteStreamLine, pingLine, snapshotLine, type DeltaMessage, type SnapshotMessage } from './route-stream.ts';
+import { deltaLine, parseRouteStreamLine, pingLine, sessionsLine, snapshotLine, type DeltaMessage, type SnapshotMessage } from './route-stream.ts';
 import { ValidationError } from './validate.ts';
 
 function fieldOf(line: string): string {
@@ -88,5 +88,38 @@ describe('encoding', () => {
     expect(parseRouteStreamLine(lines[0].trim())).toEqual({ type: 'snapshot', version: 4, epoch: 'e-1', routes, errors: [] });
     expect(parseRouteStreamLine(lines[1].trim())).toEqual({ type: 'delta', version: 5, upsert: [routes[0]], remove: ['b'], errors: [] });
     expect(parseRouteStreamLine(lines[2].trim())).toEqual({ type: 'ping', version: 5 });
+  });
+});
+
+describe('app sessions on the stream', () => {
+  const key = 'A'.repeat(22) + '_-' + 'b'.repeat(19); // 43 base64url characters: 32 bytes
+  const revoked = [{ user: 'u-1', instance: '*', before: 1_767_225_600_000 }, { user: 'u-2', instance: 'r1', before: 1_767_225_600_001 }];
+
+  it('reads the state in a snapshot and as a sessions line, both written by the encoders', () => {
+    const snap = parseRouteStreamLine(snapshotLine(3, 'e1', [], { key, revoked }).trim()) as SnapshotMessage;
+    expect(snap.sessions).toEqual({ key, revoked });
+    expect(parseRouteStreamLine(sessionsLine({ key, revoked }).trim())).toEqual({ type: 'sessions', key, revoked });
+    // A control that hands out no sessions sends a snapshot without them.
+    expect((parseRouteStreamLine(snapshotLine(3, 'e1', []).trim()) as SnapshotMessage).sessions).toBeUndefined();
+  });
+
+  it('refuses a malformed state by its field, never quoting the key', () => {
+    const cases: [unknown, string][] = [
+      [{ type: 'sessions', key: 'short', revoked: [] }, 'key'],
+      [{ type: 'sessions', key, revoked: [{ user: 'u-1', instance: 'Not A Label', before: 1 }] }, 'revoked[0].instance'],
+      [{ type: 'sessions', key, revoked: [{ user: 'u-1', instance: '*', before: -1 }] }, 'revoked[0].before'],
+      [{ type: 'sessions', key, revoked: [{ user: '', instance: '*', before: 1 }] }, 'revoked[0].user'],
+      [{ type: 'sessions', key }, 'revoked'],
+      [{ type: 'snapshot', version: 1, epoch: 'e', routes: [], sessions: { key: `${key}!`, revoked: [] } }, 'sessions.key'],
+      [{ type: 'snapshot', version: 1, epoch: 'e', routes: [], sessions: { key, revoked: [], extra: 1 } }, 'sessions.extra'],
+    ];
+    for (const [value, field] of cases) {
+      expect(fieldOf(line(value)), JSON.stringify(value)).toBe(field);
+      try {
+        parseRouteStreamLine(line(value));
+      } catch (err) {
+        expect((err as Error).message).not.toContain(key);
+      }
+    }
   });
 });

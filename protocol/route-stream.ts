@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { parseRoute, type Route } from './route.ts';
 import { parse, parseJson, ValidationError } from './validate.ts';
 
@@ -14,6 +14,7 @@ import { parse, parseJson, ValidationError } from './validate.ts';
  *   {"type":"delta","version":42,"upsert":[Route…],"remove":[]}
  *   {"type":"delta","version":43,"upsert":[],"remove":["r1"]}
  *   {"type":"ping","version":43}                 (every ~15 s while nothing changes)
+ *   {"type":"sessions","key":"…","revoked":[{"user":"u-1","instance":"*","before":1767225600000}]}
  *
  * - `version` counts changes of control's route table; each delta carries exactly the
  *   changes from `version - 1` to `version`, so versions on one stream go up by one.
@@ -36,6 +37,18 @@ import { parse, parseJson, ValidationError } from './validate.ts';
  *   ignored, so control can add some without breaking older gateways (routes themselves are
  *   checked strictly: DESIGN.md, "Routes").
  * - Routes carry `headers` whose values are secrets (DESIGN.md): never log a line or a route.
+ *
+ * App sessions (docs/sessions.md) ride on the same stream, so that every gateway accepts the
+ * same app cookies and refuses the same revoked ones:
+ * - A snapshot from a control that has them carries `sessions`: `key`, the key app cookies are
+ *   signed with (a secret, like route headers), and `revoked`, the list of revocations. A
+ *   revocation refuses the app cookies and gateway tokens of `user` issued before `before`
+ *   (Unix ms, control's clock, compared with the `iat` control signed) on `instance`, or on
+ *   every instance when it is `*`.
+ * - A `sessions` line carries the same whole state and replaces what the gateway had: control
+ *   sends one after a resume's catch-up (before its ping) and whenever a revocation is added.
+ *   It has no version: it is the state, not a change. A gateway closes the live connections
+ *   that a revocation now refuses.
  */
 
 export const ROUTE_STREAM_PATH = '/api/v1/gateways/routes';
@@ -61,6 +74,27 @@ export const DeltaLine = Type.Object({
   remove: Type.Array(Type.Unknown(), { default: [], description: 'a list of route ids' }),
 });
 
+/** One revocation: `user`'s app sessions on `instance` (`*`: all) issued before `before` (Unix ms) are refused. */
+export const Revocation = Type.Object({
+  user: Type.String({ minLength: 1, maxLength: 256, description: 'a user id' }),
+  instance: Type.String({ pattern: '^(\\*|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)$', description: 'an instance id, or "*"' }),
+  before: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Unix milliseconds' }),
+}, { additionalProperties: false });
+export type Revocation = Static<typeof Revocation>;
+
+/** What every gateway fed by control holds of app sessions: the cookie key and the revocations. */
+export const SessionState = Type.Object({
+  key: Type.String({ pattern: '^[A-Za-z0-9_-]{43,512}$', description: 'the app cookie key (base64url, 32 bytes or more)' }),
+  revoked: Type.Array(Revocation, { description: 'a list of revocations' }),
+}, { additionalProperties: false });
+export type SessionState = Static<typeof SessionState>;
+
+export const SessionsLine = Type.Object({
+  type: Type.Literal('sessions'),
+  key: SessionState.properties.key,
+  revoked: SessionState.properties.revoked,
+});
+
 export const PingLine = Type.Object({
   type: Type.Literal('ping'),
   version: Version,
@@ -79,6 +113,8 @@ export interface SnapshotMessage {
   epoch: string;
   routes: Route[];
   errors: RouteRefusal[];
+  /** App sessions, from a control that hands them out. */
+  sessions?: SessionState;
 }
 
 export interface DeltaMessage {
@@ -95,7 +131,11 @@ export interface PingMessage {
   version: number;
 }
 
-export type RouteStreamMessage = SnapshotMessage | DeltaMessage | PingMessage;
+export interface SessionsMessage extends SessionState {
+  type: 'sessions';
+}
+
+export type RouteStreamMessage = SnapshotMessage | DeltaMessage | PingMessage | SessionsMessage;
 
 const ROUTE_ID = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -116,7 +156,14 @@ export function parseRouteStreamLine(line: string): RouteStreamMessage {
     const m = parse(SnapshotLine, json);
     const errors: RouteRefusal[] = [];
     const routes = parseRoutes(m.routes, 'routes', new Set(), errors);
-    return { type, version: m.version, epoch: m.epoch, routes, errors };
+    const raw = (json as { sessions?: unknown }).sessions;
+    if (raw === undefined) return { type, version: m.version, epoch: m.epoch, routes, errors };
+    // Control's own output: a malformed one refuses the line (the gateway reconnects), never half of it.
+    return { type, version: m.version, epoch: m.epoch, routes, errors, sessions: parse(SessionState, raw, 'sessions') };
+  }
+  if (type === 'sessions') {
+    const { key, revoked } = parse(SessionsLine, json);
+    return { type, key, revoked };
   }
   if (type === 'delta') {
     const m = parse(DeltaLine, json);
@@ -136,7 +183,7 @@ export function parseRouteStreamLine(line: string): RouteStreamMessage {
     const upsert = parseRoutes(m.upsert, 'upsert', seen, errors);
     return { type, version: m.version, upsert, remove, errors };
   }
-  throw new ValidationError('type', 'must be "snapshot", "delta" or "ping"');
+  throw new ValidationError('type', 'must be "snapshot", "delta", "ping" or "sessions"');
 }
 
 function parseRoutes(values: unknown[], field: string, seen: Set<string>, errors: RouteRefusal[]): Route[] {
@@ -158,9 +205,14 @@ function parseRoutes(values: unknown[], field: string, seen: Set<string>, errors
   return routes;
 }
 
-/** The snapshot line, newline included. */
-export function snapshotLine(version: number, epoch: string, routes: Iterable<Route>): string {
-  return `${JSON.stringify({ type: 'snapshot', version, epoch, routes: [...routes] })}\n`;
+/** The snapshot line, newline included; with `sessions` when control hands them out. */
+export function snapshotLine(version: number, epoch: string, routes: Iterable<Route>, sessions?: SessionState): string {
+  return `${JSON.stringify({ type: 'snapshot', version, epoch, routes: [...routes], ...(sessions ? { sessions } : {}) })}\n`;
+}
+
+/** A sessions line (the whole session state), newline included. */
+export function sessionsLine(state: SessionState): string {
+  return `${JSON.stringify({ type: 'sessions', key: state.key, revoked: state.revoked })}\n`;
 }
 
 /** A delta line, newline included. */

@@ -27,3 +27,16 @@ export const TokenClaims = Type.Object({
   jti: Type.Optional(Type.String({ minLength: 8 })),
 });
 export type TokenClaims = Static<typeof TokenClaims>;
+
+/**
+ * Where a gateway claims a one-time link at control before exchanging it, with its gateway key
+ * as `Authorization: Bearer` (as on the route stream). Body `LinkClaim`; 201 when this is the
+ * link's first use, 409 `CTL_LINK_USED` when any gateway claimed it before. Control's store
+ * keeps the used ids until the link has expired, across restarts and for every gateway.
+ */
+export const LINK_CLAIM_PATH = '/api/v1/gateways/links';
+export const LinkClaim = Type.Object({
+  jti: Type.String({ minLength: 8, maxLength: 256, description: 'the link token\'s jti (8 to 256 characters)' }),
+  exp: Type.Integer({ minimum: 0, description: 'the link token\'s exp (Unix seconds)' }),
+}, { additionalProperties: false });
+export type LinkClaim = Static<typeof LinkClaim>;

@@ -6,7 +6,7 @@ import { INSTANCE_STATUSES, type InstanceStatus } from '../../protocol/instance-
 import { parse, ValidationError } from '../../protocol/validate.ts';
 import { ControlError } from '../errors.ts';
 import { instanceView, type InstanceView } from '../instances/instance-view.ts';
-import { GatewayTokens, type AppHosts } from '../keys/gateway-tokens.ts';
+import { GatewayTokens, type AppHosts, type NotBefore } from '../keys/gateway-tokens.ts';
 import type { SigningKeys } from '../keys/signing-keys.ts';
 import type { Clock, Instance, InstanceFilter, Store, User } from '../store/store.ts';
 import type { ApiAuth } from './auth.ts';
@@ -22,6 +22,8 @@ export interface InstanceRouteDeps {
   log: Logger;
   /** How often followers re-read (default WATCH_MS; tests shorten it). */
   watchMs?: number;
+  /** A user's last app session revocation (AppSessions.notBefore): tokens are dated no earlier. */
+  notBefore?: NotBefore;
 }
 
 /** How often a followed list or instance is read again; an event goes out only when it changed. */
@@ -68,7 +70,7 @@ const STOP: Partial<Record<InstanceStatus, InstanceStatus>> = { queued: 'stopped
 export function instanceRoutes(app: FastifyInstance, deps: InstanceRouteDeps): void {
   const { store, auth, keys, hosts, clock, log } = deps;
   const watchMs = deps.watchMs ?? WATCH_MS;
-  const tokens = new GatewayTokens(keys, hosts);
+  const tokens = new GatewayTokens(keys, hosts, deps.notBefore);
   const openStream = eventStreams(app, (request) => auth.stillValid(request));
 
   /** Sends `read()`'s answer as `event` now and whenever it changes, until the client goes. */

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { parse } from '../../protocol/validate.ts';
 import { ControlError } from '../errors.ts';
 import { ConsoleSessions } from '../keys/console-sessions.ts';
-import { appBaseUrl, GatewayTokens, type AppHosts } from '../keys/gateway-tokens.ts';
+import { appBaseUrl, GatewayTokens, type AppHosts, type NotBefore } from '../keys/gateway-tokens.ts';
 import type { SigningKeys } from '../keys/signing-keys.ts';
 import type { Clock, Store } from '../store/store.ts';
 import type { ApiAuth } from './auth.ts';
@@ -29,6 +29,8 @@ export interface SigninDeps {
   keys: SigningKeys;
   hosts: AppHosts;
   clock: Clock;
+  /** A user's last app session revocation (AppSessions.notBefore): links are dated no earlier. */
+  notBefore?: NotBefore;
 }
 
 export const LoginRequest = Type.Object({
@@ -110,7 +112,7 @@ form.addEventListener('submit', async (event) => {
 /** Sign-in, sign-out, the sign-in page and the `/auth/app` hand-off to apps. */
 export function signinRoutes(app: FastifyInstance, deps: SigninDeps): void {
   const { store, auth, keys, hosts, clock } = deps;
-  const tokens = new GatewayTokens(keys, hosts);
+  const tokens = new GatewayTokens(keys, hosts, deps.notBefore);
   const sessions = () => {
     if (!auth.console) throw new ControlError('CTL_NOT_FOUND', 'dashboard sign-in is not enabled');
     return auth.console.sessions;

@@ -1,8 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { CONSOLE_COOKIE } from '../../protocol/token.ts';
 import type { Clock } from '../store/store.ts';
+import { readOrCreateKey } from './key-file.ts';
 
 /** How long a dashboard sign-in lasts. */
 export const CONSOLE_SESSION_TTL_S = 12 * 3600;
@@ -14,6 +13,8 @@ export interface ConsoleSession {
   sid: string;
   /** Expiry, Unix seconds. */
   exp: number;
+  /** When it was issued, Unix ms (0 for a cookie made before this was recorded). */
+  iat: number;
 }
 
 /**
@@ -23,11 +24,17 @@ export interface ConsoleSession {
  * id until the cookie would have expired anyway. The revocation list is in memory: a restart
  * forgets it, so a copied cookie of a signed-out session would work again until its expiry
  * (at most CONSOLE_SESSION_TTL_S). Rotating the key file signs everyone out.
+ *
+ * A user's sessions can also end together (a changed password): endSessionsOf refuses every
+ * session of theirs issued before a time, but the one named to keep. Control seeds it at start
+ * from the persisted app session revocations, so those sessions stay ended across restarts.
  */
 export class ConsoleSessions {
   readonly #key: Buffer;
   readonly #clock: Clock;
   readonly #revoked = new Map<string, number>();
+  /** User id → sessions issued before `before` (ms) are refused, but `keep`'s. */
+  readonly #ended = new Map<string, { before: number; keep: string | undefined }>();
   readonly ttlS: number;
 
   constructor(key: Buffer, clock: Clock, ttlS = CONSOLE_SESSION_TTL_S) {
@@ -44,17 +51,17 @@ export class ConsoleSessions {
 
   /** Loads the key from `file`, creating a random one (0600) on first use. */
   static fromKeyFile(file: string, clock: Clock): ConsoleSessions {
-    if (!existsSync(file)) {
-      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-      writeFileSync(file, randomBytes(32).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
-    }
-    return new ConsoleSessions(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64url'), clock);
+    return new ConsoleSessions(readOrCreateKey(file), clock);
   }
 
-  /** A new session for `userId`: the cookie value and its `Set-Cookie` header. */
-  mint(userId: string): { value: string; session: ConsoleSession; setCookie: string } {
-    const session: ConsoleSession = { sub: userId, sid: randomBytes(16).toString('base64url'), exp: Math.floor(this.#clock() / 1000) + this.ttlS };
-    const body = Buffer.from(JSON.stringify({ s: session.sub, i: session.sid, e: session.exp })).toString('base64url');
+  /**
+   * A new session for `userId`: the cookie value and its `Set-Cookie` header. With `sid`, the
+   * same session issued anew (after the user's other sessions ended, it outlives the end).
+   */
+  mint(userId: string, sid?: string): { value: string; session: ConsoleSession; setCookie: string } {
+    const now = this.#clock();
+    const session: ConsoleSession = { sub: userId, sid: sid ?? randomBytes(16).toString('base64url'), exp: Math.floor(now / 1000) + this.ttlS, iat: now };
+    const body = Buffer.from(JSON.stringify({ s: session.sub, i: session.sid, e: session.exp, t: session.iat })).toString('base64url');
     const value = `v1.${body}.${this.#mac(body)}`;
     return { value, session, setCookie: `${CONSOLE_COOKIE}=${value}; Path=/; Max-Age=${this.ttlS}; HttpOnly; Secure; SameSite=Lax` };
   }
@@ -69,7 +76,7 @@ export class ConsoleSessions {
     const mac = Buffer.from(value.slice(last + 1), 'base64url');
     const expected = Buffer.from(this.#mac(body), 'base64url');
     if (mac.length !== expected.length || !timingSafeEqual(mac, expected)) return undefined;
-    let p: { s?: unknown; i?: unknown; e?: unknown };
+    let p: { s?: unknown; i?: unknown; e?: unknown; t?: unknown };
     try {
       p = JSON.parse(Buffer.from(body, 'base64url').toString());
     } catch {
@@ -77,7 +84,20 @@ export class ConsoleSessions {
     }
     if (typeof p.s !== 'string' || typeof p.i !== 'string' || typeof p.e !== 'number') return undefined;
     if (p.e <= this.#clock() / 1000 || this.#revoked.has(p.i)) return undefined;
-    return { sub: p.s, sid: p.i, exp: p.e };
+    const iat = typeof p.t === 'number' ? p.t : 0;
+    const ended = this.#ended.get(p.s);
+    if (ended && iat < ended.before && p.i !== ended.keep) return undefined;
+    return { sub: p.s, sid: p.i, exp: p.e, iat };
+  }
+
+  /**
+   * Ends every session of `userId` issued before `before` (ms), except the session `keep` (the
+   * one that asked: it goes on). A later call replaces an earlier one's `keep`. In memory: see
+   * the class comment for how it survives a restart.
+   */
+  endSessionsOf(userId: string, before: number, keep?: string): void {
+    const was = this.#ended.get(userId);
+    this.#ended.set(userId, { before: Math.max(before, was?.before ?? 0), keep });
   }
 
   /** Logout: the session is refused from now on (until control restarts; see above). */

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SessionRevocations } from '../../gateway/auth/session-revocations.ts';
 import { inScope, TokenVerifier } from '../../gateway/auth/token-verifier.ts';
 import { ValidationError } from '../../protocol/validate.ts';
 import { API_TOKEN_MAX_LIFETIME_S, appBaseUrl, GatewayTokens, LINK_LIFETIME_S } from './gateway-tokens.ts';
@@ -90,6 +91,25 @@ describe('GatewayTokens', () => {
     const other = await tokens.browserLink({ sub: 'alice', instance: 'r1' }, now);
     expect(other.jti).not.toBe(link.jti);
     expect(link.jti.length).toBeGreaterThanOrEqual(16);
+  });
+
+  it('dates a user\'s tokens no earlier than their last revocation, so the gateway tells new ones from old in the same second', async () => {
+    const second = Math.floor(now / 1000) * 1000;
+    const issuedBefore = await tokens.browserLink({ sub: 'alice', instance: 'r1' }, second + 100);
+    const revokedAt = second + 400; // the password change, in the same second
+    const revocations = new SessionRevocations();
+    revocations.replace([{ user: 'alice', instance: '*', before: revokedAt }]);
+    const dated = new GatewayTokens(keys, hosts, (sub) => (sub === 'alice' ? revokedAt : undefined));
+    const link = await dated.browserLink({ sub: 'alice', instance: 'r1' }, second + 700);
+    const api = await dated.apiToken({ sub: 'alice', scope: ['r1'], lifetimeS: 60 }, second + 700);
+    const bobs = await dated.browserLink({ sub: 'bob', instance: 'r1' }, second + 700);
+    expect(revocations.refuses('alice', 'r1', decodeJwt(issuedBefore.token).iat)).toBe(true);
+    expect(revocations.refuses('alice', 'r1', decodeJwt(link.token).iat)).toBe(false);
+    expect(revocations.refuses('alice', 'r1', decodeJwt(api.token).iat)).toBe(false);
+    expect(decodeJwt(link.token).iat).toBe(second / 1000 + 1);
+    expect(decodeJwt(bobs.token).iat).toBe(second / 1000); // other users' tokens are not moved
+    // Once the clock is past the revocation's second, tokens carry the plain time.
+    expect(decodeJwt((await dated.browserLink({ sub: 'alice', instance: 'r1' }, second + 5_000)).token).iat).toBe(second / 1000 + 5);
   });
 
   it('signs with the current key after a rotation', async () => {

@@ -10,9 +10,12 @@ import type { SigningKeys } from './signing-keys.ts';
  *   `["*"]`), lifetime API_TOKEN_DEFAULT_LIFETIME_S unless asked, at most
  *   API_TOKEN_MAX_LIFETIME_S (24 h). Gateway tokens cannot be revoked one by one (the gateway
  *   checks signatures, not a list), so their lifetime is what bounds a leaked one; longer-lived
- *   access is what control's own API tokens are for, and they can mint these again.
- * - One-time browser links: scope `[instance]`, a random `jti`, 60 s; the gateway refuses a
- *   `jti` it has seen, and exchanges the token for its `__Host-wharf_session` cookie.
+ *   access is what control's own API tokens are for, and they can mint these again. All of a
+ *   user's tokens issued before a revocation of their sessions (a changed password, a removed
+ *   user: docs/sessions.md) are refused by every gateway fed by control.
+ * - One-time browser links: scope `[instance]`, a random `jti`, 60 s; the first gateway to
+ *   claim the `jti` at control exchanges the token for its `__Host-wharf_session` cookie, and
+ *   every later use, on any gateway, is refused.
  *
  * Every time is given (`now`, Unix ms): nothing here reads the clock.
  */
@@ -65,14 +68,33 @@ export function appBaseUrl(instance: string, hosts: AppHosts): string {
   return url.href;
 }
 
+/**
+ * The latest revocation time of a user's app sessions, Unix ms (AppSessions.notBefore), or
+ * undefined. Gateways refuse a token whose `iat` (whole seconds) is before it.
+ */
+export type NotBefore = (sub: string) => number | undefined;
+
 export class GatewayTokens {
   readonly #keys: SigningKeys;
   readonly #hosts: AppHosts;
+  readonly #notBefore: NotBefore | undefined;
 
-  constructor(keys: SigningKeys, hosts: AppHosts) {
+  constructor(keys: SigningKeys, hosts: AppHosts, notBefore?: NotBefore) {
     this.#keys = keys;
     this.#hosts = hosts;
+    this.#notBefore = notBefore;
     appBaseUrl('x', hosts); // refuse a bad public URL or apps domain now, not at the first link
+  }
+
+  /**
+   * `now`, or the first whole second at or after the user's last revocation when that is
+   * later: a token issued in the same second as a password change, after it, must not be
+   * taken for one from before it (gateways compare `iat * 1000 < before`). Shifts a token's
+   * times by under a second, only within that second.
+   */
+  #issueTime(sub: string, now: number): number {
+    const before = this.#notBefore?.(sub);
+    return before === undefined ? now : Math.max(now, Math.ceil(before / 1000) * 1000);
   }
 
   /** The longest API token lifetime allowed: 24 h, or less if the keys allow less. */
@@ -91,6 +113,7 @@ export class GatewayTokens {
       if (id !== '*') checkInstance(id, `scope[${i}]`);
     });
     checkSubject(request.sub);
+    now = this.#issueTime(request.sub, now);
     const exp = Math.floor(now / 1000) + lifetimeS;
     const scope = [...new Set(request.scope)];
     const token = await this.#keys.sign({ sub: request.sub, scope, exp }, now);
@@ -100,6 +123,7 @@ export class GatewayTokens {
   /** A one-time browser link to `instance` for `user`: the token in `?wharf_token=`, valid 60 s. */
   async browserLink(request: { sub: string; instance: string }, now: number): Promise<BrowserLink> {
     checkSubject(request.sub);
+    now = this.#issueTime(request.sub, now);
     const base = appBaseUrl(request.instance, this.#hosts);
     const jti = randomBytes(16).toString('base64url'); // 128 bits: never guessed, never repeated
     const exp = Math.floor(now / 1000) + LINK_LIFETIME_S;

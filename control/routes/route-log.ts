@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Route } from '../../protocol/route.ts';
-import { deltaLine, snapshotLine } from '../../protocol/route-stream.ts';
+import { deltaLine, snapshotLine, type SessionState } from '../../protocol/route-stream.ts';
 
 /** One change of the table: from `version - 1` to `version`. */
 export interface RouteDelta {
@@ -129,9 +129,9 @@ export class RouteLog {
     return { version: this.#version, epoch: this.#epoch, routes: [...this.#routes.values()].map((e) => structuredClone(e.route)) };
   }
 
-  /** The snapshot as a stream line. */
-  snapshotLine(): string {
-    return snapshotLine(this.#version, this.#epoch, [...this.#routes.values()].map((e) => e.route));
+  /** The snapshot as a stream line, with the app session state when given. */
+  snapshotLine(sessions?: SessionState): string {
+    return snapshotLine(this.#version, this.#epoch, [...this.#routes.values()].map((e) => e.route), sessions);
   }
 
   /**

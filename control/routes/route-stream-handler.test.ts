@@ -4,6 +4,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseRoute, type Route } from '../../protocol/route.ts';
 import { parseRouteStreamLine, type RouteStreamMessage } from '../../protocol/route-stream.ts';
+import { randomBytes } from 'node:crypto';
+import { AppSessions } from '../keys/app-sessions.ts';
+import { tempStore } from '../store/testing.ts';
 import { RouteLog } from './route-log.ts';
 import { createRouteStreamHandler, type RouteStreamHandler, type RouteStreamHandlerOptions } from './route-stream-handler.ts';
 
@@ -76,6 +79,34 @@ async function until(what: string, check: () => boolean, ms = 5_000): Promise<vo
 }
 
 describe('route stream handler', () => {
+  it('carries app sessions: in the snapshot, as a sessions line after each revocation and before a resume\'s ping', async () => {
+    const t = tempStore();
+    try {
+      const key = randomBytes(32);
+      const sessions = new AppSessions(t.store, key);
+      await sessions.load();
+      const log = new RouteLog();
+      log.upsert(route('a'));
+      const { port } = await serve({ routes: log, sessions });
+      const client = follow(port);
+      await until('the snapshot arrives', () => client.messages.length === 1);
+      expect(client.messages[0]).toMatchObject({ type: 'snapshot', sessions: { key: key.toString('base64url'), revoked: [] } });
+
+      await sessions.revoke('u-1', 1_767_225_600_000);
+      await until('the revocation arrives', () => client.messages.length === 2);
+      expect(client.messages[1]).toEqual({ type: 'sessions', key: key.toString('base64url'), revoked: [{ user: 'u-1', instance: '*', before: 1_767_225_600_000 }] });
+
+      const resumed = follow(port, `/api/v1/gateways/routes?since=${log.version}&epoch=${log.epoch}`);
+      await until('the catch-up arrives', () => resumed.messages.length === 2);
+      expect(resumed.messages.map((m) => m.type)).toEqual(['sessions', 'ping']);
+      expect(resumed.messages[0]).toMatchObject({ revoked: [{ user: 'u-1' }] });
+      client.close();
+      resumed.close();
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   it('refuses a request without an accepted gateway key', async () => {
     const { port } = await serve({ routes: new RouteLog() });
     const client = follow(port, undefined, 'wrong');
@@ -122,7 +153,7 @@ describe('route stream handler', () => {
     const { port } = await serve({ routes: log });
     const client = follow(port, `/api/v1/gateways/routes?since=2&epoch=${log.epoch}`);
     await until('the catch-up arrives', () => client.messages.length === 3);
-    expect(client.messages.map((m) => [m.type, m.version])).toEqual([['delta', 3], ['delta', 4], ['ping', 4]]);
+    expect(client.messages.map((m) => [m.type, 'version' in m ? m.version : undefined])).toEqual([['delta', 3], ['delta', 4], ['ping', 4]]);
   });
 
   it('sends a snapshot when since is too old, of another epoch, or ahead of control', async () => {

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { pingLine, ROUTE_STREAM_CONTENT_TYPE, ROUTE_STREAM_PING_INTERVAL_MS } from '../../protocol/route-stream.ts';
+import { pingLine, ROUTE_STREAM_CONTENT_TYPE, ROUTE_STREAM_PING_INTERVAL_MS, type SessionState } from '../../protocol/route-stream.ts';
 import type { RouteDelta, RouteLog } from './route-log.ts';
 
 export interface RouteStreamHandlerOptions {
@@ -20,6 +20,20 @@ export interface RouteStreamHandlerOptions {
    * URL the gateway serves at (control adopts the first one unless WHARF_PUBLIC_URL is set).
    */
   onPublicUrl?: (reported: string) => void;
+  /**
+   * App sessions (control/keys/app-sessions.ts): their state goes into every snapshot, and a
+   * `sessions` line after a resume's catch-up and after every change. Left out: none are sent.
+   */
+  sessions?: SessionFeed;
+}
+
+/** What the stream needs of app sessions. */
+export interface SessionFeed {
+  state(): SessionState;
+  /** The state as a `sessions` line. */
+  line(): string;
+  /** Calls `listener` with the new line after each change; returns the unsubscribe function. */
+  subscribe(listener: (line: string) => void): () => void;
 }
 
 /** The request header a gateway reports its public URL in (see ControlProvider). */
@@ -86,11 +100,14 @@ export function createRouteStreamHandler(options: RouteStreamHandlerOptions): Ro
     const missed = sinceRaw !== null && (epoch === null || epoch === routes.epoch) ? routes.since(Number(sinceRaw)) : undefined;
     res.writeHead(200, { 'content-type': `${ROUTE_STREAM_CONTENT_TYPE}; charset=utf-8`, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
     req.socket.setNoDelay(true);
+    const sessions = options.sessions;
     if (missed) {
       for (const delta of missed) res.write(delta.line);
+      // Revocations may have come while the gateway was away: the whole state, before the ping.
+      if (sessions) res.write(sessions.line());
       res.write(pingLine(routes.version));
     } else {
-      res.write(routes.snapshotLine());
+      res.write(routes.snapshotLine(sessions?.state()));
     }
     // The catch-up may be large (a snapshot of every route); the bound applies beyond it.
     const limit = res.writableLength + maxBufferedBytes;
@@ -104,11 +121,13 @@ export function createRouteStreamHandler(options: RouteStreamHandlerOptions): Ro
       }
     };
     const unsubscribe = routes.subscribe((delta: RouteDelta) => send(delta.line));
+    const unsubscribeSessions = sessions?.subscribe(send);
     const ping = setInterval(() => send(pingLine(routes.version)), pingIntervalMs);
     ping.unref();
     res.once('close', () => {
       clearInterval(ping);
       unsubscribe();
+      unsubscribeSessions?.();
       streams.delete(res);
     });
     log?.debug({ since: sinceRaw, resumed: Boolean(missed), version: routes.version }, 'route stream opened');

@@ -126,6 +126,32 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    name: 'removed users, app session revocations, used one-time links',
+    sql: `
+      -- A removed user keeps their row (instances and snapshots name them) under the name
+      -- '~<id>', which no user name can be, so that their name is free again.
+      ALTER TABLE users ADD COLUMN removed INTEGER;
+
+      -- The user's app cookies and gateway tokens issued before the time in "before" are
+      -- refused on the instance ('*': every one). One row per (user, instance), the latest kept.
+      -- No foreign key: a removed user's revocation outlives them.
+      CREATE TABLE session_revocations (
+        user TEXT NOT NULL,
+        instance TEXT NOT NULL,
+        before INTEGER NOT NULL,
+        PRIMARY KEY (user, instance)
+      ) STRICT, WITHOUT ROWID;
+
+      -- One-time links some gateway has exchanged, kept until they have expired.
+      CREATE TABLE used_links (
+        jti TEXT PRIMARY KEY,
+        expires INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX used_links_by_expiry ON used_links(expires);
+    `,
+  },
 ];
 
 /** The newest version this code knows. */

@@ -1,6 +1,7 @@
 import type { AppConfig, AppKind } from '../../protocol/app-config.ts';
 import type { InstanceStatus } from '../../protocol/instance-status.ts';
 import type { LaunchSpec } from '../../protocol/launch-spec.ts';
+import type { Revocation } from '../../protocol/route-stream.ts';
 
 /*
  * The store: everything control remembers. Handlers use only this interface; SQLite
@@ -40,6 +41,32 @@ export interface UserStore {
   setAdmin(id: string, admin: boolean): Promise<void>;
   /** By name. */
   list(): Promise<User[]>;
+  /**
+   * Removes a user: from now on they are unknown to every method here (get, getByName,
+   * verifyPassword, list), their API tokens are revoked, and their name is free again. Their
+   * instances and snapshots stay (an admin stops them). Throws CTL_NOT_FOUND for an unknown id
+   * and CTL_LAST_ADMIN for the last admin.
+   */
+  remove(id: string): Promise<void>;
+}
+
+/**
+ * Revocations of app sessions (docs/sessions.md): what every gateway is told to refuse. Kept
+ * compact: one per (user, instance), the latest `before` winning, and a user's `*` revocation
+ * replaces their instance revocations it covers.
+ */
+export interface SessionRevocationStore {
+  add(revocation: Revocation): Promise<void>;
+  /** By user, then instance. */
+  list(): Promise<Revocation[]>;
+}
+
+/** The one-time links gateways have exchanged: a link works once across every gateway and restart. */
+export interface UsedLinkStore {
+  /** Marks `jti` used until `expires` (ms): true the first time, false when it was used before. Atomic. */
+  claim(jti: string, expires: number): Promise<boolean>;
+  /** Forgets links expired at `now`; returns how many. */
+  sweep(now: number): Promise<number>;
 }
 
 export interface ApiToken {
@@ -282,5 +309,7 @@ export interface Store {
   readonly jobs: JobStore;
   readonly snapshots: SnapshotStore;
   readonly console: ConsoleStore;
+  readonly revocations: SessionRevocationStore;
+  readonly usedLinks: UsedLinkStore;
   close(): Promise<void>;
 }

@@ -1,9 +1,12 @@
 import type { IncomingMessage } from 'node:http';
-import { PATH_SESSION_COOKIE, SESSION_COOKIE, TOKEN_AUDIENCE } from '../../protocol/token.ts';
+import type { SessionState } from '../../protocol/route-stream.ts';
+import { PATH_SESSION_COOKIE, SESSION_COOKIE, TOKEN_AUDIENCE, type TokenClaims } from '../../protocol/token.ts';
 import type { GatewayErrorCode } from '../errors.ts';
 import { bearerToken, readCookie, takeLinkToken } from './credentials.ts';
-import { OneTimeLinks } from './one-time-links.ts';
+import { LocalLinks, type LinkClaims } from './one-time-links.ts';
 import type { SessionCookies } from './session-cookie.ts';
+import { SessionConnections } from './session-connections.ts';
+import { SessionRevocations } from './session-revocations.ts';
 import { AuthFailure, inScope, type TokenVerifier } from './token-verifier.ts';
 
 export type AuthResult =
@@ -23,29 +26,49 @@ export interface AuthenticatorOptions {
   tokens: TokenVerifier | undefined;
   sessions: SessionCookies;
   sessionTtlS: number;
+  /** Where one-time links are claimed (control, or a file of the gateway's own); default: memory only. */
+  links?: LinkClaims;
 }
 
 /**
  * Decides whether a request may reach an app (DESIGN.md "Tokens"): a Bearer token, the
  * app-host session cookie, or a one-time `?wharf_token=` link exchanged for that cookie.
  * Returns synchronously on the hot paths (cookie, cached Bearer token).
+ *
+ * Fed by control (docs/sessions.md), it also holds control's app session state: the cookie
+ * key every gateway shares, and revocations, which refuse a user's cookies and tokens issued
+ * before a time (answered GW_AUTH_EXPIRED, so that a browser goes through sign-in again) and
+ * close the connections such requests came on.
  */
 export class Authenticator {
   readonly #tokens: TokenVerifier | undefined;
   readonly #sessions: SessionCookies;
   readonly #sessionTtlS: number;
-  readonly #links = new OneTimeLinks();
-  readonly #sweeper: NodeJS.Timeout;
+  readonly #links: LinkClaims;
+  readonly #revocations = new SessionRevocations();
+  readonly #connections = new SessionConnections();
 
   constructor(options: AuthenticatorOptions) {
     this.#tokens = options.tokens;
     this.#sessions = options.sessions;
     this.#sessionTtlS = options.sessionTtlS;
-    this.#sweeper = setInterval(() => this.#links.sweep(), 60_000).unref();
+    this.#links = options.links ?? new LocalLinks();
   }
 
   close(): void {
-    clearInterval(this.#sweeper);
+    this.#links.close();
+  }
+
+  /**
+   * Takes control's app session state: the cookie key, and the revocations, which replace
+   * the previous ones. Closes the live connections of requests that are refused now, and
+   * says how many, and whether the key changed. The state holds a secret: never log it.
+   */
+  applySessions(state: SessionState): { keyChanged: boolean; closed: number } {
+    const keyChanged = this.#sessions.setKey(Buffer.from(state.key, 'base64url'));
+    this.#revocations.replace(state.revoked);
+    const closed = this.#connections.closeRefused((user, instance, iatS) => this.#revocations.refuses(user, instance, iatS));
+    return { keyChanged, closed };
   }
 
   /**
@@ -64,9 +87,9 @@ export class Authenticator {
     if (bearer !== undefined) {
       if (!this.#tokens) return { kind: 'deny', code: 'GW_AUTH_INVALID' };
       const claims = this.#tokens.cached(bearer);
-      if (claims) return inScope(claims, instance) ? PASS_BEARER : { kind: 'deny', code: 'GW_FORBIDDEN' };
+      if (claims) return this.#bearerPass(req, claims, instance);
       return this.#tokens.verify(bearer).then(
-        (c) => (inScope(c, instance) ? PASS_BEARER : { kind: 'deny', code: 'GW_FORBIDDEN' }),
+        (c) => this.#bearerPass(req, c, instance),
         (err: unknown) => deny(err),
       );
     }
@@ -75,9 +98,20 @@ export class Authenticator {
       const session = this.#sessions.verify(cookie);
       if (session === 'invalid') return { kind: 'deny', code: 'GW_AUTH_INVALID' };
       if (session === 'expired') return { kind: 'deny', code: 'GW_AUTH_EXPIRED' };
-      return session.instance === instance ? PASS_COOKIE : { kind: 'deny', code: 'GW_FORBIDDEN' };
+      if (session.instance !== instance) return { kind: 'deny', code: 'GW_FORBIDDEN' };
+      if (this.#revocations.refuses(session.sub, instance, session.iat)) return REVOKED;
+      this.#connections.track(req.socket, session.sub, instance, session.iat);
+      return PASS_COOKIE;
     }
     return { kind: 'deny', code: 'GW_AUTH_REQUIRED' };
+  }
+
+  #bearerPass(req: IncomingMessage, claims: TokenClaims, instance: string): AuthResult {
+    if (!inScope(claims, instance)) return { kind: 'deny', code: 'GW_FORBIDDEN' };
+    const iat = issuedAt(claims);
+    if (this.#revocations.refuses(claims.sub, instance, iat)) return REVOKED;
+    this.#connections.track(req.socket, claims.sub, instance, iat);
+    return PASS_BEARER;
   }
 
   async #exchange(token: string | undefined, rest: string, instance: string, isPublic: boolean, cookiePath: string): Promise<AuthResult> {
@@ -95,15 +129,30 @@ export class Authenticator {
       const nowS = Date.now() / 1000;
       if (!claims.jti || claims.exp - nowS > LINK_MAX_LIFETIME_S) throw new AuthFailure('GW_AUTH_INVALID', 'a link token needs a jti and a short exp');
       if (!inScope(claims, instance)) return { kind: 'deny', code: 'GW_FORBIDDEN' };
-      if (!this.#links.claim(claims.jti, claims.exp * 1000)) return { kind: 'deny', code: 'GW_LINK_USED' };
+      // Without the key (control's has not come yet) no cookie can be made: keep the link unused.
+      if (!this.#sessions.ready) return { kind: 'deny', code: 'GW_AUTH_UNAVAILABLE' };
+      if (!(await this.#links.claim(claims.jti, claims.exp))) return { kind: 'deny', code: 'GW_LINK_USED' };
+      // Checked after the claim, so that a revocation arriving meanwhile is seen too.
+      const iat = issuedAt(claims);
+      if (this.#revocations.refuses(claims.sub, instance, iat)) return REVOKED;
       const exp = Math.floor(nowS) + this.#sessionTtlS;
-      const value = this.#sessions.mint({ sub: claims.sub, instance, exp });
+      // The cookie's time is the link's (control's clock, as revocations are), else now.
+      const value = this.#sessions.mint({ sub: claims.sub, instance, exp, iat: iat ?? Math.floor(nowS) });
       const cookie = `${cookieName(cookiePath)}=${value}; Path=${cookiePath}; Max-Age=${this.#sessionTtlS}; HttpOnly; Secure; SameSite=Lax`;
       return { kind: 'redirect', location: rest, cookie };
     } catch (err) {
       return deny(err);
     }
   }
+}
+
+/** A revoked session answers as an expired one: a browser goes through sign-in for a fresh one. */
+const REVOKED: AuthResult = { kind: 'deny', code: 'GW_AUTH_EXPIRED' };
+
+/** The token's `iat` (Unix seconds), when it has a usable one. */
+function issuedAt(claims: TokenClaims): number | undefined {
+  const iat = (claims as { iat?: unknown }).iat;
+  return typeof iat === 'number' && Number.isFinite(iat) ? iat : undefined;
 }
 
 /** `__Host-wharf_session` on an app's own host; path routing's `/app/<id>/` cannot carry `__Host-`. */

@@ -6,10 +6,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { measureRouteLatency } from '../../control/routes/route-latency.ts';
 import { RouteLog } from '../../control/routes/route-log.ts';
-import { createRouteStreamHandler, type RouteStreamHandler } from '../../control/routes/route-stream-handler.ts';
+import { createRouteStreamHandler, type RouteStreamHandler, type SessionFeed } from '../../control/routes/route-stream-handler.ts';
 import { createLogger } from '../../protocol/log.ts';
 import { parseRoute, type Route } from '../../protocol/route.ts';
-import { deltaLine, pingLine, snapshotLine } from '../../protocol/route-stream.ts';
+import { deltaLine, pingLine, sessionsLine, snapshotLine, type SessionState } from '../../protocol/route-stream.ts';
 import { ControlProvider, type ControlProviderOptions, type StreamRouteError } from './control-provider.ts';
 import type { RouteErrors } from './file-provider.ts';
 
@@ -60,11 +60,11 @@ afterEach(async () => {
 });
 
 /** Control's route stream on a real port; `restart` kills it and listens again on the same port. */
-async function control(routes: RouteLog, options: { pingIntervalMs?: number; authorize?: (req: IncomingMessage) => boolean } = {}) {
+async function control(routes: RouteLog, options: { pingIntervalMs?: number; authorize?: (req: IncomingMessage) => boolean; sessions?: SessionFeed } = {}) {
   const urls: string[] = [];
   let handler: RouteStreamHandler;
   let server: Server;
-  const newHandler = () => createRouteStreamHandler({ routes: c.routes, pingIntervalMs: options.pingIntervalMs ?? 15_000, authorize: options.authorize ?? ((req) => req.headers.authorization === `Bearer ${KEY}`) });
+  const newHandler = () => createRouteStreamHandler({ routes: c.routes, pingIntervalMs: options.pingIntervalMs ?? 15_000, authorize: options.authorize ?? ((req) => req.headers.authorization === `Bearer ${KEY}`), sessions: options.sessions });
   const make = () => {
     handler = newHandler();
     return createServer((req, res) => {
@@ -111,7 +111,52 @@ function provider(url: string, extra: Partial<ControlProviderOptions> = {}) {
   return { p, mem, applied, start, last: () => applied[applied.length - 1] };
 }
 
+/** A stand-in for control's AppSessions: a state that `set` changes and announces. */
+function sessionFeed(state: SessionState) {
+  const listeners = new Set<(line: string) => void>();
+  return {
+    state: () => state,
+    line: () => sessionsLine(state),
+    subscribe(listener: (line: string) => void) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    set(next: SessionState) {
+      state = next;
+      for (const l of listeners) l(sessionsLine(state));
+    },
+  };
+}
+
 describe('ControlProvider', () => {
+  it('hands on control\'s app sessions: with the snapshot before start() resolves, then each change, and after a resume', async () => {
+    const key = 'k'.repeat(43);
+    const feed = sessionFeed({ key, revoked: [] });
+    const log = new RouteLog();
+    log.upsert(route('a'));
+    const c = await control(log, { sessions: feed });
+    const events: string[] = [];
+    const got: SessionState[] = [];
+    const g = provider(c.url(), { onSessions: (state) => { events.push('sessions'); got.push(state); } });
+    await g.p.start((routes) => events.push(`routes ${ids(routes).join(',')}`));
+    expect(events).toEqual(['sessions', 'routes a']);
+    expect(got[0]).toEqual({ key, revoked: [] });
+
+    const revoked = [{ user: 'u-1', instance: '*', before: 1_767_225_600_000 }];
+    feed.set({ key, revoked });
+    await until('the change arrives', () => got.length === 2);
+    expect(got[1]).toEqual({ key, revoked });
+
+    // Away while another revocation comes: the resume brings the whole state again.
+    const more = [...revoked, { user: 'u-2', instance: 'r1', before: 1_767_225_700_000 }];
+    await c.restart(() => feed.set({ key, revoked: more }));
+    await until('the resume brings the state', () => got.length === 3);
+    expect(got[2]).toEqual({ key, revoked: more });
+    expect(c.urls[1]).toContain('since=');
+    // The key is a secret: never logged.
+    expect(JSON.stringify(g.mem.lines)).not.toContain(key);
+  });
+
   it('applies control\'s snapshot before start() resolves', async () => {
     const log = new RouteLog();
     log.replace([route('a'), route('b', 2)]);

@@ -4,7 +4,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Logger } from 'pino';
 import { Agent } from 'undici';
 import type { Route } from '../../protocol/route.ts';
-import { parseRouteStreamLine, ROUTE_STREAM_CONTENT_TYPE, ROUTE_STREAM_PATH, type RouteRefusal, type RouteStreamMessage } from '../../protocol/route-stream.ts';
+import { parseRouteStreamLine, ROUTE_STREAM_CONTENT_TYPE, ROUTE_STREAM_PATH, type RouteRefusal, type RouteStreamMessage, type SessionState } from '../../protocol/route-stream.ts';
 import { ValidationError } from '../../protocol/validate.ts';
 import type { RouteErrors, RouteProvider } from './file-provider.ts';
 
@@ -33,6 +33,12 @@ export interface ControlProviderOptions {
    * with every stream request so that control can adopt it; see setPublicUrl.
    */
   publicUrl?: string;
+  /**
+   * Told of the app session state (cookie key and revocations) each time control sends it: in
+   * a snapshot, and as a `sessions` line. Called before the snapshot's routes are delivered,
+   * so that start() resolves with the key in place. The state holds a secret: never log it.
+   */
+  onSessions?: (state: SessionState) => void;
 }
 
 /** The request header the public URL is reported in (control/routes/route-stream-handler.ts reads it). */
@@ -98,6 +104,7 @@ export class ControlProvider implements RouteProvider {
   #outage: { since: number } | undefined;
   #lastReason = 'no answer yet';
   #publicUrl: string | undefined;
+  readonly #onSessions: ((state: SessionState) => void) | undefined;
   /** The public URL the open stream was requested with; undefined between connections. */
   #sentPublicUrl: string | undefined;
   #connected = false;
@@ -116,6 +123,7 @@ export class ControlProvider implements RouteProvider {
     this.#maxMs = options.backoff?.maxMs ?? 5_000;
     this.#maxLine = options.maxLineBytes ?? 256 * 1024 * 1024;
     this.#publicUrl = options.publicUrl;
+    this.#onSessions = options.onSessions;
     const idleTimeoutMs = options.idleTimeoutMs ?? 45_000;
     // Our own agent: never the global dispatcher (STYLE.md, "No globals"). bodyTimeout is the
     // liveness check: control pings every 15 s, so silence past idleTimeoutMs is a dead stream.
@@ -366,7 +374,12 @@ export class ControlProvider implements RouteProvider {
       this.#log.error({ field: err.field, version: this.#version }, `route stream line refused: ${err.message}`);
       return undefined;
     }
+    if (message.type === 'sessions') {
+      this.#sessions(message);
+      return undefined;
+    }
     if (message.type === 'snapshot') {
+      if (message.sessions) this.#sessions(message.sessions);
       this.#routes.clear();
       this.#errors.clear();
       this.#looseErrors.length = 0;
@@ -428,6 +441,14 @@ export class ControlProvider implements RouteProvider {
       if (inDelta) this.#routes.delete(e.route);
       this.#errors.delete(e.route);
       this.#errors.set(e.route, { ...e, version });
+    }
+  }
+
+  #sessions(state: SessionState): void {
+    try {
+      this.#onSessions?.({ key: state.key, revoked: state.revoked });
+    } catch (err) {
+      this.#log.error({ err, version: this.#version }, 'applying app sessions from control failed');
     }
   }
 

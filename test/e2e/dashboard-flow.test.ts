@@ -232,7 +232,7 @@ describe('dashboard: launch, watch, open, export, import, stop and clone in a re
     expect(JSON.parse((await runWharf(['agents', 'ls', '--json'], env())).stdout)[0].drain).toBe(false);
   }, 120_000);
 
-  it('users: adds a user from the page and makes them an admin', async () => {
+  it('users: adds a user from the page, makes them an admin and removes them', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
     await page.waitForURL(`${origin}/users`);
     await page.locator('#users tbody tr[data-name="admin"]').waitFor();
@@ -249,7 +249,15 @@ describe('dashboard: launch, watch, open, export, import, stop and clone in a re
     await page.getByRole('button', { name: 'Remove admin: bob' }).waitFor();
     const users = JSON.parse((await runWharf(['users', 'ls', '--json'], env())).stdout) as { name: string; admin: boolean }[];
     expect(users.find((u) => u.name === 'bob')?.admin).toBe(true);
+    // One's own password is changed on the account page (it asks for the current one).
+    expect(await page.locator('#users tbody tr[data-name="admin"]').getByRole('button', { name: /Set password|Remove user/ }).count()).toBe(0);
     await check('users');
+
+    await page.getByRole('button', { name: 'Remove user: bob' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Remove user' }).click();
+    await page.locator('#users tbody tr[data-name="bob"]').waitFor({ state: 'detached' });
+    const left = JSON.parse((await runWharf(['users', 'ls', '--json'], env())).stdout) as { name: string }[];
+    expect(left.map((u) => u.name)).toEqual(['admin']);
   }, 60_000);
 
   it('account: an API token shown once works for the CLI until revoked; a changed password signs in', async () => {
@@ -268,6 +276,13 @@ describe('dashboard: launch, watch, open, export, import, stop and clone in a re
     await page.getByRole('dialog').getByRole('button', { name: 'Revoke token' }).click();
     await until('the CLI is refused with the revoked token', async () => (await runWharf(['ls', '--json'], withToken)).code !== 0, 10_000, 200);
 
+    // The current password is asked first: a wrong one changes nothing.
+    await page.getByLabel('Current password', { exact: true }).fill('not-the-password');
+    await page.getByLabel('New password', { exact: true }).fill('a-new-admin-password');
+    await page.getByLabel('Repeat password', { exact: true }).fill('a-new-admin-password');
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await expect.poll(() => page.locator('#password-error').textContent(), { timeout: 10_000 }).toMatch(/current password is wrong/);
+    await page.getByLabel('Current password', { exact: true }).fill(password);
     password = 'a-new-admin-password';
     await page.getByLabel('New password', { exact: true }).fill(password);
     await page.getByLabel('Repeat password', { exact: true }).fill(password);

@@ -31,7 +31,7 @@ export class SqliteApiTokens implements ApiTokenStore {
   }
 
   async create(user: string, name: string): Promise<{ apiToken: ApiToken; token: string }> {
-    if (!this.#db.get('SELECT 1 FROM users WHERE id = ?', user)) throw new ControlError('CTL_NOT_FOUND', `no user with id "${user}"`);
+    if (!this.#db.get('SELECT 1 FROM users WHERE id = ? AND removed IS NULL', user)) throw new ControlError('CTL_NOT_FOUND', `no user with id "${user}"`);
     const credential = createCredential(API_TOKEN_PREFIX);
     const row: TokenRow = { id: credential.id, user, name, created: this.#clock(), last_used: null, revoked: null };
     this.#db.run('INSERT INTO api_tokens (id, user, name, secret_hash, created) VALUES (?, ?, ?, ?, ?)', row.id, user, name, credential.hash, row.created);
@@ -43,7 +43,7 @@ export class SqliteApiTokens implements ApiTokenStore {
     if (!parsed) return undefined;
     const row = this.#db.get<{ secret_hash: string; revoked: number | null; last_used: number | null; uid: string; name: string; admin: number; created: number }>(
       `SELECT t.secret_hash, t.revoked, t.last_used, u.id AS uid, u.name, u.admin, u.created
-         FROM api_tokens t JOIN users u ON u.id = t.user WHERE t.id = ?`, parsed.id);
+         FROM api_tokens t JOIN users u ON u.id = t.user WHERE t.id = ? AND u.removed IS NULL`, parsed.id);
     if (!row || !secretMatches(parsed.secret, row.secret_hash) || row.revoked !== null) return undefined;
     const now = this.#clock();
     if (row.last_used === null || now - row.last_used >= LAST_USED_RESOLUTION_MS) {

@@ -11,7 +11,9 @@ import { Database } from './database.ts';
 import { SqliteGateways } from './gateways.ts';
 import { SqliteInstances } from './instances.ts';
 import { SqliteJobs } from './jobs.ts';
+import { SqliteSessionRevocations } from './session-revocations.ts';
 import { SqliteSnapshots } from './snapshots.ts';
+import { SqliteUsedLinks } from './used-links.ts';
 import { SqliteUsers } from './users.ts';
 
 export interface SqliteStoreOptions {
@@ -59,6 +61,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     jobs: new SqliteJobs(db),
     snapshots: new SqliteSnapshots(db, options.clock),
     console: new SqliteConsole(db, options.clock, options.console),
+    revocations: new SqliteSessionRevocations(db),
+    usedLinks: new SqliteUsedLinks(db),
     async close() {
       db.close();
     },

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { tempStore, type TempStore } from '../testing.ts';
+import { tempStore, testConfig, testSpec, type TempStore } from '../testing.ts';
 
 describe('SQLite users', () => {
   let t: TempStore;
@@ -58,6 +58,33 @@ describe('SQLite users', () => {
     // Demoting a user who is no admin is no change, not a refusal.
     const c = await t.store.users.add({ name: 'c', password: 'x' });
     await t.store.users.setAdmin(c.id, false);
+  });
+
+  it('remove a user: unknown from then on, tokens revoked, name free, instances kept; never the last admin', async () => {
+    const root = await t.store.users.add({ name: 'root', password: 'x', admin: true });
+    const ada = await t.store.users.add({ name: 'ada', password: 'pw-ada', admin: true });
+    const { token } = await t.store.apiTokens.create(ada.id, 'laptop');
+    const instance = await t.store.instances.create({ owner: ada.id, config: testConfig(), spec: testSpec() });
+    t.clock.advance(1000);
+    await t.store.users.remove(ada.id);
+    expect(await t.store.users.get(ada.id)).toBeUndefined();
+    expect(await t.store.users.getByName('ada')).toBeUndefined();
+    expect(await t.store.users.verifyPassword('ada', 'pw-ada')).toBeUndefined();
+    expect((await t.store.users.list()).map((u) => u.name)).toEqual(['root']);
+    expect(await t.store.apiTokens.verify(token)).toBeUndefined();
+    expect((await t.store.apiTokens.list(ada.id))[0].revoked).toBe(t.clock.now);
+    await expect(t.store.apiTokens.create(ada.id, 'again')).rejects.toMatchObject({ code: 'CTL_NOT_FOUND' });
+    await expect(t.store.users.setPassword(ada.id, 'y')).rejects.toMatchObject({ code: 'CTL_NOT_FOUND' });
+    await expect(t.store.users.setAdmin(ada.id, true)).rejects.toMatchObject({ code: 'CTL_NOT_FOUND' });
+    await expect(t.store.users.remove(ada.id)).rejects.toMatchObject({ code: 'CTL_NOT_FOUND' });
+    expect((await t.store.instances.get(instance.id))?.owner).toBe(ada.id);
+    // The name is free: a new ada is another user.
+    const again = await t.store.users.add({ name: 'ada', password: 'pw-new' });
+    expect(again.id).not.toBe(ada.id);
+    // A removed admin no longer counts: root is the last one now.
+    await expect(t.store.users.remove(root.id)).rejects.toMatchObject({ code: 'CTL_LAST_ADMIN' });
+    await expect(t.store.users.setAdmin(root.id, false)).rejects.toMatchObject({ code: 'CTL_LAST_ADMIN' });
+    expect(await t.store.users.get(root.id)).toMatchObject({ admin: true });
   });
 });
 

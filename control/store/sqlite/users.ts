@@ -45,17 +45,17 @@ export class SqliteUsers implements UserStore {
   }
 
   async get(id: string): Promise<User | undefined> {
-    const row = this.#db.get<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = ?`, id);
+    const row = this.#db.get<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = ? AND removed IS NULL`, id);
     return row && toUser(row);
   }
 
   async getByName(name: string): Promise<User | undefined> {
-    const row = this.#db.get<UserRow>(`SELECT ${COLUMNS} FROM users WHERE name = ?`, name);
+    const row = this.#db.get<UserRow>(`SELECT ${COLUMNS} FROM users WHERE name = ? AND removed IS NULL`, name);
     return row && toUser(row);
   }
 
   async verifyPassword(name: string, password: string): Promise<User | undefined> {
-    const row = this.#db.get<UserRow>(`SELECT ${COLUMNS}, password_hash FROM users WHERE name = ?`, name);
+    const row = this.#db.get<UserRow>(`SELECT ${COLUMNS}, password_hash FROM users WHERE name = ? AND removed IS NULL`, name);
     if (!row) {
       // Spend the same scrypt work for an unknown name, so timing does not tell which names exist.
       this.#dummyHash ??= hashPassword('wharf: no such user', this.#cost);
@@ -68,22 +68,40 @@ export class SqliteUsers implements UserStore {
   async setPassword(id: string, password: string): Promise<void> {
     checkPassword(password);
     const hash = await hashPassword(password, this.#cost);
-    if (this.#db.run('UPDATE users SET password_hash = ? WHERE id = ?', hash, id) === 0) throw notFound(id);
+    if (this.#db.run('UPDATE users SET password_hash = ? WHERE id = ? AND removed IS NULL', hash, id) === 0) throw notFound(id);
   }
 
   /** Makes or unmakes an admin; the last admin stays one (checked in the same statement, so two demotions cannot both pass). */
   async setAdmin(id: string, admin: boolean): Promise<void> {
     const changed = admin
-      ? this.#db.run('UPDATE users SET admin = 1 WHERE id = ?', id)
-      : this.#db.run('UPDATE users SET admin = 0 WHERE id = ? AND (admin = 0 OR (SELECT count(*) FROM users WHERE admin = 1 AND id != ?) > 0)', id, id);
+      ? this.#db.run('UPDATE users SET admin = 1 WHERE id = ? AND removed IS NULL', id)
+      : this.#db.run('UPDATE users SET admin = 0 WHERE id = ? AND removed IS NULL AND (admin = 0 OR (SELECT count(*) FROM users WHERE admin = 1 AND id != ?) > 0)', id, id);
     if (changed > 0) return;
-    const row = this.#db.get<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = ?`, id);
+    const row = this.#db.get<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = ? AND removed IS NULL`, id);
     if (!row) throw notFound(id);
     throw new ControlError('CTL_LAST_ADMIN', `admin: "${row.name}" is the last admin and stays one; make another user an admin first`);
   }
 
   async list(): Promise<User[]> {
-    return this.#db.all<UserRow>(`SELECT ${COLUMNS} FROM users ORDER BY name`).map(toUser);
+    return this.#db.all<UserRow>(`SELECT ${COLUMNS} FROM users WHERE removed IS NULL ORDER BY name`).map(toUser);
+  }
+
+  /**
+   * The row stays (instances and snapshots name their owner) as `~<id>`, a name no user can
+   * have, no longer an admin (removed users never count as admins); the API tokens are revoked
+   * in the same transaction. A removed admin may not be the last one, as with setAdmin.
+   */
+  async remove(id: string): Promise<void> {
+    this.#db.transaction(() => {
+      const row = this.#db.get<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = ? AND removed IS NULL`, id);
+      if (!row) throw notFound(id);
+      if (row.admin === 1 && this.#db.get<{ n: number }>('SELECT count(*) AS n FROM users WHERE admin = 1 AND id != ?', id)!.n === 0) {
+        throw new ControlError('CTL_LAST_ADMIN', `"${row.name}" is the last admin and cannot be removed; make another user an admin first`);
+      }
+      const now = this.#clock();
+      this.#db.run('UPDATE users SET removed = ?, admin = 0, name = ? WHERE id = ?', now, `~${id}`, id);
+      this.#db.run('UPDATE api_tokens SET revoked = ? WHERE user = ? AND revoked IS NULL', now, id);
+    });
   }
 }
 

@@ -1,4 +1,4 @@
-import { api, errorText, SignedOut } from '../api.ts';
+import { api, ApiError, errorText, SignedOut } from '../api.ts';
 import { copyText } from '../clipboard.ts';
 import { h } from '../dom.ts';
 import type { PageContext } from '../page.ts';
@@ -24,6 +24,7 @@ function whoAmI(ctx: PageContext): HTMLElement {
 }
 
 function passwordForm(ctx: PageContext): HTMLElement {
+  const current = h('input', { id: 'current-password', name: 'current', type: 'password', autocomplete: 'current-password', required: true, maxlength: 1024 });
   const password = h('input', { id: 'new-password', name: 'password', type: 'password', autocomplete: 'new-password', required: true, minlength: 8, maxlength: 1024 });
   const confirm = h('input', { id: 'confirm-password', name: 'confirm', type: 'password', autocomplete: 'new-password', required: true });
   const error = errorLine('password-error');
@@ -31,16 +32,29 @@ function passwordForm(ctx: PageContext): HTMLElement {
   // The user name helps password managers file the new password under the right account.
   const form = h('form', { id: 'password-form', class: 'form', 'aria-labelledby': 'password-heading', novalidate: true },
     h('input', { type: 'text', name: 'username', autocomplete: 'username', value: ctx.me.name, hidden: true, readonly: true }),
-    field('New password', password, 'At least 8 characters.'),
+    field('Current password', current, 'Asked so that no one else using this browser can change it.'),
+    field('New password', password, 'At least 8 characters. Your other sign-ins end.'),
     field('Repeat password', confirm),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Change password')),
     error, status);
   onSubmit(form, error, async () => {
     status.textContent = '';
+    if (!current.value) {
+      error.textContent = 'Type your current password.';
+      current.focus();
+      return;
+    }
     if (!passwordsAgree(password, confirm, error)) return;
-    await api(`/api/v1/users/${encodeURIComponent(ctx.me.name)}/password`, { method: 'POST', body: { password: password.value } });
+    try {
+      await api(`/api/v1/users/${encodeURIComponent(ctx.me.name)}/password`, { method: 'POST', body: { password: password.value, currentPassword: current.value } });
+    } catch (err) {
+      // Control names what to fix: the current password (wrong: 403) or the new one.
+      const wrongCurrent = err instanceof ApiError && (err.code === 'CTL_WRONG_PASSWORD' || err.field === 'currentPassword');
+      if (wrongCurrent || (err instanceof ApiError && err.field === 'password')) (wrongCurrent ? current : password).focus();
+      throw err;
+    }
     form.reset();
-    status.textContent = 'Password changed. Use the new one next time you sign in.';
+    status.textContent = 'Password changed. You stay signed in here; your other sign-ins have ended, and open apps sign in again.';
   });
   return section('password', 'Change password', form);
 }

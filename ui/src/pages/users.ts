@@ -6,8 +6,9 @@ import { confirmAction, errorLine, field, onSubmit, passwordsAgree, openDialog, 
 import { tableRegion } from '../table-region.ts';
 
 /*
- * Admins only: the users of control, adding one, setting a user's password, and making or
- * unmaking admins (PATCH /api/v1/users/:name {admin}; control keeps the last admin one).
+ * Admins only: the users of control, adding one, setting another user's password (one's own is
+ * changed on the account page, with the current one), making or unmaking admins
+ * (PATCH /api/v1/users/:name {admin}; control keeps the last admin one) and removing a user.
  */
 
 export function usersPage(ctx: PageContext): void {
@@ -74,20 +75,41 @@ export function usersPage(ctx: PageContext): void {
     });
   };
 
+  const removeUser = async (u: UserRow) => {
+    const yes = await confirmAction(view, { title: `Remove ${u.name}?`, message: `${u.name} can no longer sign in; their API tokens stop working and their open apps close on every gateway. Their instances and snapshots stay.`, confirm: 'Remove user' });
+    if (!yes) return;
+    listError.textContent = '';
+    try {
+      await api(`/api/v1/users/${encodeURIComponent(u.name)}`, { method: 'DELETE' });
+      listStatus.textContent = `${u.name} was removed.`;
+      await load();
+      refocus();
+    } catch (err) {
+      if (err instanceof SignedOut) return;
+      listError.textContent = `Cannot remove ${u.name}: ${errorText(err)}`;
+    }
+  };
+
   const render = (rows: UserRow[]) => {
     const now = Date.now();
     body.replaceChildren(...rows.map((u) => {
+      const self = u.id === ctx.me.id;
       const toggle = h('button', { type: 'button', 'aria-label': `${u.admin ? 'Remove admin' : 'Make admin'}: ${u.name}` }, u.admin ? 'Remove admin' : 'Make admin');
       toggle.addEventListener('click', () => void setAdmin(u, !u.admin));
-      const reset = h('button', { type: 'button', 'aria-label': `Set password: ${u.name}` }, 'Set password');
-      reset.addEventListener('click', () => resetPassword(u));
+      // One's own password needs the current one: that is the account page's form.
+      const reset = self
+        ? h('a', { href: '/account', 'aria-label': 'Change your password on your account page' }, 'Change password')
+        : h('button', { type: 'button', 'aria-label': `Set password: ${u.name}` }, 'Set password');
+      if (!self) reset.addEventListener('click', () => resetPassword(u));
+      const remove = self ? null : h('button', { type: 'button', 'aria-label': `Remove user: ${u.name}` }, 'Remove');
+      remove?.addEventListener('click', () => void removeUser(u));
       return h('tr', { 'data-id': u.id, 'data-name': u.name },
-        h('th', { scope: 'row' }, u.name, u.id === ctx.me.id ? h('span', { class: 'you' }, ' (you)') : null),
+        h('th', { scope: 'row' }, u.name, self ? h('span', { class: 'you' }, ' (you)') : null),
         h('td', {}, u.admin
           ? h('span', { class: 'role role-admin' }, h('span', { class: 'icon', 'aria-hidden': 'true' }, '★'), ' admin')
           : h('span', { class: 'role' }, 'user')),
         h('td', { class: 'num' }, h('time', { datetime: u.created, title: u.created }, ago(u.created, now))),
-        h('td', {}, h('div', { class: 'row-actions' }, toggle, reset)));
+        h('td', {}, h('div', { class: 'row-actions' }, toggle, reset, remove)));
     }));
   };
 

@@ -1,0 +1,51 @@
+import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseRouteStreamLine } from '../../protocol/route-stream.ts';
+import { tempStore, type TempStore } from '../store/testing.ts';
+import { AppSessions } from './app-sessions.ts';
+
+describe('AppSessions', () => {
+  let t: TempStore;
+  beforeEach(() => {
+    t = tempStore();
+  });
+  afterEach(() => t.cleanup());
+
+  it('keeps its key in a 0600 file, the same on every start', () => {
+    const file = join(t.dir, 'keys', 'app-session.key');
+    const key = AppSessions.keyFromFile(file);
+    expect(key.length).toBe(32);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(AppSessions.keyFromFile(file).equals(key)).toBe(true);
+  });
+
+  it('stores a revocation, tells its listeners with the whole state, and reads it back after a restart', async () => {
+    const key = randomBytes(32);
+    const sessions = new AppSessions(t.store, key);
+    await sessions.load();
+    const lines: string[] = [];
+    const unsubscribe = sessions.subscribe((line) => lines.push(line));
+    await sessions.revoke('u-1', 1_000, 'r1');
+    await sessions.revoke('u-1', 2_000);
+    await sessions.revoke('u-2', 1_500, 'r1');
+    unsubscribe();
+    await sessions.revoke('u-3', 1_000);
+    expect(lines).toHaveLength(3);
+    const last = parseRouteStreamLine(lines[2].trim());
+    expect(last).toEqual({
+      type: 'sessions', key: key.toString('base64url'),
+      revoked: [{ user: 'u-1', instance: '*', before: 2_000 }, { user: 'u-2', instance: 'r1', before: 1_500 }],
+    });
+    expect(sessions.notBefore('u-1')).toBe(2_000);
+    expect(sessions.notBefore('u-9')).toBeUndefined();
+
+    const again = new AppSessions(await t.reopen(), key);
+    await again.load();
+    expect(again.state()).toEqual(sessions.state());
+    // An instance revocation the user's * one covers changes nothing.
+    await again.revoke('u-1', 1_800, 'r7');
+    expect(again.revocations().filter((r) => r.user === 'u-1')).toEqual([{ user: 'u-1', instance: '*', before: 2_000 }]);
+  });
+});
