@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthority, issueCertificate } from '../../certs/authority.ts';
 import { execute, jupyterApi, JUPYTER, kernelSocket, runCell, startKernel } from '../support/jupyter.ts';
 import { docker, inspect, startStack, type Stack } from '../support/stack.ts';
+import type WebSocket from 'ws';
 
 /*
  * Issue 7 "The Jupyter app", done when (second test): a git clone at a given commit from a
@@ -220,7 +221,18 @@ describe('jupyter options: git, packages, init script, failures, direct access, 
       parent_header: {}, metadata: {}, channel: 'shell', buffers: [],
       content: { code: 'import time\ntime.sleep(60)', silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true },
     }));
-    await new Promise((r) => setTimeout(r, 500));
+    // Close only once the kernel says it is busy with that cell: on a loaded machine a fixed
+    // pause could close the socket before the request reached the kernel.
+    await new Promise<void>((resolve) => {
+      const onMessage = (data: WebSocket.RawData) => {
+        const m = JSON.parse(data.toString());
+        if (m.parent_header?.msg_id === 'long' && m.msg_type === 'status' && m.content.execution_state === 'busy') {
+          socket.off('message', onMessage);
+          resolve();
+        }
+      };
+      socket.on('message', onMessage);
+    });
     socket.close();
 
     await stack.waitFor(untouched.id, 'idle', 30_000);
