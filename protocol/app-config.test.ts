@@ -262,6 +262,58 @@ describe('parseAppConfig', () => {
   });
 });
 
+describe('parseAppConfig with several mistakes', () => {
+  it('reports every one at once, each unknown field with the known field it is closest to', () => {
+    const err = errorOf({ ...minimal, comand: 'sleep 1', routing: { prot: 8080 }, image: 'My Image', idle: { maxHours: 0 } });
+    expect(err.problems).toEqual([
+      { field: 'comand', message: 'unknown field (did you mean command?)', suggestion: 'command' },
+      { field: 'image', message: 'must be a Docker image reference such as wharf/busybox:local' },
+      { field: 'routing.prot', message: 'unknown field (did you mean routing.port?)', suggestion: 'routing.port' },
+      { field: 'idle.maxHours', message: expect.stringMatching(/^must be a number of hours above 0/) },
+    ]);
+    expect(err.field).toBe('comand');
+    expect(err.message).toBe(err.problems.map((p) => `${p.field}: ${p.message}`).join('; '));
+  });
+
+  it('finds unknown fields at any depth (a required field misspelt is said once), and names another kind\'s field as such', () => {
+    const err = errorOf({ app: 'jupyter', git: { repo: 'https://x/r', brnch: 'main' }, files: [{ path: '/a', contnet: '' }], workspace: { restorefrom: 'a1' } });
+    expect(err.problems.map((p) => [p.field, p.suggestion])).toEqual([
+      ['files[0].contnet', 'files[0].content'],
+      ['workspace.restorefrom', 'workspace.restoreFrom'],
+      ['git.brnch', 'git.branch'],
+    ]);
+    const container = errorOf({ ...minimal, extraPackages: ['pandas'], colour: 'red' });
+    expect(container.problems).toEqual([
+      { field: 'extraPackages', message: 'unknown field for container apps (a field of jupyter apps: set "app" to use it)' },
+      { field: 'colour', message: 'unknown field' },
+    ]);
+  });
+
+  it('runs the checks in words on every field the schema let through, and not again on one it refused', () => {
+    const err = errorOf({
+      ...minimal,
+      command: "sh -c 'echo", workdir: '/a/../b', env: { OK: 1, '1X': '' },
+      files: [{ path: '/a/', content: '' }, { path: 5, content: '' }, { path: '/a/', content: '' }],
+      workspace: { path: '/', exclude: ['../x'] },
+    });
+    expect(err.problems.map((p) => p.field)).toEqual([
+      'env.OK', 'files[1].path', 'command', 'workdir', 'env.1X', 'files[0].path', 'files[2].path', 'workspace.path', 'workspace.exclude[0]',
+    ]);
+    expect(errorOf({ app: 'jupyter', git: { repo: 'https://u:p@x/r', branch: 'a..b', comit: '' } }).problems.map((p) => p.field))
+      .toEqual(['git.comit', 'git.repo', 'git.branch']);
+  });
+
+  it('says a mistake once, where the value as a whole is the wrong kind of thing', () => {
+    expect(errorOf({ ...minimal, files: {}, idle: [], routing: 'https' }).problems.map((p) => p.field)).toEqual(['files', 'routing', 'idle']);
+    expect(errorOf({ ...minimal, files: [null, 'x', { path: '/a/../b', content: '' }] }).problems.map((p) => p.field)).toEqual(['files[0]', 'files[1]', 'files[2].path']);
+  });
+
+  it('asks for the port beside another routing mistake, unless a misspelt field was meant to be it', () => {
+    expect(errorOf({ ...minimal, routing: { mode: 'tcp', colour: 1 } }).problems.map((p) => p.field)).toEqual(['routing.colour', 'routing.port']);
+    expect(errorOf({ ...minimal, routing: { mode: 'tcp', prot: 1 } }).problems.map((p) => p.field)).toEqual(['routing.prot']);
+  });
+});
+
 describe('cloneAppConfig', () => {
   it('returns the same config restoring from the source instance', () => {
     const source = parseAppConfig(DESIGN_CONTAINER);

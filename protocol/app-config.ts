@@ -1,6 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { splitShellWords, ShellWordsError } from './shell-words.ts';
-import { parse, ValidationError } from './validate.ts';
+import { check, Problems, ValidationError } from './validate.ts';
 
 /*
  * The app config of DESIGN.md ("App config (contract)"): what a user submits, what export
@@ -195,7 +195,8 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * Checks an app config of either kind, fills its defaults, and returns the complete config.
- * Throws a ValidationError naming the first offending field (`routing.port`, `files[0].path`).
+ * Throws a ValidationError naming every offending field (`routing.port`, `files[0].path`), an
+ * unknown one with the known field it is closest to (`comand`: did you mean `command`?).
  * `field` prefixes every path, for a config nested in a larger body.
  */
 export function parseAppConfig(value: unknown, field = ''): AppConfig {
@@ -207,24 +208,49 @@ export function parseAppConfig(value: unknown, field = ''): AppConfig {
   if (typeof app !== 'string' || !Object.hasOwn(SCHEMAS, app)) {
     throw new ValidationError(at('app'), `must be one of ${APP_KINDS.map((k) => `"${k}"`).join(', ')}`);
   }
-  const schema = SCHEMAS[app as AppKind];
-  const config = inSchemaOrder(schema, parse(schema, value, field)) as AppConfig;
+  const kind = app as AppKind;
+  const schema = SCHEMAS[kind];
+  const problems = new Problems();
+  otherKindsFields(kind, value as Record<string, unknown>, at, problems);
+  const config = inSchemaOrder(schema, check(schema, value, problems, field)) as AppConfig;
 
-  if (config.routing.mode !== 'none' && config.routing.port === undefined) {
-    throw new ValidationError(at('routing.port'), `is required when routing.mode is "${config.routing.mode}"`);
+  // The checks that need words, each on a field the schema found nothing wrong with.
+  const ok = (name: string) => !problems.touches(at(name));
+  // (Not when a misspelt field was meant to be the port: that is said already.)
+  const portMeant = problems.list.some((p) => p.suggestion === at('routing.port'));
+  if (!problems.blocks(at('routing')) && ok('routing.mode') && ok('routing.port') && !portMeant && config.routing.mode !== 'none' && config.routing.port === undefined) {
+    problems.add(at('routing.port'), `is required when routing.mode is "${config.routing.mode}"`);
   }
-  splitOrThrow(config.command, at('command'));
-  splitOrThrow(config.containerArgs, at('containerArgs'));
-  if (config.workdir) checkPath(config.workdir, at('workdir'));
-  checkEnv(config.env, at('env'));
-  checkFiles(config.files, at('files'));
-  checkPath(config.workspace.path, at('workspace.path'));
-  if (config.workspace.path === '/') throw new ValidationError(at('workspace.path'), 'must be a folder below / (the whole file system cannot be a workspace)');
-  config.workspace.exclude.forEach((pattern, i) => {
-    if (pattern.split('/').includes('..')) throw new ValidationError(at(`workspace.exclude[${i}]`), 'must stay inside the workspace (no ".." parts)');
-  });
-  if (config.app === 'jupyter') checkJupyter(config, at);
+  if (ok('command')) checkWords(config.command, at('command'), problems);
+  if (ok('containerArgs')) checkWords(config.containerArgs, at('containerArgs'), problems);
+  if (ok('workdir') && config.workdir) checkPath(config.workdir, at('workdir'), problems);
+  if (!problems.blocks(at('env'))) checkEnv(config.env, at('env'), problems);
+  if (!problems.blocks(at('files'))) checkFiles(config.files, at('files'), problems);
+  if (ok('workspace.path')) {
+    checkPath(config.workspace.path, at('workspace.path'), problems);
+    if (config.workspace.path === '/') problems.add(at('workspace.path'), 'must be a folder below / (the whole file system cannot be a workspace)');
+  }
+  if (ok('workspace.exclude')) {
+    config.workspace.exclude.forEach((pattern, i) => {
+      if (pattern.split('/').includes('..')) problems.add(at(`workspace.exclude[${i}]`), 'must stay inside the workspace (no ".." parts)');
+    });
+  }
+  if (config.app === 'jupyter' && !problems.blocks(at('git'))) checkJupyter(config, at, problems);
+  problems.throwIfAny();
   return config;
+}
+
+/**
+ * A field of another kind (`git` in a container app) is unknown here; saying whose field it is
+ * tells the user what to change (the app, or the field), where a misspelling has no suggestion.
+ */
+function otherKindsFields(kind: AppKind, value: Record<string, unknown>, at: (name: string) => string, problems: Problems): void {
+  const own = SCHEMAS[kind].properties as Record<string, TSchema>;
+  for (const key of Object.keys(value)) {
+    if (Object.hasOwn(own, key)) continue;
+    const owners = APP_KINDS.filter((k) => k !== kind && Object.hasOwn(SCHEMAS[k].properties as object, key));
+    if (owners.length) problems.add(at(key), `unknown field for ${kind} apps (a field of ${owners.join(', ')} apps: set "app" to use it)`);
+  }
 }
 
 /** The config that `clone` returns: the same app, restoring the source instance's workspace. */
@@ -245,41 +271,47 @@ function inSchemaOrder(schema: TSchema, value: unknown): unknown {
   return out;
 }
 
-function splitOrThrow(text: string, field: string): void {
+function checkWords(text: string, field: string, problems: Problems): void {
   try {
     splitShellWords(text);
   } catch (err) {
-    if (err instanceof ShellWordsError) throw new ValidationError(field, err.message);
-    throw err;
+    if (err instanceof ShellWordsError) problems.add(field, err.message);
+    else throw err;
   }
 }
 
 /** An absolute path with no `.` or `..` parts, so it means what it says after any join. */
-function checkPath(path: string, field: string): void {
+function checkPath(path: string, field: string, problems: Problems): void {
   const parts = path.split('/').slice(1);
-  if (parts.some((p) => p === '..' || p === '.')) throw new ValidationError(field, 'must not contain "." or ".." parts');
-  if (path.includes('//')) throw new ValidationError(field, 'must not contain empty parts ("//")');
+  if (parts.some((p) => p === '..' || p === '.')) problems.add(field, 'must not contain "." or ".." parts');
+  else if (path.includes('//')) problems.add(field, 'must not contain empty parts ("//")');
 }
 
-function checkEnv(env: Record<string, string>, field: string): void {
+function checkEnv(env: Record<string, string>, field: string, problems: Problems): void {
   for (const name of Object.keys(env)) {
     if (!ENV_NAME.test(name) || name.length > LIMITS.envNameChars) {
-      throw new ValidationError(`${field}.${name}`, 'must be a variable name: letters, digits and _, not starting with a digit');
+      problems.add(`${field}.${name}`, 'must be a variable name: letters, digits and _, not starting with a digit');
     }
   }
 }
 
-function checkFiles(files: AppFile[], field: string): void {
+function checkFiles(files: AppFile[], field: string, problems: Problems): void {
   const seen = new Set<string>();
   let bytes = 0;
   files.forEach((file, i) => {
     const at = `${field}[${i}]`;
-    checkPath(file.path, `${at}.path`);
-    if (file.path.endsWith('/')) throw new ValidationError(`${at}.path`, 'must name a file, not a folder (no trailing /)');
-    if (seen.has(file.path)) throw new ValidationError(`${at}.path`, `"${file.path}" is given by an earlier file`);
-    seen.add(file.path);
+    if (typeof file !== 'object' || file === null) return; // said already: must be an object
+    if (!problems.touches(`${at}.path`)) {
+      checkPath(file.path, `${at}.path`, problems);
+      if (file.path.endsWith('/')) problems.add(`${at}.path`, 'must name a file, not a folder (no trailing /)');
+      if (seen.has(file.path)) problems.add(`${at}.path`, `"${file.path}" is given by an earlier file`);
+      seen.add(file.path);
+    }
+    if (typeof file.content !== 'string') return;
+    const before = bytes;
     bytes += utf8Bytes(file.content);
-    if (bytes > LIMITS.filesBytes) throw new ValidationError(`${at}.content`, `the files' contents together exceed ${LIMITS.filesBytes / 1024 / 1024} MiB`);
+    // Said once, at the file that crosses the limit.
+    if (bytes > LIMITS.filesBytes && before <= LIMITS.filesBytes) problems.add(`${at}.content`, `the files' contents together exceed ${LIMITS.filesBytes / 1024 / 1024} MiB`);
   });
 }
 
@@ -289,22 +321,24 @@ function utf8Bytes(text: string): number {
   return encoder.encode(text).length;
 }
 
-function checkJupyter(config: JupyterAppConfig, at: (name: string) => string): void {
+function checkJupyter(config: JupyterAppConfig, at: (name: string) => string, problems: Problems): void {
   const { git } = config;
+  const ok = (name: string) => !problems.touches(at(name));
+  if (!ok('git.repo')) return;
   if (git.repo) {
-    let url: URL;
+    let url: URL | undefined;
     try {
       url = new URL(git.repo);
     } catch {
-      throw new ValidationError(at('git.repo'), 'is not a URL');
+      problems.add(at('git.repo'), 'is not a URL');
     }
     // An exported config is shared and stored: a token in the URL would travel with it.
-    if (url.username || url.password) throw new ValidationError(at('git.repo'), 'must not contain credentials');
+    if (url && (url.username || url.password)) problems.add(at('git.repo'), 'must not contain credentials');
   } else {
-    if (git.branch) throw new ValidationError(at('git.branch'), 'needs git.repo');
-    if (git.commit) throw new ValidationError(at('git.commit'), 'needs git.repo');
+    if (git.branch && ok('git.branch')) problems.add(at('git.branch'), 'needs git.repo');
+    if (git.commit && ok('git.commit')) problems.add(at('git.commit'), 'needs git.repo');
   }
-  if (git.branch.includes('..') || git.branch.endsWith('/') || git.branch.endsWith('.lock') || git.branch.includes('//') || /(^|\/)\./.test(git.branch)) {
-    throw new ValidationError(at('git.branch'), 'is not a valid branch name (see git check-ref-format)');
+  if (ok('git.branch') && (git.branch.includes('..') || git.branch.endsWith('/') || git.branch.endsWith('.lock') || git.branch.includes('//') || /(^|\/)\./.test(git.branch))) {
+    problems.add(at('git.branch'), 'is not a valid branch name (see git check-ref-format)');
   }
 }

@@ -69,11 +69,14 @@ export class ControlClient {
     const text = await res.text();
     if (!res.ok) {
       let message = `control answered ${res.status}`;
+      let errors: unknown;
       try {
-        const e = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
+        const e = (JSON.parse(text) as { error?: { code?: string; message?: string; errors?: unknown } }).error;
         if (e?.message) message = `${e.message} (${e.code})`;
+        errors = e?.errors;
       } catch { /* not JSON: keep the status */ }
-      throw new Error(message.replace(/\s*\n\s*/g, ' '));
+      // `errors`: each mistake of an invalid body ([{field, message}]), for a command to print one a line.
+      throw Object.assign(new Error(message.replace(/\s*\n\s*/g, ' ')), Array.isArray(errors) ? { errors } : {});
     }
     return text;
   }

@@ -12,6 +12,8 @@ export class ApiError extends Error {
   readonly code: string;
   readonly status: number;
   readonly field?: string;
+  /** Every mistake of an invalid body (`{"error": {…, errors: [{field, message, suggestion?}]}}`). */
+  errors?: { field: string; message: string; suggestion?: string }[];
   constructor(code: string, status: number, message: string, field?: string) {
     super(message);
     this.code = code;
@@ -83,7 +85,10 @@ export async function api<T>(path: string, init: ApiInit = {}): Promise<T> {
   if (!res.ok) {
     const error = (json as { error?: { code?: string; message?: string; field?: unknown } } | undefined)?.error;
     const field = typeof error?.field === 'string' ? error.field : undefined;
-    throw new ApiError(error?.code ?? res.headers.get('x-wharf-error') ?? 'HTTP', res.status, error?.message ?? `${res.status} ${res.statusText}`, field);
+    const failed = new ApiError(error?.code ?? res.headers.get('x-wharf-error') ?? 'HTTP', res.status, error?.message ?? `${res.status} ${res.statusText}`, field);
+    const errors = (error as { errors?: unknown } | undefined)?.errors;
+    if (Array.isArray(errors)) failed.errors = errors.filter((e) => typeof e?.field === 'string' && typeof e?.message === 'string');
+    throw failed;
   }
   return json as T;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultValues, type FormValues } from './form-values.ts';
-import { keyOfField, serverError, splitMessage, validateForm } from './form-errors.ts';
+import { keyOfField, serverError, serverErrors, splitMessage, validateForm } from './form-errors.ts';
 
 function container(patch: Record<string, string> = {}): FormValues {
   const v = defaultValues('container');
@@ -88,5 +88,23 @@ describe('launch form errors', () => {
     expect(serverError('tags[1]: must be a tag', v, 'tags[1]')).toEqual({ key: 'tags', field: 'tags[1]', message: 'line 2: must be a tag' });
     // A field the form has no input for: the form as a whole, with the message as control said it.
     expect(serverError('kind: must be "wharf.app-config"', container(), 'kind')).toEqual({ key: null, field: 'kind', message: 'kind: must be "wharf.app-config"' });
+  });
+
+  it('maps every mistake of a server answer that lists them to its input', () => {
+    const answer = {
+      message: 'containerArgs: unsupported flag --x; kind: must be "wharf.app-config"', field: 'containerArgs',
+      errors: [{ field: 'containerArgs', message: 'unsupported flag --x' }, { field: 'kind', message: 'must be "wharf.app-config"' }],
+    };
+    expect(serverErrors(answer, container())).toEqual([
+      { key: 'containerArgs', field: 'containerArgs', message: 'unsupported flag --x' },
+      { key: null, field: 'kind', message: 'kind: must be "wharf.app-config"' },
+    ]);
+    // An answer without the list (an older control, another error): the one its message names.
+    expect(serverErrors({ message: 'image: must be x', field: 'image' }, container())).toEqual([{ key: 'image', field: 'image', message: 'must be x' }]);
+  });
+
+  it('finds what a first error hides (a missing port behind an invalid mode)', () => {
+    const v = container({ 'routing.mode': 'udp', 'routing.port': '' });
+    expect(validateForm(v).map((e) => e.field)).toEqual(['routing.mode', 'routing.port']);
   });
 });

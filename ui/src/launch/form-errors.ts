@@ -1,13 +1,14 @@
 import { parseAppConfig, type AppKind } from '../../../protocol/app-config.ts';
-import { ValidationError } from '../../../protocol/validate.ts';
+import { problemText, ValidationError, type Problem } from '../../../protocol/validate.ts';
 import { fieldsOf } from './fields.ts';
 import { configFromValues, type FormValues } from './form-values.ts';
 
 /*
  * From the schema's errors to the form's inputs. parseAppConfig, the same check the API runs,
- * names the first offending field (`routing.port`, `files[0].path`, `env.FOO`); `keyOfField`
- * finds the input that holds it, and `validateForm` collects every error by setting each
- * offending field to a valid stand-in and checking again.
+ * names every offending field (`routing.port`, `files[0].path`, `env.FOO`); `keyOfField`
+ * finds the input that holds it, and `validateForm` also finds the errors a first one hides
+ * (a missing port behind an invalid routing mode) by setting each offending field to a valid
+ * stand-in and checking again.
  */
 
 export interface FieldError {
@@ -17,13 +18,20 @@ export interface FieldError {
   field: string;
   /** What is wrong, without the field's name (`must be a port from 1 to 65535`). */
   message: string;
+  /** For an unknown field: the known field it is closest to (`routing.port` for `routing.prot`). */
+  suggestion?: string;
 }
 
 const LISTS = ['tags', 'workspace.exclude', 'extraPackages'];
 
-/** The input that holds config field `field`, given the form's rows; null when the form has none (`kind`, an unknown field). */
+/**
+ * The input that holds config field `field`, given the form's rows: an imported unknown field's
+ * entry is `unknown[i]`; null when the form has none (`kind`).
+ */
 export function keyOfField(field: string, values: FormValues, message = ''): string | null {
   if (field === 'app') return 'app';
+  const unknown = values.unknown.findIndex((u) => u.field === field);
+  if (unknown >= 0) return `unknown[${unknown}]`;
   if (fieldsOf(values.app).some((f) => f.key === field)) return field;
   const item = /^(.+)\[(\d+)\]$/.exec(field);
   if (item && LISTS.includes(item[1])) return item[1];
@@ -50,11 +58,6 @@ function messageAt(field: string, message: string): string {
 export function splitMessage(text: string): { field: string; message: string } {
   const m = /^([A-Za-z_][^\s:]*): ([\s\S]+)$/.exec(text);
   return m ? { field: m[1], message: m[2] } : { field: '', message: text };
-}
-
-/** A ValidationError's message without its `field: ` prefix. */
-function bare(err: ValidationError): string {
-  return err.field && err.message.startsWith(`${err.field}: `) ? err.message.slice(err.field.length + 2) : err.message;
 }
 
 /** Valid stand-ins, so that checking again finds the next error rather than this one. */
@@ -116,23 +119,35 @@ function rowErrors(values: FormValues): FieldError[] {
   return errors;
 }
 
+/** A problem the check named, at its input. */
+function atInput(p: Problem, values: FormValues): FieldError {
+  const key = keyOfField(p.field, values, p.message);
+  return { key, field: p.field, message: messageAt(p.field, p.message), ...(p.suggestion ? { suggestion: p.suggestion } : {}) };
+}
+
 /** Every error of the form (the form shows them in its own order); none when it can be submitted. */
 export function validateForm(values: FormValues): FieldError[] {
   const errors = rowErrors(values);
   const config = configFromValues(values);
   const seen = new Set<string>();
-  for (let round = 0; round < 100; round++) {
+  for (let round = 0; round < 20; round++) {
+    let problems: Problem[];
     try {
       parseAppConfig(config);
       break;
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
-      if (seen.has(err.field)) break;
-      seen.add(err.field);
-      const key = keyOfField(err.field, values, err.message);
-      if (!errors.some((e) => e.key !== null && e.key === key)) errors.push({ key, field: err.field, message: messageAt(err.field, bare(err)) });
-      if (!standIn(config, err.field, values.app)) break;
+      problems = err.problems.filter((p) => !seen.has(p.field));
     }
+    let stoodIn = false;
+    for (const p of problems) {
+      seen.add(p.field);
+      const error = atInput(p, values);
+      if (!errors.some((e) => e.key !== null && e.key === error.key)) errors.push(error);
+      if (standIn(config, p.field, values.app)) stoodIn = true;
+    }
+    // Nothing new could be made valid (unknown fields, the kind): checking again finds nothing new.
+    if (!stoodIn) break;
   }
   return errors;
 }
@@ -148,4 +163,17 @@ export function serverError(message: string, values: FormValues, answerField?: s
     : splitMessage(message);
   const key = field ? keyOfField(field, values, rest) : null;
   return key ? { key, field, message: messageAt(field, rest) } : { key: null, field, message };
+}
+
+/**
+ * Every error of a server answer, each at its input: its `errors` list where control gives one
+ * (a config with several mistakes), else the one its `field` and message name.
+ */
+export function serverErrors(answer: { message: string; field?: string; errors?: Problem[] }, values: FormValues): FieldError[] {
+  if (!answer.errors?.length) return [serverError(answer.message, values, answer.field)];
+  return answer.errors.map((p) => {
+    const error = atInput(p, values);
+    // Shown with the form as a whole: the message names its field.
+    return error.key === null ? { ...error, message: problemText(p) } : error;
+  });
 }

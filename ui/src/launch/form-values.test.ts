@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseAppConfig } from '../../../protocol/app-config.ts';
-import { configFromValues, defaultValues, switchKind, valuesFromConfig } from './form-values.ts';
+import { configFromValues, defaultValues, moveUnknown, removeUnknown, switchKind, valuesFromConfig } from './form-values.ts';
+import { afterFileRemoved } from './unknown-fields.ts';
 
 const container = {
   kind: 'wharf.app-config', version: 1, app: 'container',
@@ -90,5 +91,43 @@ describe('launch form values', () => {
     expect(v.text['routing.port']).toBe('eighty');
     expect(v.text.tags).toBe('one');
     expect(v.text.project).toBe('Apps');
+  });
+
+  describe('fields the kind does not know (an imported file\'s)', () => {
+    const imported = () => valuesFromConfig({
+      app: 'container', image: 'x', comand: 'sleep 1', routing: { mode: 'https', prot: 8080 },
+      files: [{ path: '/a', content: '', owner: 'me' }, { path: '/b', contnet: 'hello' }], git: { repo: 'https://x/r' },
+    } as never);
+
+    it('are kept aside with their values, at any depth, in the order of the file', () => {
+      expect(imported().unknown.map((u) => [u.field, u.value])).toEqual([
+        ['comand', 'sleep 1'], ['routing.prot', 8080], ['files[0].owner', 'me'], ['files[1].contnet', 'hello'], ['git', { repo: 'https://x/r' }],
+      ]);
+    });
+
+    it('moves one to the field it was meant to be, keeping what the user typed elsewhere', () => {
+      const v = imported();
+      v.text.name = 'typed';
+      const moved = moveUnknown(v, v.unknown.findIndex((u) => u.field === 'routing.prot'), 'port');
+      expect(moved.text['routing.port']).toBe('8080');
+      expect(moved.text.name).toBe('typed');
+      expect(moved.unknown.map((u) => u.field)).not.toContain('routing.prot');
+      const content = moveUnknown(moved, moved.unknown.findIndex((u) => u.field === 'files[1].contnet'), 'content');
+      expect(content.files[1]).toEqual({ path: '/b', mode: '0644', content: 'hello' });
+      expect(content.unknown.map((u) => u.field).sort()).toEqual(['comand', 'files[0].owner', 'git']);
+    });
+
+    it('removes one only when asked, and a file row takes its own with it', () => {
+      const v = imported();
+      expect(removeUnknown(v, 0).unknown.map((u) => u.field)).not.toContain('comand');
+      expect(afterFileRemoved(v.unknown, 0).filter((u) => u.path[0] === 'files')).toEqual([{ path: ['files', 0, 'contnet'], field: 'files[0].contnet', value: 'hello' }]);
+    });
+
+    it('fill the new kind\'s inputs when the kind switches to one that knows them', () => {
+      const j = switchKind(imported(), 'jupyter');
+      expect(j.text['git.repo']).toBe('https://x/r');
+      expect(j.unknown.map((u) => u.field)).not.toContain('git');
+      expect(j.unknown.map((u) => u.field)).toContain('comand');
+    });
   });
 });

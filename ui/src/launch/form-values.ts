@@ -1,6 +1,7 @@
 import { Value } from '@sinclair/typebox/value';
 import type { AppConfig, AppKind } from '../../../protocol/app-config.ts';
 import { SCHEMAS, fieldsOf } from './fields.ts';
+import { fieldName, findUnknown, setAt, type UnknownField } from './unknown-fields.ts';
 
 /*
  * What the launch form holds, as the strings its inputs hold, and the conversion to and from an
@@ -13,6 +14,8 @@ import { SCHEMAS, fieldsOf } from './fields.ts';
  * - List fields (tags, workspace.exclude, extraPackages) hold one item per line; empty lines
  *   are dropped.
  * - workspace.restoreFrom "" is null.
+ * - Fields the kind does not know (an imported file's) are kept aside with their values
+ *   (unknown-fields.ts) and written back where they were, for the check to refuse.
  */
 
 export interface EnvRow { name: string; value: string }
@@ -25,6 +28,8 @@ export interface FormValues {
   storeInSnapshot: boolean;
   env: EnvRow[];
   files: FileRow[];
+  /** Fields of an imported config that the kind does not know, until moved or removed. */
+  unknown: UnknownField[];
 }
 
 const NUMBER = /^\s*[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?\s*$/i;
@@ -84,6 +89,7 @@ export function valuesFromConfig(config: Partial<AppConfig> & { app: AppKind }):
         return { path: asText(file.path, false), mode: asText(file.mode ?? '0644', false), content: asText(file.content, false) };
       })
       : [],
+    unknown: findUnknown(kind, config),
   };
 }
 
@@ -114,7 +120,41 @@ export function configFromValues(values: FormValues): Record<string, unknown> {
   }
   config.env = Object.fromEntries(values.env.map((row) => [row.name, row.value]));
   config.files = values.files.map((row) => ({ path: row.path, content: row.content, mode: row.mode }));
+  for (const u of values.unknown) setAt(config, u.path, structuredClone(u.value));
   return config;
+}
+
+/**
+ * The values read again from `config`, keeping what the user has in every input but those of
+ * `targets` (config paths: `command`, `routing`, `files[0].content`), which take the config's.
+ */
+function rereadInto(values: FormValues, config: Record<string, unknown>, targets: string[]): FormValues {
+  const fresh = valuesFromConfig(config as Partial<AppConfig> & { app: AppKind });
+  const hit = (key: string) => targets.some((t) => key === t || key.startsWith(`${t}.`) || key.startsWith(`${t}[`) || t.startsWith(`${key}.`) || t.startsWith(`${key}[`));
+  return {
+    ...fresh,
+    text: Object.fromEntries(Object.entries(fresh.text).map(([key, text]) => [key, hit(key) ? text : values.text[key] ?? text])),
+    storeInSnapshot: hit('git.storeInSnapshot') ? fresh.storeInSnapshot : values.storeInSnapshot,
+    env: hit('env') ? fresh.env : values.env.map((r) => ({ ...r })),
+    files: hit('files') ? fresh.files : values.files.map((f) => ({ ...f })),
+  };
+}
+
+/**
+ * The values with unknown field `index` moved to the known field `key` beside it (its "did you
+ * mean": `routing.prot` → `port`), so that the form shows its value in that field's input.
+ */
+export function moveUnknown(values: FormValues, index: number, key: string): FormValues {
+  const moved = values.unknown[index];
+  const config = configFromValues({ ...values, unknown: values.unknown.filter((_, i) => i !== index) });
+  const path = [...moved.path.slice(0, -1), key];
+  setAt(config, path, structuredClone(moved.value));
+  return rereadInto(values, config, [fieldName(path)]);
+}
+
+/** The values without unknown field `index`: the user dropped it. */
+export function removeUnknown(values: FormValues, index: number): FormValues {
+  return { ...values, unknown: values.unknown.filter((_, i) => i !== index) };
 }
 
 /**
@@ -131,5 +171,9 @@ export function switchKind(values: FormValues, to: AppKind): FormValues {
     const mine = values.text[key];
     text[key] = mine === undefined || mine === before.text[key] ? after.text[key] : mine;
   }
-  return { ...values, app: to, text, env: values.env.map((r) => ({ ...r })), files: values.files.map((f) => ({ ...f })) };
+  const switched = { ...values, app: to, text, env: values.env.map((r) => ({ ...r })), files: values.files.map((f) => ({ ...f })) };
+  // An imported field of the new kind (`git` kept aside in a container form) now has inputs: it fills them.
+  const known = values.unknown.filter((u) => !findUnknown(to, configFromValues({ ...switched, unknown: [u] })).some((still) => still.field === u.field));
+  if (!known.length) return switched;
+  return rereadInto(switched, configFromValues(switched), known.map((u) => u.field));
 }

@@ -3,7 +3,8 @@ import { h } from '../dom.ts';
 import { control, errorElement, errorText, idOf, type Control } from './controls.ts';
 import { FOLDS, fieldsOf, hintOf, type FoldId } from './fields.ts';
 import { validateForm, type FieldError } from './form-errors.ts';
-import { configFromValues, switchKind, type FormValues } from './form-values.ts';
+import { configFromValues, moveUnknown, removeUnknown, switchKind, type FormValues } from './form-values.ts';
+import { afterFileRemoved } from './unknown-fields.ts';
 
 /*
  * The launch form: every field of the chosen kind's config, the basic ones in view and the
@@ -14,6 +15,10 @@ import { configFromValues, switchKind, type FormValues } from './form-values.ts'
  * holds, and is shown, until the values change.
  * The form redraws only when its shape changes (kind, rows, a new config); typing updates the
  * values in place.
+ * Fields of an imported file that the form does not know are shown at its top with their values,
+ * their error and its "did you mean", each with a button to use it as that field and one to
+ * remove it; they are errors like any other, so the form does not launch while one is left
+ * (control would refuse it: nothing is dropped without the user saying so).
  */
 
 export const KIND_HINTS: Record<AppKind, string> = {
@@ -23,10 +28,10 @@ export const KIND_HINTS: Record<AppKind, string> = {
 
 export interface LaunchFormOptions {
   values: FormValues;
-  /** Called with the complete config once the form is valid; answers an error to show, or null. */
-  submit(config: AppConfig): Promise<FieldError | null>;
-  /** Asks control about a config the browser finds valid: an error to show, null when fine, undefined when control could not say. */
-  check?(config: AppConfig): Promise<FieldError | null | undefined>;
+  /** Called with the complete config once the form is valid; answers the errors to show, or null. */
+  submit(config: AppConfig): Promise<FieldError | FieldError[] | null>;
+  /** Asks control about a config the browser finds valid: errors to show, null when fine, undefined when control could not say. */
+  check?(config: AppConfig): Promise<FieldError | FieldError[] | null | undefined>;
 }
 
 /** How long after a field is left control is asked (tabbing through fields asks once). */
@@ -56,8 +61,8 @@ export class LaunchForm {
   #checks = 0;
   /** The values (as JSON) control is being asked about. */
   #asking: string | undefined;
-  /** Control's answer about these values: kept, so that leaving a field unchanged neither asks again nor blinks the error. */
-  #answered: { key: string; problem: FieldError | null } | undefined;
+  /** Control's answer about these values: kept, so that leaving a field unchanged neither asks again nor blinks the errors. */
+  #answered: { key: string; problems: FieldError[] } | undefined;
 
   constructor(options: LaunchFormOptions) {
     this.#values = options.values;
@@ -140,8 +145,55 @@ export class LaunchForm {
       });
       return details;
     });
-    this.#body.replaceChildren(h('div', { class: 'fields' }, kind.wrap, ...basic), ...folds);
+    const unknown = this.#unknownRows();
+    this.#body.replaceChildren(...(unknown ? [unknown] : []), h('div', { class: 'fields' }, kind.wrap, ...basic), ...folds);
     this.#show();
+  }
+
+  /** The imported fields the form does not know, with their values, their "did you mean" and what to do with them. */
+  #unknownRows(): HTMLElement | null {
+    const { unknown } = this.#values;
+    if (!unknown.length) return null;
+    const suggestions = new Map(validateForm(this.#values).filter((e) => e.suggestion).map((e) => [e.field, e.suggestion!]));
+    const rows = unknown.map((u, i) => {
+      const key = `unknown[${i}]`;
+      const id = idOf(key);
+      const error = errorElement(`${id}-error`);
+      const value = h('pre', { class: 'code unknown-value', id: `${id}-value` }, JSON.stringify(u.value, null, 2) ?? 'undefined');
+      const describedBy = `${id}-value ${id}-error`;
+      const buttons: HTMLElement[] = [];
+      const meant = suggestions.get(u.field);
+      if (meant) {
+        const use = h('button', { type: 'button', 'aria-describedby': describedBy }, `Use as ${meant}`);
+        use.addEventListener('click', () => this.#afterUnknown(moveUnknown(this.#values, i, meant.slice(meant.lastIndexOf('.') + 1)), meant));
+        buttons.push(use);
+      }
+      const remove = h('button', { type: 'button', class: 'remove', 'aria-describedby': describedBy }, `Remove ${u.field}`);
+      remove.addEventListener('click', () => this.#afterUnknown(removeUnknown(this.#values, i), null));
+      buttons.push(remove);
+      this.#controls.set(key, { key, label: u.field, input: buttons[0], error });
+      return h('li', { class: 'row unknown-row' },
+        h('div', { class: 'field wide' }, h('span', { class: 'unknown-name' }, h('code', {}, u.field)), value, error),
+        h('div', { class: 'unknown-actions' }, ...buttons));
+    });
+    return h('section', { class: 'unknown-fields', 'aria-labelledby': 'unknown-fields-title' },
+      h('h2', { id: 'unknown-fields-title' }, `Not in this form: ${unknown.length === 1 ? '1 field' : `${unknown.length} fields`} of the imported file`),
+      h('p', { class: 'hint' }, 'Control refuses fields it does not know, so the form does not launch while one is here: use each as the field it was meant to be, or remove it.'),
+      h('ol', { class: 'row-list' }, ...rows));
+  }
+
+  /** After an unknown field was moved (to config field `to`) or removed: redraw, check, and focus where it went or what is left. */
+  #afterUnknown(values: FormValues, to: string | null): void {
+    this.#values = values;
+    this.#dropCheck();
+    this.#render();
+    const target = to === null ? undefined : [...this.#controls.keys()].find((k) => k === to || k === to.split('[')[0]);
+    if (target) this.#touched.add(target);
+    this.#validate();
+    const focus = target ?? (this.#values.unknown.length ? 'unknown[0]' : 'name');
+    const fold = this.#controls.get(focus)?.input.closest('details');
+    if (fold && !fold.open) fold.open = true;
+    this.#controls.get(focus)?.input.focus();
   }
 
   #envRows(): HTMLElement {
@@ -192,6 +244,7 @@ export class LaunchForm {
 
   #removeRow(group: 'env' | 'files', index: number): void {
     (this.#values[group] as unknown[]).splice(index, 1);
+    if (group === 'files') this.#values.unknown = afterFileRemoved(this.#values.unknown, index);
     // Row keys shift: what was touched below the removed row is forgotten rather than misplaced.
     for (const key of [...this.#touched]) if (key.startsWith(`${group}[`)) this.#touched.delete(key);
     const left = this.#values[group].length;
@@ -273,7 +326,7 @@ export class LaunchForm {
     const config = parseAppConfig(configFromValues(this.#values));
     const key = JSON.stringify(config);
     if (this.#answered?.key === key) {
-      if (this.#answered.problem) this.#errors = [this.#answered.problem];
+      if (this.#answered.problems.length) this.#errors = [...this.#answered.problems];
       return;
     }
     if (this.#asking === key) return;
@@ -281,13 +334,14 @@ export class LaunchForm {
     this.#asking = key;
     this.#checkTimer = setTimeout(async () => {
       if (!this.element.isConnected) return;
-      const problem = await this.#check!(config);
+      const answer = await this.#check!(config);
       if (asked !== this.#checks || !this.element.isConnected) return;
       this.#asking = undefined;
-      if (problem === undefined) return;
-      this.#answered = { key, problem };
-      if (problem) {
-        this.#errors = [problem];
+      if (answer === undefined) return;
+      const problems = answer === null ? [] : [answer].flat();
+      this.#answered = { key, problems };
+      if (problems.length) {
+        this.#errors = [...problems];
         this.#show();
       }
     }, CHECK_DELAY_MS);
@@ -306,7 +360,7 @@ export class LaunchForm {
     const unplaced: string[] = [];
     for (const err of this.#errors) {
       // Control's answer is about the values as they are: shown wherever it points.
-      const visible = this.#showAll || err === this.#answered?.problem || (err.key !== null && this.#touched.has(err.key));
+      const visible = this.#showAll || this.#answered?.problems.includes(err) || (err.key !== null && this.#touched.has(err.key));
       if (!visible) continue;
       if (err.key !== null && this.#controls.has(err.key)) shown.set(err.key, err.message);
       else unplaced.push(err.field ? `${err.field}: ${err.message}` : err.message);
@@ -356,12 +410,14 @@ export class LaunchForm {
     this.#button.textContent = 'Launching…';
     this.element.setAttribute('aria-busy', 'true');
     try {
-      const problem = await this.#submit(config);
-      if (problem) {
-        this.#errors = [problem];
+      const answer = await this.#submit(config);
+      const problems = answer === null ? [] : [answer].flat();
+      if (problems.length) {
+        this.#errors = problems;
         this.#message = 'Not launched.';
         this.#show();
-        if (problem.key !== null && this.#controls.has(problem.key)) this.#controls.get(problem.key)!.input.focus();
+        const first = problems.find((p) => p.key !== null && this.#controls.has(p.key));
+        if (first) this.#controls.get(first.key!)!.input.focus();
       }
     } finally {
       this.#button.disabled = false;

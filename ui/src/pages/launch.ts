@@ -2,9 +2,9 @@ import { APP_KINDS, type AppConfig, type AppKind } from '../../../protocol/app-c
 import { api, ApiError, errorText, SignedOut } from '../api.ts';
 import { h } from '../dom.ts';
 import type { PageContext } from '../page.ts';
-import { serverError } from '../launch/form-errors.ts';
+import { serverErrors } from '../launch/form-errors.ts';
 import { defaultValues, valuesFromConfig } from '../launch/form-values.ts';
-import { importConfig } from '../launch/import-config.ts';
+import { importConfig, importedWithProblems } from '../launch/import-config.ts';
 import { LaunchForm } from '../launch/launch-form.ts';
 
 /** How long "Snapshot now" waits for the agent's upload before giving up. */
@@ -53,7 +53,7 @@ export function launchPage(ctx: PageContext): () => void {
         return null;
       } catch (err) {
         if (err instanceof SignedOut) return null;
-        if (err instanceof ApiError) return serverError(err.message, form.values, err.field);
+        if (err instanceof ApiError) return serverErrors(err, form.values);
         return { key: null, field: '', message: errorText(err) };
       }
     },
@@ -63,7 +63,7 @@ export function launchPage(ctx: PageContext): () => void {
         return null;
       } catch (err) {
         if (!(err instanceof ApiError)) return undefined; // control away: the launch will tell
-        if (err.status === 400 || err.code === 'CTL_NO_SNAPSHOT') return serverError(err.message, form.values, err.field);
+        if (err.status === 400 || err.code === 'CTL_NO_SNAPSHOT') return serverErrors(err, form.values);
         // Sent to sign-in now, the user would lose what they typed; signing in elsewhere keeps it.
         if (err.status === 401) form.alert('Your session has ended: sign in again in another tab, then launch; this form keeps what you typed.');
         return undefined;
@@ -89,7 +89,7 @@ export function launchPage(ctx: PageContext): () => void {
     if (out.ok) {
       imp.status.textContent = `Imported ${file.name} (a ${out.config.app} app). Check the form, then Launch.`;
     } else if (out.values) {
-      imp.error.textContent = `${file.name} was imported with a problem: ${said(new Error(out.message))}. Fix it in the form below.`;
+      imp.error.textContent = importedWithProblems(file.name, { ...out, values: out.values });
     } else {
       imp.error.textContent = `Cannot import ${file.name}: ${said(new Error(out.message))}.`;
       imp.input.setAttribute('aria-invalid', 'true');
