@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
+import { isInstanceStatus, STATUS_LABELS } from '../../protocol/instance-status.ts';
 import { UsageError } from '../../protocol/settings.ts';
 import { parseCommand, positionals } from './cli-args.ts';
 import { ControlClient } from './control-client.ts';
 
 /*
- * The instance commands of DESIGN.md ("CLI"): launch, ls, show, stop, export, clone, token,
+ * The instance commands of DESIGN.md ("CLI"): launch, ls, show, stop, rm, export, clone, token,
  * open. `--json` prints the API's JSON; export and clone print the config JSON; errors are one
- * line (bin/wharf.ts prints them).
+ * line (bin/wharf.ts prints them). Statuses read by people use the dashboard's words
+ * (STATUS_LABELS: "setting up", not "starting"); `--json` keeps the API's values.
  */
 
 interface InstanceView {
@@ -21,6 +23,12 @@ interface InstanceView {
   idleSeconds: number | null;
   restoredFrom: string | null;
   links: Record<string, string | null>;
+  config?: { routing?: { mode?: string } };
+}
+
+/** A status in the dashboard's words; an unknown one as it is. */
+export function statusWords(status: string): string {
+  return isInstanceStatus(status) ? STATUS_LABELS[status] : status;
 }
 
 interface TokenAnswer { token: string; expiresAt: string; link: string; endpoint: string | null }
@@ -52,14 +60,28 @@ export async function runLaunch(argv: string[]): Promise<void> {
   } catch (err) {
     throw new UsageError(`--file: ${values.file} is not JSON (${(err as Error).message.split('\n')[0]})`);
   }
-  const view = await new ControlClient().call<InstanceView>('POST', '/api/v1/instances', config);
+  let view: InstanceView;
+  try {
+    view = await new ControlClient().call<InstanceView>('POST', '/api/v1/instances', config);
+  } catch (err) {
+    // Several mistakes in the file: one line each, so that all are fixed in one go.
+    const errors = (err as { errors?: { field?: string; message?: string }[] }).errors;
+    if (!errors || errors.length < 2) throw err;
+    const lines = errors.map((e) => `  ${e.field ? `${e.field}: ` : ''}${e.message}`);
+    throw new Error(`${values.file === '-' ? 'the config' : values.file} has ${errors.length} mistakes:\n${lines.join('\n')}`);
+  }
   if (values.json) printJson(view);
   else console.log(view.id);
 }
 
-export const lsHelp = `wharf ls [--status S[,S…]] [--project P] [--tag T] [--queue Q] [--owner USER] [--json]
+/** Stopped and failed instances `wharf ls` shows without --all or --status: the newest ones. */
+export const LS_FINISHED = 20;
 
-  lists your instances (an admin: everyone's), newest first: id, name, app, status, project, age
+export const lsHelp = `wharf ls [--status S[,S…]] [--project P] [--tag T] [--queue Q] [--owner USER] [--all] [--json]
+
+  lists your instances (an admin: everyone's), newest first: id, name, app, status, project, age.
+  The table lists every instance that is not stopped or failed, and the ${LS_FINISHED} newest stopped or
+  failed ones; --all, --status or --json lists them all. \`wharf rm ID\` removes one you no longer need.
 
 ${ENV_NOTE}`;
 
@@ -79,22 +101,42 @@ export function table(rows: string[][]): string {
 }
 
 export async function runLs(argv: string[]): Promise<void> {
-  const flags = { status: { type: 'string' }, project: { type: 'string' }, tag: { type: 'string' }, queue: { type: 'string' }, owner: { type: 'string' }, json: { type: 'boolean' } } as const;
+  const flags = { status: { type: 'string' }, project: { type: 'string' }, tag: { type: 'string' }, queue: { type: 'string' }, owner: { type: 'string' }, all: { type: 'boolean' }, json: { type: 'boolean' } } as const;
   const { values, positionals: given } = parseCommand(argv, flags);
-  positionals(given, [], 'wharf ls [--status --project --tag --queue --owner] [--json]');
+  positionals(given, [], 'wharf ls [--status --project --tag --queue --owner] [--all] [--json]');
   const query = new URLSearchParams();
   for (const key of ['status', 'project', 'tag', 'queue', 'owner'] as const) {
     const value = values[key];
     if (value !== undefined) query.set(key, value);
   }
+  // After weeks of use most instances are stopped: the table shows only the newest of those,
+  // unless asked; --json lists every one, as it always did (scripts rely on it).
+  if (!values.all && values.status === undefined && !values.json) query.set('finishedLimit', String(LS_FINISHED));
   const qs = query.size ? `?${query}` : '';
-  const { instances } = await new ControlClient().call<{ instances: InstanceView[] }>('GET', `/api/v1/instances${qs}`);
+  const { instances, finishedLeftOut } = await new ControlClient().call<{ instances: InstanceView[]; finishedLeftOut?: number }>('GET', `/api/v1/instances${qs}`);
   if (values.json) {
     printJson(instances);
     return;
   }
   const now = Date.now();
-  console.log(table([['ID', 'NAME', 'APP', 'STATUS', 'PROJECT', 'AGE'], ...instances.map((i) => [i.id, i.name || '-', i.app, i.status, i.project, age(i.created, now)])]));
+  console.log(table([['ID', 'NAME', 'APP', 'STATUS', 'PROJECT', 'AGE'], ...instances.map((i) => [i.id, i.name || '-', i.app, statusWords(i.status), i.project, age(i.created, now)])]));
+  if (finishedLeftOut) console.log(`… and ${finishedLeftOut} older stopped or failed (wharf ls --all lists them; wharf rm ID removes one)`);
+}
+
+/** The lines `wharf show` prints: the status in the dashboard's words, the links that lead somewhere. */
+export function showLines(view: InstanceView & Record<string, unknown>): string[] {
+  const status = statusWords(view.status);
+  // A TCP app is reached on its port (wharf connect): its HTTPS name leads nowhere.
+  const tcp = view.config?.routing?.mode === 'tcp';
+  const lines: [string, unknown][] = [
+    ['id', view.id], ['name', view.name], ['app', view.app],
+    ['status', view.statusReason ? `${status} (${view.statusReason})` : status],
+    ['owner', view.owner], ['project', view.project], ['queue', view.queue], ['agent', view.agent],
+    ['idle', view.idleSeconds === null ? null : `${view.idleSeconds}s`], ['restoredFrom', view.restoredFrom],
+    ['created', view.created], ['https', tcp ? null : view.links.https], ['tcp', view.links.tcp],
+    ['connect', tcp ? `wharf connect ${view.id}` : null],
+  ];
+  return lines.filter(([, value]) => value !== null && value !== undefined && value !== '').map(([key, value]) => `${`${key}:`.padEnd(14)}${String(value)}`);
 }
 
 export const showHelp = `wharf show ID [--json]
@@ -111,14 +153,7 @@ export async function runShow(argv: string[]): Promise<void> {
     printJson(view);
     return;
   }
-  const lines: [string, unknown][] = [
-    ['id', view.id], ['name', view.name], ['app', view.app],
-    ['status', view.statusReason ? `${view.status} (${view.statusReason})` : view.status],
-    ['owner', view.owner], ['project', view.project], ['queue', view.queue], ['agent', view.agent],
-    ['idle', view.idleSeconds === null ? null : `${view.idleSeconds}s`], ['restoredFrom', view.restoredFrom],
-    ['created', view.created], ['https', view.links.https], ['tcp', view.links.tcp],
-  ];
-  for (const [key, value] of lines) if (value !== null && value !== undefined && value !== '') console.log(`${`${key}:`.padEnd(14)}${String(value)}`);
+  for (const line of showLines(view)) console.log(line);
 }
 
 export const stopHelp = `wharf stop ID [--json]
@@ -132,7 +167,34 @@ export async function runStop(argv: string[]): Promise<void> {
   const [id] = positionals(given, ['ID'], 'wharf stop ID');
   const view = await new ControlClient().call<InstanceView>('POST', path(id, '/stop'));
   if (values.json) printJson(view);
-  else console.log(`${view.id} ${view.status}`);
+  else console.log(`${view.id} ${statusWords(view.status)}`);
+}
+
+export const rmHelp = `wharf rm ID [ID…] [--snapshots] [--json]
+
+  removes stopped or failed instances: from lists, with their console and metrics. Their
+  workspace snapshots are kept, so \`wharf clone ID\` and workspace.restoreFrom still work;
+  --snapshots deletes those too. A running instance is refused: \`wharf stop ID\` it first.
+
+${ENV_NOTE}`;
+
+interface RemoveAnswer { id: string; removed: boolean; snapshotsRemoved: string[]; snapshotsKept: number }
+
+export async function runRm(argv: string[]): Promise<void> {
+  const { values, positionals: ids } = parseCommand(argv, { snapshots: { type: 'boolean' }, json: { type: 'boolean' } });
+  if (ids.length === 0) throw new UsageError('ID is missing: wharf rm ID [ID…] [--snapshots]');
+  const client = new ControlClient();
+  const answers: RemoveAnswer[] = [];
+  // One by one, each said as it goes: a refusal stops there, with those before it removed.
+  for (const id of ids) {
+    const answer = await client.call<RemoveAnswer>('DELETE', `${path(id)}${values.snapshots ? '?snapshots=1' : ''}`);
+    answers.push(answer);
+    if (values.json) continue;
+    const kept = answer.snapshotsKept ? `; ${answer.snapshotsKept} snapshot${answer.snapshotsKept === 1 ? '' : 's'} kept (wharf clone ${answer.id})` : '';
+    const gone = answer.snapshotsRemoved.length ? `, with ${answer.snapshotsRemoved.length} snapshot${answer.snapshotsRemoved.length === 1 ? '' : 's'}` : '';
+    console.log(`${answer.id} removed${gone}${kept}`);
+  }
+  if (values.json) printJson(answers);
 }
 
 export const exportHelp = `wharf export ID

@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import type { ConsoleFeed } from '../console/console-feed.ts';
+import { updateQueueNotices } from '../instances/queue-notice.ts';
 import type { RouteLog } from '../routes/route-log.ts';
 import type { Clock, Job, Store } from '../store/store.ts';
 import { dropStaleRoutes } from './endpoint-routes.ts';
@@ -10,7 +12,9 @@ import { dropStaleRoutes } from './endpoint-routes.ts';
  * - an agent silent past its grace goes offline and its instances show "agent offline";
  * - silent for a second grace, its instances fail with "agent gone";
  * - a route whose instance is finished or lost its endpoint leaves the route log, whatever
- *   path the instance took there.
+ *   path the instance took there;
+ * - a queued instance whose queue no agent serves any more (or yet) says so
+ *   (instances/queue-notice.ts): agents go offline here, and are added without a call.
  * The lease timeout is shorter than the grace, so a lost agent's starting jobs are re-queued
  * before its running apps are failed.
  */
@@ -27,6 +31,8 @@ export interface SweeperOptions {
   /** Silence after which an agent is offline; as long again and its instances fail. */
   graceMs: number;
   log?: Logger;
+  /** Where the queue notices' console lines are announced. */
+  console?: ConsoleFeed;
 }
 
 export interface SweepResult {
@@ -37,6 +43,8 @@ export interface SweepResult {
   failed: string[];
   /** Routes removed by this pass. */
   dropped: string[];
+  /** Queued instances whose queue notice this pass set, changed or cleared. */
+  noticed: string[];
 }
 
 export class AgentSweeper {
@@ -103,6 +111,7 @@ export class AgentSweeper {
       }
     }
     const dropped = await dropStaleRoutes(store, routes);
-    return { expired, offline, failed, dropped };
+    const noticed = await updateQueueNotices({ store, console: this.#o.console, log });
+    return { expired, offline, failed, dropped, noticed };
   }
 }

@@ -12,6 +12,7 @@ import type { ApiAuth } from './auth.ts';
 import type { ConsoleFeed } from '../console/console-feed.ts';
 import type { MetricsHistory } from '../metrics/history.ts';
 import type { IdleMonitor } from '../idle/idle-monitor.ts';
+import { updateQueueNotices } from '../instances/queue-notice.ts';
 import { takeSnapshotRequests } from './snapshot-requests.ts';
 
 /*
@@ -136,6 +137,7 @@ export function agentRoutes(app: FastifyInstance, store: Store, auth: ApiAuth, r
     auth.admin(request);
     const agent = await findAgent(store, request.params.id);
     await store.agents.setDrain(agent.id, true);
+    await updateQueueNotices({ store, console: feeds.console }, agent.queues);
     // Its apps are snapshotted and stopped: the agent gets them as stop commands.
     for (const instance of await store.instances.list({ agent: agent.id, status: ['starting', 'active', 'idle'] })) {
       await store.instances.updateStatus(instance.id, 'stopping', 'agent drain').catch(() => undefined);
@@ -149,6 +151,7 @@ export function agentRoutes(app: FastifyInstance, store: Store, auth: ApiAuth, r
     auth.admin(request);
     const agent = await findAgent(store, request.params.id);
     await store.agents.setDrain(agent.id, false);
+    await updateQueueNotices({ store, console: feeds.console }, agent.queues);
     const after = (await store.agents.get(agent.id))!;
     return agentView(after, await store.instances.list({ agent: agent.id, status: RUNNING }));
   });
@@ -172,6 +175,8 @@ export function agentRoutes(app: FastifyInstance, store: Store, auth: ApiAuth, r
     const agent = me(request);
     const body = parse(Heartbeat, request.body ?? {});
     const updated = await store.agents.heartbeat(agent.id, body);
+    // Online again, or other queues: the queued instances its queues hold say so at once.
+    if (agent.state !== 'online' || agent.queues.join() !== updated.queues.join()) await updateQueueNotices({ store, console: feeds.console }, [...new Set([...agent.queues, ...updated.queues])]);
     await store.jobs.renew(agent.id, clock(), options.leaseMs);
     const held = await store.instances.list({ agent: agent.id, status: RUNNING });
     // Back from silence: its instances no longer show "agent offline".
@@ -198,6 +203,9 @@ export function agentRoutes(app: FastifyInstance, store: Store, auth: ApiAuth, r
       const job = await store.jobs.lease(agent.id, current.queues, options.leaseMs, clock());
       if (job) {
         const instance = (await store.instances.get(job.instance))!;
+        // Gateways know the app from now on: its address says "setting up" until its endpoint comes.
+        const starting = routeOf(instance);
+        if (starting) routes.upsert(starting);
         // The snapshot a restore downloads: the newest of the source instance, the same owner's.
         const from = instance.spec.workspace.restoreFrom;
         const source = from ? (await store.snapshots.list({ instance: from })).find((s) => s.owner === instance.owner) : undefined;

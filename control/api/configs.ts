@@ -21,7 +21,8 @@ export async function visibleInstance(store: Store, user: User, id: string): Pro
  * source id came from (`workspace.restoreFrom`, or the instance being cloned).
  */
 export async function checkRestorable(store: Store, user: User, source: string, field: string): Promise<void> {
-  const instance = await store.instances.get(source);
+  // A removed instance restores while its snapshots are kept (`wharf rm` keeps them unless asked).
+  const instance = await store.instances.get(source, { removed: true });
   if (!instance || (instance.owner !== user.id && !user.admin)) {
     throw new ControlError('CTL_NO_SNAPSHOT', `${field}: no instance "${source}" of yours to restore from`);
   }

@@ -105,7 +105,8 @@ describe('instances API (in process)', () => {
   it('shows the instance view with its links', async () => {
     const created = await launch(bobToken, container);
     expect(created).toMatchObject({
-      name: 'my session', app: 'container', status: 'queued', statusReason: null, idleSeconds: null, restoredFrom: null,
+      // No agent in this test serves the queue: the instance says so (control/instances/queue-notice.ts).
+      name: 'my session', app: 'container', status: 'queued', statusReason: 'no agent serves queue default', idleSeconds: null, restoredFrom: null,
       owner: 'bob', agent: null, project: 'Apps', tags: ['demo', 'x'], queue: 'default', started: null, stopped: null,
       links: {
         https: `https://${created.id}.apps.test:8443/`,

@@ -2,12 +2,17 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { cloneAppConfig } from '../../protocol/app-config.ts';
-import { INSTANCE_STATUSES, type InstanceStatus } from '../../protocol/instance-status.ts';
+import { INSTANCE_STATUSES, isFinished, type InstanceStatus } from '../../protocol/instance-status.ts';
 import { parse, ValidationError } from '../../protocol/validate.ts';
+import type { ConsoleFeed } from '../console/console-feed.ts';
 import { ControlError } from '../errors.ts';
 import { instanceView, type InstanceView } from '../instances/instance-view.ts';
+import { updateQueueNotices } from '../instances/queue-notice.ts';
 import { GatewayTokens, type AppHosts, type NotBefore } from '../keys/gateway-tokens.ts';
 import type { SigningKeys } from '../keys/signing-keys.ts';
+import type { MetricsHistory } from '../metrics/history.ts';
+import type { RouteLog } from '../routes/route-log.ts';
+import type { BlobStore } from '../snapshots/blob-store.ts';
 import type { Clock, Instance, InstanceFilter, Store, User } from '../store/store.ts';
 import type { ApiAuth } from './auth.ts';
 import { checkConfig, checkRestorable, visibleInstance } from './configs.ts';
@@ -24,6 +29,13 @@ export interface InstanceRouteDeps {
   watchMs?: number;
   /** A user's last app session revocation (AppSessions.notBefore): tokens are dated no earlier. */
   notBefore?: NotBefore;
+  /** Console followers, told of control's own lines ("no agent serves queue gpu"). */
+  console?: ConsoleFeed;
+  /** What control holds of an instance besides the store, let go when it is removed. */
+  history?: MetricsHistory;
+  routes?: RouteLog;
+  /** Where snapshot blobs lie: `DELETE /instances/:id?snapshots=1` deletes those no other snapshot uses. */
+  blobs?: BlobStore;
 }
 
 /** How often a followed list or instance is read again; an event goes out only when it changed. */
@@ -46,7 +58,12 @@ export const InstanceQuery = Type.Object({
   tag: Text('a tag'),
   queue: Text('a queue name'),
   owner: Text('a user name'),
+  finishedLimit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: 'list at most this many stopped or failed instances, the newest (every other status is listed in full); the answer then says how many it left out in `finishedLeftOut`' })),
   follow: Follow,
+}, { additionalProperties: false });
+
+export const RemoveQuery = Type.Object({
+  snapshots: Type.Optional(Type.Union([Type.Literal('1'), Type.Literal('0'), Type.Literal('true'), Type.Literal('false')], { description: '1: delete the instance\'s snapshots too (default: keep them, so it can still be cloned)' })),
 }, { additionalProperties: false });
 
 export const InstanceShowQuery = Type.Object({ follow: Follow }, { additionalProperties: false });
@@ -59,7 +76,7 @@ export const TokenRequest = Type.Object({
 const STOP: Partial<Record<InstanceStatus, InstanceStatus>> = { queued: 'stopped', starting: 'stopping', active: 'stopping', idle: 'stopping' };
 
 /**
- * The instances API: launch, list, show, stop, export, clone and gateway tokens.
+ * The instances API: launch, list, show, stop, remove, export, clone and gateway tokens.
  *
  * `GET /instances?follow=1` (with the list's filters) and `GET /instances/:id?follow=1` are
  * server-sent events for the dashboard: an `instances` event (`{instances: [...]}`) or an
@@ -115,17 +132,41 @@ export function instanceRoutes(app: FastifyInstance, deps: InstanceRouteDeps): v
     const me = auth.user(request);
     const { config, spec } = await checkConfig(store, me, request.body);
     const instance = await store.instances.create({ owner: me.id, config, spec });
-    return reply.code(201).send(await view(instance));
+    // A queue no agent serves says so at once, not after the sweeper's next pass.
+    const noticed = await updateQueueNotices({ store, console: deps.console, log }, [instance.queue]);
+    const fresh = noticed.includes(instance.id) ? (await store.instances.get(instance.id)) ?? instance : instance;
+    return reply.code(201).send(await view(fresh));
   });
 
   app.get('/api/v1/instances', async (request, reply) => {
     const me = auth.user(request);
     const q = parse(InstanceQuery, request.query ?? {});
     const filter = await listFilter(me, q);
-    const list = async () => ({ instances: filter ? await views(await store.instances.list(filter)) : [] });
+    const finishedLimit = q.finishedLimit === undefined ? undefined : Number(q.finishedLimit);
+    const list = async () => {
+      if (!filter) return finishedLimit === undefined ? { instances: [] } : { instances: [], finishedLeftOut: 0 };
+      if (finishedLimit === undefined) return { instances: await views(await store.instances.list(filter)) };
+      const { instances, leftOut } = await capFinished(filter, finishedLimit);
+      return { instances: await views(instances), finishedLeftOut: leftOut };
+    };
     if (!following(q.follow)) return list();
     return watch(request, reply, 'instances', 'instances', list);
   });
+
+  /**
+   * Every instance of `filter` but stopped and failed ones, and the newest `limit` of those:
+   * what stays readable after weeks of use. Newest first, as `list` answers.
+   */
+  async function capFinished(filter: InstanceFilter, limit: number): Promise<{ instances: Instance[]; leftOut: number }> {
+    const wanted = filter.status === undefined ? INSTANCE_STATUSES : [filter.status].flat();
+    const open = wanted.filter((s) => !isFinished(s));
+    const done = wanted.filter(isFinished);
+    const running = open.length ? await store.instances.list({ ...filter, status: open }) : [];
+    const finished = done.length && limit > 0 ? await store.instances.list({ ...filter, status: done, limit }) : [];
+    const leftOut = done.length ? (await store.instances.count({ ...filter, status: done })) - finished.length : 0;
+    const instances = [...running, ...finished].sort((a, b) => b.created - a.created || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    return { instances, leftOut };
+  }
 
   /** The store filter of a list query, or undefined when it can match nothing (an unknown owner). */
   async function listFilter(me: User, q: Static<typeof InstanceQuery>): Promise<InstanceFilter | undefined> {
@@ -163,13 +204,35 @@ export function instanceRoutes(app: FastifyInstance, deps: InstanceRouteDeps): v
     return view(await store.instances.updateStatus(instance.id, to, null));
   });
 
+  // Forgets a stopped or failed instance: its row, console and metrics; its snapshots unless
+  // `?snapshots=1` asks for them too (kept, `workspace.restoreFrom` and clone still work).
+  app.delete<{ Params: { id: string } }>('/api/v1/instances/:id', async (request) => {
+    const me = auth.user(request);
+    const q = parse(RemoveQuery, request.query ?? {});
+    const withSnapshots = q.snapshots === '1' || q.snapshots === 'true';
+    // A removed instance whose snapshots were kept can be removed again, with them.
+    const found = await store.instances.get(request.params.id, { removed: withSnapshots });
+    if (!found || (found.owner !== me.id && !me.admin)) throw new ControlError('CTL_NOT_FOUND', `no instance "${request.params.id}"`);
+    const { snapshots } = await store.instances.remove(found.id, { snapshots: withSnapshots });
+    deps.history?.forget(found.id);
+    deps.routes?.remove(found.id);
+    for (const s of snapshots) {
+      // The row is gone; a blob left behind is only disk, and the next removal of its digest retries.
+      await deps.blobs?.remove(s.sha256, store.snapshots).catch((err: unknown) => log.warn({ err, snapshot: s.id, instance: found.id }, 'snapshot blob not deleted'));
+    }
+    const kept = withSnapshots ? 0 : (await store.snapshots.list({ instance: found.id })).length;
+    return { id: found.id, removed: true, snapshotsRemoved: snapshots.map((s) => s.id), snapshotsKept: kept };
+  });
+
   app.get<{ Params: { id: string } }>('/api/v1/instances/:id/config', async (request) => {
     return (await visibleInstance(store, auth.user(request), request.params.id)).config;
   });
 
   app.post<{ Params: { id: string } }>('/api/v1/instances/:id/clone', async (request) => {
     const me: User = auth.user(request);
-    const instance = await visibleInstance(store, me, request.params.id);
+    // A removed instance whose snapshots are kept is cloned as before: its config is kept with them.
+    const instance = await store.instances.get(request.params.id, { removed: true });
+    if (!instance || (instance.owner !== me.id && !me.admin)) throw new ControlError('CTL_NOT_FOUND', `no instance "${request.params.id}"`);
     await checkRestorable(store, me, instance.id, 'workspace.restoreFrom');
     return cloneAppConfig(instance.config, instance.id);
   });

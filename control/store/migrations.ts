@@ -152,6 +152,16 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX used_links_by_expiry ON used_links(expires);
     `,
   },
+  {
+    version: 3,
+    name: 'removed instances',
+    sql: `
+      -- When the instance was removed (wharf rm). A removed instance whose snapshots are kept
+      -- keeps its row, hidden from every list and look-up but the restore source's, since
+      -- snapshots name it and a clone reads its config; without snapshots its row is deleted.
+      ALTER TABLE instances ADD COLUMN removed INTEGER;
+    `,
+  },
 ];
 
 /** The newest version this code knows. */

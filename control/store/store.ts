@@ -196,9 +196,22 @@ export interface InstanceStore {
    * one transaction. name, project, tags, queue and restoredFrom come from the config.
    */
   create(input: { owner: string; config: AppConfig; spec: LaunchSpec }): Promise<Instance>;
-  get(id: string): Promise<Instance | undefined>;
-  /** Newest first. */
+  /**
+   * Undefined for an unknown or removed instance. With `removed: true`, a removed instance
+   * whose snapshots are kept too: what restoring and cloning from it read.
+   */
+  get(id: string, options?: { removed?: boolean }): Promise<Instance | undefined>;
+  /** Newest first; never a removed instance. */
   list(filter?: InstanceFilter): Promise<Instance[]>;
+  /** How many instances `list(filter)` would answer, `limit` aside. */
+  count(filter?: InstanceFilter): Promise<number>;
+  /**
+   * Removes a stopped or failed instance (CTL_ILLEGAL_TRANSITION for any other status,
+   * CTL_NOT_FOUND for an unknown or removed one), with its console lines, in one transaction.
+   * Its snapshots are kept, and so is its row, hidden (see `get`), while any is left; with
+   * `snapshots: true` they go too, and they are returned: their blobs are the caller's to delete.
+   */
+  remove(id: string, options?: { snapshots?: boolean }): Promise<{ snapshots: Snapshot[] }>;
   /**
    * Moves the instance to `to`, checked against the status table in the same transaction
    * as the write. `failed` needs a reason. queued → starting and starting → queued belong to
@@ -217,8 +230,12 @@ export interface InstanceStore {
   idleStates(): Promise<IdleState[]>;
   /** Ids of the instances that can have a route: neither queued nor finished, with an endpoint (one small query). */
   routableIds(): Promise<string[]>;
-  /** Changes only the status reason ("agent offline"), not the status; refused (CTL_NOT_FOUND) for an unknown id. */
-  setStatusReason(id: string, reason: string | null): Promise<void>;
+  /**
+   * Changes only the status reason ("agent offline"), not the status; refused (CTL_NOT_FOUND)
+   * for an unknown id. With `expect`, only while the instance still has that status and reason
+   * (false otherwise): a check and its write cannot be split by a lease or another writer.
+   */
+  setStatusReason(id: string, reason: string | null, expect?: { status: InstanceStatus; reason: string | null }): Promise<boolean>;
 }
 
 /** A launch job. It exists while its instance is queued or starting. */
@@ -279,7 +296,10 @@ export interface SnapshotStore {
   get(id: string): Promise<Snapshot | undefined>;
   /** Newest first. */
   list(filter?: { owner?: string; instance?: string }): Promise<Snapshot[]>;
-  /** True when it existed. The blob is the caller's to delete. */
+  /**
+   * True when it existed. The blob is the caller's to delete. The last snapshot of a removed
+   * instance takes the instance's hidden row with it.
+   */
   delete(id: string): Promise<boolean>;
 }
 

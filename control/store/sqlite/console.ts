@@ -28,7 +28,7 @@ export class SqliteConsole implements ConsoleStore {
   async append(instance: string, lines: { text: string; stream?: ConsoleStream; at?: number }[]): Promise<number> {
     const now = this.#clock();
     return this.#db.transaction(() => {
-      if (!this.#db.get('SELECT 1 FROM instances WHERE id = ?', instance)) throw new ControlError('CTL_NOT_FOUND', `no instance with id "${instance}"`);
+      if (!this.#db.get('SELECT 1 FROM instances WHERE id = ? AND removed IS NULL', instance)) throw new ControlError('CTL_NOT_FOUND', `no instance with id "${instance}"`);
       let seq = this.#db.get<{ seq: number | null }>('SELECT MAX(seq) AS seq FROM console_lines WHERE instance = ?', instance)!.seq ?? 0;
       for (const line of lines) {
         seq += 1;

@@ -43,8 +43,9 @@ export function toInstance(row: InstanceRow): Instance {
   };
 }
 
-export function readInstanceRow(db: Database, id: string): InstanceRow {
-  const row = db.get<InstanceRow>(`SELECT ${INSTANCE_COLUMNS} FROM instances WHERE id = ?`, id);
+/** The row of an instance; CTL_NOT_FOUND when there is none, or it was removed (unless `removed`). */
+export function readInstanceRow(db: Database, id: string, options: { removed?: boolean } = {}): InstanceRow {
+  const row = db.get<InstanceRow>(`SELECT ${INSTANCE_COLUMNS} FROM instances WHERE id = ?${options.removed ? '' : ' AND removed IS NULL'}`, id);
   if (!row) throw new ControlError('CTL_NOT_FOUND', `no instance with id "${id}"`);
   return row;
 }

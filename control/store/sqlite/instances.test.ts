@@ -122,4 +122,60 @@ describe('SQLite instances', () => {
     expect((await t.store.instances.get(instance.id))?.quietSince).toBeNull();
     await expect(t.store.instances.setQuietSince('i-missing', 1)).rejects.toMatchObject({ code: 'CTL_NOT_FOUND' });
   });
+
+  it('remove only a stopped or failed instance, with its console; a kept snapshot keeps it hidden until the last one goes', async () => {
+    const { instance } = await running();
+    await expect(t.store.instances.remove(instance.id)).rejects.toMatchObject({ code: 'CTL_ILLEGAL_TRANSITION' });
+    await t.store.instances.updateStatus(instance.id, 'stopped', 'user stop');
+    await t.store.console.append(instance.id, [{ text: 'hello' }]);
+    const snap = { instance: instance.id, owner: ada.id, sha256: 'a'.repeat(64), size: 1, path: 'aa/a' };
+    const s1 = await t.store.snapshots.add(snap);
+    const s2 = await t.store.snapshots.add(snap);
+
+    expect(await t.store.instances.remove(instance.id)).toEqual({ snapshots: [] });
+    expect(await t.store.instances.get(instance.id)).toBeUndefined();
+    expect(await t.store.instances.list()).toEqual([]);
+    expect(await t.store.instances.count()).toBe(0);
+    expect(await t.store.console.since(instance.id, 0)).toEqual([]);
+    await expect(t.store.console.append(instance.id, [{ text: 'late' }])).rejects.toMatchObject({ code: 'CTL_NOT_FOUND' });
+    await expect(t.store.instances.updateStatus(instance.id, 'failed', 'late report')).rejects.toMatchObject({ code: 'CTL_NOT_FOUND' });
+    await expect(t.store.instances.remove(instance.id)).rejects.toMatchObject({ code: 'CTL_NOT_FOUND' });
+    // Restoring and cloning still read it, with its config.
+    expect(await t.store.instances.get(instance.id, { removed: true })).toMatchObject({ id: instance.id, status: 'stopped', config: instance.config });
+    expect((await t.store.snapshots.list({ instance: instance.id })).map((s) => s.id).sort()).toEqual([s1.id, s2.id].sort());
+
+    await t.store.snapshots.delete(s1.id);
+    expect(await t.store.instances.get(instance.id, { removed: true })).toBeDefined();
+    await t.store.snapshots.delete(s2.id);
+    expect(await t.store.instances.get(instance.id, { removed: true })).toBeUndefined();
+  });
+
+  it('remove an instance with its snapshots when asked, returning them; without snapshots its row goes at once', async () => {
+    const plain = await launch();
+    await t.store.instances.updateStatus(plain.id, 'stopped', null);
+    await t.store.instances.remove(plain.id);
+    expect(await t.store.instances.get(plain.id, { removed: true })).toBeUndefined();
+
+    const { instance } = await running();
+    await t.store.instances.updateStatus(instance.id, 'failed', 'exit 1');
+    const s = await t.store.snapshots.add({ instance: instance.id, owner: ada.id, sha256: 'b'.repeat(64), size: 1, path: 'bb/b' });
+    await t.store.instances.remove(instance.id);
+    // Removed again with its snapshots: both go.
+    expect(await t.store.instances.remove(instance.id, { snapshots: true })).toEqual({ snapshots: [s] });
+    expect(await t.store.snapshots.get(s.id)).toBeUndefined();
+    expect(await t.store.instances.get(instance.id, { removed: true })).toBeUndefined();
+  });
+
+  it('count what a filter lists, and set a status reason only while status and reason are as read', async () => {
+    const a = await launch();
+    const b = await launch();
+    await t.store.instances.updateStatus(b.id, 'stopped', null);
+    expect(await t.store.instances.count()).toBe(2);
+    expect(await t.store.instances.count({ status: ['stopped', 'failed'] })).toBe(1);
+    expect(await t.store.instances.count({ status: [] })).toBe(0);
+    expect(await t.store.instances.setStatusReason(a.id, 'x', { status: 'queued', reason: null })).toBe(true);
+    expect(await t.store.instances.setStatusReason(a.id, 'y', { status: 'queued', reason: null })).toBe(false);
+    expect(await t.store.instances.setStatusReason(b.id, 'y', { status: 'queued', reason: null })).toBe(false);
+    expect((await t.store.instances.get(a.id))?.statusReason).toBe('x');
+  });
 });

@@ -3,9 +3,10 @@ import { isFinished, type InstanceStatus } from '../../../protocol/instance-stat
 import type { LaunchSpec } from '../../../protocol/launch-spec.ts';
 import { ControlError } from '../../errors.ts';
 import { newId } from '../random-id.ts';
-import type { Clock, Endpoint, IdleState, Instance, InstanceFilter, InstanceStore, Reporter } from '../store.ts';
+import type { Clock, Endpoint, IdleState, Instance, InstanceFilter, InstanceStore, Reporter, Snapshot } from '../store.ts';
 import { isUniqueViolation, toJson, type Database } from './database.ts';
 import { INSTANCE_COLUMNS, applyStatus, readInstanceRow, toInstance, type InstanceRow } from './instance-rows.ts';
+import { SNAPSHOT_COLUMNS, toSnapshot } from './snapshots.ts';
 import { checkHolder, enqueue } from './jobs.ts';
 
 const ID_ATTEMPTS = 5; // 36⁸ ids: a second collision in a row means something else is wrong
@@ -45,34 +46,46 @@ export class SqliteInstances implements InstanceStore {
     }
   }
 
-  async get(id: string): Promise<Instance | undefined> {
-    const row = this.#db.get<InstanceRow>(`SELECT ${INSTANCE_COLUMNS} FROM instances WHERE id = ?`, id);
+  async get(id: string, options: { removed?: boolean } = {}): Promise<Instance | undefined> {
+    const row = this.#db.get<InstanceRow>(`SELECT ${INSTANCE_COLUMNS} FROM instances WHERE id = ?${options.removed ? '' : ' AND removed IS NULL'}`, id);
     return row && toInstance(row);
   }
 
   async list(filter: InstanceFilter = {}): Promise<Instance[]> {
-    const where: string[] = [];
-    const params: (string | number)[] = [];
-    if (filter.status !== undefined) {
-      const statuses: InstanceStatus[] = Array.isArray(filter.status) ? filter.status : [filter.status];
-      if (statuses.length === 0) return [];
-      where.push(`status IN (${statuses.map(() => '?').join(', ')})`);
-      params.push(...statuses);
-    }
-    for (const column of ['project', 'queue', 'owner', 'agent'] as const) {
-      const value = filter[column];
-      if (value !== undefined) {
-        where.push(`${column} = ?`);
-        params.push(value);
-      }
-    }
-    if (filter.tag !== undefined) {
-      where.push('EXISTS (SELECT 1 FROM json_each(instances.tags) WHERE json_each.value = ?)');
-      params.push(filter.tag);
-    }
+    const where = whereOf(filter);
+    if (!where) return [];
     const limit = filter.limit ?? -1; // SQLite: a negative LIMIT is no limit
-    const sql = `SELECT ${INSTANCE_COLUMNS} FROM instances ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created DESC, id DESC LIMIT ?`;
-    return this.#db.all<InstanceRow>(sql, ...params, limit).map(toInstance);
+    const sql = `SELECT ${INSTANCE_COLUMNS} FROM instances WHERE ${where.sql} ORDER BY created DESC, id DESC LIMIT ?`;
+    return this.#db.all<InstanceRow>(sql, ...where.params, limit).map(toInstance);
+  }
+
+  async count(filter: InstanceFilter = {}): Promise<number> {
+    const where = whereOf(filter);
+    if (!where) return 0;
+    return this.#db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM instances WHERE ${where.sql}`, ...where.params)!.n;
+  }
+
+  async remove(id: string, options: { snapshots?: boolean } = {}): Promise<{ snapshots: Snapshot[] }> {
+    return this.#db.transaction(() => {
+      // A removed instance whose snapshots were kept can be removed again, with them.
+      const row = readInstanceRow(this.#db, id, { removed: options.snapshots });
+      if (!isFinished(row.status)) {
+        throw new ControlError('CTL_ILLEGAL_TRANSITION', `instance ${id} is ${row.status}: only a stopped or failed instance can be removed; stop it first (wharf stop ${id})`);
+      }
+      const removed = options.snapshots
+        ? this.#db.all<Snapshot>(`SELECT ${SNAPSHOT_COLUMNS} FROM snapshots WHERE instance = ? ORDER BY created DESC, id DESC`, id).map(toSnapshot)
+        : [];
+      if (options.snapshots) this.#db.run('DELETE FROM snapshots WHERE instance = ?', id);
+      if (this.#db.get('SELECT 1 FROM snapshots WHERE instance = ? LIMIT 1', id)) {
+        // Snapshots name it: the row stays, hidden, for restoring and cloning from them.
+        this.#db.run('UPDATE instances SET removed = ?, endpoint = NULL WHERE id = ?', this.#clock(), id);
+        this.#db.run('DELETE FROM console_lines WHERE instance = ?', id);
+      } else {
+        // Its console lines and (none left, it being finished) launch job go with it (ON DELETE CASCADE).
+        this.#db.run('DELETE FROM instances WHERE id = ?', id);
+      }
+      return { snapshots: removed };
+    });
   }
 
   async updateStatus(id: string, to: InstanceStatus, reason: string | null, by?: Reporter): Promise<Instance> {
@@ -99,10 +112,13 @@ export class SqliteInstances implements InstanceStore {
     });
   }
 
-  async setStatusReason(id: string, reason: string | null): Promise<void> {
-    if (this.#db.run('UPDATE instances SET status_reason = ?, updated = ? WHERE id = ?', reason, this.#clock(), id) === 0) {
-      throw new ControlError('CTL_NOT_FOUND', `no instance with id "${id}"`);
-    }
+  async setStatusReason(id: string, reason: string | null, expect?: { status: InstanceStatus; reason: string | null }): Promise<boolean> {
+    return this.#db.transaction(() => {
+      const row = readInstanceRow(this.#db, id);
+      if (expect && (row.status !== expect.status || row.status_reason !== expect.reason)) return false;
+      this.#db.run('UPDATE instances SET status_reason = ?, updated = ? WHERE id = ?', reason, this.#clock(), id);
+      return true;
+    });
   }
 
   async idleStates(): Promise<IdleState[]> {
@@ -122,4 +138,28 @@ export class SqliteInstances implements InstanceStore {
       throw new ControlError('CTL_NOT_FOUND', `no instance with id "${id}"`);
     }
   }
+}
+
+/** The WHERE clause of a filter (removed instances never match); undefined when it matches nothing. */
+function whereOf(filter: InstanceFilter): { sql: string; params: (string | number)[] } | undefined {
+  const where: string[] = ['removed IS NULL'];
+  const params: (string | number)[] = [];
+  if (filter.status !== undefined) {
+    const statuses: InstanceStatus[] = Array.isArray(filter.status) ? filter.status : [filter.status];
+    if (statuses.length === 0) return undefined;
+    where.push(`status IN (${statuses.map(() => '?').join(', ')})`);
+    params.push(...statuses);
+  }
+  for (const column of ['project', 'queue', 'owner', 'agent'] as const) {
+    const value = filter[column];
+    if (value !== undefined) {
+      where.push(`${column} = ?`);
+      params.push(value);
+    }
+  }
+  if (filter.tag !== undefined) {
+    where.push('EXISTS (SELECT 1 FROM json_each(instances.tags) WHERE json_each.value = ?)');
+    params.push(filter.tag);
+  }
+  return { sql: where.join(' AND '), params };
 }

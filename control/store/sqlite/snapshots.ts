@@ -3,9 +3,10 @@ import { newId } from '../random-id.ts';
 import type { Clock, Snapshot, SnapshotStore } from '../store.ts';
 import type { Database } from './database.ts';
 
-const COLUMNS = 'id, instance, owner, sha256, size, created, path';
+export const SNAPSHOT_COLUMNS = 'id, instance, owner, sha256, size, created, path';
+const COLUMNS = SNAPSHOT_COLUMNS;
 
-function toSnapshot(row: Snapshot): Snapshot {
+export function toSnapshot(row: Snapshot): Snapshot {
   return { id: row.id, instance: row.instance, owner: row.owner, sha256: row.sha256, size: row.size, created: row.created, path: row.path };
 }
 
@@ -45,6 +46,13 @@ export class SqliteSnapshots implements SnapshotStore {
   }
 
   async delete(id: string): Promise<boolean> {
-    return this.#db.run('DELETE FROM snapshots WHERE id = ?', id) > 0;
+    return this.#db.transaction(() => {
+      const row = this.#db.get<{ instance: string }>('SELECT instance FROM snapshots WHERE id = ?', id);
+      if (!row) return false;
+      this.#db.run('DELETE FROM snapshots WHERE id = ?', id);
+      // A removed instance was kept only for its snapshots: the last one takes it along.
+      this.#db.run('DELETE FROM instances WHERE id = ? AND removed IS NOT NULL AND NOT EXISTS (SELECT 1 FROM snapshots WHERE instance = ?)', row.instance, row.instance);
+      return true;
+    });
   }
 }

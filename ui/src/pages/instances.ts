@@ -1,4 +1,5 @@
-import { keepFocus } from '../admin/ui.ts';
+import { confirmAction, keepFocus } from '../admin/ui.ts';
+import { api, errorText, SignedOut } from '../api.ts';
 import { h } from '../dom.ts';
 import { age, duration, statusDisplay, type InstanceRow } from '../format.ts';
 import { idleSecondsNow } from '../instance/view.ts';
@@ -14,9 +15,23 @@ import { tableRegion } from '../table-region.ts';
  * other than the clock changed; then only the rows that changed are replaced, so focus, text
  * selection and screen readers' place are left alone elsewhere. Idle times and ages tick every
  * second on their own.
+ *
+ * Without a status filter the list holds every instance still running or waiting and only the
+ * FINISHED_SHOWN newest stopped or failed ones (`finishedLimit`), so that it stays readable after
+ * weeks of use; "Show all" (`?all=1`) lifts that, and Remove takes a finished one away for good.
  */
 
-const COLUMNS = ['Status', 'Name', 'App', 'Project', 'Tags', 'Queue', 'Owner', 'Idle', 'Age'] as const;
+const COLUMNS = ['Status', 'Name', 'App', 'Project', 'Tags', 'Queue', 'Owner', 'No activity for', 'Age', 'Actions'] as const;
+
+/** Stopped or failed instances listed without a status filter or "Show all": the newest. */
+const FINISHED_SHOWN = 20;
+
+const finished = (row: InstanceRow) => row.status === 'stopped' || row.status === 'failed';
+
+/** What a row says of its status: a failure's reason, and why a queued one waits ("no agent serves queue gpu"). */
+function statusDetail(row: InstanceRow): string | null {
+  return statusDisplay(row).detail ?? (row.status === 'queued' ? row.statusReason : null);
+}
 
 /** A row on the page: what it shows less the clock (`key`), and the idle clock it ticks from. */
 interface Shown {
@@ -35,7 +50,7 @@ function rowKey(r: InstanceRow): string {
   return JSON.stringify([r.status, r.statusReason, r.name, r.app, r.project, r.tags, r.queue, r.owner, r.created, r.idleSeconds === null, r.idleSince]);
 }
 
-/** The Idle cell's text `elapsedMs` after the row arrived; null: not running. */
+/** The "No activity for" cell's text (the idle clock: how long the app has been quiet) `elapsedMs` after the row arrived; null: not running. */
 function idleText(row: InstanceRow, elapsedMs: number): string | null {
   const s = idleSecondsNow(row, elapsedMs);
   return s === null ? null : duration(s);
@@ -43,10 +58,11 @@ function idleText(row: InstanceRow, elapsedMs: number): string | null {
 
 function rowOf(row: InstanceRow, now: number): Shown {
   const s = statusDisplay(row);
+  const detail = statusDetail(row);
   const idle = idleText(row, 0);
   const idleCell = h('td', { class: 'num' }, idle === null ? h('span', { class: 'none', 'aria-label': 'not applicable' }, '—') : idle);
   const tr = h('tr', { 'data-id': row.id },
-    h('td', { 'data-status': s.kind }, statusBadge(s), s.detail ? h('span', { class: 'reason' }, s.detail) : null),
+    h('td', { 'data-status': s.kind }, statusBadge(s), detail ? h('span', { class: 'reason' }, detail) : null),
     // data-focus: keyboard focus comes back to the link after its row is replaced (keepFocus).
     h('th', { scope: 'row' }, h('a', { class: 'name', href: `/instances/${row.id}`, 'data-focus': `instance-${row.id}` }, row.name || row.id), h('span', { class: 'id' }, row.id)),
     h('td', {}, row.app),
@@ -55,7 +71,10 @@ function rowOf(row: InstanceRow, now: number): Shown {
     h('td', {}, row.queue),
     h('td', {}, row.owner),
     idleCell,
-    h('td', { class: 'num' }, h('time', { datetime: row.created, title: row.created }, age(row.created, now))));
+    h('td', { class: 'num' }, h('time', { datetime: row.created, title: row.created }, age(row.created, now))),
+    h('td', {}, finished(row)
+      ? h('button', { type: 'button', class: 'remove', 'data-remove': row.id, 'data-focus': `remove-${row.id}`, 'aria-label': `Remove ${row.name || row.id}` }, 'Remove')
+      : null));
   return { key: rowKey(row), tr, row, idleCell };
 }
 
@@ -95,6 +114,10 @@ export function instancesPage(ctx: PageContext): () => void {
   ctx.title('Instances');
   const filters = readFilters(ctx.query, ctx.me.admin);
   const filtered = Object.keys(filters).length > 0;
+  // A status filter asks for exactly those; otherwise the old stopped ones wait behind "Show all".
+  const capped = filters.status === undefined && ctx.query.get('all') !== '1';
+  const query = filterQuery(filters);
+  const leftOut = h('p', { id: 'instances-left-out', class: 'hint', hidden: true });
   const body = h('tbody');
   const count = h('span', { id: 'instances-count' });
   const table = h('table', { id: 'instances', 'aria-busy': 'true' },
@@ -104,7 +127,46 @@ export function instancesPage(ctx: PageContext): () => void {
   view.append(
     h('p', { class: 'page-actions' }, h('a', { class: 'button primary', href: '/apps' }, 'Launch an app')),
     filterForm(ctx, filters),
-    tableRegion(table, 'instances-caption'));
+    tableRegion(table, 'instances-caption'),
+    leftOut);
+
+  const showLeftOut = (n: number) => {
+    leftOut.hidden = n === 0;
+    if (n === 0) return;
+    const text = `${n} older stopped or failed instance${n === 1 ? ' is' : 's are'} not shown. `;
+    if (leftOut.firstChild?.textContent === text) return;
+    leftOut.replaceChildren(text, h('a', { href: `/${query ? `${query}&` : '?'}all=1`, id: 'show-all' }, 'Show all'));
+  };
+
+  // Remove: a finished instance leaves the list for good, its snapshots kept (so Clone still works).
+  body.addEventListener('click', async (event) => {
+    const button = (event.target as Element).closest<HTMLButtonElement>('button[data-remove]');
+    if (!button || button.disabled) return;
+    const id = button.dataset.remove!;
+    const row = shown.get(id)?.row;
+    const what = row?.name ? `${row.name} (${id})` : id;
+    const yes = await confirmAction(view, {
+      title: 'Remove this instance?',
+      message: `Wharf forgets ${what}: it leaves the lists, with its console and metrics. Its workspace snapshots are kept, so a clone of it can still start where it stopped.`,
+      confirm: 'Remove instance',
+    });
+    if (!yes || !button.isConnected) return;
+    button.disabled = true;
+    try {
+      await api(`/api/v1/instances/${encodeURIComponent(id)}`, { method: 'DELETE' });
+      notice.textContent = `Removed ${what}.`;
+      // Gone at once; the next event agrees. Focus goes to the next row, else the launch link.
+      const tr = shown.get(id)?.tr;
+      const next = tr?.nextElementSibling?.querySelector<HTMLElement>('a.name') ?? view.querySelector<HTMLElement>('.page-actions a');
+      shown.delete(id);
+      tr?.remove();
+      next?.focus();
+    } catch (err) {
+      if (err instanceof SignedOut) return;
+      notice.textContent = `Cannot remove ${what}: ${errorText(err)}`;
+      button.disabled = false;
+    }
+  });
 
   /** The rows shown, by id, in the order shown; empty while the empty-state row is. */
   let shown = new Map<string, Shown>();
@@ -155,9 +217,12 @@ export function instancesPage(ctx: PageContext): () => void {
     }
   };
 
-  const query = filterQuery(filters);
-  const live = follow(`/api/v1/instances${query ? `${query}&` : '?'}follow=1`, {
-    instances: (data) => render((data as { instances: InstanceRow[] }).instances),
+  const live = follow(`/api/v1/instances${query ? `${query}&` : '?'}${capped ? `finishedLimit=${FINISHED_SHOWN}&` : ''}follow=1`, {
+    instances: (data) => {
+      const answer = data as { instances: InstanceRow[]; finishedLeftOut?: number };
+      render(answer.instances);
+      showLeftOut(answer.finishedLeftOut ?? 0);
+    },
   }, (trouble) => { notice.textContent = trouble ?? ''; }, {
     // A filter control refuses (too long, say): the list is not coming, so it is not busy.
     onRefused: () => table.setAttribute('aria-busy', 'false'),
