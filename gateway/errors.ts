@@ -39,9 +39,16 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/**
+ * How long a client should wait before asking a starting app again (Retry-After, RFC 9110
+ * §10.2.3), and how often the "setting up" page reloads itself: apps start in seconds.
+ */
+export const RETRY_AFTER_S = 2;
+
 function page(code: GatewayErrorCode): string {
   const e = gatewayErrors[code];
-  const refresh = code === 'GW_ROUTE_STARTING' ? '<meta http-equiv="refresh" content="3">' : '';
+  // A browser keeps reloading the same (clean) address until the app answers in its place.
+  const refresh = code === 'GW_ROUTE_STARTING' ? `<meta http-equiv="refresh" content="${RETRY_AFTER_S}">` : '';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">${refresh}` +
     `<title>${e.status} ${escapeHtml(e.title)} · Wharf</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:15vh auto;padding:0 1rem;color:#1b1f24;background:#fff}` +
     `@media (prefers-color-scheme:dark){body{color:#e6e6e6;background:#16181c}}code{font-size:.85em;opacity:.7}</style></head>` +
@@ -62,8 +69,6 @@ const bodies = Object.fromEntries(
 export function wantsJson(accept: string | undefined): boolean {
   return accept !== undefined && accept.includes('application/json') && !accept.includes('text/html');
 }
-
-export const RETRY_AFTER_S = 3;
 
 /** Answers a request with the readable page (or JSON) for `code`. */
 export function sendError(res: ServerResponse, code: GatewayErrorCode, accept: string | undefined): void {

@@ -2,12 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { AuthResult, Authenticator } from './auth/authenticator.ts';
-import { bearerToken } from './auth/credentials.ts';
+import { bearerToken, takeLinkToken } from './auth/credentials.ts';
 import { isForeignRequest } from './auth/request-origin.ts';
 import { gatewayErrors, rawErrorResponse, sendError, type GatewayErrorCode } from './errors.ts';
 import { proxyHttp } from './proxy/http-proxy.ts';
 import { proxyUpgrade, type UpgradeLimits } from './proxy/websocket-proxy.ts';
-import type { LiveHttpRoute, LiveRoutes, LiveTcpRoute } from './routing/live-routes.ts';
+import type { LiveHttpRoute, LiveRoutes, LiveStartingRoute, LiveTcpRoute } from './routing/live-routes.ts';
 import { HostMatcher } from './routing/route-table.ts';
 import { TUNNEL_PREFIX, type TunnelEndpoint } from './tcp/tunnel.ts';
 
@@ -29,11 +29,18 @@ export interface RouterOptions {
   control?: { route: LiveHttpRoute; publicUrl: string };
 }
 
-/** Denials a browser can cure by signing in at control. */
-const SIGN_IN_CURES = new Set<GatewayErrorCode>(['GW_AUTH_REQUIRED', 'GW_AUTH_EXPIRED', 'GW_AUTH_INVALID']);
+/**
+ * Denials a browser can cure by signing in at control. A one-time link opened again (back,
+ * reload, a bookmark) is one: control hands out a fresh link.
+ */
+const SIGN_IN_CURES = new Set<GatewayErrorCode>(['GW_AUTH_REQUIRED', 'GW_AUTH_EXPIRED', 'GW_AUTH_INVALID', 'GW_LINK_USED']);
 
-/** Where a request goes: the route, the path to send upstream, and the path-routing prefix. */
-type Target = { live: LiveHttpRoute; path: string; prefix: string | undefined } | { error: GatewayErrorCode } | { redirect: string };
+/**
+ * Where a request goes: the route, the path to send upstream, and the path-routing prefix.
+ * A starting route is resolved too: the caller is authenticated before it hears "setting up",
+ * so that a one-time link is exchanged (and leaves the address) while the app starts.
+ */
+type Target = { live: LiveHttpRoute | LiveStartingRoute; path: string; prefix: string | undefined } | { error: GatewayErrorCode } | { redirect: string };
 
 const APP_PREFIX = '/app/';
 
@@ -69,9 +76,10 @@ export class Router {
       }
       const auth = this.#o.auth.check(req, live.route.instance, live.route.public, prefix ? `${prefix}/` : '/');
       const go = (result: AuthResult) => {
-        if (result.kind === 'pass') return proxyHttp(req, res, live, { dropAuthorization: result.bearer, prefix }, path, this.#o.log, started);
-        // Answered by the gateway itself, but still the route's request: 401s and 303s count too.
-        if (result.kind === 'deny') {
+        if (result.kind === 'pass' && isReady(live)) return proxyHttp(req, res, live, { dropAuthorization: result.bearer, prefix }, path, this.#o.log, started);
+        // Answered by the gateway itself, but still the route's request: 401s, 303s and 503s count too.
+        if (result.kind === 'pass') sendError(res, 'GW_ROUTE_STARTING', req.headers.accept);
+        else if (result.kind === 'deny') {
           const signIn = this.#signInUrl(req, result.code, live.route.instance, prefix);
           if (signIn) redirect(res, signIn, '');
           else sendError(res, result.code, req.headers.accept);
@@ -110,6 +118,7 @@ export class Router {
         if (result.kind === 'deny') return refuseRoute(result.code);
         // A WebSocket cannot follow a redirect: a link token on an upgrade is not accepted.
         if (result.kind === 'redirect') return refuseRoute('GW_AUTH_REQUIRED');
+        if (!isReady(live)) return refuseRoute('GW_ROUTE_STARTING');
         proxyUpgrade(req, socket, head, live, { dropAuthorization: result.bearer, prefix }, path, this.#o.upgrade, this.#o.log, started);
       };
       const auth = this.#o.auth.check(req, live.route.instance, live.route.public, '/');
@@ -151,7 +160,8 @@ export class Router {
   /**
    * Where a browser goes to sign in (DESIGN.md "Tokens"): control's `/auth/app`, when fed by
    * control, for a GET/HEAD that accepts HTML and sent no Bearer token. Under path routing the
-   * app's root is the return (control accepts returns on the app's own host only).
+   * app's root is the return (control accepts returns on the app's own host only). The return
+   * never carries the link token that failed: control adds a fresh one.
    */
   #signInUrl(req: IncomingMessage, code: GatewayErrorCode, instance: string, prefix: string | undefined): string | undefined {
     const control = this.#o.control;
@@ -159,7 +169,7 @@ export class Router {
     if (req.headers.authorization || !req.headers.accept?.includes('text/html')) return undefined;
     const url = new URL('auth/app', control.publicUrl);
     url.searchParams.set('instance', instance);
-    if (!prefix) url.searchParams.set('return', `https://${req.headers.host}${req.url}`);
+    if (!prefix) url.searchParams.set('return', `https://${req.headers.host}${takeLinkToken(req.url!)?.rest ?? req.url}`);
     return url.href;
   }
 
@@ -184,8 +194,7 @@ export class Router {
     }
     const live = this.#o.live.table.get(id);
     if (live === undefined || live.route.kind !== 'http') return { error: 'GW_ROUTE_NOT_FOUND' };
-    if (live.route.status === 'starting') return { error: 'GW_ROUTE_STARTING' };
-    return { live: live as LiveHttpRoute, path, prefix };
+    return { live: live as LiveHttpRoute | LiveStartingRoute, path, prefix };
   }
 
   #internal(err: unknown, res: ServerResponse): void {
@@ -200,6 +209,11 @@ export class Router {
       this.#o.log.info({ host: req.headers.host, method: req.method, path: req.url!.split('?')[0], status: res.statusCode, ms: +(performance.now() - started).toFixed(2) }, 'access');
     });
   }
+}
+
+/** Whether the route's app takes requests: not while it is starting (with or without a target yet). */
+function isReady(live: LiveHttpRoute | LiveStartingRoute): live is LiveHttpRoute {
+  return live.route.status === 'active' && 'upstream' in live;
 }
 
 /**

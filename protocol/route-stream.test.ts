@@ -43,6 +43,17 @@ describe('parseRouteStreamLine', () => {
     ]);
   });
 
+  it('carries an app that is starting as a route without a target, then its routed replacement', () => {
+    const starting = parseRouteStreamLine(deltaLine(1, [parseRoute({ id: 'r1', status: 'starting' })], [])) as DeltaMessage;
+    expect(starting).toEqual({ type: 'delta', version: 1, upsert: [{ id: 'r1', kind: 'http', instance: 'r1', public: false, status: 'starting', headers: {} }], remove: [], errors: [] });
+    const ready = parseRouteStreamLine(deltaLine(2, [parseRoute({ id: 'r1', target: 'http://127.0.0.1:5' })], [])) as DeltaMessage;
+    expect(ready.upsert).toEqual([parseRoute({ id: 'r1', target: 'http://127.0.0.1:5' })]);
+    // Only a starting route may lack its target: an active one without is refused by its field.
+    const bad = parseRouteStreamLine(line({ type: 'snapshot', version: 3, epoch: 'e1', routes: [{ id: 'r2' }, { id: 'r3', status: 'starting' }] })) as SnapshotMessage;
+    expect(bad.routes.map((r) => r.id)).toEqual(['r3']);
+    expect(bad.errors.map((e) => [e.field, e.route])).toEqual([['routes[0].target', 'r2']]);
+  });
+
   it('fills an absent upsert or remove with an empty list', () => {
     expect(parseRouteStreamLine(line({ type: 'delta', version: 1, remove: ['a'] }))).toEqual({ type: 'delta', version: 1, upsert: [], remove: ['a'], errors: [] });
     expect(parseRouteStreamLine(line({ type: 'delta', version: 1 }))).toEqual({ type: 'delta', version: 1, upsert: [], remove: [], errors: [] });

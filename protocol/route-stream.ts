@@ -37,6 +37,12 @@ import { parse, parseJson, ValidationError } from './validate.ts';
  *   ignored, so control can add some without breaking older gateways (routes themselves are
  *   checked strictly: DESIGN.md, "Routes").
  * - Routes carry `headers` whose values are secrets (DESIGN.md): never log a line or a route.
+ * - An app that an agent is setting up is upserted as soon as its job is leased, with status
+ *   `starting` and no `target` (protocol/route.ts), and upserted again with its target once the
+ *   agent reports the endpoint; it is removed if the instance fails, stops or goes back to the
+ *   queue first. A gateway answers it 503 GW_ROUTE_STARTING after authenticating the caller.
+ *   A gateway older than this refuses such a route (no target) and answers 404 until the routed
+ *   one comes, as it did before.
  *
  * App sessions (docs/sessions.md) ride on the same stream, so that every gateway accepts the
  * same app cookies and refuses the same revoked ones:

@@ -36,6 +36,20 @@ describe('parseRoute', () => {
   });
 });
 
+describe('a starting route (an app that is setting up)', () => {
+  it('needs no target while its status is starting', () => {
+    expect(parseRoute({ id: 'r1', status: 'starting' })).toEqual({ id: 'r1', kind: 'http', instance: 'r1', public: false, status: 'starting', headers: {} });
+    // With one (a routes file of an older kind) it still reads as before.
+    expect(parseRoute({ id: 'r1', status: 'starting', target: 'http://x:1/' })).toMatchObject({ status: 'starting', target: 'http://x:1' });
+  });
+
+  it('refuses an active route, or a TCP one, without a target', () => {
+    expect(fieldOf(() => parseRoute({ id: 'r1' }))).toBe('route.target');
+    expect(fieldOf(() => parseRoute({ id: 'r1', status: 'active' }))).toBe('route.target');
+    expect(fieldOf(() => parseRoute({ id: 'r1', kind: 'tcp', status: 'starting' }))).toBe('route.target');
+  });
+});
+
 describe('parseRoutesFile', () => {
   it('keeps the good routes and reports each bad one by path', () => {
     const result = parseRoutesFile({

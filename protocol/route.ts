@@ -15,7 +15,10 @@ const Cidr = Type.String({ pattern: '^[0-9a-fA-F:.]+/\\d{1,3}$', description: 'a
 export const HttpRoute = Type.Object({
   id: Label,
   kind: Type.Literal('http', { default: 'http' }),
-  target: Type.String({ pattern: '^https?://', description: 'http(s)://host:port of the upstream' }),
+  // Absent only on a route whose status is `starting`: control announces an app as soon as an
+  // agent leases it, before there is an endpoint, so that its address answers "setting up"
+  // rather than "no app here". parseRoute refuses an active route without one.
+  target: Type.Optional(Type.String({ pattern: '^https?://', description: 'http(s)://host:port of the upstream' })),
   instance: Type.Optional(Label),
   public: Type.Boolean({ default: false }),
   status: Type.Union([Type.Literal('active'), Type.Literal('starting')], { default: 'active' }),
@@ -34,9 +37,13 @@ export const TcpRoute = Type.Object({
   clientCert: Type.Boolean({ default: false }),
 }, { additionalProperties: false });
 
-export type HttpRoute = Static<typeof HttpRoute> & { instance: string };
+type HttpRouteFields = Static<typeof HttpRoute> & { instance: string };
+/** An HTTP route with an upstream to send requests to. */
+export type HttpRoute = HttpRouteFields & { target: string };
+/** An HTTP route of an app that is still starting and has no upstream yet (answered 503 + Retry-After). */
+export type StartingRoute = HttpRouteFields & { status: 'starting'; target?: undefined };
 export type TcpRoute = Static<typeof TcpRoute> & { instance: string };
-export type Route = HttpRoute | TcpRoute;
+export type Route = HttpRoute | StartingRoute | TcpRoute;
 
 /** Checks one route, fills the defaults of DESIGN.md, and normalises its target. */
 export function parseRoute(value: unknown, field = 'route'): Route {
@@ -46,7 +53,9 @@ export function parseRoute(value: unknown, field = 'route'): Route {
   const kind = (value as { kind?: unknown }).kind ?? 'http';
   let route: Route;
   if (kind === 'http') {
-    route = parse(HttpRoute, value, field) as HttpRoute;
+    const http = parse(HttpRoute, value, field);
+    if (http.target === undefined && http.status !== 'starting') throw new ValidationError(`${field}.target`, 'is required (only a route with status "starting" may have none yet)');
+    route = http as HttpRoute | StartingRoute;
   } else if (kind === 'tcp') {
     route = parse(TcpRoute, value, field) as TcpRoute;
   } else {
@@ -61,7 +70,7 @@ export function parseRoute(value: unknown, field = 'route'): Route {
     });
   }
   route.instance ??= route.id;
-  route.target = normaliseTarget(route.target, `${field}.target`);
+  if (route.target !== undefined) route.target = normaliseTarget(route.target, `${field}.target`);
   return route;
 }
 

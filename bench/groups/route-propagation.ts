@@ -54,9 +54,10 @@ const envLines = (stdout: string) => Object.fromEntries(stdout.trim().split('\n'
  * are preloaded through that API (launch, lease, endpoint for each), then each sample
  * launches and leases one more instance (unmeasured) and times from sending
  * `POST /api/v1/agent/instances/:id/endpoint` until the gateway, polled back to back on one
- * keep-alive HTTPS connection for `<id>.apps.localhost`, stops answering 404 (the route is
- * private and the poll sends no token, so a live route answers 401). The clock stops when that
- * first non-404 answer arrives, so a sample overstates by up to one poll round trip.
+ * keep-alive HTTPS connection for `<id>.apps.localhost` with the instance's gateway token,
+ * stops answering "not there yet": 404, or 503 GW_ROUTE_STARTING once the lease's starting
+ * route has arrived. The endpoint is a closed port, so a live route answers 502. The clock
+ * stops when that first answer arrives, so a sample overstates by up to one poll round trip.
  */
 export async function runRoutePropagation(ctx: Pick<BenchContext, 'durationS' | 'log' | 'work'>, counts: readonly number[] = PROPAGATION_ROUTE_COUNTS): Promise<EndToEndPropagationCase[]> {
   const samples = endToEndSamples(ctx.durationS);
@@ -108,6 +109,13 @@ export async function runRoutePropagation(ctx: Pick<BenchContext, 'durationS' | 
         return lease.json.instance as string;
       };
       const report = (id: string) => call('POST', `/api/v1/agent/instances/${id}/endpoint`, agent, target);
+      const tokenOf = async (id: string): Promise<string> => {
+        const issued = await call('POST', `/api/v1/instances/${id}/token`, admin, {});
+        if (issued.status !== 200) throw new Error(`token: HTTP ${issued.status} ${JSON.stringify(issued.json)}`);
+        return `Bearer ${issued.json.token as string}`;
+      };
+      /** Before its endpoint an instance is not there yet, or starting (its lease's route). */
+      const pending = (status: number) => status === 404 || status === 503;
 
       // Preload: every route through the real API (launch, lease, endpoint), many in flight.
       const preloadStarted = performance.now();
@@ -123,8 +131,8 @@ export async function runRoutePropagation(ctx: Pick<BenchContext, 'durationS' | 
       ctx.log(`  ${routes.toLocaleString('en-US')} routes preloaded through control's API in ${preloadS.toFixed(1)} s`);
 
       poller = new Client(`https://127.0.0.1:${gw.httpsPort}`, { connect: { ca: gw.ca, servername: 'localhost' }, pipelining: 1 });
-      const poll = async (host: string) => {
-        const res = await poller!.request({ method: 'GET', path: '/', headers: { host, accept: 'application/json' } });
+      const poll = async (host: string, authorization: string) => {
+        const res = await poller!.request({ method: 'GET', path: '/', headers: { host, authorization, accept: 'application/json' } });
         await res.body.dump();
         return res.statusCode;
       };
@@ -142,8 +150,9 @@ export async function runRoutePropagation(ctx: Pick<BenchContext, 'durationS' | 
       let errors = 0;
       for (let i = 0; i < WARMUP + samples; i++) {
         const id = await leased();
+        const bearer = await tokenOf(id);
         const host = `${id}.apps.localhost`;
-        if ((await poll(host)) !== 404) errors++; // not live before its endpoint exists
+        if (!pending(await poll(host, bearer))) errors++; // not live before its endpoint exists
         const started = performance.now();
         const posted = report(id).then((res) => {
           if (i >= WARMUP) posts.push(performance.now() - started);
@@ -151,15 +160,15 @@ export async function runRoutePropagation(ctx: Pick<BenchContext, 'durationS' | 
         });
         let status = 404;
         let last = started;
-        while (status === 404) {
+        while (pending(status)) {
           const sent = performance.now();
-          status = await poll(host);
+          status = await poll(host, bearer);
           last = performance.now();
           polls.push(last - sent);
           if (last - started > 5_000) break;
         }
         const elapsed = last - started;
-        if ((await posted).status !== 200 || status !== 401) errors++;
+        if ((await posted).status !== 200 || status !== 502) errors++;
         if (i >= WARMUP) live.push(elapsed);
       }
       const result: EndToEndPropagationCase = { routes, live: distribution(live), post: distribution(posts), poll: distribution(polls), preloadS, errors };

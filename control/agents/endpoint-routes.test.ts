@@ -33,6 +33,14 @@ describe('routeOf', () => {
     expect(JSON.stringify(config)).not.toContain(token);
   });
 
+  it('gives an app that is starting (leased, no endpoint yet) a starting route without a target', () => {
+    expect(routeOf(instance({ status: 'starting', endpoint: null }))).toEqual({ id: 'r1', kind: 'http', instance: 'r1', public: false, status: 'starting', headers: {} });
+    // Queued (no agent holds it yet) or a TCP app (no page to show): none.
+    expect(routeOf(instance({ status: 'queued', endpoint: null }))).toBeUndefined();
+    expect(routeOf(instance({ status: 'starting', endpoint: null, spec: { ...testSpec(), ports: [{ port: 5432, routing: 'tcp' }] } }))).toBeUndefined();
+    expect(routeOf(instance({ status: 'starting', endpoint: null, spec: { ...testSpec(), ports: [] } }))).toBeUndefined();
+  });
+
   it('has no route before an endpoint or once finished', () => {
     expect(routeOf(instance({ endpoint: null }))).toBeUndefined();
     expect(routeOf(instance({ status: 'stopped' }))).toBeUndefined();

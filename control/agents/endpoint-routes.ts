@@ -34,9 +34,20 @@ function urlHost(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
-/** The route of an instance with an endpoint, or undefined when it has none (or is finished). */
+/**
+ * The route of an instance: with its endpoint, the route to it; while it is `starting` without
+ * one yet, a route with status `starting` and no target, so that gateways answer its address
+ * with "setting up" (503, Retry-After) instead of "no app here"; else (queued, finished, or an
+ * app with no HTTPS port to wait for) undefined.
+ *
+ * Why from `starting`, not `queued`: `starting` means an agent holds the job and is setting the
+ * app up, so the page that reloads itself is telling the truth; a queued instance may wait for
+ * an agent that never comes (no agent serves its queue), which its status reason says, and a
+ * page saying "setting up" forever would hide that.
+ */
 export function routeOf(instance: Instance): Route | undefined {
-  if (isFinished(instance.status) || instance.status === 'queued' || !isStoredEndpoint(instance.endpoint)) return undefined;
+  if (isFinished(instance.status) || instance.status === 'queued') return undefined;
+  if (!isStoredEndpoint(instance.endpoint)) return instance.status === 'starting' ? startingRouteOf(instance) : undefined;
   const e = instance.endpoint;
   const target = `${urlHost(e.host)}:${e.port}`;
   if (e.routing === 'tcp') {
@@ -45,6 +56,16 @@ export function routeOf(instance: Instance): Route | undefined {
   // The spec's routeHeaders (secrets: Jupyter's own token) ride on the route, added upstream by the gateway.
   const headers = instance.spec?.routeHeaders;
   return parseRoute({ id: instance.id, instance: instance.id, kind: 'http', target: `http://${target}`, status: 'active', ...(headers && { headers: { ...headers } }) });
+}
+
+/**
+ * The placeholder of an app that is setting up. Only for an app whose endpoint will be HTTPS (its
+ * first port, the one an endpoint report names by default): a TCP app is reached through `wharf
+ * connect`, which says "starting" by itself. No headers: they are only for the upstream.
+ */
+function startingRouteOf(instance: Instance): Route | undefined {
+  if (instance.spec?.ports?.[0]?.routing !== 'https') return undefined;
+  return parseRoute({ id: instance.id, instance: instance.id, kind: 'http', status: 'starting' });
 }
 
 /** Pins gateway ports for TCP routes; one pick at a time so that two reports never get the same port. */
@@ -98,12 +119,23 @@ export async function restoreRoutes(store: Store, routes: RouteLog): Promise<num
   return all.length;
 }
 
-/** Removes routes whose instance is gone, finished or without an endpoint (whatever path it took there). */
+/**
+ * Removes routes whose instance is gone, finished or without an endpoint (whatever path it took
+ * there); a starting route stays while its instance is still `starting` (back to `queued` when
+ * its lease expired, or stopped before it was ready: removed).
+ */
 export async function dropStaleRoutes(store: Store, routes: RouteLog): Promise<string[]> {
   // One query of ids, not a full instance per route: with 10,000 routes this runs every few seconds.
   const routable = new Set(await store.instances.routableIds());
+  // Few instances are starting at any time. Both are read before the table is, so that a route
+  // added meanwhile is not mistaken for a stale one.
+  const starting = new Set((await store.instances.list({ status: ['starting'] })).map((i) => i.id));
   const stale: string[] = [];
-  for (const route of routes.snapshot().routes) if (!routable.has(route.instance)) stale.push(route.id);
+  for (const route of routes.snapshot().routes) {
+    if (routable.has(route.instance)) continue;
+    if (route.status === 'starting' && route.target === undefined && starting.has(route.instance)) continue;
+    stale.push(route.id);
+  }
   if (stale.length) routes.change({ remove: stale });
   return stale;
 }

@@ -79,7 +79,7 @@ export class Authenticator {
     const url = req.url!;
     if (url.includes('wharf_token=')) {
       const link = takeLinkToken(url);
-      if (link) return this.#exchange(link.token, link.rest, instance, isPublic, cookiePath);
+      if (link) return this.#exchange(req, link.token, link.rest, instance, isPublic, cookiePath);
     }
     const bearer = bearerToken(req.headers.authorization);
     // A public app must not collect Wharf tokens that its visitors happen to send.
@@ -93,6 +93,11 @@ export class Authenticator {
         (err: unknown) => deny(err),
       );
     }
+    return this.#cookie(req, instance, cookiePath);
+  }
+
+  /** The app-host session cookie's answer. */
+  #cookie(req: IncomingMessage, instance: string, cookiePath: string): AuthResult {
     const cookie = readCookie(req.headers.cookie, cookieName(cookiePath));
     if (cookie !== undefined) {
       const session = this.#sessions.verify(cookie);
@@ -114,11 +119,15 @@ export class Authenticator {
     return PASS_BEARER;
   }
 
-  async #exchange(token: string | undefined, rest: string, instance: string, isPublic: boolean, cookiePath: string): Promise<AuthResult> {
+  async #exchange(req: IncomingMessage, token: string | undefined, rest: string, instance: string, isPublic: boolean, cookiePath: string): Promise<AuthResult> {
     const result = await this.#tryExchange(token, rest, instance, cookiePath);
+    if (result.kind !== 'deny') return result;
     // On a public route a link that cannot be exchanged is still taken out of the URL, so
     // that it never reaches the app; the visitor goes on without a cookie.
-    if (result.kind === 'deny' && isPublic) return { kind: 'redirect', location: rest, cookie: '' };
+    if (isPublic) return { kind: 'redirect', location: rest, cookie: '' };
+    // A link opened again (browser back, a reload, a bookmark) by a browser that already holds
+    // this app's session: the link is spent, but the cookie is what lets it in; just drop the link.
+    if (this.#cookie(req, instance, cookiePath).kind === 'pass') return { kind: 'redirect', location: rest, cookie: '' };
     return result;
   }
 

@@ -108,6 +108,26 @@ describe('LiveRoutes: incremental changes', () => {
     expect(folded.get('r0')).toBeUndefined();
   });
 
+  it('holds an app that is starting without an upstream, then its routed replacement with the same stats', () => {
+    start([]);
+    const acquired = vi.spyOn(pools, 'acquire');
+    live.update([parseRoute({ id: 's1', status: 'starting' })]);
+    const starting = live.table.get('s1')!;
+    expect(starting.route.status).toBe('starting');
+    expect('upstream' in starting).toBe(false);
+    expect(acquired).not.toHaveBeenCalled();
+    const change = live.update([http('s1', 7)]);
+    expect(change.changed.map(([before]) => before)).toEqual([starting]);
+    const ready = live.table.get('s1')!;
+    expect(ready.record).toBe(starting.record);
+    expect('upstream' in ready).toBe(true);
+    expect(acquired).toHaveBeenCalledWith('http://127.0.0.1:7');
+    // Gone before it was ready: removing a route without an upstream releases no pool.
+    live.update([parseRoute({ id: 's2', status: 'starting' })]);
+    expect(() => live.update([], ['s2'])).not.toThrow();
+    expect(live.table.get('s2')).toBeUndefined();
+  });
+
   it('a repeated id in apply(): the last one wins', () => {
     start([http('a', 1)]);
     live.apply([http('a', 2), http('a', 3), http('b', 1), http('b', 4)]);

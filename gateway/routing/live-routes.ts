@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import type { HttpRoute, Route, TcpRoute } from '../../protocol/route.ts';
+import type { HttpRoute, Route, StartingRoute, TcpRoute } from '../../protocol/route.ts';
 import { RouteStats } from '../metrics/route-stats.ts';
 import type { UpstreamPools } from '../proxy/upstream-pools.ts';
 import { RouteTable } from './route-table.ts';
@@ -33,7 +33,13 @@ export interface LiveTcpRoute {
   readonly record: RouteRecord;
 }
 
-export type LiveRoute = LiveHttpRoute | LiveTcpRoute;
+/** An app that is starting and has no upstream yet: known (503 "setting up"), never proxied. */
+export interface LiveStartingRoute {
+  readonly route: StartingRoute;
+  readonly record: RouteRecord;
+}
+
+export type LiveRoute = LiveHttpRoute | LiveStartingRoute | LiveTcpRoute;
 
 export interface TableChange {
   table: RouteTable<LiveRoute>;
@@ -177,6 +183,7 @@ export class LiveRoutes {
     let record = this.#records.get(route.id);
     if (!record) this.#records.set(route.id, (record = new RouteRecord(route.id)));
     if (route.kind === 'tcp') return { route, record };
+    if (route.target === undefined) return { route, record };
     const headerList = Object.entries(route.headers).flat();
     return {
       route,
@@ -188,7 +195,7 @@ export class LiveRoutes {
   }
 
   #release(live: LiveRoute): void {
-    if (live.route.kind === 'http') this.#pools.release(live.route.target);
+    if (live.route.kind === 'http' && live.route.target !== undefined) this.#pools.release(live.route.target);
   }
 }
 
