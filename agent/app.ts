@@ -6,6 +6,7 @@ import { containerName, containerOptions, publishedPort, usesHostNetwork, type H
 import { isLeaseLost, type AgentControlApi } from './control-api.ts';
 import { engineMessage, ensureImage, isNotFound } from './docker-engine.ts';
 import { checkOwnedVolumes } from './isolation/owned-volumes.ts';
+import { listeningSockets, watchListening } from './port-hint.ts';
 import { waitReady } from './readiness.ts';
 import { tarFiles } from './tar-writer.ts';
 import { containerUser, expandHome, homeOf, readImagePasswd } from './workspace/home-dir.ts';
@@ -288,10 +289,14 @@ export class App {
     if (this.spec.readiness.kind !== 'none' && hostPort !== undefined) {
       this.#console.event(`waiting for the app to answer on port ${port!.port} (${this.spec.readiness.kind}, up to ${Math.round(this.#ctx.readinessTimeoutMs / 1000)} s)`);
       const probeHost = usesHostNetwork(this.spec) ? '127.0.0.1' : this.#ctx.host.bind;
-      const outcome = await waitReady(this.spec.readiness, probeHost, hostPort, this.#ctx.readinessTimeoutMs, () => this.#exitCode !== undefined || this.#phase !== 'starting');
+      // With host networking the sockets are the host's: not the app's to list in its console.
+      const hint = usesHostNetwork(this.spec) ? undefined : watchListening(port!.port, () => listeningSockets(this.#ctx.docker, container), (line) => this.#console.event(line));
+      const outcome = await waitReady(this.spec.readiness, probeHost, hostPort, this.#ctx.readinessTimeoutMs, () => this.#exitCode !== undefined || this.#phase !== 'starting', undefined, this.spec.routeHeaders);
+      hint?.stop();
       if (outcome === 'exited') return; // #watchExit or stop() reports it
       if (outcome === 'timeout') {
-        await this.#fail(`the app did not answer on port ${port!.port} within ${Math.round(this.#ctx.readinessTimeoutMs / 1000)} s (readiness timeout)`, { keepContainer: true, stopContainer: true });
+        const seen = hint?.last();
+        await this.#fail(`the app did not answer on port ${port!.port} within ${Math.round(this.#ctx.readinessTimeoutMs / 1000)} s (readiness timeout)${seen ? `; ${seen}` : ''}`, { keepContainer: true, stopContainer: true });
         return;
       }
     }

@@ -46,3 +46,21 @@ describe('readiness probes', () => {
     expect(await waitReady({ kind: 'tcp', port: 1 }, '127.0.0.1', closer, 5_000, () => true)).toBe('exited');
   });
 });
+
+describe('readiness probe requests', () => {
+  it('http: sends the route headers, so an app that checks them answers 200 and logs no refusal', async () => {
+    const seen: (string | undefined)[] = [];
+    const app = createHttp((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(req.headers.authorization === 'token s3cret' ? 200 : 403).end();
+    });
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+    try {
+      const port = (app.address() as AddressInfo).port;
+      expect(await waitReady({ kind: 'http', port: 1, path: '/api/status' }, '127.0.0.1', port, 5_000, () => false, undefined, { Authorization: 'token s3cret' })).toBe('ready');
+      expect(seen).toEqual(['token s3cret']);
+    } finally {
+      await new Promise((r) => app.close(r));
+    }
+  });
+});

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { ContainerAppConfig, JupyterAppConfig } from '../protocol/app-config.ts';
 import type { LaunchSpec } from '../protocol/launch-spec.ts';
 import { splitShellWords } from '../protocol/shell-words.ts';
-import { ValidationError } from '../protocol/validate.ts';
+import { Problems, ValidationError } from '../protocol/validate.ts';
 import { compileContainer, type CompileOptions } from './container.ts';
 
 /*
@@ -34,7 +34,9 @@ import { compileContainer, type CompileOptions } from './container.ts';
  * container as JUPYTER_TOKEN (which Jupyter reads, and logs only as "...") and to the route as
  * the header `Authorization: token <T>` (spec.routeHeaders, a secret), so the gateway adds it
  * upstream and a request to the container's published port without it is refused. The
- * agent's activity probe reads it from the spec's env.
+ * agent's probes carry it too, so Jupyter does not log them as refused (`403 GET /api/status`):
+ * the activity probe reads it from the spec's env (activity.tokenEnv), the readiness probe
+ * sends the route's headers (agent/readiness.ts).
  */
 
 export const BOOT_SCRIPT = '/opt/wharf/boot.sh';
@@ -76,19 +78,28 @@ export function bootScript(config: JupyterAppConfig): string {
 
 /**
  * Compiles a jupyter app config (already checked by `parseAppConfig`) into a launch spec.
- * Throws a ValidationError naming the field for what a jupyter app cannot take: routing other than https, a file at the boot or init
+ * Throws a ValidationError naming each field a jupyter app cannot take: routing other than https, a file at the boot or init
  * script's path; and whatever compileContainer refuses in `containerArgs`.
  */
 export function compileJupyter(config: JupyterAppConfig, options: CompileOptions): LaunchSpec {
+  const problems = new Problems();
   if (config.routing.mode !== 'https') {
-    throw new ValidationError('routing.mode', 'must be "https" for jupyter apps: Jupyter is served through the gateway');
+    problems.add('routing.mode', 'must be "https" for jupyter apps: Jupyter is served through the gateway');
   }
   config.files.forEach((file, i) => {
-    if (file.path === BOOT_SCRIPT || file.path === INIT_SCRIPT) throw new ValidationError(`files[${i}].path`, `"${file.path}" is Wharf's own (the jupyter boot scripts)`);
+    if (file.path === BOOT_SCRIPT || file.path === INIT_SCRIPT) problems.add(`files[${i}].path`, `"${file.path}" is Wharf's own (the jupyter boot scripts)`);
   });
   const { git: _git, extraPackages: _packages, initScript, app: _app, project: _project, image, ...rest } = config;
   const asContainer: ContainerAppConfig = { ...rest, app: 'container', project: config.project, image, command: '' };
-  const base = compileContainer(asContainer, options);
+  let base: LaunchSpec | undefined;
+  try {
+    base = compileContainer(asContainer, options);
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    for (const p of err.problems) problems.add(p.field, p.message);
+  }
+  problems.throwIfAny();
+  if (!base) throw new Error('unreachable: compileContainer neither answered nor refused');
   const port = config.routing.port;
   const token = randomBytes(32).toString('hex');
   const files = [...base.files, { path: BOOT_SCRIPT, content: bootScript(config), mode: '0755' }];

@@ -1,8 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createWebSocketStream, WebSocket } from 'ws';
+import { WebSocket } from 'ws';
+import { TunnelClosedError, tunnelStream } from '../../gateway/tcp/tunnel-stream.ts';
 import { wharfHome } from '../../protocol/home.ts';
 import { parsers, UsageError } from '../../protocol/settings.ts';
 import { ControlClient } from './control-client.ts';
@@ -11,7 +13,9 @@ export const connectHelp = `wharf connect ID [--port N] [--gateway URL] [--token
 
 Opens 127.0.0.1:N (0 or none: any free port) and carries each connection to the TCP app ID
 through the gateway's HTTPS port, over a WebSocket: for clients (psql, redis-cli, ssh) that
-can reach only HTTPS.
+can reach only HTTPS. A client that ends its sending side (\`echo hi | nc 127.0.0.1 N\`) still
+gets the app's reply: ends are passed on both ways. ID must be a TCP app (routing.mode "tcp");
+through control, an HTTPS app is refused before anything listens (open it with \`wharf open ID\`).
 
 With control reachable (WHARF_URL and WHARF_TOKEN, an API token, as for every command), that
 is all it needs: control gives the gateway's address, a token for ID and the local CA.
@@ -63,6 +67,14 @@ export async function runConnect(argv: string[]): Promise<void> {
     } catch (err) {
       throw new UsageError(`no token: pass --token T (a token whose scope names the app), or set WHARF_URL and WHARF_TOKEN so that control issues one (${(err as Error).message})`);
     }
+    // Before listening: a client pointed at an HTTPS app would only ever get a refusal.
+    const config = await control.call<{ routing?: { mode?: string } }>('GET', `/api/v1/instances/${encodeURIComponent(id)}/config`);
+    const mode = config.routing?.mode;
+    if (mode !== 'tcp') {
+      throw new Error(mode === 'https'
+        ? `${id} is an HTTPS app, not a TCP app: wharf connect carries TCP apps only (routing.mode "tcp"); open it with \`wharf open ${id}\``
+        : `${id} is not a TCP app (routing.mode "${mode ?? 'none'}"): wharf connect carries TCP apps only (routing.mode "tcp")`);
+    }
     const issued = await control.call<{ token: string; gateway: string }>('POST', `/api/v1/instances/${encodeURIComponent(id)}/token`, {});
     token = issued.token;
     gateway ??= issued.gateway;
@@ -81,7 +93,9 @@ export async function runConnect(argv: string[]): Promise<void> {
   const url = new URL(`/_wharf/tunnel/${id}`, base);
   url.protocol = 'wss:';
 
-  const server = net.createServer((local) => {
+  // Half-open both ways: a client that ends its sending side (`echo hi | nc`) still gets the
+  // reply, and an app that ends first still gets what the client sends after (tunnel-stream.ts).
+  const server = net.createServer({ allowHalfOpen: true }, (local) => {
     local.pause();
     const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` }, ca, perMessageDeflate: false, maxPayload: 1 << 20 });
     ws.once('unexpected-response', (_req, res) => {
@@ -89,16 +103,32 @@ export async function runConnect(argv: string[]): Promise<void> {
       res.resume();
       local.destroy();
     });
+    let remote: Duplex | undefined;
+    let gaveUp = false;
     ws.once('error', (err) => {
-      console.error(`wharf connect: ${err.message}`);
+      if (!gaveUp) console.error(`wharf connect: ${err.message}`);
       local.destroy();
     });
+    // An error or reset on the client's side aborts the tunnel rather than ending it.
+    local.on('error', (err) => {
+      if (remote) remote.destroy(err);
+      else local.destroy();
+    });
+    local.once('close', () => {
+      // Closed normally, both directions have ended already; otherwise this aborts the tunnel.
+      if (remote) remote.destroy();
+      else if (ws.readyState === ws.CONNECTING) {
+        // The client gave up before the tunnel opened.
+        gaveUp = true;
+        ws.terminate();
+      }
+    });
     ws.once('open', () => {
-      const remote = createWebSocketStream(ws);
-      remote.on('error', () => local.destroy());
-      local.on('error', () => ws.terminate());
-      local.on('close', () => ws.close());
-      ws.once('close', () => local.destroy());
+      remote = tunnelStream(ws);
+      remote.on('error', (err) => {
+        if (err instanceof TunnelClosedError && err.code === 1013) console.error('wharf connect: the gateway refused the tunnel: too many connections (1013)');
+        local.destroy();
+      });
       local.pipe(remote);
       remote.pipe(local);
       local.resume();

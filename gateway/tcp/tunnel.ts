@@ -1,10 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { createWebSocketStream, WebSocketServer } from 'ws';
+import { WebSocketServer } from 'ws';
 import type { LiveTcpRoute } from '../routing/live-routes.ts';
 import type { TcpConnections } from './tcp-connections.ts';
 import { pipeTcp } from './tcp-pipe.ts';
+import { tunnelStream } from './tunnel-stream.ts';
 
 /** `wss://<main host>/_wharf/tunnel/<route>`: a TCP route carried over a WebSocket (`wharf connect`). */
 export const TUNNEL_PREFIX = '/_wharf/tunnel/';
@@ -19,7 +20,8 @@ export interface TunnelOptions {
 /**
  * Carries a TCP route for a client that can reach only the HTTPS port. The caller has already
  * checked the token; here the WebSocket is accepted and its binary messages become the TCP
- * stream to the route's upstream. The route's allowlist does not apply: the token is the key.
+ * stream to the route's upstream, half-closes included (tunnel-stream.ts). The route's
+ * allowlist does not apply: the token is the key.
  */
 export class TunnelEndpoint {
   readonly #o: TunnelOptions;
@@ -33,10 +35,9 @@ export class TunnelEndpoint {
   accept(req: IncomingMessage, socket: Duplex, head: Buffer, live: LiveTcpRoute): void {
     const { route, record } = live;
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      const stream = createWebSocketStream(ws);
-      // The stream does not emit 'close' itself; the connection bookkeeping waits for it.
-      ws.once('close', () => stream.emit('close'));
-      stream.on('error', () => ws.terminate());
+      const stream = tunnelStream(ws);
+      // pipeTcp handles errors once admitted; a refused one still closes (1013) with an error.
+      stream.on('error', (err) => this.#o.log.debug({ route: route.id, err: err.message }, 'tunnel closed'));
       const pipeOptions = { connectTimeoutMs: this.#o.connectTimeoutMs, idleTimeoutMs: this.#o.idleTimeoutMs, stats: record.stats, log: this.#o.log, route: route.id };
       if (!this.#o.connections.admit(route.id, stream, () => pipeTcp(stream, route.target, pipeOptions))) ws.close(1013, 'too many connections');
     });

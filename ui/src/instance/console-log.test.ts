@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { atBottom, clock, consoleEvent, MAX_LINES, overflow } from './console-log.ts';
+import { atBottom, clock, consoleEvent, lineLook, MAX_LINES, overflow } from './console-log.ts';
 
 describe('instance console', () => {
   it('reads events as control/api/console.ts sends them and skips anything else', () => {
@@ -21,5 +21,12 @@ describe('instance console', () => {
 
   it('shows the time of day of a line', () => {
     expect(clock('2026-03-01T12:00:05.123Z')).toBe('12:00:05');
+  });
+
+  it('shows stderr as the app\'s output, like stdout (no red "err" label); Wharf\'s events keep theirs', () => {
+    // Jupyter logs its ordinary start-up to stderr: it must not read as a failure.
+    expect(lineLook('stderr')).toEqual({ className: 'line output', label: null });
+    expect(lineLook('stderr')).toEqual(lineLook('stdout'));
+    expect(lineLook('event')).toEqual({ className: 'line event', label: 'wharf' });
   });
 });

@@ -32,6 +32,21 @@ export function consoleEvent(data: unknown): ConsoleEvent | null {
   return { seq: d.seq, at: d.at, stream: d.stream, text: d.text };
 }
 
+/** How a line is shown: its class on the `<li>` and the label before its text (none for the app's output). */
+export interface LineLook {
+  className: string;
+  label: string | null;
+}
+
+/**
+ * The app's stdout and stderr are both its output and look alike: many apps log ordinary
+ * progress to stderr (Jupyter all of it), so stderr in red read as failures. The stream stays
+ * in the data (`data-stream`) for whoever wants it; Wharf's own events keep their label.
+ */
+export function lineLook(stream: ConsoleEvent['stream']): LineLook {
+  return stream === 'event' ? { className: 'line event', label: 'wharf' } : { className: 'line output', label: null };
+}
+
 /** `14:03:07` in UTC from the line's ISO time (the full time is its title). */
 export function clock(at: string): string {
   const m = /T(\d{2}:\d{2}:\d{2})/.exec(at);
