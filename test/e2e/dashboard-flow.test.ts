@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -187,6 +187,30 @@ describe('dashboard: launch, watch, open, export, import, stop and clone in a re
     await check('launch-imported');
   }, 60_000);
 
+  it('keeps an imported file\'s unknown fields in view with "did you mean", refuses to launch while they are there, and moves each where it was meant to be', async () => {
+    await page.goto(`${origin}/launch?app=container`);
+    await page.locator('#launch-form').waitFor();
+    const typos = { app: 'container', name: 'typos', image: 'wharf/busybox:local', comand: 'sleep 600', routing: { mode: 'https', prot: 8080 } };
+    await page.getByLabel('Import configuration (JSON)').setInputFiles({ name: 'typos.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(typos)) });
+    const kept = page.getByRole('region', { name: /^Not in this form/ });
+    await kept.waitFor();
+    expect(await kept.locator('pre').allTextContents()).toEqual(['"sleep 600"', '8080']);
+    await kept.getByText('comand: unknown field (did you mean command?)').waitFor();
+    await kept.getByText('routing.prot: unknown field (did you mean routing.port?)').waitFor();
+    expect(await page.locator('#import-file-error').textContent()).toContain('Launch is refused until each is used as the field it was meant to be or removed');
+    await check('launch-unknown-fields');
+    await page.getByRole('button', { name: 'Launch', exact: true }).click();
+    await page.locator('.form-alert').filter({ hasText: 'Not launched: 2 fields need attention.' }).waitFor();
+    expect(new URL(page.url()).pathname).toBe('/launch');
+
+    await kept.getByRole('button', { name: 'Use as command' }).click();
+    expect(await page.getByLabel('Command', { exact: true }).inputValue()).toBe('sleep 600');
+    await kept.getByRole('button', { name: 'Use as routing.port' }).click();
+    expect(await page.getByLabel('Port', { exact: true }).inputValue()).toBe('8080');
+    expect(await kept.count()).toBe(0);
+    expect(await page.locator('#launch-form [aria-invalid="true"]').count()).toBe(0);
+  }, 60_000);
+
   it('clones it while it runs (a snapshot taken on the way), launches the clone, and stops both from their pages', async () => {
     await page.goto(`${origin}/instances/${id}`);
     await page.getByRole('link', { name: 'Clone' }).click();
@@ -211,6 +235,49 @@ describe('dashboard: launch, watch, open, export, import, stop and clone in a re
     const statuses = Object.fromEntries((await list()).map((i) => [i.id, i.status]));
     expect(statuses).toEqual({ [id]: 'stopped', [clone]: 'stopped' });
   }, 180_000);
+
+  it('a stopped instance shows its last figures as such, no "now", no Connect link and no Open', async () => {
+    // The original: traffic in the last hour, stopped by the test before.
+    await page.goto(`${origin}/instances/${id}`);
+    await until('the charts are filled', async () => Number(await page.locator('[data-metric="requests"]').getAttribute('data-latest')) >= 30, 30_000, 100);
+    await until('the memory figure is there', async () => ((await page.locator('[data-metric="memory"]').getAttribute('data-latest')) ?? '') !== '', 30_000, 100);
+    expect(await page.locator('#instance-status').textContent()).toContain('stopped');
+    const figures = await page.locator('.chart .latest').allTextContents();
+    expect(figures.filter((t) => /\bnow\b/.test(t)), figures.join(' | ')).toEqual([]);
+    expect(await page.locator('[data-metric="memory"]').textContent()).toMatch(/^Last value: [\d.]+ (B|KiB|MiB|GiB) in use at \d\d:\d\d UTC$/);
+    expect(await page.locator('[data-metric="cpu"]').textContent()).toMatch(/^Last value: [\d.]+% CPU at \d\d:\d\d UTC$/);
+    const connect = page.getByRole('region', { name: 'Connect' });
+    expect(await connect.locator('a, code').count()).toBe(0);
+    expect(await connect.textContent()).toContain('No address: the app is stopped');
+    expect(await page.getByRole('link', { name: /open app/i }).count()).toBe(0);
+    expect(await page.locator('#open-note').textContent()).toContain('the app is stopped');
+    await check('instance-stopped');
+  }, 60_000);
+
+  it('Open waits while an instance sets up (disabled, saying why), and goes once it is stopped', async () => {
+    // Sleeps long before serving, so that it stays "setting up" until stopped.
+    const file = join(home, 'slow.json');
+    writeFileSync(file, JSON.stringify({ kind: 'wharf.app-config', version: 1, app: 'container', name: 'slow start', image: 'wharf/busybox:local', command: "sh -c 'sleep 600; exec httpd -f -p 8080'", routing: { mode: 'https', port: 8080 } }));
+    const launched = await runWharf(['launch', '-f', file, '--json'], env());
+    expect(launched.code, launched.stderr).toBe(0);
+    const slow = (JSON.parse(launched.stdout) as Listed).id;
+    await page.goto(`${origin}/instances/${slow}`);
+    await until('it is setting up', async () => ((await statusText()) ?? '').includes('setting up'), 30_000, 50);
+    const waiting = page.locator('#open-wait');
+    expect(await waiting.isVisible()).toBe(true);
+    expect(await waiting.isDisabled()).toBe(true);
+    expect(await waiting.textContent()).toBe('Open app');
+    expect(await page.getByRole('link', { name: /open app/i }).count()).toBe(0);
+    expect(await page.locator('#open-note').textContent()).toBe('Opens once the app answers: setting up\u2026');
+    // The idle clock is not running yet, and says so rather than "idle".
+    expect(await page.locator('#idle-time').textContent()).toBe('not started yet');
+
+    await stop();
+    await until('it stops', async () => ((await statusText()) ?? '').includes('stopped'), 60_000, 100);
+    await until('Open is gone, with the reason', async () => (await page.locator('#open-note').textContent())?.includes('the app is stopped') === true, 10_000, 50);
+    expect(await waiting.isVisible()).toBe(false);
+    expect(await page.getByRole('link', { name: /open app/i }).count()).toBe(0);
+  }, 90_000);
 
   it('shows the instance list, and drains and resumes the agent from the agents page', async () => {
     await page.goto(`${origin}/`);

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { age, duration, statusDisplay } from './format.ts';
+import { age, duration, statusDisplay, statusWord } from './format.ts';
 
 describe('instance list formatting', () => {
+  it('words a status the same everywhere, and leaves an unknown one as it came', () => {
+    expect(statusWord('starting')).toBe('setting up');
+    expect(statusWord('active')).toBe('active');
+    expect(statusWord('rebooting')).toBe('rebooting');
+  });
+
   it('shows starting as "setting up", a failure with its reason, and a lost agent as "agent offline"', () => {
     expect(statusDisplay({ status: 'starting', statusReason: null })).toEqual({ kind: 'starting', label: 'setting up', detail: null });
     expect(statusDisplay({ status: 'failed', statusReason: 'exit code 3' })).toEqual({ kind: 'failed', label: 'failed', detail: 'exit code 3' });

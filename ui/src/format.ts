@@ -1,4 +1,4 @@
-import { STATUS_LABELS, type InstanceStatus } from '../../protocol/instance-status.ts';
+import { isInstanceStatus, STATUS_LABELS, type InstanceStatus } from '../../protocol/instance-status.ts';
 
 /* Pure formatting for the instance list: no DOM, no clock (tested in format.test.ts). */
 
@@ -33,6 +33,11 @@ export function statusDisplay(row: Pick<InstanceRow, 'status' | 'statusReason'>)
     return { kind: 'offline', label: AGENT_OFFLINE, detail: null };
   }
   return { kind: row.status, label: STATUS_LABELS[row.status] ?? row.status, detail: row.status === 'failed' ? row.statusReason : null };
+}
+
+/** A status as people read it, the same word on every page ("setting up", not "starting"); an unknown one as it came. */
+export function statusWord(status: string): string {
+  return isInstanceStatus(status) ? STATUS_LABELS[status] : status;
 }
 
 /** A length of time, coarse as people read it: `45s`, `12m`, `3h 5m`, `2d 4h`. */

@@ -1,11 +1,37 @@
 import { describe, expect, it } from 'vitest';
 import { INSTANCE_STATUSES } from '../../../protocol/instance-status.ts';
-import { canStop, cloneHref, connectCommand, exportFileName, exportText, hostPort, openLabel, shellWord } from './links.ts';
+import { parseAppConfig } from '../../../protocol/app-config.ts';
+import { canStop, cloneHref, connectCommand, exportFileName, exportText, hostPort, noAddressWords, openLabel, openState, shellWord } from './links.ts';
 
 describe('instance page links and actions', () => {
   it('names the open link by the kind of app', () => {
     expect(openLabel('jupyter')).toBe('Open IDE');
     expect(openLabel('container')).toBe('Open app');
+  });
+
+  it('opens the app only once it answers: waits while queued or setting up, says why not once it has stopped', () => {
+    const https = parseAppConfig({ app: 'container', image: 'x', routing: { mode: 'https', port: 8080 } });
+    const links = { browser: 'https://localhost/auth/app?instance=k1' };
+    const at = (status: (typeof INSTANCE_STATUSES)[number], statusReason: string | null = null) => openState({ status, statusReason, links, config: https });
+    expect(at('active')).toEqual({ kind: 'open', href: links.browser });
+    expect(at('idle')).toEqual({ kind: 'open', href: links.browser });
+    expect(at('starting')).toEqual({ kind: 'wait', why: 'Opens once the app answers: setting up\u2026' });
+    expect(at('queued')).toEqual({ kind: 'wait', why: 'Opens once it runs: queued, waiting for an agent.' });
+    expect(at('queued', 'no agent serves queue gpu')).toEqual({ kind: 'wait', why: 'Opens once it runs: queued (no agent serves queue gpu).' });
+    for (const status of ['stopping', 'stopped', 'failed'] as const) {
+      const state = at(status, 'exit code 3');
+      expect(state.kind).toBe('none');
+      expect(state.kind === 'none' && state.why).toMatch(/^Nothing to open: the app (is stopping|is stopped|failed)\b/);
+    }
+    // Reached otherwise: no button, nothing to explain.
+    const tcp = parseAppConfig({ app: 'container', image: 'x', routing: { mode: 'tcp', port: 5432 } });
+    expect(openState({ status: 'active', statusReason: null, links, config: tcp })).toEqual({ kind: 'none', why: null });
+    expect(openState({ status: 'active', statusReason: null, links: { browser: null }, config: https })).toEqual({ kind: 'none', why: null });
+  });
+
+  it('says why a stopped or failed app has no address', () => {
+    expect(noAddressWords('stopped')).toBe('No address: the app is stopped. Clone it to run a copy.');
+    expect(noAddressWords('failed')).toBe('No address: the app failed. Clone it to run a copy.');
   });
 
   it('writes the connect command, quoting only what a shell would split', () => {

@@ -102,7 +102,7 @@ describe('latest numbers and their words', () => {
     expect(l.gpu).toBe(63);
     expect(l.memory).toBe(1.5 * 2 ** 30);
 
-    const s = summaries(m);
+    const s = summaries(m, true);
     expect(s.requests).toEqual({ value: '82', text: '82 requests in the last 1h, 2 with a server error; 4.8/s now' });
     expect(s.latency.text).toMatch(/^p50 8(\.\d)? ms, p95 8(\.\d)? ms, p99 8(\.\d)? ms \(latest\)$/);
     expect(s.cpu).toEqual({ value: '7.25', text: '7.3% CPU now' });
@@ -116,15 +116,28 @@ describe('latest numbers and their words', () => {
     h.recordSample('i1', { at: START + 1 * S, cpuPercent: 0, memoryBytes: 4096 }, START + 2 * S);
     const m = answer(h, START + 5 * 60 * S);
     expect(latest(m).requests).toEqual({ total: 120, errors: 0, perSecondNow: 0 });
-    const s = summaries(m);
+    const s = summaries(m, true);
     expect(s.requests.text).toBe('120 requests in the last 1h; 0/s now');
     expect(s.gpu).toEqual({ value: '', text: 'No GPU' });
     expect(s.cpu).toEqual({ value: '0', text: '0% CPU now' });
     expect(s.memory.text).toBe('4 KiB in use now');
   });
 
+  it('a stopped or failed instance: the last values as such, with their time, and nothing "now"', () => {
+    const h = new MetricsHistory();
+    traffic(h, START, 50, 3);
+    h.recordSample('i1', { at: START + 12 * S, cpuPercent: 0.1, gpuPercent: 40, memoryBytes: 166 * 2 ** 20 }, START + 13 * S);
+    const s = summaries(answer(h, START + 5 * 60 * S), false);
+    for (const words of Object.values(s)) expect(words.text).not.toMatch(/\bnow\b/);
+    expect(s.requests).toEqual({ value: '50', text: '50 requests in the last 1h' });
+    expect(s.latency.text).toMatch(/^Last values: p50 3(\.\d)? ms, p95 3(\.\d)? ms, p99 3(\.\d)? ms at 12:00 UTC$/);
+    expect(s.cpu).toEqual({ value: '0.1', text: 'Last value: 0.1% CPU at 12:00 UTC' });
+    expect(s.gpu).toEqual({ value: '40', text: 'Last value: 40% GPU utilisation at 12:00 UTC' });
+    expect(s.memory).toEqual({ value: String(166 * 2 ** 20), text: 'Last value: 166 MiB in use at 12:00 UTC' });
+  });
+
   it('words an empty history without numbers', () => {
-    const s = summaries(answer(new MetricsHistory(), START));
+    const s = summaries(answer(new MetricsHistory(), START), true);
     expect(s.requests).toEqual({ value: '0', text: '0 requests in the last 1h; 0/s now' });
     expect(s.latency).toEqual({ value: '', text: 'No requests timed in the last 1h' });
     expect(s.cpu.value).toBe('');

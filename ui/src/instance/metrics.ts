@@ -67,11 +67,17 @@ export function chartColumns(m: MetricsAnswer): ChartColumns {
 
 /** The last value that is not null. */
 function lastValue(col: readonly (number | null)[]): number | null {
+  const i = lastIndex(col);
+  return i < 0 ? null : col[i];
+}
+
+/** The index of the last value that is not null, -1 when there is none. */
+function lastIndex(col: readonly (number | null)[]): number {
   for (let i = col.length - 1; i >= 0; i--) {
     const v = col[i];
-    if (v !== null && Number.isFinite(v)) return v;
+    if (v !== null && Number.isFinite(v)) return i;
   }
-  return null;
+  return -1;
 }
 
 export interface Latest {
@@ -120,20 +126,41 @@ export function windowWords(m: MetricsAnswer): string {
   return `the last ${duration((m.to - m.from) / 1000)}`;
 }
 
-export function summaries(m: MetricsAnswer): Record<MetricName, Summary> {
+/** ` at 14:02 UTC`: when a point began, in UTC as the console shows times. */
+function atWords(tMs: number | undefined): string {
+  return tMs === undefined || !Number.isFinite(tMs) ? '' : ` at ${new Date(tMs).toISOString().slice(11, 16)} UTC`;
+}
+
+/**
+ * The words under each chart. `live`: the instance runs (or is on its way), so its latest
+ * samples are "now"; a stopped or failed one shows the last values it had, as such, and when.
+ */
+export function summaries(m: MetricsAnswer, live: boolean): Record<MetricName, Summary> {
   const l = latest(m);
   const span = windowWords(m);
   const errors = l.requests.errors ? `, ${count(l.requests.errors)} with a server error` : '';
+  const when = (col: readonly (number | null)[]) => atWords(m.t[lastIndex(col)]);
   return {
     requests: {
       value: String(l.requests.total),
-      text: `${count(l.requests.total)} requests in ${span}${errors}; ${rate(l.requests.perSecondNow)} now`,
+      text: `${count(l.requests.total)} requests in ${span}${errors}${live ? `; ${rate(l.requests.perSecondNow)} now` : ''}`,
     },
     latency: l.latency
-      ? { value: String(l.latency.p95), text: `p50 ${ms(l.latency.p50)}, p95 ${ms(l.latency.p95)}, p99 ${ms(l.latency.p99)} (latest)` }
+      ? {
+        value: String(l.latency.p95),
+        text: live
+          ? `p50 ${ms(l.latency.p50)}, p95 ${ms(l.latency.p95)}, p99 ${ms(l.latency.p99)} (latest)`
+          : `Last values: p50 ${ms(l.latency.p50)}, p95 ${ms(l.latency.p95)}, p99 ${ms(l.latency.p99)}${when(m.latencyMs.p95)}`,
+      }
       : { value: '', text: `No requests timed in ${span}` },
-    cpu: l.cpu === null ? { value: '', text: `No CPU samples in ${span}` } : { value: String(l.cpu), text: `${percent(l.cpu)} CPU now` },
-    gpu: l.gpu === null ? { value: '', text: 'No GPU' } : { value: String(l.gpu), text: `${percent(l.gpu)} GPU utilisation now` },
-    memory: l.memory === null ? { value: '', text: `No memory samples in ${span}` } : { value: String(l.memory), text: `${bytes(l.memory)} in use now` },
+    cpu: l.cpu === null
+      ? { value: '', text: `No CPU samples in ${span}` }
+      : { value: String(l.cpu), text: live ? `${percent(l.cpu)} CPU now` : `Last value: ${percent(l.cpu)} CPU${when(m.cpuPercent)}` },
+    gpu: l.gpu === null
+      ? { value: '', text: 'No GPU' }
+      : { value: String(l.gpu), text: live ? `${percent(l.gpu)} GPU utilisation now` : `Last value: ${percent(l.gpu)} GPU utilisation${when(m.gpuPercent)}` },
+    memory: l.memory === null
+      ? { value: '', text: `No memory samples in ${span}` }
+      : { value: String(l.memory), text: live ? `${bytes(l.memory)} in use now` : `Last value: ${bytes(l.memory)} in use${when(m.memoryBytes)}` },
   };
 }

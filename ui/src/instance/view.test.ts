@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseAppConfig } from '../../../protocol/app-config.ts';
-import { appWords, countdown, idleSecondsNow, idleWords, isInstanceView, secondsLeft } from './view.ts';
+import { INSTANCE_STATUSES } from '../../../protocol/instance-status.ts';
+import { appWords, countdown, idleLimitWords, idleSecondsNow, idleWords, isInstanceView, isLive, secondsLeft } from './view.ts';
 
 describe('instance view between updates', () => {
   it('runs the idle clock only while the instance is quiet', () => {
@@ -11,9 +12,22 @@ describe('instance view between updates', () => {
     expect(idleSecondsNow({ idleSince: since, idleSeconds: 0 }, 9000)).toBe(9);
     expect(idleSecondsNow({ idleSince: null, idleSeconds: 0 }, 9000)).toBe(0);
     expect(idleSecondsNow({ idleSince: null, idleSeconds: null }, 9000)).toBeNull();
-    expect(idleWords({ idleSince: since, idleSeconds: 3600 }, 300_000)).toBe('idle for 1h 5m');
-    expect(idleWords({ idleSince: null, idleSeconds: 0 }, 0)).toBe('in use');
-    expect(idleWords({ idleSince: null, idleSeconds: null }, 0)).toBe('not running');
+  });
+
+  it('words the idle clock as time without activity, never "idle" beside an active status', () => {
+    const since = '2026-11-22T10:00:00.000Z';
+    // Quiet for 25 s but still `active` (control's idle window has not passed): no contradiction.
+    expect(idleWords({ status: 'active', idleSince: since, idleSeconds: 20 }, 5_000)).toBe('no activity for 25s');
+    expect(idleWords({ status: 'idle', idleSince: since, idleSeconds: 3600 }, 300_000)).toBe('no activity for 1h 5m');
+    expect(idleWords({ status: 'active', idleSince: null, idleSeconds: 0 }, 0)).toBe('in use now');
+    expect(idleWords({ status: 'starting', idleSince: null, idleSeconds: null }, 0)).toBe('not started yet');
+    expect(idleWords({ status: 'stopped', idleSince: null, idleSeconds: null }, 0)).toBe('not running');
+    expect(idleLimitWords(2)).toBe('Wharf stops it after 2h without activity.');
+    expect(idleLimitWords(0.5)).toMatch(/after 30m without/);
+  });
+
+  it('is live (figures "now", addresses shown) only while the instance runs or is on its way', () => {
+    expect(INSTANCE_STATUSES.filter(isLive)).toEqual(['queued', 'starting', 'active', 'idle']);
   });
 
   it('counts down to the idle stop from the seconds left when the view arrived', () => {

@@ -1,9 +1,19 @@
 import type { InstanceView } from '../../../control/instances/instance-view.ts';
+import type { InstanceStatus } from '../../../protocol/instance-status.ts';
 import { duration } from '../format.ts';
 
 /* What the instance page reads from control's instance view between updates: pure (view.test.ts). */
 
 export type { InstanceView };
+
+/**
+ * The instance runs or is on its way (queued, setting up, active, idle): its figures are "now"
+ * and its addresses lead somewhere. Stopping, stopped and failed ones have neither: the page
+ * shows their last figures as such and no link.
+ */
+export function isLive(status: InstanceStatus): boolean {
+  return status === 'queued' || status === 'starting' || status === 'active' || status === 'idle';
+}
 
 /** Checks that an event's data is an instance view of the instance shown. */
 export function isInstanceView(data: unknown, id: string): data is InstanceView {
@@ -23,10 +33,24 @@ export function idleSecondsNow(view: Pick<InstanceView, 'idleSeconds' | 'idleSin
   return view.idleSince !== null ? view.idleSeconds + Math.max(0, Math.floor(elapsedMs / 1000)) : view.idleSeconds;
 }
 
-export function idleWords(view: Pick<InstanceView, 'idleSeconds' | 'idleSince'>, elapsedMs: number): string {
+/**
+ * The idle clock in words. It is not the status: an `active` instance can be quiet for a while
+ * before it turns `idle` (control's idle window), so the words say what is counted (time
+ * without activity) rather than "idle for", which read as a contradiction beside "active".
+ */
+export function idleWords(view: Pick<InstanceView, 'status' | 'idleSeconds' | 'idleSince'>, elapsedMs: number): string {
   const s = idleSecondsNow(view, elapsedMs);
-  if (s === null) return 'not running';
-  return s === 0 ? 'in use' : `idle for ${duration(s)}`;
+  if (s === null) return view.status === 'queued' || view.status === 'starting' ? 'not started yet' : 'not running';
+  return s === 0 ? 'in use now' : `no activity for ${duration(s)}`;
+}
+
+/**
+ * What the idle time leads to, for the hint under it: control stops an instance once it has had
+ * no activity (requests, CPU, network, the app's own report) for `idle.maxHours` (README "Idle
+ * shutdown"), whatever its status shows. Short: it sits in a narrow column on a phone.
+ */
+export function idleLimitWords(maxHours: number): string {
+  return `Wharf stops it after ${duration(maxHours * 3600)} without activity.`;
 }
 
 /**

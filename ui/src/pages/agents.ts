@@ -1,5 +1,6 @@
 import { api, errorText, SignedOut } from '../api.ts';
 import { h } from '../dom.ts';
+import { statusWord } from '../format.ts';
 import type { PageContext } from '../page.ts';
 import { agentState, ago, drainState, hostResources, type AgentRow } from '../admin/format.ts';
 import { confirmAction, errorLine, keepFocus, statusLine } from '../admin/ui.ts';
@@ -79,7 +80,7 @@ export function agentsPage(ctx: PageContext): () => void {
         r.apps ? h('span', { class: 'count' }, r.apps) : null,
         a.apps.length
           ? h('ul', { class: 'apps' }, ...a.apps.map((i) => h('li', {},
-            h('a', { href: `/instances/${encodeURIComponent(i.id)}`, 'data-focus': `app-${i.id}` }, i.name || i.id), ' ', h('span', { class: 'app-status' }, `(${i.status})`))))
+            h('a', { href: `/instances/${encodeURIComponent(i.id)}`, 'data-focus': `app-${i.id}` }, i.name || i.id), ' ', h('span', { class: 'app-status' }, `(${statusWord(i.status)})`))))
           : h('span', { class: 'none' }, r.apps ? '' : 'none')),
       h('td', { class: 'num' }, a.lastSeen ? h('time', { datetime: a.lastSeen, title: a.lastSeen }, ago(a.lastSeen, now)) : h('span', { class: 'none' }, 'never')),
       h('td', { 'data-drain': d.kind },

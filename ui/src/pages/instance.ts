@@ -1,3 +1,4 @@
+import { confirmAction } from '../admin/ui.ts';
 import { api, ApiError, errorText, SignedOut } from '../api.ts';
 import { copyText } from '../clipboard.ts';
 import { h } from '../dom.ts';
@@ -5,11 +6,11 @@ import { age, statusDisplay } from '../format.ts';
 import { follow, type Follow } from '../live.ts';
 import type { PageContext } from '../page.ts';
 import { createCharts } from '../instance/charts.ts';
-import { atBottom, clock, consoleEvent, MAX_LINES, overflow, type ConsoleEvent } from '../instance/console-log.ts';
-import { canStop, cloneHref, connectCommand, exportFileName, exportText, openLabel } from '../instance/links.ts';
+import { atBottom, clock, consoleEvent, lineLook, MAX_LINES, overflow, type ConsoleEvent } from '../instance/console-log.ts';
+import { canStop, cloneHref, connectCommand, exportFileName, exportText, noAddressWords, openLabel, openState } from '../instance/links.ts';
 import type { MetricsAnswer } from '../instance/metrics.ts';
 import { metricsPath, rangeOf, RANGES, refreshWords } from '../instance/metrics-range.ts';
-import { appWords, countdown, idleWords, isInstanceView, secondsLeft, type InstanceView } from '../instance/view.ts';
+import { appWords, countdown, idleLimitWords, idleWords, isInstanceView, isLive, secondsLeft, type InstanceView } from '../instance/view.ts';
 import { statusBadge } from '../status-badge.ts';
 
 /*
@@ -66,10 +67,16 @@ export function instancePage(ctx: PageContext): () => void {
   const warningBox = h('div', { class: 'alert-box', hidden: true }, warning, warningCountdown);
 
   const openLink = h('a', { id: 'open', class: 'button primary', target: '_blank', rel: 'noopener', href: '#', hidden: true }, 'Open app');
+  // Until the app answers: a link would land on the gateway's "starting" page (or nowhere while queued).
+  const openWait = h('button', { type: 'button', id: 'open-wait', class: 'primary', disabled: true, hidden: true, 'aria-describedby': 'open-note' }, 'Open app');
+  // Why Open waits or is gone, in words (a disabled button alone says neither).
+  const openNote = h('p', { id: 'open-note', class: 'hint open-note', role: 'status' });
   const stopButton = h('button', { type: 'button', id: 'stop', disabled: true }, 'Stop');
+  // Only a stopped or failed instance can be removed (its snapshots are kept).
+  const removeButton = h('button', { type: 'button', id: 'remove', class: 'danger', hidden: true }, 'Remove');
   const cloneLink = h('a', { id: 'clone', class: 'button', href: cloneHref(id) }, 'Clone');
   const exportButton = h('button', { type: 'button', id: 'export' }, 'Export configuration');
-  const actions = h('div', { class: 'actions', role: 'group', 'aria-label': 'Actions' }, openLink, stopButton, cloneLink, exportButton);
+  const actions = h('div', { class: 'actions', role: 'group', 'aria-label': 'Actions' }, openLink, openWait, stopButton, cloneLink, exportButton, removeButton);
 
   const facts = h('dl', { class: 'facts', id: 'instance-facts' });
   const f = {
@@ -80,15 +87,20 @@ export function instancePage(ctx: PageContext): () => void {
     tags: fact(facts, 'Tags', 'tags'),
     queue: fact(facts, 'Queue', 'queue'),
     owner: fact(facts, 'Owner', 'owner'),
-    idle: fact(facts, 'Idle', 'idle'),
+    idle: fact(facts, 'Activity', 'idle'),
     age: fact(facts, 'Age', 'age'),
     restored: fact(facts, 'Workspace restored from', 'restored'),
   };
+  const idleNow = h('span', { id: 'idle-time' });
+  const idleHint = h('span', { class: 'hint', id: 'idle-limit' });
+  f.idle.append(idleNow, idleHint);
 
   // ---- Links --------------------------------------------------------------------------
   const linksList = h('dl', { class: 'facts links', id: 'instance-links' });
+  // Why there is no address, when there is none (a <p> may not stand in a <dl>).
+  const linksNone = h('p', { class: 'none', id: 'links-none', hidden: true });
   const linksSection = h('section', { class: 'panel', 'aria-labelledby': 'links-heading' },
-    h('h2', { id: 'links-heading' }, 'Connect'), linksList);
+    h('h2', { id: 'links-heading' }, 'Connect'), linksList, linksNone);
 
   // ---- Metrics ------------------------------------------------------------------------
   const charts = createCharts();
@@ -120,7 +132,7 @@ export function instancePage(ctx: PageContext): () => void {
     h('div', { class: 'actions' }, confirmStop, cancelStop));
 
   root.replaceChildren(
-    h('section', { class: 'inst-head', 'aria-label': 'Summary' }, statusLine, warningBox, actions, facts),
+    h('section', { class: 'inst-head', 'aria-label': 'Summary' }, statusLine, warningBox, h('div', {}, actions, openNote), facts),
     linksSection, metricsSection, consoleSection, dialog);
 
   // ---- Rendering the view -------------------------------------------------------------
@@ -136,9 +148,20 @@ export function instancePage(ctx: PageContext): () => void {
   };
 
   const renderLinks = (v: InstanceView) => {
-    const key = JSON.stringify([v.links, v.config.routing.mode]);
+    const live = isLive(v.status);
+    const key = JSON.stringify([v.links, v.config.routing.mode, live || v.status]);
     if (key === lastLinks) return;
     lastLinks = key;
+    const none = (why: string) => {
+      linksList.replaceChildren();
+      linksList.hidden = true;
+      linksNone.textContent = why;
+      linksNone.hidden = false;
+    };
+    // A stopped or failed app has no address: its links would lead to an error page.
+    if (!live) return none(noAddressWords(v.status));
+    linksList.hidden = false;
+    linksNone.hidden = true;
     const rows: HTMLElement[] = [];
     const row = (term: string, ...value: (Node | string)[]) => rows.push(h('div', {}, h('dt', {}, term), h('dd', {}, ...value)));
     // A TCP app is reached on its port only: its HTTPS names lead nowhere.
@@ -149,7 +172,7 @@ export function instancePage(ctx: PageContext): () => void {
       row('TCP address', v.links.tcp ? copyable(v.links.tcp, 'TCP address', 'link-tcp') : h('span', { class: 'none' }, 'not assigned yet'));
       row('Connect from your computer', copyable(connectCommand(v.id), 'connect command', 'connect-command'));
     }
-    if (!rows.length) rows.push(h('p', { class: 'none' }, 'This app is not routed: it has no address outside its host.'));
+    if (!rows.length) return none('This app is not routed: it has no address outside its host.');
     linksList.replaceChildren(...rows);
   };
 
@@ -158,7 +181,7 @@ export function instancePage(ctx: PageContext): () => void {
     const v = current;
     if (!v) return;
     const now = Date.now();
-    setText(f.idle, idleWords(v, now - receivedAt));
+    setText(idleNow, idleWords(v, now - receivedAt));
     const ageText = age(v.created, now);
     const time = f.age.firstElementChild as HTMLTimeElement | null;
     if (time) setText(time, ageText);
@@ -174,7 +197,9 @@ export function instancePage(ctx: PageContext): () => void {
       ctx.title(heading);
     }
 
-    const s = statusDisplay(v);
+    const shown = statusDisplay(v);
+    // Why a queued instance waits ("no agent serves queue gpu") is said beside its status too.
+    const s = shown.detail === null && v.status === 'queued' && v.statusReason ? { ...shown, detail: v.statusReason } : shown;
     const statusKey = `${s.kind}|${s.label}|${s.detail ?? ''}`;
     if (statusLine.dataset.key !== statusKey) {
       statusLine.dataset.key = statusKey;
@@ -195,14 +220,17 @@ export function instancePage(ctx: PageContext): () => void {
       ]));
     }
 
-    const running = v.status === 'starting' || v.status === 'active' || v.status === 'idle';
+    const open = openState(v);
     const label = openLabel(v.app);
-    if (v.links.browser && running && v.config.routing.mode !== 'tcp') {
-      if (openLink.getAttribute('href') !== v.links.browser) openLink.href = v.links.browser;
-      setText(openLink, label);
-      openLink.hidden = false;
-    } else openLink.hidden = true;
+    if (open.kind === 'open' && openLink.getAttribute('href') !== open.href) openLink.href = open.href;
+    setText(openLink, label);
+    setText(openWait, label);
+    openLink.hidden = open.kind !== 'open';
+    openWait.hidden = open.kind !== 'wait';
+    setText(openNote, open.kind === 'open' ? '' : open.why ?? '');
+    charts.setLive(isLive(v.status));
     stopButton.disabled = busy || !canStop(v.status);
+    removeButton.hidden = v.status !== 'stopped' && v.status !== 'failed';
 
     setText(f.session, v.id);
     setText(f.name, v.name || '—');
@@ -214,6 +242,8 @@ export function instancePage(ctx: PageContext): () => void {
       f.tags.replaceChildren(v.tags.length ? h('ul', { class: 'tags' }, ...v.tags.map((t) => h('li', {}, t))) : h('span', { class: 'none' }, 'none'));
     }
     setText(f.queue, v.queue);
+    // What the idle time leads to, while there is one: it is not the status (an active app can be quiet).
+    setText(idleHint, v.idleSeconds === null ? '' : idleLimitWords(v.config.idle.maxHours));
     setText(f.owner, v.owner);
     if (f.age.dataset.key !== v.created) {
       f.age.dataset.key = v.created;
@@ -279,7 +309,7 @@ export function instancePage(ctx: PageContext): () => void {
     try {
       const m = await api<MetricsAnswer>(metricsPath(id, range, Date.now()));
       if (stopped || round !== metricsRound) return;
-      charts.update(m);
+      charts.update(m, current ? isLive(current.status) : true);
     } catch (err) {
       if (stopped || failed(err) || round !== metricsRound) return;
       notice.textContent = `Cannot refresh the metrics (${errorText(err)}); retrying.`;
@@ -309,9 +339,10 @@ export function instancePage(ctx: PageContext): () => void {
     for (let i = 0; i < drop && lines.firstElementChild; i++) lines.firstElementChild.remove();
     const fragment = document.createDocumentFragment();
     for (const l of batch) {
-      fragment.append(h('li', { class: `line ${l.stream}`, 'data-seq': l.seq, 'data-stream': l.stream },
+      const look = lineLook(l.stream);
+      fragment.append(h('li', { class: look.className, 'data-seq': l.seq, 'data-stream': l.stream },
         h('time', { datetime: l.at, title: l.at }, clock(l.at)), ' ',
-        l.stream === 'stdout' ? null : h('span', { class: 'stream' }, l.stream === 'stderr' ? 'err' : 'wharf'), l.stream === 'stdout' ? null : ' ',
+        look.label === null ? null : h('span', { class: 'stream' }, look.label), look.label === null ? null : ' ',
         h('span', { class: 'text' }, l.text)));
     }
     lines.append(fragment);
@@ -357,6 +388,25 @@ export function instancePage(ctx: PageContext): () => void {
       if (current) stopButton.disabled = !canStop(current.status);
       // A disabled button cannot hold focus (it would fall to <body>): the status line says what happened.
       if (!stopped) (stopButton.disabled ? statusLine : stopButton).focus();
+    }
+  });
+
+  removeButton.addEventListener('click', async () => {
+    const what = current?.name ? `${current.name} (${id})` : id;
+    const yes = await confirmAction(root, {
+      title: 'Remove this instance?',
+      message: `Wharf forgets ${what}: it leaves the lists, with its console and metrics. Its workspace snapshots are kept, so a clone of it can still start where it stopped.`,
+      confirm: 'Remove instance',
+    });
+    if (!yes || stopped) return;
+    removeButton.disabled = true;
+    try {
+      await api(`/api/v1/instances/${encodeURIComponent(id)}`, { method: 'DELETE' });
+      if (!stopped) ctx.go('/');
+    } catch (err) {
+      if (stopped || err instanceof SignedOut) return;
+      notice.textContent = `Cannot remove this instance: ${errorText(err)}`;
+      removeButton.disabled = false;
     }
   });
 

@@ -98,7 +98,7 @@ export function usersPage(ctx: PageContext): void {
       toggle.addEventListener('click', () => void setAdmin(u, !u.admin));
       // One's own password needs the current one: that is the account page's form.
       const reset = self
-        ? h('a', { href: '/account', 'aria-label': 'Change your password on your account page' }, 'Change password')
+        ? h('a', { href: '/account', class: 'button' }, 'Change password')
         : h('button', { type: 'button', 'aria-label': `Set password: ${u.name}` }, 'Set password');
       if (!self) reset.addEventListener('click', () => resetPassword(u));
       const remove = self ? null : h('button', { type: 'button', 'aria-label': `Remove user: ${u.name}` }, 'Remove');
