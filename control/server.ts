@@ -39,6 +39,7 @@ import { caRoutes } from './api/ca.ts';
 import { ControlMetrics } from './metrics/control-metrics.ts';
 import { RouteLog } from './routes/route-log.ts';
 import { createRouteStreamHandler, type RouteStreamHandler } from './routes/route-stream-handler.ts';
+import type { SigninThrottleOptions } from './api/signin-throttle.ts';
 import type { ScryptCost } from './store/passwords.ts';
 import { openSqliteStore } from './store/sqlite/open.ts';
 import type { Clock, Store } from './store/store.ts';
@@ -78,6 +79,8 @@ export interface ControlParts {
    * ticks on its own, so that in-process tests moving a manual clock see no idle stops.
    */
   idle?: { windowMs: number; warningMs: number; tickMs?: number };
+  /** Sign-in throttling (--signin-failures, --signin-delay-ms); the defaults when left out. */
+  signin?: Partial<SigninThrottleOptions>;
 }
 
 export interface ControlApp {
@@ -165,8 +168,8 @@ export function buildControlApp(parts: ControlParts): ControlApp {
   consoleRoutes(app, { store, auth, feed: consoleFeed, log });
   metricsRoutes(app, { store, auth, routes, history, clock, idle });
   configRoutes(app, store, auth);
-  instanceRoutes(app, { store, auth, keys, clock, hosts, log, notBefore });
-  signinRoutes(app, { store, auth, keys, clock, hosts, notBefore });
+  instanceRoutes(app, { store, auth, keys, clock, hosts, log, notBefore, console: consoleFeed, history, routes, blobs: parts.snapshots?.blobs });
+  signinRoutes(app, { store, auth, keys, clock, hosts, notBefore, metrics, throttle: parts.signin });
   dashboardRoutes(app, { auth });
   keyRoutes(app, keys, auth, clock);
   caRoutes(app, auth, parts.caFile);
@@ -230,8 +233,9 @@ export async function startControl(settings: ControlSettings, log: Logger, optio
       snapshots: { blobs, maxBytes: settings.snapshotMaxBytes },
       caFile: join(settings.home, 'certs', 'ca.pem'),
       idle: { windowMs: settings.idleWindowS * 1000, warningMs: settings.idleWarningS * 1000 },
+      signin: { refuseAfter: settings.signinFailures, delayMs: settings.signinDelayMs },
     });
-    const sweeper = new AgentSweeper({ store, routes, clock, graceMs: settings.agentGraceS * 1000, log });
+    const sweeper = new AgentSweeper({ store, routes, clock, graceMs: settings.agentGraceS * 1000, log, console: built.consoleFeed });
     sweeper.start(options.sweepIntervalMs ?? 5_000);
     built.app.addHook('onClose', () => sweeper.stop());
     // Rotate the signing key when it is older than --key-rotation-days; prune retired keys (hourly).

@@ -41,6 +41,8 @@ export const controlSettings = {
   snapshotMaxAgeMs: opt({ flag: 'snapshot-max-age', env: 'WHARF_SNAPSHOT_MAX_AGE', default: DEFAULT_SNAPSHOT_MAX_AGE_MS, shownDefault: '30d', parse: parseMaxAge, help: 'older snapshots of stopped instances are deleted, except each lineage\'s newest (a duration, or off)' }),
   idleWindowS: opt({ flag: 'idle-window', env: 'WHARF_IDLE_WINDOW_S', default: 60, parse: parsers.positive, help: 'seconds every signal must stay under its idle threshold before an instance is idle (and a busy spell must last, to end an idle period)' }),
   idleWarningS: opt({ flag: 'idle-warning', env: 'WHARF_IDLE_WARNING_S', default: 600, parse: parsers.whole, help: 'seconds ahead of the idle limit at which the warning goes to the console and the instance view' }),
+  signinFailures: opt({ flag: 'signin-failures', env: 'WHARF_SIGNIN_FAILURES', default: 10, parse: parsers.positive, help: 'failed sign-ins from one client address before control refuses it for a minute, then longer (429 with Retry-After)' }),
+  signinDelayMs: opt({ flag: 'signin-delay-ms', env: 'WHARF_SIGNIN_DELAY_MS', default: 250, parse: parsers.whole, help: 'milliseconds a sign-in waits after the third failure from its address or for its user name, doubling with each further one up to 5 s (0: no wait)' }),
   logLevel: opt({ flag: 'log-level', env: 'WHARF_LOG_LEVEL', default: 'info', parse: parsers.string, help: 'fatal, error, warn, info, debug' }),
 };
 

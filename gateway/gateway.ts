@@ -23,6 +23,7 @@ import { UpstreamPools } from './proxy/upstream-pools.ts';
 import { Router } from './router.ts';
 import { LiveRoutes, RouteRecord, type LiveHttpRoute } from './routing/live-routes.ts';
 import { HostMatcher } from './routing/route-table.ts';
+import { GATEWAY_KEY_HEADER } from '../protocol/gateway-forwarding.ts';
 import { sameSite } from '../protocol/site.ts';
 import type { GatewaySettings } from './settings.ts';
 import { createSniRouter } from './tcp/sni-router.ts';
@@ -113,7 +114,7 @@ export async function startGateway(s: GatewaySettings, log: Logger): Promise<Gat
   const hosts = new HostMatcher(s.appsDomain, [publicHost, 'localhost', '127.0.0.1', '[::1]']);
   // Fed by control: the main host is control's (DESIGN.md "One front door"). Its public URL
   // (for sign-in redirects) defaults to https://localhost:<https port>/, known once listening.
-  const controlRoute = s.control ? { route: controlLiveRoute(s.control, pools), publicUrl: s.publicUrl ?? '' } : undefined;
+  const controlRoute = s.control ? { route: controlLiveRoute(s.control, s.key!, pools), publicUrl: s.publicUrl ?? '' } : undefined;
   const router = new Router({
     control: controlRoute,
     live, hosts, auth, log,
@@ -196,14 +197,18 @@ export async function startGateway(s: GatewaySettings, log: Logger): Promise<Gat
   }
 }
 
-/** Control as a public route of the main host: Authorization and `wharf_console` pass through to it. */
-function controlLiveRoute(controlUrl: string, pools: UpstreamPools): LiveHttpRoute {
+/**
+ * Control as a public route of the main host: Authorization and `wharf_console` pass through to
+ * it. Each request carries the gateway key, so that control believes this gateway's
+ * X-Forwarded-For (protocol/gateway-forwarding.ts); a client's own header of that name is dropped.
+ */
+function controlLiveRoute(controlUrl: string, key: string, pools: UpstreamPools): LiveHttpRoute {
   const target = new URL(controlUrl).origin;
   return {
     route: { id: 'control', kind: 'http', target, instance: 'control', public: true, status: 'active', headers: {} },
     record: new RouteRecord('control'),
     upstream: pools.acquire(target),
-    headerNames: new Set(),
-    headerList: [],
+    headerNames: new Set([GATEWAY_KEY_HEADER]),
+    headerList: [GATEWAY_KEY_HEADER, key],
   };
 }

@@ -130,3 +130,81 @@ describe('dashboard sign-in and /auth/app (in process)', () => {
     }
   });
 });
+
+describe('sign-in throttling (in process)', () => {
+  let f: ApiFixture;
+  let gatewayKey: string;
+  beforeEach(async () => {
+    // No waits (delayMs 0) and a refusal after three failures: the test needs no real time.
+    f = apiFixture({ hosts: { publicUrl: `${ORIGIN}/`, appsDomain: 'apps.test' }, signin: { refuseAfter: 3, delayMs: 0 } });
+    await f.user('bob');
+    gatewayKey = (await f.t.store.gateways.add('g1')).key;
+  });
+  afterEach(() => f.close());
+
+  const login = (name: string, password: string, remoteAddress = '203.0.113.7', headers: Record<string, string> = {}) =>
+    f.control.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { name, password }, remoteAddress, headers: { origin: ORIGIN, ...headers } });
+  const metric = async (reason: string) => {
+    const text = (await f.control.app.inject({ url: '/metrics' })).body;
+    return Number(new RegExp(`^wharf_control_signin_failures_total\\{reason="${reason}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
+  };
+
+  it('answers a wrong user name exactly as a wrong password', async () => {
+    const unknown = await login('nobody', 'bob-password');
+    const wrong = await login('bob', 'nope', '198.51.100.1');
+    expect(unknown.statusCode).toBe(401);
+    expect([unknown.statusCode, unknown.headers['x-wharf-error'], unknown.body]).toEqual([wrong.statusCode, wrong.headers['x-wharf-error'], wrong.body]);
+  });
+
+  it('refuses an address after its failures with 429 and Retry-After; another address and the right password still sign in', async () => {
+    for (const name of ['bob', 'nobody', 'bob']) expect((await login(name, 'wrong')).statusCode).toBe(401);
+    const refused = await login('bob', 'bob-password');
+    expect(refused.statusCode).toBe(429);
+    expect(refused.headers['x-wharf-error']).toBe('CTL_TOO_MANY_SIGNINS');
+    expect(Number(refused.headers['retry-after'])).toBe(60);
+    expect((await login('bob', 'bob-password', '198.51.100.1')).statusCode).toBe(200);
+    expect(await metric('bad_login')).toBe(3);
+    expect(await metric('throttled')).toBe(1);
+    f.t.clock.advance(60_000);
+    expect((await login('bob', 'bob-password')).statusCode).toBe(200);
+  });
+
+  it('believes X-Forwarded-For only with a gateway key control accepts', async () => {
+    // Spoofed by a direct client: each request names another address, all count as the peer's.
+    for (let i = 0; i < 3; i++) await login('bob', 'wrong', '127.0.0.1', { 'x-forwarded-for': `192.0.2.${i}`, 'x-wharf-gateway-key': 'wharfgw_nope_nope' });
+    expect((await login('bob', 'wrong', '127.0.0.1', { 'x-forwarded-for': '192.0.2.9' })).statusCode).toBe(429);
+    // Through a gateway (its key): the browser's address, not the gateway's, is counted.
+    const viaGateway = { 'x-wharf-gateway-key': gatewayKey };
+    expect((await login('bob', 'bob-password', '127.0.0.1', { ...viaGateway, 'x-forwarded-for': '192.0.2.1' })).statusCode).toBe(200);
+    for (let i = 0; i < 3; i++) await login('bob', 'wrong', '127.0.0.1', { ...viaGateway, 'x-forwarded-for': '192.0.2.2' });
+    expect((await login('bob', 'bob-password', '127.0.0.1', { ...viaGateway, 'x-forwarded-for': '192.0.2.2' })).statusCode).toBe(429);
+    expect((await login('bob', 'bob-password', '127.0.0.1', { ...viaGateway, 'x-forwarded-for': '192.0.2.3' })).statusCode).toBe(200);
+  });
+});
+
+describe('the sign-in page', () => {
+  let f: ApiFixture;
+  beforeEach(() => {
+    f = apiFixture();
+  });
+  afterEach(() => f.close());
+
+  it('has no inline script or style: the dashboard\'s CSP, its stylesheet and /signin.js', async () => {
+    const page = await f.control.app.inject({ url: '/signin?return=/apps' });
+    expect(page.statusCode).toBe(200);
+    const csp = String(page.headers['content-security-policy']);
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(page.body).not.toMatch(/<script>|<style|style=/);
+    expect(page.body).toMatch(/<script type="module" src="\/signin\.js"><\/script>/);
+    const sheet = /<link rel="stylesheet" href="(\/ui\/style-[A-Z0-9]{8}\.css)">/.exec(page.body)?.[1];
+    expect(sheet, 'the dashboard stylesheet').toBeDefined();
+    const css = await f.control.app.inject({ url: sheet! });
+    expect(css.statusCode).toBe(200);
+    expect(css.body).toContain('.signin-card');
+    const script = await f.control.app.inject({ url: '/signin.js' });
+    expect(script.statusCode).toBe(200);
+    expect(script.headers['content-type']).toMatch(/^text\/javascript/);
+    expect(script.body).toContain("fetch('/api/v1/auth/login'");
+  });
+});

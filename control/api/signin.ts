@@ -1,22 +1,33 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { parse } from '../../protocol/validate.ts';
 import { ControlError } from '../errors.ts';
 import { ConsoleSessions } from '../keys/console-sessions.ts';
+import type { ControlMetrics } from '../metrics/control-metrics.ts';
 import { appBaseUrl, GatewayTokens, type AppHosts, type NotBefore } from '../keys/gateway-tokens.ts';
 import type { SigningKeys } from '../keys/signing-keys.ts';
 import type { Clock, Store } from '../store/store.ts';
 import type { ApiAuth } from './auth.ts';
+import { clientAddress } from './client-address.ts';
 import { visibleInstance } from './configs.ts';
+import { DASHBOARD_CSP, DEFAULT_DIST_DIR } from './dashboard.ts';
+import { SigninThrottle, type SigninThrottleOptions } from './signin-throttle.ts';
 
 /*
  * Dashboard sign-in (DESIGN.md "Tokens", issue 4 "Sign-in" and "Browser sign-in for apps"):
  *
  * - POST /api/v1/auth/login {name, password} sets `wharf_console` (HttpOnly, Secure,
  *   SameSite=Lax, Path=/, 12 h); POST /api/v1/auth/logout revokes and clears it;
- *   GET /api/v1/auth/me names the signed-in user.
- * - GET /signin?return=/path: a plain HTML form that logs in with fetch, then goes to `return`
- *   (a path on this host only). GET / is the dashboard (dashboard.ts).
+ *   GET /api/v1/auth/me names the signed-in user. Failed logins are throttled per client
+ *   address and per user name (signin-throttle.ts): a growing wait, then 429
+ *   CTL_TOO_MANY_SIGNINS with Retry-After for the address; a wrong name and a wrong password
+ *   get the same answer (the store spends the same scrypt work on an unknown name).
+ * - GET /signin?return=/path: the sign-in form in the dashboard's stylesheet (light and dark),
+ *   which logs in with fetch (GET /signin.js: no inline script under the dashboard's CSP),
+ *   then goes to `return` (a path on this host only). GET / is the dashboard (dashboard.ts).
  * - GET /auth/app?instance=ID&return=URL: signed in and allowed on the instance → 303 to the
  *   app host with a fresh one-time `?wharf_token=` (keeping `return`'s path and query);
  *   otherwise → 303 to /signin first. `return` must be on `<ID>.<appsDomain>` with the public
@@ -31,6 +42,12 @@ export interface SigninDeps {
   clock: Clock;
   /** A user's last app session revocation (AppSessions.notBefore): links are dated no earlier. */
   notBefore?: NotBefore;
+  /** Counts failed sign-ins (wharf_control_signin_failures_total). */
+  metrics?: Pick<ControlMetrics, 'countSigninFailure'>;
+  /** Sign-in throttling; DEFAULT_SIGNIN_THROTTLE where left out. */
+  throttle?: Partial<SigninThrottleOptions>;
+  /** The built dashboard, whose stylesheet the sign-in page uses (default: ui/dist). */
+  distDir?: string;
 }
 
 export const LoginRequest = Type.Object({
@@ -68,28 +85,47 @@ export function checkReturn(ret: string, instance: string, hosts: AppHosts): URL
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-function page(reply: FastifyReply, title: string, body: string): FastifyReply {
+/** The dashboard's stylesheet as ui/dist/index.html names it (its name carries a content hash), or undefined before a build. */
+async function dashboardStylesheet(dist: string): Promise<string | undefined> {
+  try {
+    return /<link rel="stylesheet" href="(\/ui\/[A-Za-z0-9_.-]+\.css)">/.exec(await readFile(join(dist, 'index.html'), 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** A page of its own (not the dashboard's shell) in the dashboard's look, under the dashboard's CSP. */
+function page(reply: FastifyReply, title: string, stylesheet: string | undefined, body: string): FastifyReply {
   return reply
     .header('content-type', 'text/html; charset=utf-8')
     .header('cache-control', 'no-store')
     .header('x-frame-options', 'DENY')
-    .header('content-security-policy', "default-src 'none'; script-src 'self' 'unsafe-inline'; connect-src 'self'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+    .header('x-content-type-options', 'nosniff')
+    .header('referrer-policy', 'same-origin')
+    .header('content-security-policy', DASHBOARD_CSP)
     .send(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
 <title>${escapeHtml(title)} · Wharf</title>
-<style>body{font:16px system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem}label{display:block;margin-top:1rem}input{font:inherit;width:100%;box-sizing:border-box;padding:.4rem}button{font:inherit;margin-top:1rem;padding:.4rem 1rem}[role=alert]{color:#a00}</style>
-</head><body><main>
+<link rel="icon" href="data:,">
+${stylesheet ? `<link rel="stylesheet" href="${escapeHtml(stylesheet)}">\n` : ''}<script type="module" src="/signin.js"></script>
+</head><body class="signin">
+<header class="bar"><span class="brand">Wharf</span></header>
+<main id="main">
 ${body}
 </main></body></html>
 `);
 }
 
-const SIGNIN_SCRIPT = `
-const form = document.getElementById('signin');
+/** The sign-in form's script (GET /signin.js): JSON login, a clear message for each refusal, then `return`. */
+const SIGNIN_SCRIPT = `const form = document.getElementById('signin');
 const error = document.getElementById('error');
+const button = form.querySelector('button[type=submit]');
 form.addEventListener('submit', async (event) => {
   event.preventDefault();
   error.textContent = '';
+  button.disabled = true;
+  button.textContent = 'Signing in…';
   const data = new FormData(form);
   try {
     const res = await fetch('/api/v1/auth/login', {
@@ -98,13 +134,19 @@ form.addEventListener('submit', async (event) => {
       body: JSON.stringify({ name: data.get('name'), password: data.get('password') }),
     });
     if (!res.ok) {
-      error.textContent = res.status === 401 ? 'Wrong user name or password.' : 'Sign-in failed (' + res.status + ').';
+      const wait = Number(res.headers.get('retry-after'));
+      error.textContent = res.status === 401 ? 'Wrong user name or password.'
+        : res.status === 429 ? 'Too many failed sign-ins from here. Try again in ' + (wait > 90 ? Math.ceil(wait / 60) + ' minutes.' : (wait || 60) + ' seconds.')
+        : 'Sign-in failed (' + res.status + ').';
       return;
     }
     const ret = form.dataset.return;
     location.assign(ret && ret.startsWith('/') && !ret.startsWith('//') && !ret.startsWith('/\\\\') ? ret : '/');
   } catch {
     error.textContent = 'Wharf cannot be reached. Try again.';
+  } finally {
+    button.disabled = false;
+    button.textContent = 'Sign in';
   }
 });
 `;
@@ -113,6 +155,8 @@ form.addEventListener('submit', async (event) => {
 export function signinRoutes(app: FastifyInstance, deps: SigninDeps): void {
   const { store, auth, keys, hosts, clock } = deps;
   const tokens = new GatewayTokens(keys, hosts, deps.notBefore);
+  const throttle = new SigninThrottle(clock, deps.throttle);
+  const dist = deps.distDir ?? DEFAULT_DIST_DIR;
   const sessions = () => {
     if (!auth.console) throw new ControlError('CTL_NOT_FOUND', 'dashboard sign-in is not enabled');
     return auth.console.sessions;
@@ -122,8 +166,22 @@ export function signinRoutes(app: FastifyInstance, deps: SigninDeps): void {
     // Login CSRF: a browser's request from another site carries that site's Origin.
     if (request.headers.origin !== undefined) auth.checkOrigin(request);
     const body = parse(LoginRequest, request.body ?? {});
+    // Behind a gateway, the browser's address rather than the gateway's (client-address.ts).
+    const address = await clientAddress(request, store.gateways);
+    const verdict = throttle.attempt(address, body.name);
+    if (verdict.kind === 'refuse') {
+      deps.metrics?.countSigninFailure('throttled');
+      reply.header('retry-after', String(verdict.retryAfterS));
+      throw new ControlError('CTL_TOO_MANY_SIGNINS');
+    }
+    // Before the password is checked, whether it is right or not: the wait says nothing.
+    if (verdict.delayMs > 0) await sleep(verdict.delayMs);
     const user = await store.users.verifyPassword(body.name, body.password);
-    if (!user) throw new ControlError('CTL_BAD_LOGIN');
+    if (!user) {
+      deps.metrics?.countSigninFailure('bad_login');
+      throw new ControlError('CTL_BAD_LOGIN');
+    }
+    throttle.succeeded(address, body.name);
     const minted = sessions().mint(user.id);
     return reply.header('set-cookie', minted.setCookie).header('cache-control', 'no-store')
       .send({ user: { id: user.id, name: user.name, admin: user.admin }, expiresAt: new Date(minted.session.exp * 1000).toISOString() });
@@ -147,15 +205,20 @@ export function signinRoutes(app: FastifyInstance, deps: SigninDeps): void {
     const raw = request.query.return;
     const ret = raw === undefined ? '/' : safeLocalPath(raw);
     if (ret === undefined) throw new ControlError('CTL_BAD_RETURN', 'return must be a path on this host');
-    return page(reply, 'Sign in', `<h1>Sign in to Wharf</h1>
-<form id="signin" data-return="${escapeHtml(ret)}" method="post" action="/api/v1/auth/login">
+    return page(reply, 'Sign in', await dashboardStylesheet(dist), `<form id="signin" class="signin-card" data-return="${escapeHtml(ret)}" method="post" action="/api/v1/auth/login">
+<h1>Sign in to Wharf</h1>
 <label for="name">User name</label><input id="name" name="name" autocomplete="username" required autofocus>
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
 <p id="error" role="alert" aria-live="assertive"></p>
-<button type="submit">Sign in</button>
-</form>
-<script>${SIGNIN_SCRIPT}</script>`);
+<button type="submit" class="primary">Sign in</button>
+</form>`);
   });
+
+  app.get('/signin.js', async (_request, reply) => reply
+    .header('content-type', 'text/javascript; charset=utf-8')
+    .header('cache-control', 'no-cache')
+    .header('x-content-type-options', 'nosniff')
+    .send(SIGNIN_SCRIPT));
 
   app.get<{ Querystring: { instance?: string; return?: string } }>('/auth/app', async (request, reply) => {
     const { instance, return: ret } = request.query;

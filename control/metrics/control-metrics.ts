@@ -4,6 +4,7 @@ import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 export class ControlMetrics {
   readonly registry = new Registry();
   readonly #requests: Counter<'route' | 'code'>;
+  readonly #signinFailures: Counter<'reason'>;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'wharf_control_' });
@@ -13,10 +14,23 @@ export class ControlMetrics {
       labelNames: ['route', 'code'],
       registers: [this.registry],
     });
+    this.#signinFailures = new Counter({
+      name: 'wharf_control_signin_failures_total',
+      help: 'Failed dashboard sign-ins: bad_login (wrong user name or password, never told apart) or throttled (refused with 429)',
+      labelNames: ['reason'],
+      registers: [this.registry],
+    });
+    // Both series exist from the start, so that a rate over them needs no first failure.
+    for (const reason of ['bad_login', 'throttled'] as const) this.#signinFailures.inc({ reason }, 0);
   }
 
   /** `route` is the route pattern (`/api/v1/users/:name/password`), never the raw URL, so label values stay few. */
   countRequest(route: string, code: number): void {
     this.#requests.inc({ route, code: String(code) });
+  }
+
+  /** `/metrics` may be public (the gateway forwards the main host): the reason never says whether the user exists. */
+  countSigninFailure(reason: 'bad_login' | 'throttled'): void {
+    this.#signinFailures.inc({ reason });
   }
 }
