@@ -18,9 +18,12 @@ fi
 
 # 2. Extra packages, into a venv that sees the system's packages.
 if [ ${#PACKAGES[@]} -gt 0 ]; then
-  index="${PIP_INDEX_URL:-https://pypi.org/simple/}"
-  say "checking the package index $(redact "$index")"
-  python3 - "$index" "${PIP_TRUSTED_HOST:-}" <<'PY' || die "no package index reachable at $(redact "$index"): set PIP_INDEX_URL (and PIP_TRUSTED_HOST for plain http or an untrusted certificate) in the config's env"
+  # Without PIP_INDEX_URL pip uses the index of its own configuration (pip.conf in the image):
+  # Wharf names no index of its own.
+  index="${PIP_INDEX_URL:-}"
+  if [ -n "$index" ]; then
+    say "checking the package index $(redact "$index")"
+    python3 - "$index" "${PIP_TRUSTED_HOST:-}" <<'PY' || die "no package index reachable at $(redact "$index"): set PIP_INDEX_URL (and PIP_TRUSTED_HOST for plain http or an untrusted certificate) in the config's env"
 import ssl, sys, urllib.error, urllib.parse, urllib.request
 url, trusted = sys.argv[1], sys.argv[2].split()
 host = urllib.parse.urlsplit(url).hostname or ''
@@ -33,6 +36,9 @@ except Exception as e:
     print(f"wharf: {type(e).__name__}: {getattr(e, 'reason', e)}")
     sys.exit(1)
 PY
+  else
+    say "no PIP_INDEX_URL in the config's env: pip uses the index the image's pip is configured with"
+  fi
   say "installing ${#PACKAGES[@]} extra package(s) into $VENV: ${PACKAGES[*]}"
   [ -x "$VENV/bin/python" ] || python3 -m venv --without-pip --system-site-packages "$VENV" || die "could not make the virtual environment $VENV (is python3-venv installed?)"
   python3 -m pip --python "$VENV/bin/python" install --disable-pip-version-check --no-input --progress-bar off --retries 1 --timeout 15 "${PACKAGES[@]}" \

@@ -31,6 +31,7 @@ Commands:
   ls               list instances (--status --project --tag --queue)
   show ID          an instance: status, owner, links
   stop ID          stop an instance
+  rm ID [--snapshots]  remove stopped or failed instances (snapshots kept unless asked)
   export ID        print an instance's app config
   clone ID         print its config restoring from its snapshot
   token ID         print a gateway token for an instance
@@ -46,7 +47,8 @@ Commands:
   keys rotate|ls           token signing keys: rotate now, list
   prune [--until 96h]      remove this host's stopped app containers older than that
 
-Run \`wharf COMMAND --help\` for a command's flags.`;
+Run \`wharf COMMAND --help\` for a command's flags. In a checkout the command is bin/wharf, which runs
+the project's Node 24 (link it into your PATH to type wharf); the reference is in docs/ (docs/cli.md).`;
 
 const commands: Record<string, { help: string; run: (argv: string[]) => unknown }> = {
   up: { help: upHelp, run: runUp },
@@ -67,6 +69,7 @@ const commands: Record<string, { help: string; run: (argv: string[]) => unknown 
   ls: { help: inst.lsHelp, run: inst.runLs },
   show: { help: inst.showHelp, run: inst.runShow },
   stop: { help: inst.stopHelp, run: inst.runStop },
+  rm: { help: inst.rmHelp, run: inst.runRm },
   export: { help: inst.exportHelp, run: inst.runExport },
   clone: { help: inst.cloneHelp, run: inst.runClone },
   token: { help: inst.tokenHelp, run: inst.runToken },

@@ -106,25 +106,48 @@ build_node() {
   echo "images: built $tag (node $version)"
 }
 
-# The Debian mirror the host's apt uses: the first URI of a bookworm suite in a deb822
-# .sources file, else the first `deb` line of sources.list(.d/*.list).
+# The Debian mirror the host's apt uses, the only place a mirror is taken from (Wharf names
+# none of its own): the first URI of an enabled `deb` source whose suites hold a Debian
+# release that carries bookworm, from the deb822 files (sources.list.d/*.sources) first, then
+# the one-line `deb` entries (sources.list, sources.list.d/*.list). $1: apt's configuration
+# folder (/etc/apt).
+DEBIAN_SUITES=' bookworm bookworm-updates trixie forky sid stable testing unstable oldstable '
 host_mirror() {
-  local f uri
-  for f in /etc/apt/sources.list.d/*.sources; do
+  local etc=${1:-/etc/apt} f uri
+  for f in "$etc"/sources.list.d/*.sources; do
     [ -f "$f" ] || continue
-    uri=$(awk '
-      /^[[:space:]]*$/ { if (uri != "" && suite) { print uri; exit } uri=""; suite=0; next }
-      /^URIs:/ { uri=$2 }
-      /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == "bookworm") suite=1 }
-      END { if (uri != "" && suite) print uri }' "$f" | head -1)
-    [ -n "$uri" ] && { echo "$uri"; return; }
+    # One paragraph per source; field names are case-insensitive; a line that starts with
+    # a space continues the field before it; `#` lines are comments.
+    uri=$(awk -v suites="$DEBIAN_SUITES" '
+      function flush() {
+        if (uri != "" && deb && suite && enabled) { print uri; found = 1; exit }
+        uri = ""; deb = 0; suite = 0; enabled = 1; field = ""
+      }
+      BEGIN { enabled = 1 }
+      /^#/ { next }
+      /^[[:space:]]*$/ { flush(); next }
+      {
+        if ($0 ~ /^[[:space:]]/) { start = 1 } else { field = tolower($1); sub(/:$/, "", field); start = 2 }
+        for (i = start; i <= NF; i++) {
+          if (field == "types" && $i == "deb") deb = 1
+          if (field == "uris" && uri == "") uri = $i
+          if (field == "suites" && index(suites, " " $i " ")) suite = 1
+          if (field == "enabled" && tolower($i) == "no") enabled = 0
+        }
+      }
+      END { if (!found) flush() }' "$f")
+    [ -n "$uri" ] && { echo "${uri%/}"; return; }
   done
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+  for f in "$etc"/sources.list "$etc"/sources.list.d/*.list; do
     [ -f "$f" ] || continue
-    uri=$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i !~ /\]$/) { if ($(i+1) == "bookworm") { print $i; exit } break } }' "$f")
-    [ -n "$uri" ] && { echo "$uri"; return; }
+    # deb [option=value ...] URI SUITE COMPONENT...
+    uri=$(sed -e 's/#.*//' -e 's/\[[^]]*\]//' "$f" | awk -v suites="$DEBIAN_SUITES" \
+      '$1 == "deb" && NF >= 3 && index(suites, " " $3 " ") { print $2; exit }')
+    [ -n "$uri" ] && { echo "${uri%/}"; return; }
   done
-  echo "http://deb.debian.org/debian"
+  echo "images: no Debian mirror in this machine's apt configuration ($etc/sources.list, $etc/sources.list.d/*.list or *.sources" \
+    "with a deb source for bookworm or a later Debian release): add the mirror this machine may use there, then run this again" >&2
+  return 1
 }
 
 build_jupyter() {

@@ -1,5 +1,6 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
 import { startAgent, type RunningAgent } from '../../agent/agent.ts';
 import { connectDocker } from '../../agent/docker-engine.ts';
@@ -39,6 +40,33 @@ Every setting of \`wharf control\`, \`wharf gateway\` and \`wharf agent\` is als
 env var (see their --help); these flags are the common ones:
 
 ${helpText(upSettings)}`;
+
+/** A word as a POSIX shell reads it: as it is when it holds nothing special, else single-quoted. */
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * What `wharf up` (and so `npm start`) prints once everything is up: where to sign in, and
+ * commands that work as shown from any folder of any shell: the checkout's own paths
+ * (bin/wharf runs the project's Node 24, whatever `node` is on PATH) and, when this
+ * WHARF_HOME is not the default, the line that points the CLI at it.
+ */
+export function banner(o: { home: string; publicUrl: string; control: string; gatewayAdmin: string; agentMetrics?: string; agent: boolean; noAgent?: string }): string {
+  const repo = realpathSync(fileURLToPath(new URL('../..', import.meta.url)));
+  const at = (path: string) => shellWord(join(repo, path));
+  const lines = [
+    `wharf up: dashboard ${o.publicUrl} (CA: ${join(o.home, 'certs', 'ca.pem')})`,
+    `  sign in as admin with the password in ${join(o.home, 'admin.password')}; the CLI uses ${join(o.home, 'admin.token')}`,
+    `  control ${o.control} · gateway admin http://${o.gatewayAdmin}/metrics${o.agentMetrics ? ` · agent http://${o.agentMetrics}/metrics` : ''}`,
+  ];
+  if (!o.agent) lines.push(`  no agent runs here: ${o.noAgent}; launches wait in their queue until one does`);
+  lines.push(o.agent ? '  try it, in another terminal:' : '  the CLI, in another terminal:');
+  if (o.home !== wharfHome({})) lines.push(`    export WHARF_HOME=${shellWord(o.home)}`);
+  if (o.agent) lines.push(`    ${at('images/build.sh')} busybox`, `    ${at('bin/wharf')} launch -f ${at('examples/busybox-https.json')}`);
+  else lines.push(`    ${at('bin/wharf')} ls`);
+  return lines.join('\n');
+}
 
 interface UpCredentials {
   gatewayKey: string;
@@ -126,15 +154,7 @@ export async function runUp(argv: string[]): Promise<void> {
       writeRunFile(home, `agent-${agent.id}`, { agent: agent.id, metrics: agentMetrics ?? null });
     }
 
-    const example = new URL('../../examples/busybox-https.json', import.meta.url).pathname;
-    console.error([
-      `wharf up: dashboard ${publicUrl} (CA: ${home}/certs/ca.pem)`,
-      `  sign in as admin with the password in ${home}/admin.password; the CLI uses ${home}/admin.token`,
-      `  control ${control.url} · gateway admin http://${gateway.addresses.admin}/metrics${agentMetrics ? ` · agent http://${agentMetrics}/metrics` : ''}`,
-      agent
-        ? `  try: images/build.sh busybox && node bin/wharf.ts launch -f ${example}`
-        : `  no agent runs here: ${up.noAgent ? '--no-agent was given' : dockerProblem}; launches wait in their queue until one does`,
-    ].join('\n'));
+    console.error(banner({ home, publicUrl, control: control.url, gatewayAdmin: gateway.addresses.admin, agentMetrics, agent: agent !== undefined, noAgent: agent ? undefined : up.noAgent ? '--no-agent was given' : dockerProblem }));
     // Last: the run file says everything above is up (scripts and tests wait for it).
     writeRunFile(home, 'up', { control: control.url, gateway: gateway.addresses, publicUrl, agent: agent?.id ?? null, agentMetrics: agentMetrics ?? null });
     log.info({ control: control.url, ...gateway.addresses, agent: agent?.id }, 'wharf up');
