@@ -2,22 +2,7 @@
 // The `wharf` command: one entry for every part (DESIGN.md "CLI").
 import { ValidationError } from '../protocol/validate.ts';
 import { UsageError } from '../protocol/settings.ts';
-import { agentHelp, runAgent } from './commands/agent.ts';
-import { agentsHelp, runAgents } from './commands/agents.ts';
-import { certsHelp, runCerts } from './commands/certs.ts';
-import { connectHelp, runConnect } from './commands/connect.ts';
-import { controlHelp, runControl } from './commands/control.ts';
-import { gatewayHelp, runGateway } from './commands/gateway.ts';
-import { gatewaysHelp, runGateways } from './commands/gateways.ts';
-import * as inst from './commands/instances.ts';
-import { keysHelp, runKeys } from './commands/keys.ts';
-import { logsHelp, runLogs } from './commands/logs.ts';
-import { pruneHelp, runPrune } from './commands/prune.ts';
-import { runTokens, tokensHelp } from './commands/tokens.ts';
-import { runUp, upHelp } from './commands/up.ts';
-import { runSnapshots, snapshotsHelp } from './commands/snapshots.ts';
-import { runSnapshot, snapshotHelp } from './commands/snapshot.ts';
-import { runUsers, usersHelp } from './commands/users.ts';
+import { commands } from './commands/index.ts';
 
 const usage = `Usage: wharf COMMAND [flags]
 
@@ -50,32 +35,6 @@ Commands:
 Run \`wharf COMMAND --help\` for a command's flags. In a checkout the command is bin/wharf, which runs
 the project's Node 24 (link it into your PATH to type wharf); the reference is in docs/ (docs/cli.md).`;
 
-const commands: Record<string, { help: string; run: (argv: string[]) => unknown }> = {
-  up: { help: upHelp, run: runUp },
-  gateway: { help: gatewayHelp, run: runGateway },
-  certs: { help: certsHelp, run: runCerts },
-  connect: { help: connectHelp, run: runConnect },
-  control: { help: controlHelp, run: runControl },
-  agent: { help: agentHelp, run: runAgent },
-  prune: { help: pruneHelp, run: runPrune },
-  users: { help: usersHelp, run: runUsers },
-  tokens: { help: tokensHelp, run: runTokens },
-  gateways: { help: gatewaysHelp, run: runGateways },
-  agents: { help: agentsHelp, run: runAgents },
-  snapshots: { help: snapshotsHelp, run: runSnapshots },
-  snapshot: { help: snapshotHelp, run: runSnapshot },
-  keys: { help: keysHelp, run: runKeys },
-  launch: { help: inst.launchHelp, run: inst.runLaunch },
-  ls: { help: inst.lsHelp, run: inst.runLs },
-  show: { help: inst.showHelp, run: inst.runShow },
-  stop: { help: inst.stopHelp, run: inst.runStop },
-  rm: { help: inst.rmHelp, run: inst.runRm },
-  export: { help: inst.exportHelp, run: inst.runExport },
-  clone: { help: inst.cloneHelp, run: inst.runClone },
-  token: { help: inst.tokenHelp, run: inst.runToken },
-  open: { help: inst.openHelp, run: inst.runOpen },
-  logs: { help: logsHelp, run: runLogs },
-};
 
 async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
@@ -83,8 +42,9 @@ async function main(argv: string[]): Promise<void> {
     console.log(usage);
     return;
   }
-  const command = commands[name];
-  if (!command) throw new UsageError(`unknown command "${name}"; run \`wharf --help\``);
+  if (!Object.hasOwn(commands, name)) throw new UsageError(`unknown command "${name}"; run \`wharf --help\``);
+  const command = await commands[name]();
+  if (typeof command.run !== 'function' || typeof command.help !== 'string') throw new Error(`command "${name}" is not wired up`);
   if (rest.includes('--help') || rest.includes('-h')) {
     console.log(command.help);
     return;
