@@ -1,3 +1,4 @@
+import { GATEWAY_KEY_HEADER } from '../protocol/gateway-forwarding.ts';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -135,5 +136,11 @@ describe('control API (in process)', () => {
     const text = (await call('GET', '/metrics')).body;
     expect(text).toContain('wharf_control_api_requests_total{route="/api/v1/me",code="200"} 1');
     expect(text).toContain('wharf_control_process_cpu_seconds_total');
+  });
+
+  it('does not serve /metrics to what a gateway forwards from its main host (the internet)', async () => {
+    const res = await f.control.app.inject({ method: 'GET', url: '/metrics', headers: { [GATEWAY_KEY_HEADER]: 'whatever' } });
+    expect(res.statusCode).toBe(404);
+    expect(res.body).not.toContain('wharf_control');
   });
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ROUTE_STREAM_PATH } from '../protocol/route-stream.ts';
+import { GATEWAY_KEY_HEADER } from '../protocol/gateway-forwarding.ts';
 import { LINK_CLAIM_PATH } from '../protocol/token.ts';
 import { AgentSweeper } from './agents/sweeper.ts';
 import { restoreRoutes } from './agents/endpoint-routes.ts';
@@ -19,6 +20,7 @@ import { IdleMonitor } from './idle/idle-monitor.ts';
 import { ConsoleFeed } from './console/console-feed.ts';
 import { MetricsHistory } from './metrics/history.ts';
 import { installErrorHandling } from './api/errors.ts';
+import { ControlError } from './errors.ts';
 import { gatewayRoutes } from './api/gateways.ts';
 import { hstsHeader } from './api/hsts.ts';
 import { configRoutes } from './api/configs.ts';
@@ -150,7 +152,10 @@ export function buildControlApp(parts: ControlParts): ControlApp {
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', async (request, reply) => {
+    // For whoever scrapes control's own address, not for the internet: what a gateway
+    // forwards from its main host (it carries the gateway's key header) is not served.
+    if (request.headers[GATEWAY_KEY_HEADER] !== undefined) throw new ControlError('CTL_NOT_FOUND', 'no /metrics here: scrape control\'s own address');
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });

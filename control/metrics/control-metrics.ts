@@ -29,7 +29,7 @@ export class ControlMetrics {
     this.#requests.inc({ route, code: String(code) });
   }
 
-  /** `/metrics` may be public (the gateway forwards the main host): the reason never says whether the user exists. */
+  /** One reason for a wrong name and a wrong password: a count must not tell whether a user exists. */
   countSigninFailure(reason: 'bad_login' | 'throttled'): void {
     this.#signinFailures.inc({ reason });
   }
