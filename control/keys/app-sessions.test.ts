@@ -44,8 +44,18 @@ describe('AppSessions', () => {
     const again = new AppSessions(await t.reopen(), key);
     await again.load();
     expect(again.state()).toEqual(sessions.state());
-    // An instance revocation the user's * one covers changes nothing.
-    await again.revoke('u-1', 1_800, 'r7');
-    expect(again.revocations().filter((r) => r.user === 'u-1')).toEqual([{ user: 'u-1', instance: '*', before: 2_000 }]);
+  });
+
+  it('reaches past the tokens dated after an earlier revocation in the same second', async () => {
+    const sessions = new AppSessions(t.store, randomBytes(32));
+    await sessions.load();
+    await sessions.revoke('u-1', 10_300);
+    // A token issued after it, at 10.6 s, is dated 11 s (GatewayTokens); removing the user at
+    // 10.8 s must refuse it too: gateways refuse when iat * 1000 < before.
+    await sessions.revoke('u-1', 10_800);
+    expect(11 * 1000).toBeLessThan(sessions.notBefore('u-1')!);
+    // A revocation after that second keeps its own time.
+    await sessions.revoke('u-1', 12_500);
+    expect(sessions.notBefore('u-1')).toBe(12_500);
   });
 });

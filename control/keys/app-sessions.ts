@@ -80,7 +80,11 @@ export class AppSessions {
   /** Refuses `user`'s app sessions on `instance` (default: every one) issued before `before` (ms); stored, then sent to every gateway. */
   async revoke(user: string, before: number, instance = '*'): Promise<void> {
     await this.load();
-    const revocation = { user, instance, before };
+    // Tokens issued since the user's last revocation may be dated up to the whole second after
+    // it (GatewayTokens): a revocation within that second must still reach past them.
+    const last = this.notBefore(user);
+    const at = last === undefined ? before : Math.max(before, Math.ceil(last / 1000) * 1000 + 1);
+    const revocation = { user, instance, before: at };
     await this.#store.revocations.add(revocation);
     this.#remember(revocation);
     this.#line = undefined;
