@@ -32,11 +32,13 @@ describe('console followed live and metrics history, against a real control', ()
     control = await startControlProcess(env());
     url = (JSON.parse(readFileSync(runFile, 'utf8')) as { url: string }).url;
     token = readFileSync(join(home, 'admin.token'), 'utf8').trim();
+    // The agent is online before the launch: a queue that no agent serves gets a console line.
+    const agent = (await call('POST', '/api/v1/agents', { name: 'a1', queues: ['default'] })).json;
+    agentAuth = `Bearer ${agent.key}:${agent.secret}`;
+    expect((await call('POST', '/api/v1/agent/heartbeat', {}, agentAuth)).status).toBe(200);
     const launched = await call('POST', '/api/v1/instances', { app: 'container', name: 'logs', image: 'wharf/busybox:local', command: 'sh', routing: { mode: 'https', port: 8080 } });
     expect(launched.status).toBe(201);
     id = launched.json.id;
-    const agent = (await call('POST', '/api/v1/agents', { name: 'a1', queues: ['default'] })).json;
-    agentAuth = `Bearer ${agent.key}:${agent.secret}`;
     expect((await call('POST', '/api/v1/agent/lease?wait=0', undefined, agentAuth)).json.instance).toBe(id);
   }, 30_000);
   afterAll(async () => {

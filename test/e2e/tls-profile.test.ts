@@ -28,6 +28,11 @@ const TLS12 = ['ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES256-GCM-SHA384', 'EC
 const TLS13 = ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256'];
 /** testssl's severities that are not findings against the server. */
 const NOT_FINDINGS = new Set(['OK', 'INFO', 'DEBUG']);
+/**
+ * testssl's notes about the machine it runs on, not about the server: the local openssl
+ * lacks GOST engine support (Debian's does, on some machines testssl says so as a WARN).
+ */
+const ABOUT_THE_SCANNER = new Set(['engine_problem']);
 
 interface Finding { id: string; severity: string; finding: string }
 
@@ -65,7 +70,7 @@ describe('the gateway serves a current TLS profile', () => {
     const by = new Map(findings.map((f) => [f.id, f]));
     expect(by.get('scanTime'), `testssl did not finish (exit ${run.code}):\n${run.stdout.slice(-3000)}${run.stderr}`).toBeDefined();
 
-    const flagged = findings.filter((f) => !NOT_FINDINGS.has(f.severity));
+    const flagged = findings.filter((f) => !NOT_FINDINGS.has(f.severity) && !ABOUT_THE_SCANNER.has(f.id));
     expect(flagged, `testssl findings rated LOW or above (or scan problems):\n${report(flagged)}`).toEqual([]);
 
     for (const id of ['SSLv2', 'SSLv3', 'TLS1', 'TLS1_1']) expect(by.get(id)?.finding, id).toBe('not offered');
