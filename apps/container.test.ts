@@ -104,6 +104,18 @@ describe('compileContainer', () => {
     expect(fieldOf(() => compileContainer(config({ containerArgs: '--foo' }), { admin: true }))).toBe('containerArgs');
   });
 
+  it('names every mistake at once: a missing port and a bad flag', () => {
+    const unrouted = { ...config({ containerArgs: '--foo' }), routing: { mode: 'https' } } as ContainerAppConfig;
+    let caught: unknown;
+    try {
+      compileContainer(unrouted, { admin: false });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ValidationError);
+    expect((caught as ValidationError).problems.map((p) => p.field)).toEqual(['routing.port', 'containerArgs']);
+  });
+
   it('refuses --network none for a routed app', () => {
     expect(fieldOf(() => compileContainer(config({ containerArgs: '--network none' }), { admin: false }))).toBe('containerArgs');
     expect(compileContainer(config({ containerArgs: '--network none', routing: { mode: 'none' } }), { admin: false }).docker.HostConfig.NetworkMode).toBe('none');

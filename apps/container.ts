@@ -1,7 +1,7 @@
 import type { ContainerAppConfig } from '../protocol/app-config.ts';
 import type { LaunchSpec, ReadinessProbe } from '../protocol/launch-spec.ts';
 import { splitShellWords } from '../protocol/shell-words.ts';
-import { ValidationError } from '../protocol/validate.ts';
+import { Problems, ValidationError } from '../protocol/validate.ts';
 import { parseContainerArgs, type ContainerArgsPolicy } from './container-args.ts';
 
 /** Who submits the config decides which host-access flags its containerArgs may use. */
@@ -12,22 +12,33 @@ export type CompileOptions = ContainerArgsPolicy;
  * `command` replaces the image's entrypoint and command; `containerArgs` becomes Docker
  * options, with the config's own fields winning where both say the same thing (`env` over
  * `-e`, `workdir` over `-w`); `--memory` and `--cpus` become the limits, which the agent
- * fills from its defaults when they are absent. Throws a ValidationError on `containerArgs`
- * for a flag that is unsupported, malformed or not allowed to this submitter.
+ * fills from its defaults when they are absent. Throws one ValidationError naming every
+ * mistake: a missing routing.port, a `containerArgs` flag that is unsupported, malformed or
+ * not allowed to this submitter.
  */
 export function compileContainer(config: ContainerAppConfig, options: CompileOptions): LaunchSpec {
-  const args = parseContainerArgs(config.containerArgs, options);
+  // Every mistake at once: a bad containerArgs does not hide a missing routing.port.
+  const problems = new Problems();
+  const { mode, port } = config.routing;
+  if (mode !== 'none' && port === undefined) problems.add('routing.port', `is required when routing.mode is "${mode}"`);
+  let args: ReturnType<typeof parseContainerArgs> | undefined;
+  try {
+    args = parseContainerArgs(config.containerArgs, options);
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    for (const p of err.problems) problems.add(p.field, p.message);
+  }
+  if (args && mode !== 'none' && args.HostConfig.NetworkMode === 'none') {
+    problems.add('containerArgs', `--network none leaves the app unreachable: drop it, or set routing.mode to "none"`);
+  }
+  problems.throwIfAny();
+  if (!args) throw new Error('unreachable: parseContainerArgs neither answered nor refused');
   const argv = splitShellWords(config.command);
   const { Memory, NanoCpus, ...hostConfig } = args.HostConfig;
   const fromArgs = Object.fromEntries(args.Env.map((pair) => {
     const eq = pair.indexOf('=');
     return [pair.slice(0, eq), pair.slice(eq + 1)];
   }));
-  const { mode, port } = config.routing;
-  if (mode !== 'none' && port === undefined) throw new ValidationError('routing.port', `is required when routing.mode is "${mode}"`);
-  if (mode !== 'none' && hostConfig.NetworkMode === 'none') {
-    throw new ValidationError('containerArgs', `--network none leaves the app unreachable: drop it, or set routing.mode to "none"`);
-  }
   return {
     app: 'container',
     image: config.image,
