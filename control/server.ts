@@ -10,6 +10,7 @@ import { AgentSweeper } from './agents/sweeper.ts';
 import { restoreRoutes } from './agents/endpoint-routes.ts';
 import { AGENT_PREFIX, agentRoutes, type AgentApiOptions } from './api/agents.ts';
 import { ApiAuth } from './api/auth.ts';
+import { PasswordCheck } from './api/password-check.ts';
 import { signinRoutes } from './api/signin.ts';
 import { dashboardRoutes } from './api/dashboard.ts';
 import { ConsoleSessions } from './keys/console-sessions.ts';
@@ -166,7 +167,9 @@ export function buildControlApp(parts: ControlParts): ControlApp {
   });
 
   const notBefore = (sub: string) => appSessions.notBefore(sub);
-  userRoutes(app, { store, auth, clock, sessions: appSessions });
+  // One throttle for every password typed: the sign-in and the current one of a change.
+  const passwords = new PasswordCheck({ store, clock, metrics, throttle: parts.signin });
+  userRoutes(app, { store, auth, clock, sessions: appSessions, passwords });
   tokenRoutes(app, store, auth);
   gatewayRoutes(app, store, auth, stream, clock);
   agentRoutes(app, store, auth, routes, clock, parts.agents, { console: consoleFeed, history, idle });
@@ -174,7 +177,7 @@ export function buildControlApp(parts: ControlParts): ControlApp {
   metricsRoutes(app, { store, auth, routes, history, clock, idle });
   configRoutes(app, store, auth);
   instanceRoutes(app, { store, auth, keys, clock, hosts, log, notBefore, console: consoleFeed, history, routes, blobs: parts.snapshots?.blobs });
-  signinRoutes(app, { store, auth, keys, clock, hosts, notBefore, metrics, throttle: parts.signin });
+  signinRoutes(app, { store, auth, keys, clock, hosts, notBefore, passwords });
   dashboardRoutes(app, { auth });
   keyRoutes(app, keys, auth, clock);
   caRoutes(app, auth, parts.caFile);

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { parse } from '../../protocol/validate.ts';
@@ -11,10 +10,10 @@ import { appBaseUrl, GatewayTokens, type AppHosts, type NotBefore } from '../key
 import type { SigningKeys } from '../keys/signing-keys.ts';
 import type { Clock, Store } from '../store/store.ts';
 import type { ApiAuth } from './auth.ts';
-import { clientAddress } from './client-address.ts';
 import { visibleInstance } from './configs.ts';
 import { DASHBOARD_CSP, DEFAULT_DIST_DIR } from './dashboard.ts';
-import { SigninThrottle, type SigninThrottleOptions } from './signin-throttle.ts';
+import { PasswordCheck } from './password-check.ts';
+import type { SigninThrottleOptions } from './signin-throttle.ts';
 
 /*
  * Dashboard sign-in (DESIGN.md "Tokens", issue 4 "Sign-in" and "Browser sign-in for apps"):
@@ -46,6 +45,8 @@ export interface SigninDeps {
   metrics?: Pick<ControlMetrics, 'countSigninFailure'>;
   /** Sign-in throttling; DEFAULT_SIGNIN_THROTTLE where left out. */
   throttle?: Partial<SigninThrottleOptions>;
+  /** The throttled password check, shared with a password change; made from the above when left out. */
+  passwords?: PasswordCheck;
   /** The built dashboard, whose stylesheet the sign-in page uses (default: ui/dist). */
   distDir?: string;
 }
@@ -155,7 +156,7 @@ form.addEventListener('submit', async (event) => {
 export function signinRoutes(app: FastifyInstance, deps: SigninDeps): void {
   const { store, auth, keys, hosts, clock } = deps;
   const tokens = new GatewayTokens(keys, hosts, deps.notBefore);
-  const throttle = new SigninThrottle(clock, deps.throttle);
+  const passwords = deps.passwords ?? new PasswordCheck({ store, clock, metrics: deps.metrics, throttle: deps.throttle });
   const dist = deps.distDir ?? DEFAULT_DIST_DIR;
   const sessions = () => {
     if (!auth.console) throw new ControlError('CTL_NOT_FOUND', 'dashboard sign-in is not enabled');
@@ -166,22 +167,8 @@ export function signinRoutes(app: FastifyInstance, deps: SigninDeps): void {
     // Login CSRF: a browser's request from another site carries that site's Origin.
     if (request.headers.origin !== undefined) auth.checkOrigin(request);
     const body = parse(LoginRequest, request.body ?? {});
-    // Behind a gateway, the browser's address rather than the gateway's (client-address.ts).
-    const address = await clientAddress(request, store.gateways);
-    const verdict = throttle.attempt(address, body.name);
-    if (verdict.kind === 'refuse') {
-      deps.metrics?.countSigninFailure('throttled');
-      reply.header('retry-after', String(verdict.retryAfterS));
-      throw new ControlError('CTL_TOO_MANY_SIGNINS');
-    }
-    // Before the password is checked, whether it is right or not: the wait says nothing.
-    if (verdict.delayMs > 0) await sleep(verdict.delayMs);
-    const user = await store.users.verifyPassword(body.name, body.password);
-    if (!user) {
-      deps.metrics?.countSigninFailure('bad_login');
-      throw new ControlError('CTL_BAD_LOGIN');
-    }
-    throttle.succeeded(address, body.name);
+    const user = await passwords.verify(request, reply, body.name, body.password);
+    if (!user) throw new ControlError('CTL_BAD_LOGIN');
     const minted = sessions().mint(user.id);
     return reply.header('set-cookie', minted.setCookie).header('cache-control', 'no-store')
       .send({ user: { id: user.id, name: user.name, admin: user.admin }, expiresAt: new Date(minted.session.exp * 1000).toISOString() });

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { parse, ValidationError } from '../../protocol/validate.ts';
 import { ControlError } from '../errors.ts';
 import type { AppSessions } from '../keys/app-sessions.ts';
+import type { PasswordCheck } from './password-check.ts';
 import type { Clock, Store, User } from '../store/store.ts';
 import type { ApiAuth } from './auth.ts';
 
@@ -27,6 +28,8 @@ export interface UserRouteDeps {
   clock: Clock;
   /** App sessions: what every gateway is told to refuse (docs/sessions.md). */
   sessions: AppSessions;
+  /** The sign-in's throttled password check, for the current password of one's own change. */
+  passwords: PasswordCheck;
 }
 
 /**
@@ -40,13 +43,13 @@ export interface UserRouteDeps {
  * and their dashboard sessions, but the one that changed its own password, which goes on.
  */
 export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
-  const { store, auth, clock, sessions } = deps;
+  const { store, auth, clock, sessions, passwords } = deps;
 
-  /** Ends `user`'s app sessions everywhere and their dashboard sessions, but `keep`'s. */
-  const endSessions = async (userId: string, keep?: string): Promise<number> => {
+  /** Ends `user`'s app sessions everywhere and their dashboard sessions. */
+  const endSessions = async (userId: string): Promise<number> => {
     const at = clock();
     await sessions.revoke(userId, at);
-    auth.console?.sessions.endSessionsOf(userId, at, keep);
+    auth.console?.sessions.endSessionsOf(userId, at);
     return at;
   };
 
@@ -77,13 +80,14 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
       if (body.currentPassword === undefined) {
         throw new ValidationError('currentPassword', 'is needed to change your own password (an admin setting another user\'s password leaves it out)');
       }
-      if (!(await store.users.verifyPassword(me.name, body.currentPassword))) throw new ControlError('CTL_WRONG_PASSWORD');
+      if (!(await passwords.verify(request, reply, me.name, body.currentPassword))) throw new ControlError('CTL_WRONG_PASSWORD');
     }
     await store.users.setPassword(user.id, body.password);
     const current = own ? await auth.session(request) : undefined;
-    await endSessions(user.id, current?.session.sid);
-    // The session that asked goes on, issued anew so that it also outlives a control restart.
-    if (current && auth.console) reply.header('set-cookie', auth.console.sessions.mint(user.id, current.session.sid).setCookie);
+    await endSessions(user.id);
+    // The browser that asked goes on with a new session: a copy of its old cookie, which may be
+    // why the password is changed, is refused with the others.
+    if (current && auth.console) reply.header('set-cookie', auth.console.sessions.mint(user.id).setCookie);
     return reply.code(204).header('cache-control', 'no-store').send();
   });
 

@@ -26,15 +26,16 @@ export interface ConsoleSession {
  * (at most CONSOLE_SESSION_TTL_S). Rotating the key file signs everyone out.
  *
  * A user's sessions can also end together (a changed password): endSessionsOf refuses every
- * session of theirs issued before a time, but the one named to keep. Control seeds it at start
+ * session of theirs issued before a time (the browser that changed it gets a new session, with
+ * a new id, so a copy of its old cookie ends too). Control seeds it at start
  * from the persisted app session revocations, so those sessions stay ended across restarts.
  */
 export class ConsoleSessions {
   readonly #key: Buffer;
   readonly #clock: Clock;
   readonly #revoked = new Map<string, number>();
-  /** User id → sessions issued before `before` (ms) are refused, but `keep`'s. */
-  readonly #ended = new Map<string, { before: number; keep: string | undefined }>();
+  /** User id → sessions issued before this time (ms) are refused. */
+  readonly #ended = new Map<string, number>();
   readonly ttlS: number;
 
   constructor(key: Buffer, clock: Clock, ttlS = CONSOLE_SESSION_TTL_S) {
@@ -86,19 +87,15 @@ export class ConsoleSessions {
     if (p.e <= this.#clock() / 1000 || this.#revoked.has(p.i)) return undefined;
     const iat = typeof p.t === 'number' ? p.t : 0;
     const ended = this.#ended.get(p.s);
-    if (ended && iat < ended.before && p.i !== ended.keep) return undefined;
+    if (ended !== undefined && iat < ended) return undefined;
     return { sub: p.s, sid: p.i, exp: p.e, iat };
   }
 
-  /**
-   * Ends every session of `userId` issued before `before` (ms), except the session `keep` (the
-   * one that asked: it goes on). A later call replaces an earlier one's `keep`. In memory: see
-   * the class comment for how it survives a restart.
-   */
-  endSessionsOf(userId: string, before: number, keep?: string): void {
-    const was = this.#ended.get(userId);
-    this.#ended.set(userId, { before: Math.max(before, was?.before ?? 0), keep });
+  /** Ends every session of `userId` issued before `before` (ms). In memory: see the class comment for how it survives a restart. */
+  endSessionsOf(userId: string, before: number): void {
+    this.#ended.set(userId, Math.max(before, this.#ended.get(userId) ?? 0));
   }
+
 
   /** Logout: the session is refused from now on (until control restarts; see above). */
   revoke(session: ConsoleSession): void {

@@ -8,8 +8,8 @@ import { freePort, runWharf, type Running } from '../support/tcp.ts';
 /*
  * Changing one's own password (issue 14) against a real `wharf control` and the real CLI: the
  * current password is asked for (400 without it, 403 when wrong, nothing changed either way);
- * the change ends the user's other dashboard sessions, also after control restarts, while the
- * session that made it goes on. An admin still sets another user's password without theirs.
+ * the change ends the user's dashboard sessions, also after control restarts, while the browser
+ * that made it goes on with a new one. An admin still sets another user's password without theirs.
  */
 describe('changing one\'s own password', () => {
   let home: string;
@@ -69,7 +69,7 @@ describe('changing one\'s own password', () => {
     expect(await signedIn(elsewhere)).toBe(true);
   });
 
-  it('ends bob\'s other dashboard sessions, also across a control restart; the one that changed it goes on', async () => {
+  it('ends bob\'s other dashboard sessions, also across a control restart; the browser that changed it goes on with a new one', async () => {
     const here = await login('bob-password-1');
     const elsewhere = await login('bob-password-1');
     const res = await change(here, { password: 'bob-password-2', currentPassword: 'bob-password-1' });
@@ -77,7 +77,8 @@ describe('changing one\'s own password', () => {
     const reissued = res.headers.get('set-cookie')!.split(';')[0];
     expect(reissued).toMatch(/^wharf_console=/);
     expect(await signedIn(elsewhere)).toBe(false);
-    expect(await signedIn(here)).toBe(true);
+    // The old cookie of the browser that asked ends too (a stolen copy may be why); its new one works.
+    expect(await signedIn(here)).toBe(false);
     expect(await signedIn(reissued)).toBe(true);
     expect((await call('POST', '/api/v1/auth/login', { name: 'bob', password: 'bob-password-1' }, { origin })).status).toBe(401);
     const later = await login('bob-password-2');
