@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
-import { TunnelClosedError, tunnelStream } from '../../gateway/tcp/tunnel-stream.ts';
+import { legacyTunnelStream, speaksHalfClose, TunnelClosedError, TUNNEL_VERSION, TUNNEL_VERSION_HEADER, tunnelStream } from '../../gateway/tcp/tunnel-stream.ts';
 import { wharfHome } from '../../protocol/home.ts';
 import { parsers, UsageError } from '../../protocol/settings.ts';
 import { ControlClient } from './control-client.ts';
@@ -97,7 +97,12 @@ export async function runConnect(argv: string[]): Promise<void> {
   // reply, and an app that ends first still gets what the client sends after (tunnel-stream.ts).
   const server = net.createServer({ allowHalfOpen: true }, (local) => {
     local.pause();
-    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` }, ca, perMessageDeflate: false, maxPayload: 1 << 20 });
+    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}`, [TUNNEL_VERSION_HEADER]: TUNNEL_VERSION }, ca, perMessageDeflate: false, maxPayload: 1 << 20 });
+    // An older gateway does not answer the header: then the old format, without half-close.
+    let halfClose = false;
+    ws.once('upgrade', (res) => {
+      halfClose = speaksHalfClose(res.headers);
+    });
     ws.once('unexpected-response', (_req, res) => {
       console.error(`wharf connect: the gateway refused the tunnel: ${res.statusCode} ${res.headers['x-wharf-error'] ?? ''}`.trim());
       res.resume();
@@ -114,9 +119,12 @@ export async function runConnect(argv: string[]): Promise<void> {
       if (remote) remote.destroy(err);
       else local.destroy();
     });
-    local.once('close', () => {
-      // Closed normally, both directions have ended already; otherwise this aborts the tunnel.
-      if (remote) remote.destroy();
+    local.once('close', (hadError) => {
+      // Closed normally after its end went into the tunnel: the tunnel sends what it still holds
+      // and its end, then closes itself. Otherwise (a reset, or closed before its end) abort it.
+      if (remote) {
+        if (hadError || !remote.writableEnded) remote.destroy();
+      }
       else if (ws.readyState === ws.CONNECTING) {
         // The client gave up before the tunnel opened.
         gaveUp = true;
@@ -124,7 +132,7 @@ export async function runConnect(argv: string[]): Promise<void> {
       }
     });
     ws.once('open', () => {
-      remote = tunnelStream(ws);
+      remote = halfClose ? tunnelStream(ws) : legacyTunnelStream(ws);
       remote.on('error', (err) => {
         if (err instanceof TunnelClosedError && err.code === 1013) console.error('wharf connect: the gateway refused the tunnel: too many connections (1013)');
         local.destroy();

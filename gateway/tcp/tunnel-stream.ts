@@ -1,5 +1,5 @@
 import { Duplex } from 'node:stream';
-import type { WebSocket } from 'ws';
+import { createWebSocketStream, type WebSocket } from 'ws';
 
 /*
  * The tunnel's wire format (`wharf connect` ↔ the gateway's /_wharf/tunnel/<route>), both ends:
@@ -11,10 +11,29 @@ import type { WebSocket } from 'ws';
  * (TUNNEL_ABORTED, 1013 "too many connections", 1006 lost) is an abort: the stream is destroyed
  * with an error and the TCP connection on that side is closed at once.
  *
- * An older peer never sends the empty message and closes (1000, or 1005: no code) when its side
- * ends; that close still ends what we read, as before. An older peer receiving the empty
- * message pushes zero bytes, which a stream ignores.
+ * Both ends declare the format in the handshake (TUNNEL_VERSION_HEADER: the client asks, the
+ * gateway answers): with an older peer, which would drop the empty message and so never see
+ * an end, each side keeps the old plain byte stream (legacyTunnelStream), where ending one
+ * side closes the whole WebSocket.
  */
+
+/** The handshake header both ends send to say they speak this format. */
+export const TUNNEL_VERSION_HEADER = 'x-wharf-tunnel';
+export const TUNNEL_VERSION = '2';
+
+/** Whether a handshake's headers (the client's request, or the gateway's answer) declare this format. */
+export function speaksHalfClose(headers: Record<string, string | string[] | undefined>): boolean {
+  return headers[TUNNEL_VERSION_HEADER] === TUNNEL_VERSION;
+}
+
+/** The format before half-close, for an older peer: bytes as binary messages; an end closes the WebSocket. */
+export function legacyTunnelStream(ws: WebSocket): Duplex {
+  const stream = createWebSocketStream(ws);
+  // The stream does not emit 'close' itself; the connection bookkeeping waits for it.
+  ws.once('close', () => stream.emit('close'));
+  stream.on('error', () => ws.terminate());
+  return stream;
+}
 
 const EOF = Buffer.alloc(0);
 

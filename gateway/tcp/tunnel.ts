@@ -5,7 +5,7 @@ import { WebSocketServer } from 'ws';
 import type { LiveTcpRoute } from '../routing/live-routes.ts';
 import type { TcpConnections } from './tcp-connections.ts';
 import { pipeTcp } from './tcp-pipe.ts';
-import { tunnelStream } from './tunnel-stream.ts';
+import { legacyTunnelStream, speaksHalfClose, TUNNEL_VERSION, TUNNEL_VERSION_HEADER, tunnelStream } from './tunnel-stream.ts';
 
 /** `wss://<main host>/_wharf/tunnel/<route>`: a TCP route carried over a WebSocket (`wharf connect`). */
 export const TUNNEL_PREFIX = '/_wharf/tunnel/';
@@ -30,12 +30,16 @@ export class TunnelEndpoint {
 
   constructor(options: TunnelOptions) {
     this.#o = options;
+    // A client that speaks half-close is told that this gateway does too (tunnel-stream.ts).
+    this.#wss.on('headers', (headers, req) => {
+      if (speaksHalfClose(req.headers)) headers.push(`${TUNNEL_VERSION_HEADER}: ${TUNNEL_VERSION}`);
+    });
   }
 
   accept(req: IncomingMessage, socket: Duplex, head: Buffer, live: LiveTcpRoute): void {
     const { route, record } = live;
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      const stream = tunnelStream(ws);
+      const stream = speaksHalfClose(req.headers) ? tunnelStream(ws) : legacyTunnelStream(ws);
       // pipeTcp handles errors once admitted; a refused one still closes (1013) with an error.
       stream.on('error', (err) => this.#o.log.debug({ route: route.id, err: err.message }, 'tunnel closed'));
       const pipeOptions = { connectTimeoutMs: this.#o.connectTimeoutMs, idleTimeoutMs: this.#o.idleTimeoutMs, stats: record.stats, log: this.#o.log, route: route.id };

@@ -3,6 +3,7 @@ import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { createSigner, jwks, type Signer } from '../support/tokens.ts';
 import { connectTcp, drain, spawnCollect, startTcpUpstream, until, WHARF, writeRoutes, type Running, type TcpUpstream } from '../support/tcp.ts';
@@ -100,5 +101,37 @@ describe('wharf connect carries half-closes both ways', () => {
     expect(greetRead[before]).toBe('written after the app had ended, then the end\n');
     expect((await closed).error).toBeUndefined();
     expect(proc.stderr()).toBe('');
+  });
+
+  it('carries a large upload sent after the app ended its side, whole', async () => {
+    const { proc, port } = await connect('greet');
+    const before = greetRead.length;
+    const client = await connectTcp(port, { allowHalfOpen: true });
+    sockets.push(client);
+    const closed = drain(client);
+    await new Promise((resolve) => client.once('end', resolve));
+    // More than the tunnel holds at once: the client's socket closes while some is still on its way.
+    client.end(Buffer.alloc(4 << 20, 'x'));
+    await until('the app sees the client\'s end', () => greetRead.length > before, 20_000);
+    expect(greetRead[before].length).toBe(4 << 20);
+    expect((await closed).error).toBeUndefined();
+    expect(proc.stderr()).toBe('');
+  });
+
+  it('speaks the old format to a client that does not ask for half-close: the app\'s end closes the WebSocket', async () => {
+    const ws = new WebSocket(`wss://127.0.0.1:${gw.httpsPort}/_wharf/tunnel/greet`, {
+      headers: { host: 'localhost', authorization: `Bearer ${await signer.sign({ scope: ['greet'] })}` }, servername: 'localhost', ca: gw.ca,
+    } as WebSocket.ClientOptions);
+    const messages: Buffer[] = [];
+    ws.on('message', (data: Buffer) => messages.push(data));
+    const answered = new Promise<Record<string, string | string[] | undefined>>((resolve) => ws.once('upgrade', (res) => resolve(res.headers)));
+    const code = await new Promise<number>((resolve, reject) => {
+      ws.once('close', (c: number) => resolve(c));
+      ws.once('error', reject);
+    });
+    expect((await answered)['x-wharf-tunnel']).toBeUndefined();
+    expect([1000, 1005]).toContain(code); // a close, not an abort (ws.close() with no code is 1005)
+    expect(Buffer.concat(messages).toString()).toBe('hello\n');
+    expect(messages.some((m) => m.length === 0)).toBe(false);
   });
 });
