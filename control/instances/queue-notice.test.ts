@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Agent } from '../store/store.ts';
-import { isQueueNotice, nextReason, noticeLine, queueNotice } from './queue-notice.ts';
+import type { Logger } from 'pino';
+import type { Agent, Store } from '../store/store.ts';
+import { isQueueNotice, nextReason, noticeLine, queueNotice, updateQueueNotices } from './queue-notice.ts';
 
 const agent = (name: string, queues: string[], state: Agent['state'] = 'online', drain = false): Agent =>
   ({ id: `a-${name}`, name, key: 'k', queues, state, lastSeen: state === 'new' ? null : 1, drain, resources: null, created: 0 });
@@ -36,5 +37,16 @@ describe('queue notice (pure)', () => {
   it('words the console lines for both changes', () => {
     expect(noticeLine('gpu', queueNotice('gpu', []))).toContain('no agent serves queue gpu');
     expect(noticeLine('gpu', queueNotice('gpu', [agent('g1', ['gpu'])]))).toContain('agent g1 serves queue gpu');
+  });
+});
+
+describe('updateQueueNotices', () => {
+  it('is best effort: a store that cannot list answers nothing changed instead of failing the launch or heartbeat', async () => {
+    // The store's own failure (a locked database) is what is simulated; nothing else is faked.
+    const store = { instances: { list: async () => { throw new Error('SQLITE_BUSY: database is locked'); } } } as unknown as Store;
+    const warnings: unknown[] = [];
+    const log = { warn: (o: unknown) => warnings.push(o) } as unknown as Logger;
+    await expect(updateQueueNotices({ store, log }, ['gpu'])).resolves.toEqual([]);
+    expect(warnings).toHaveLength(1);
   });
 });

@@ -78,9 +78,18 @@ export interface QueueNoticeDeps {
  */
 export async function updateQueueNotices(deps: QueueNoticeDeps, queues?: readonly string[]): Promise<string[]> {
   const { store } = deps;
-  const queued = (await store.instances.list({ status: 'queued' })).filter((i) => !queues || queues.includes(i.queue));
-  if (queued.length === 0) return [];
-  const agents = await store.agents.list();
+  let queued: Awaited<ReturnType<Store['instances']['list']>>;
+  let agents: Agent[];
+  try {
+    queued = (await store.instances.list({ status: 'queued' })).filter((i) => !queues || queues.includes(i.queue));
+    if (queued.length === 0) return [];
+    agents = await store.agents.list();
+  } catch (err) {
+    // Best effort: the launch or heartbeat that asked must not fail for it (a launch retried
+    // after a 500 would make a second instance); the sweeper's next pass says it.
+    deps.log?.warn({ err: (err as Error).message }, 'queue notices not updated');
+    return [];
+  }
   const notices = new Map<string, QueueNotice>();
   const changed: string[] = [];
   for (const instance of queued) {
