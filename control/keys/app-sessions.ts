@@ -1,6 +1,6 @@
 import { sessionsLine, type Revocation, type SessionState } from '../../protocol/route-stream.ts';
 import type { Store } from '../store/store.ts';
-import { readOrCreateKey } from './key-file.ts';
+import { readOrCreateKey } from '../../protocol/key-file.ts';
 
 /*
  * App sessions as control hands them to every gateway on the route stream (docs/sessions.md):

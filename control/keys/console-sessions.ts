@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { CONSOLE_COOKIE } from '../../protocol/token.ts';
 import type { Clock } from '../store/store.ts';
-import { readOrCreateKey } from './key-file.ts';
+import { readOrCreateKey } from '../../protocol/key-file.ts';
 
 /** How long a dashboard sign-in lasts. */
 export const CONSOLE_SESSION_TTL_S = 12 * 3600;

@@ -1,6 +1,5 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { readOrCreateKey } from '../../protocol/key-file.ts';
 
 export interface Session {
   sub: string;
@@ -33,11 +32,7 @@ export class SessionCookies {
 
   /** Loads the key from `file`, creating a random one (0600) on first use. */
   static fromKeyFile(file: string): SessionCookies {
-    if (!existsSync(file)) {
-      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-      writeFileSync(file, randomBytes(32).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
-    }
-    return new SessionCookies(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64url'));
+    return new SessionCookies(readOrCreateKey(file));
   }
 
   /** Whether cookies can be made and checked: the key is known. */
