@@ -74,8 +74,9 @@ export function renderReport(r: BenchResult): string {
   out.push('End to end, in real processes: `wharf control`, a `wharf gateway` fed by it (WHARF_GATEWAY_CONTROL, a key from `wharf gateways add`), and the bench as an agent' +
     ' over control\'s HTTP API. N routes are preloaded through that API (launch, lease, endpoint for each); then each sample launches and leases one more instance' +
     ' (unmeasured) and times from sending `POST /api/v1/agent/instances/:id/endpoint` until the gateway process answers a request for `<id>.apps.localhost` with' +
-    ' something other than 404 (401: the route is private and the poll has no token). The gateway is polled back to back on one keep-alive HTTPS connection;' +
-    ` the clock stops when the first non-404 answer arrives, so a sample overstates by up to one poll round trip (its p50 is shown). ${endToEndSamples(r.durationS)} samples` +
+    ' the routed answer: the poll carries the instance\'s gateway token, so it hears 404 (no route yet) or 503 (the starting route the lease made) until then, and 502' +
+    ' once routed (the endpoint is a closed port). The gateway is polled back to back on one keep-alive HTTPS connection;' +
+    ` the clock stops when the first routed answer arrives, so a sample overstates by up to one poll round trip (its p50 is shown). ${endToEndSamples(r.durationS)} samples` +
     ' per table size after 20 unmeasured. "control answers" is the same POST\'s round trip to control\'s 200 (validation and store write included).', '');
   out.push(table(['Routes', 'samples', 'p50', 'p95', 'p99', 'max', 'control answers p50 / p99', 'poll round trip p50', 'preload', 'errors'], r.propagationE2e.map((c) => [
     c.routes.toLocaleString('en-US'),
