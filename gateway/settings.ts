@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { parsers, type Setting, type Values } from '../protocol/settings.ts';
 
 const opt = <T>(s: Setting<T>): Setting<T> => s;
@@ -24,7 +25,8 @@ export const gatewaySettings = {
   maxHeaderBytes: opt({ flag: 'max-header-bytes', env: 'WHARF_GATEWAY_MAX_HEADER_BYTES', default: 16_384, parse: parsers.positive, help: 'largest request head; larger is 431' }),
   maxHeaders: opt({ flag: 'max-headers', env: 'WHARF_GATEWAY_MAX_HEADERS', default: 100, parse: parsers.positive, help: 'most request header fields; more is 431' }),
   headersTimeoutMs: opt({ flag: 'headers-timeout-ms', env: 'WHARF_GATEWAY_HEADERS_TIMEOUT_MS', default: 10_000, parse: parsers.positive, help: 'time a client has to send a request head (slowloris guard)' }),
-  requestTimeoutMs: opt({ flag: 'request-timeout-ms', env: 'WHARF_GATEWAY_REQUEST_TIMEOUT_MS', default: 300_000, parse: parsers.positive, help: 'time a client has to send a whole request' }),
+  requestTimeoutMs: opt({ flag: 'request-timeout-ms', env: 'WHARF_GATEWAY_REQUEST_TIMEOUT_MS', default: 0, parse: parsers.whole, help: 'time a client has to send a whole request (0: no limit; a stalled body is cut by --client-idle-timeout-ms)' }),
+  clientIdleTimeoutMs: opt({ flag: 'client-idle-timeout-ms', env: 'WHARF_GATEWAY_CLIENT_IDLE_TIMEOUT_MS', default: 60_000, parse: parsers.positive, help: 'close an HTTP request whose body sends no byte this long (WebSockets and TCP keep their own timeouts)' }),
   keepAliveTimeoutMs: opt({ flag: 'keep-alive-timeout-ms', env: 'WHARF_GATEWAY_KEEP_ALIVE_TIMEOUT_MS', default: 65_000, parse: parsers.positive, help: 'idle time before a client keep-alive connection is closed' }),
   maxConnections: opt({ flag: 'max-connections', env: 'WHARF_GATEWAY_MAX_CONNECTIONS', default: 10_000, parse: parsers.positive, help: 'client connections in total' }),
   maxConnectionsPerIp: opt({ flag: 'max-connections-per-ip', env: 'WHARF_GATEWAY_MAX_CONNECTIONS_PER_IP', default: 1_000, parse: parsers.positive, help: 'client connections from one address' }),
@@ -36,6 +38,10 @@ export const gatewaySettings = {
   tcpMaxConnections: opt({ flag: 'tcp-max-connections', env: 'WHARF_GATEWAY_TCP_MAX_CONNECTIONS', default: 10_000, parse: parsers.positive, help: 'TCP connections in total' }),
   tcpMaxConnectionsPerRoute: opt({ flag: 'tcp-max-connections-per-route', env: 'WHARF_GATEWAY_TCP_MAX_CONNECTIONS_PER_ROUTE', default: 1_000, parse: parsers.positive, help: 'TCP connections per route' }),
   clientCa: opt<string | undefined>({ flag: 'client-ca', env: 'WHARF_GATEWAY_CLIENT_CA', default: undefined, parse: parsers.string, help: 'CA of client certificates for clientCert routes (default: the local CA)' }),
+  workers: opt({ flag: 'workers', env: 'WHARF_GATEWAY_WORKERS', default: availableParallelism(), shownDefault: 'the number of cores', parse: parsers.positive, help: 'processes serving the ports (1: one process, no supervisor)' }),
+  drainGraceMs: opt({ flag: 'drain-grace-ms', env: 'WHARF_GATEWAY_DRAIN_GRACE_MS', default: 30_000, parse: parsers.positive, help: 'time a replaced worker (SIGHUP) gives its WebSockets and TCP connections before closing them; --tcp-close-grace-ms is the same for a removed route' }),
+  http2: opt({ flag: 'http2', env: 'WHARF_GATEWAY_HTTP2', default: true, boolean: true, parse: parsers.bool, help: 'offer HTTP/2 by ALPN on the HTTPS port (--no-http2: HTTP/1.1 only)' }),
+  h2Websockets: opt({ flag: 'h2-websockets', env: 'WHARF_GATEWAY_H2_WEBSOCKETS', default: false, boolean: true, parse: parsers.bool, help: 'announce extended CONNECT (RFC 8441): WebSockets over HTTP/2, bridged to HTTP/1.1 upstream' }),
   accessLog: opt({ flag: 'access-log', env: 'WHARF_GATEWAY_ACCESS_LOG', default: false, boolean: true, parse: parsers.bool, help: 'log one line per request' }),
   logLevel: opt({ flag: 'log-level', env: 'WHARF_LOG_LEVEL', default: 'info', parse: parsers.string, help: 'fatal, error, warn, info, debug' }),
 };

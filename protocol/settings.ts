@@ -87,7 +87,7 @@ export function readSettings<S extends Settings>(
   }
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true, allowNegative: true });
   } catch (err) {
     throw new UsageError((err as Error).message.replace(/\. To specify a positional.*$/s, ''));
   }
@@ -119,7 +119,9 @@ export function readSettings<S extends Settings>(
 export function helpText(settings: Settings): string {
   return Object.values(settings)
     .map((s) => {
-      const name = `--${s.flag}${s.boolean ? '' : ' V'}`.padEnd(30);
+      // A switch that is on by default is shown as the flag that turns it off.
+      const flag = s.boolean && s.default === true ? `no-${s.flag}` : s.flag;
+      const name = `--${flag}${s.boolean ? '' : ' V'}`.padEnd(30);
       const shown = s.shownDefault ?? (s.default === undefined || s.default === null ? undefined : JSON.stringify(s.default));
       const dflt = shown === undefined ? '' : `, default ${shown}`;
       return `  ${name} ${s.help}${s.env ? ` (env ${s.env}${dflt})` : dflt ? ` (${dflt.slice(2)})` : ''}`;
