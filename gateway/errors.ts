@@ -28,6 +28,7 @@ export const gatewayErrors = {
   GW_CROSS_SITE: { status: 403, title: 'Request from another page refused', hint: 'Only this app\'s own pages may send this request with your sign-in; another site or app tried to. If you followed a link, open the app again from the dashboard.' },
   GW_BAD_REQUEST: { status: 400, title: 'Bad request', hint: 'The request was malformed and was not passed on.' },
   GW_UPGRADE_UNSUPPORTED: { status: 400, title: 'Upgrade not supported', hint: 'Only WebSocket upgrades are passed on.' },
+  GW_MISDIRECTED: { status: 421, title: 'Wrong connection', hint: 'This address is served on a connection of its own (RFC 9110 §15.5.20): the browser retries by itself on a new one. If you see this page, reload it.' },
   GW_HEADERS_TOO_LARGE: { status: 431, title: 'Headers too large', hint: 'The request headers are too large or too many. Clear this site\'s cookies and try again.' },
   GW_REQUEST_TIMEOUT: { status: 408, title: 'Request too slow', hint: 'The request was not sent in time.' },
   GW_INTERNAL: { status: 500, title: 'Gateway error', hint: 'The gateway hit an unexpected error; it has been logged.' },

@@ -4,10 +4,14 @@ import type { Logger } from 'pino';
 import type { AuthResult, Authenticator } from './auth/authenticator.ts';
 import { bearerToken, takeLinkToken } from './auth/credentials.ts';
 import { isForeignRequest } from './auth/request-origin.ts';
+import { connectionCertificate } from './entrypoints/h2-compat.ts';
 import { gatewayErrors, rawErrorResponse, sendError, type GatewayErrorCode } from './errors.ts';
 import { proxyHttp } from './proxy/http-proxy.ts';
+import type { ForwardOptions } from './proxy/forwarded-headers.ts';
+import { proxyH2WebSocket } from './proxy/h2-websocket-proxy.ts';
 import { proxyUpgrade, type UpgradeLimits } from './proxy/websocket-proxy.ts';
 import type { LiveHttpRoute, LiveRoutes, LiveStartingRoute, LiveTcpRoute } from './routing/live-routes.ts';
+import { boundToServerName } from './routing/misdirected.ts';
 import { HostMatcher } from './routing/route-table.ts';
 import { TUNNEL_PREFIX, type TunnelEndpoint } from './tcp/tunnel.ts';
 
@@ -60,6 +64,7 @@ export class Router {
     try {
       if (this.#o.accessLog) this.#logAccess(req, res, started);
       if (req.rawHeaders.length > this.#o.maxHeaders * 2) return sendError(res, 'GW_HEADERS_TOO_LARGE', req.headers.accept);
+      if (req.httpVersionMajor === 2 && this.#misdirected(req)) return sendError(res, 'GW_MISDIRECTED', req.headers.accept);
       const control = this.#o.control;
       if (control && this.#toControl(req)) {
         // The dashboard's cookie is protected from every app page as an app's cookie is.
@@ -95,7 +100,6 @@ export class Router {
   };
 
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const started = performance.now();
     const refuse = (code: GatewayErrorCode): void => {
       socket.end(rawErrorResponse(code, req.headers.accept));
     };
@@ -104,34 +108,74 @@ export class Router {
       if (req.headers.upgrade?.toLowerCase() !== 'websocket') return refuse('GW_UPGRADE_UNSUPPORTED');
       if (req.rawHeaders.length > this.#o.maxHeaders * 2) return refuse('GW_HEADERS_TOO_LARGE');
       if (req.url!.startsWith(TUNNEL_PREFIX) && this.#o.hosts.isMain(HostMatcher.hostname(req.headers.host))) return this.#tunnel(req, socket, head, refuse);
-      const target = this.#resolve(req);
-      if ('error' in target) return refuse(target.error);
-      if ('redirect' in target) return refuse('GW_ROUTE_NOT_FOUND');
-      const { live, path, prefix } = target;
-      // A handshake the gateway refuses is still the route's request, counted as requests are.
-      const refuseRoute = (code: GatewayErrorCode): void => {
-        refuse(code);
-        live.record.stats.record(gatewayErrors[code].status, (performance.now() - started) * 1000, 0, 0);
-      };
-      if (!live.route.public && isForged(req, true)) return refuseRoute('GW_CROSS_SITE');
-      const go = (result: AuthResult) => {
-        if (result.kind === 'deny') return refuseRoute(result.code);
-        // A WebSocket cannot follow a redirect: a link token on an upgrade is not accepted.
-        if (result.kind === 'redirect') return refuseRoute('GW_AUTH_REQUIRED');
-        if (!isReady(live)) return refuseRoute('GW_ROUTE_STARTING');
-        proxyUpgrade(req, socket, head, live, { dropAuthorization: result.bearer, prefix }, path, this.#o.upgrade, this.#o.log, started);
-      };
-      const auth = this.#o.auth.check(req, live.route.instance, live.route.public, '/');
-      if (auth instanceof Promise) auth.then(go).catch((err: unknown) => {
-        this.#o.log.error({ err }, 'upgrade failed');
-        refuse('GW_INTERNAL');
-      });
-      else go(auth);
+      this.#webSocket(req, refuse, (live, forward, path, started) => proxyUpgrade(req, socket, head, live, forward, path, this.#o.upgrade, this.#o.log, started));
     } catch (err) {
       this.#o.log.error({ err }, 'upgrade failed');
       refuse('GW_INTERNAL');
     }
   };
+
+  /**
+   * A WebSocket on an HTTP/2 stream (extended CONNECT, RFC 8441; the entrypoint has checked
+   * its head): the same checks as an HTTP/1.1 upgrade.
+   */
+  readonly handleH2WebSocket = (req: IncomingMessage, res: ServerResponse): void => {
+    const refuse = (code: GatewayErrorCode): void => {
+      if (!res.headersSent && !res.destroyed) sendError(res, code, req.headers.accept);
+    };
+    try {
+      if (this.#misdirected(req)) return refuse('GW_MISDIRECTED');
+      this.#webSocket(req, refuse, (live, forward, path, started) => proxyH2WebSocket(req, res, live, forward, path, this.#o.upgrade, this.#o.log, started));
+    } catch (err) {
+      this.#o.log.error({ err }, 'upgrade failed');
+      refuse('GW_INTERNAL');
+    }
+  };
+
+  /**
+   * A WebSocket handshake, whichever the protocol: route, cross-site check, auth, readiness,
+   * then `proxy`; or `refuse` with the code, counted as the route's request once a route is known.
+   */
+  #webSocket(req: IncomingMessage, refuse: (code: GatewayErrorCode) => void, proxy: (live: LiveHttpRoute, forward: ForwardOptions, path: string, started: number) => void): void {
+    const started = performance.now();
+    const target = this.#resolve(req);
+    if ('error' in target) return refuse(target.error);
+    if ('redirect' in target) return refuse('GW_ROUTE_NOT_FOUND');
+    const { live, path, prefix } = target;
+    // A handshake the gateway refuses is still the route's request, counted as requests are.
+    const refuseRoute = (code: GatewayErrorCode): void => {
+      refuse(code);
+      live.record.stats.record(gatewayErrors[code].status, (performance.now() - started) * 1000, 0, 0);
+    };
+    if (!live.route.public && isForged(req, true)) return refuseRoute('GW_CROSS_SITE');
+    const go = (result: AuthResult) => {
+      if (result.kind === 'deny') return refuseRoute(result.code);
+      // A WebSocket cannot follow a redirect: a link token on an upgrade is not accepted.
+      if (result.kind === 'redirect') return refuseRoute('GW_AUTH_REQUIRED');
+      if (!isReady(live)) return refuseRoute('GW_ROUTE_STARTING');
+      proxy(live, { dropAuthorization: result.bearer, prefix }, path, started);
+    };
+    const auth = this.#o.auth.check(req, live.route.instance, live.route.public, '/');
+    if (auth instanceof Promise) auth.then(go).catch((err: unknown) => {
+      this.#o.log.error({ err }, 'upgrade failed');
+      refuse('GW_INTERNAL');
+    });
+    else go(auth);
+  }
+
+  /**
+   * An HTTP/2 request this connection cannot serve (routing/misdirected.ts): its authority is a
+   * route chosen by TLS server name, or a host the connection's certificate does not cover.
+   * HTTP/1.1 sends one host per connection and never gets here.
+   */
+  #misdirected(req: IncomingMessage): boolean {
+    const hostname = HostMatcher.hostname(req.headers.host);
+    if (!hostname) return false; // a 400, decided by routing
+    const id = this.#o.hosts.routeId(hostname);
+    const live = id === undefined ? undefined : this.#o.live.table.get(id);
+    if (live !== undefined && boundToServerName(live.route)) return true;
+    return !connectionCertificate(req).covers(hostname);
+  }
 
   /** `wharf connect`: a token-checked WebSocket carrying a TCP route. */
   #tunnel(req: IncomingMessage, socket: Duplex, head: Buffer, refuse: (code: GatewayErrorCode) => void): void {

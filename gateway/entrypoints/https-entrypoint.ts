@@ -1,9 +1,14 @@
+import http2 from 'node:http2';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { SecureContext, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { rawErrorResponse, sendError, type GatewayErrorCode } from '../errors.ts';
+import { watchBodyIdle } from './body-idle-timeout.ts';
+import { h2Stream, type H2Request } from './h2-compat.ts';
+import { h2ServerOptions, setupH2Session } from './h2-session.ts';
 import type { TlsMaterial } from './tls-material.ts';
 import { TLS_PROFILE } from './tls-profile.ts';
 
@@ -11,9 +16,19 @@ export interface HttpsLimits {
   maxHeaderBytes: number;
   maxHeaders: number;
   headersTimeoutMs: number;
+  /** Time to send a whole request; 0: none (a stalled body is cut by clientIdleTimeoutMs). */
   requestTimeoutMs: number;
+  /** A request body that sends no byte this long is closed. */
+  clientIdleTimeoutMs: number;
   keepAliveTimeoutMs: number;
+  /** Offer HTTP/2 by ALPN beside HTTP/1.1. */
+  http2: boolean;
+  /** Announce extended CONNECT (RFC 8441): WebSockets on HTTP/2 streams. */
+  h2Websockets: boolean;
 }
+
+/** Handles a WebSocket opened on an HTTP/2 stream by extended CONNECT (RFC 8441). */
+export type H2WebSocketHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** Which answer a parse error gets before the connection is closed. */
 function parseErrorCode(code: string | undefined): GatewayErrorCode | undefined {
@@ -24,12 +39,16 @@ function parseErrorCode(code: string | undefined): GatewayErrorCode | undefined 
 }
 
 /**
- * The HTTPS entrypoint: TLS termination (tls-profile.ts) with certificates chosen by SNI, HTTP/1.1
- * keep-alive, and the limits that keep slow or malformed clients from holding it (head size
- * and count, head and request timeouts). It does not listen itself: the SNI router on the
- * HTTPS port (which also applies the connection caps) hands it its connections.
+ * The HTTPS entrypoint: TLS termination (tls-profile.ts) with certificates chosen by SNI,
+ * HTTP/2 and HTTP/1.1 keep-alive by ALPN (HTTP/1.1 only with --no-http2), and the limits that
+ * keep slow or malformed clients from holding it (head size and count, head timeout, idle
+ * request bodies; h2-session.ts for HTTP/2's own). It does not listen itself: the SNI router
+ * on the HTTPS port (which also applies the connection caps) hands it its connections.
  * Malformed requests, smuggling attempts included (Content-Length with Transfer-Encoding),
  * are refused by Node's strict parser with 400 and never reach a handler.
+ *
+ * Both protocols feed the same handlers: an HTTP/2 stream comes as an H2Request/H2Response
+ * pair shaped like HTTP/1.1's (h2-compat.ts), after the head checks HTTP/1.1's parser makes.
  */
 export function createHttpsEntrypoint(
   tls: TlsMaterial,
@@ -37,12 +56,12 @@ export function createHttpsEntrypoint(
   onRequest: (req: IncomingMessage, res: ServerResponse) => void,
   onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void,
   log: Logger,
-): https.Server {
-  const server = https.createServer({
+  onH2WebSocket?: H2WebSocketHandler,
+): https.Server | http2.Http2SecureServer {
+  const options = {
     ...tls.default,
     ...TLS_PROFILE, // TLS 1.2 (ECDHE + AEAD) and 1.3, the server's order
-    SNICallback: (servername, cb) => cb(null, tls.select(servername)),
-    ALPNProtocols: ['http/1.1'],
+    SNICallback: (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => cb(null, tls.select(servername)),
     handshakeTimeout: 10_000,
     maxHeaderSize: limits.maxHeaderBytes,
     headersTimeout: limits.headersTimeoutMs,
@@ -56,12 +75,65 @@ export function createHttpsEntrypoint(
     // A request without a body gets an already-ended stream: no stream events to run per GET.
     optimizeEmptyRequests: true,
     noDelay: true,
-  });
+  };
+  const server = limits.http2
+    ? http2.createSecureServer({ ...options, ...h2ServerOptions(limits) })
+    : https.createServer({ ...options, ALPNProtocols: ['http/1.1'] });
   // One more than the limit, so that the router can see that it was exceeded and say 431
   // (Node would otherwise drop the extra fields silently).
-  server.maxHeadersCount = limits.maxHeaders + 1;
-  server.on('request', onRequest);
+  (server as https.Server).maxHeadersCount = limits.maxHeaders + 1;
+  const idleMs = limits.clientIdleTimeoutMs;
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (req.httpVersionMajor === 2) return h2Request(req, res);
+    if (!req.complete) watchBodyIdle(req, res, idleMs);
+    onRequest(req, res);
+  });
   server.on('upgrade', onUpgrade);
+  /**
+   * An HTTP/2 stream's request: the head checks HTTP/1.1's parser makes, then the same
+   * pipeline. It waits for the rest of the bytes read with it to be processed: a stream that
+   * the client cancelled right away (rapid reset, CVE-2023-44487, whose HEADERS and RST_STREAM
+   * frames come in one read) is then closed already, and costs no upstream request.
+   */
+  const h2Request = (req: IncomingMessage, res: ServerResponse): void => {
+    setImmediate(serveH2, req, res);
+  };
+  const serveH2 = (req: IncomingMessage, res: ServerResponse): void => {
+    if (h2Stream(req).closed) return;
+    const refusal = (req as unknown as H2Request).refusal(limits);
+    if (refusal) return sendError(res, refusal, req.headers.accept);
+    if (!h2Stream(req).endAfterHeaders) watchBodyIdle(req, res, idleMs);
+    onRequest(req, res);
+  };
+  if (limits.http2) {
+    const h2 = server as http2.Http2SecureServer;
+    const sessions = new Set<http2.ServerHttp2Session>();
+    h2.on('session', (session) => {
+      sessions.add(session);
+      session.once('close', () => sessions.delete(session));
+      setupH2Session(session, limits, log);
+    });
+    // What the gateway calls at shutdown on an HTTPS server (https.Server has it): every
+    // HTTP/1.1 connection and every HTTP/2 session, busy or not.
+    Object.assign(h2, {
+      closeAllConnections(): void {
+        https.Server.prototype.closeAllConnections.call(h2 as unknown as https.Server);
+        for (const session of sessions) session.destroy();
+      },
+    });
+    // HTTP/2's CONNECT streams, and HTTP/1.1's CONNECT requests (which a server without this
+    // listener closes, as this one still does).
+    h2.on('connect', (req: IncomingMessage | http2.Http2ServerRequest, resOrSocket: ServerResponse | Duplex) => {
+      if (req.httpVersionMajor !== 2) return (resOrSocket as Duplex).destroy();
+      const h2req = req as unknown as IncomingMessage;
+      const res = resOrSocket as ServerResponse;
+      const refusal = (req as unknown as H2Request).refusal(limits);
+      if (refusal) return sendError(res, refusal, h2req.headers.accept);
+      // Only extended CONNECT for a WebSocket (RFC 8441 §4), and only when announced.
+      if (!onH2WebSocket || !limits.h2Websockets || h2req.headers[':protocol'] !== 'websocket') return sendError(res, 'GW_UPGRADE_UNSUPPORTED', h2req.headers.accept);
+      onH2WebSocket(h2req, res);
+    });
+  }
   server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
     const code = parseErrorCode(err.code);
     // A request whose body turned out malformed (bad chunking) already has a response object.
@@ -78,6 +150,6 @@ export function createHttpsEntrypoint(
       socket.end(rawErrorResponse(code));
     }
   });
-  server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'tls handshake failed'));
+  server.on('tlsClientError', (err: Error, _socket: TLSSocket) => log.debug({ err: err.message }, 'tls handshake failed'));
   return server;
 }

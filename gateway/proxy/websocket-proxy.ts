@@ -28,17 +28,7 @@ export function proxyUpgrade(
   path: string, limits: UpgradeLimits, log: Logger, started: number,
 ): void {
   const stats = live.record.stats;
-  const target = new URL(live.route.target);
-  const upstreamReq = (target.protocol === 'https:' ? https : http).request({
-    host: target.hostname,
-    port: target.port,
-    method: req.method,
-    path,
-    headers: upstreamRequestHeaders(req, live, { ...forward, upgrade: true }),
-    agent: false,
-    timeout: limits.connectTimeoutMs,
-    setHost: false,
-  });
+  const upstreamReq = upgradeRequest(live, req.method!, path, upstreamRequestHeaders(req, live, { ...forward, upgrade: true }), limits);
   let settled = false;
   const fail = (err: Error & { code?: string }) => {
     if (settled) return;
@@ -75,33 +65,58 @@ export function proxyUpgrade(
     socket.write(head(`HTTP/1.1 101 ${res.statusMessage || 'Switching Protocols'}`, res.rawHeaders));
     if (upstreamHead.length) socket.write(upstreamHead);
     if (clientHead.length) upstream.write(clientHead);
-    stats.open.ws++;
-    stats.wsConnections++;
-    live.record.connections.add(socket);
-    upstream.on('data', (chunk: Buffer) => {
-      stats.bytesOut += chunk.length;
-      stats.lastActivity = Date.now();
-    });
-    socket.on('data', (chunk: Buffer) => {
-      stats.bytesIn += chunk.length;
-      stats.lastActivity = Date.now();
-    });
-    upstream.pipe(socket);
-    socket.pipe(upstream);
-    let closed = false;
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      stats.open.ws--;
-      live.record.connections.delete(socket);
-      socket.destroy();
-      upstream.destroy();
-    };
-    // pipe() passes an end on to the other side; a close or error on either ends both.
-    for (const s of [socket, upstream]) {
-      s.on('close', close);
-      s.on('error', close);
-    }
+    pipeWebSocket(socket, upstream, live);
   });
   upstreamReq.end();
+}
+
+/** The upgrade request to the route's app, on a connection of its own (an upgraded socket never returns to a pool). */
+export function upgradeRequest(live: LiveHttpRoute, method: string, path: string, headers: string[], limits: UpgradeLimits): http.ClientRequest {
+  const target = new URL(live.route.target);
+  return (target.protocol === 'https:' ? https : http).request({
+    host: target.hostname,
+    port: target.port,
+    method,
+    path,
+    headers,
+    agent: false,
+    timeout: limits.connectTimeoutMs,
+    setHost: false,
+  });
+}
+
+/**
+ * After the app's 101: the client's side (an HTTP/1.1 socket, or an HTTP/2 stream) and the
+ * app's socket piped as raw bytes with backpressure, counted as the route's open WebSocket,
+ * closed with the route, and destroyed together.
+ */
+export function pipeWebSocket(socket: Duplex, upstream: Duplex, live: LiveHttpRoute): void {
+  const stats = live.record.stats;
+  stats.open.ws++;
+  stats.wsConnections++;
+  live.record.connections.add(socket);
+  upstream.on('data', (chunk: Buffer) => {
+    stats.bytesOut += chunk.length;
+    stats.lastActivity = Date.now();
+  });
+  socket.on('data', (chunk: Buffer) => {
+    stats.bytesIn += chunk.length;
+    stats.lastActivity = Date.now();
+  });
+  upstream.pipe(socket);
+  socket.pipe(upstream);
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    stats.open.ws--;
+    live.record.connections.delete(socket);
+    socket.destroy();
+    upstream.destroy();
+  };
+  // pipe() passes an end on to the other side; a close or error on either ends both.
+  for (const s of [socket, upstream]) {
+    s.on('close', close);
+    s.on('error', close);
+  }
 }

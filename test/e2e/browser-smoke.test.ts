@@ -40,6 +40,8 @@ describe('a browser through the gateway', () => {
     expect(response?.status()).toBe(200);
     expect(await page.textContent('#hello')).toBe('hello from the upstream');
     expect(await page.evaluate(() => window.isSecureContext)).toBe(true);
+    // The gateway offers HTTP/2 by ALPN, and the browser takes it.
+    expect(await page.evaluate(() => (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).nextHopProtocol)).toBe('h2');
     const seen = upstream.seen.find((r) => r.url === '/');
     expect(seen?.headers.host).toBe(`${host}:${gw.httpsPort}`);
     expect(seen?.headers['x-forwarded-proto']).toBe('https');

@@ -70,6 +70,9 @@ describe('jupyter: a notebook in the browser through the gateway, kept across st
     await notebook.waitForSelector('#kernel_indicator_icon.kernel_idle_icon', { timeout: 60_000 });
     expect(new URL(notebook.url()).pathname).toMatch(/^\/notebooks\/Untitled\d*\.ipynb$/);
     saved = decodeURIComponent(new URL(notebook.url()).pathname.slice('/notebooks/'.length));
+    // The page came over HTTP/2; the kernel's WebSocket below still opens over HTTP/1.1, since
+    // the gateway does not announce WebSockets on HTTP/2 by default.
+    expect(await notebook.evaluate(() => (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).nextHopProtocol)).toBe('h2');
 
     await notebook.click('.cell.code_cell .CodeMirror');
     await notebook.keyboard.type(CELL);
