@@ -1,29 +1,28 @@
-import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
-import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:net';
+import type { ServerHttp2Session } from 'node:http2';
+import type { AddressInfo, Server, Socket } from 'node:net';
+import type { Server as TlsServer } from 'node:tls';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { CertStore } from '../certs/store.ts';
 import { Authenticator } from './auth/authenticator.ts';
-import { ControlLinks } from './auth/control-links.ts';
 import { fileKeys, remoteKeys, type KeySource } from './auth/key-source.ts';
-import { LocalLinks } from './auth/one-time-links.ts';
-import { SessionCookies } from './auth/session-cookie.ts';
 import { TokenVerifier } from './auth/token-verifier.ts';
-import { createAdminEntrypoint } from './entrypoints/admin.ts';
+import { createAdminEntrypoint, type AdminTable } from './entrypoints/admin.ts';
 import { createHttpRedirect } from './entrypoints/http-redirect.ts';
 import { createHttpsEntrypoint } from './entrypoints/https-entrypoint.ts';
 import { loadTlsMaterial } from './entrypoints/tls-material.ts';
 import { createGatewayMetrics } from './metrics/prometheus.ts';
 import { StatsPusher } from './metrics/stats-pusher.ts';
 import { ControlProvider } from './providers/control-provider.ts';
-import { FileProvider, type RouteErrors, type RouteProvider } from './providers/file-provider.ts';
+import type { RouteErrors } from './providers/file-provider.ts';
+import { checkSettings, createLinkClaims, createRouteProvider, createSessionCookies, tlsFiles } from './gateway-sources.ts';
+import type { WorkerLink } from './supervisor/worker-link.ts';
+import { LocalClientCaps } from './tcp/client-caps.ts';
 import { UpstreamPools } from './proxy/upstream-pools.ts';
 import { Router } from './router.ts';
 import { LiveRoutes, RouteRecord, type LiveHttpRoute } from './routing/live-routes.ts';
 import { HostMatcher } from './routing/route-table.ts';
 import { GATEWAY_KEY_HEADER } from '../protocol/gateway-forwarding.ts';
+import type { SessionState } from '../protocol/route-stream.ts';
 import { sameSite } from '../protocol/site.ts';
 import type { GatewaySettings } from './settings.ts';
 import { createSniRouter } from './tcp/sni-router.ts';
@@ -34,6 +33,7 @@ import { TunnelEndpoint } from './tcp/tunnel.ts';
 export interface GatewayAddresses {
   https: string;
   http?: string;
+  /** Empty in a worker: its supervisor serves the admin port. */
   admin: string;
 }
 
@@ -42,6 +42,12 @@ export interface Gateway {
   live: LiveRoutes;
   tcpListeners: TcpListeners;
   close(): Promise<void>;
+  /**
+   * Stops accepting and lets what is open finish: requests in flight complete (HTTP/1.1
+   * connections are told to close after their response, HTTP/2 sessions get GOAWAY); WebSockets
+   * and TCP connections get `graceMs`, then whatever is left is closed. Resolves when closed.
+   */
+  drain(graceMs: number): Promise<void>;
 }
 
 function listen(server: Server, port: number, host: string): Promise<string> {
@@ -62,21 +68,15 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
-/** Starts the gateway: entrypoints, route provider, auth and metrics, wired together. */
-export async function startGateway(s: GatewaySettings, log: Logger): Promise<Gateway> {
-  if (s.tlsCert.length !== s.tlsKey.length) throw new Error('--tls-cert and --tls-key must be given the same number of times');
-  if (s.headersTimeoutMs > s.requestTimeoutMs) throw new Error('--headers-timeout-ms must not exceed --request-timeout-ms');
-  if (s.routes && s.control) throw new Error('--routes and WHARF_GATEWAY_CONTROL exclude each other: routes come from one source');
-  if (s.control && s.pathRouting) {
-    throw new Error('--path-routing cannot be used with WHARF_GATEWAY_CONTROL: under path routing every app shares the dashboard\'s origin, where nothing keeps one app\'s page from acting on another app or on control with a visitor\'s cookie. Give apps their own hosts with wildcard DNS for the apps domain (docs/security.md)');
-  }
-  if (s.control && !s.key) throw new Error('WHARF_GATEWAY_CONTROL is set but WHARF_GATEWAY_KEY is not: create a key with `wharf gateways add NAME`');
-  const certStore = new CertStore(s.home);
-  const certFiles = s.tlsCert.length
-    ? s.tlsCert.map((cert, i) => ({ cert, key: s.tlsKey[i] }))
-    : [certStore.gateway(s.appsDomain)];
-  const tls = loadTlsMaterial(certFiles);
-  const clientCa = s.clientCa ? readFileSync(s.clientCa, 'utf8') : certStore.authority().cert;
+/**
+ * Starts the gateway: entrypoints, route provider, auth and metrics, wired together. With
+ * `worker`, it is one of a supervisor's workers (supervisor/): routes, session state, link
+ * claims and connection caps come from the supervisor, which also serves the admin port.
+ */
+export async function startGateway(s: GatewaySettings, log: Logger, worker?: WorkerLink): Promise<Gateway> {
+  checkSettings(s);
+  const { certs, clientCa } = tlsFiles(s);
+  const tls = loadTlsMaterial(certs);
 
   const pools = new UpstreamPools({ connectTimeoutMs: s.upstreamConnectTimeoutMs, headersTimeoutMs: s.upstreamTimeoutMs, connections: s.upstreamConnections });
   const live = new LiveRoutes(pools);
@@ -94,18 +94,13 @@ export async function startGateway(s: GatewaySettings, log: Logger): Promise<Gat
   } else {
     log.warn('no --jwks given: only public routes can be reached');
   }
-  // Fed by control, app cookies are signed with control's one key (it comes on the route
-  // stream) and one-time links are claimed at control, so that every gateway accepts the same
-  // cookies and a link works once across gateways and restarts (docs/sessions.md). On a routes
-  // file, a key and a used-links file of the gateway's own under WHARF_HOME.
-  const controlCa = [...rootCertificates, certStore.authority().cert];
+  // Where cookie keys come from and links are claimed: gateway-sources.ts (a worker asks
+  // its supervisor).
   const auth = new Authenticator({
     tokens,
     sessionTtlS: s.sessionTtlS,
-    sessions: s.control ? new SessionCookies() : SessionCookies.fromKeyFile(join(s.home, 'gateway', 'session.key')),
-    links: s.control
-      ? new ControlLinks({ control: s.control, key: s.key!, ca: controlCa, log })
-      : new LocalLinks(join(s.home, 'gateway', 'used-links')),
+    sessions: createSessionCookies(s),
+    links: worker ? worker.links : createLinkClaims(s, log),
   });
   const publicHost = s.publicUrl ? new URL(s.publicUrl).hostname : 'localhost';
   if (sameSite(publicHost, s.appsDomain)) {
@@ -126,41 +121,54 @@ export async function startGateway(s: GatewaySettings, log: Logger): Promise<Gat
   });
 
   let routeErrors: RouteErrors = [];
-  // The public URL is reported to control (which adopts the first one unless it has its own);
-  // with --https-port 0 it is known only once listening: setPublicUrl below.
-  const reportedUrl = s.publicUrl ?? (s.httpsPort ? `https://localhost:${s.httpsPort}/` : undefined);
-  const provider: RouteProvider | undefined = s.control
-    ? new ControlProvider({
-      controlUrl: s.control, key: s.key!, log, ca: controlCa, publicUrl: reportedUrl,
-      onSessions: (state) => {
-        const { keyChanged, closed } = auth.applySessions(state);
-        log.info({ revocations: state.revoked.length, keyChanged, closed }, 'app sessions from control');
-      },
-    })
-    : s.routes ? new FileProvider(s.routes, log) : undefined;
+  const onSessions = (state: SessionState) => {
+    const { keyChanged, closed } = auth.applySessions(state);
+    log.debug({ revocations: state.revoked.length, keyChanged, closed }, 'app sessions from control');
+  };
+  let draining: ((graceMs: number) => Promise<void>) | undefined;
+  const provider = worker ? undefined : createRouteProvider(s, log, onSessions);
   await provider?.start((routes, errors) => {
     routeErrors = errors;
     live.apply(routes);
   });
+  const ticketKeys = await worker?.start({
+    apply: (routes) => live.apply(routes),
+    update: (upsert, remove) => live.update(upsert, remove),
+    sessions: onSessions,
+    stats: () => live.stats(),
+    tcpPorts: () => tcpListeners.ports(),
+    drain: (graceMs) => draining?.(graceMs) ?? Promise.resolve(),
+  });
   await tcpListeners.settled();
-  // Fed by control: per-route deltas (counts, bytes, latency histograms) go to its metrics history.
-  const statsPusher = s.control
+  // Fed by control: per-route deltas (counts, bytes, latency histograms) go to its metrics
+  // history; a worker's go through its supervisor's figures.
+  const statsPusher = s.control && !worker
     ? new StatsPusher({ control: s.control, key: s.key!, stats: () => live.stats(), onError: (err, dropped) => log.warn({ err: err.message, dropped }, 'stats push to control failed') }).start()
     : undefined;
 
-  const https = createHttpsEntrypoint(tls, s, router.handleRequest, router.handleUpgrade, log);
+  const https = createHttpsEntrypoint(tls, s, router.handleRequest, router.handleUpgrade, log, router.handleH2WebSocket);
   const front = createSniRouter({
     https, live, hosts, tls, clientCa, log,
     connections: tcpConnections,
     connectTimeoutMs: s.upstreamConnectTimeoutMs,
     idleTimeoutMs: s.tcpIdleTimeoutMs,
     handshakeTimeoutMs: 10_000,
-    maxConnections: s.maxConnections,
-    maxConnectionsPerIp: s.maxConnectionsPerIp,
+    caps: worker ? worker.caps : new LocalClientCaps(s),
   });
+  // TLS session tickets sealed by one worker open on every other: a resumed session works
+  // whichever worker the new connection lands on.
+  if (ticketKeys) https.setTicketKeys(ticketKeys);
   const metrics = createGatewayMetrics(() => live.stats(), () => live.table.size);
-  const admin = createAdminEntrypoint({ live, metrics, routeErrors: () => routeErrors, tcpPorts: () => tcpListeners.ports() });
+  const admin = worker ? undefined : createAdminEntrypoint({
+    table: () => liveAdminTable(live),
+    metrics, routeErrors: () => routeErrors, tcpPorts: () => tcpListeners.ports(),
+  });
   const servers: Server[] = [];
+  const clients = new Set<Socket>();
+  front.on('connection', (socket: Socket) => {
+    clients.add(socket);
+    socket.once('close', () => clients.delete(socket));
+  });
   const shutdown = async () => {
     await statsPusher?.stop();
     provider?.close();
@@ -169,10 +177,12 @@ export async function startGateway(s: GatewaySettings, log: Logger): Promise<Gat
     tunnel.close();
     live.close();
     tcpConnections.closeAll();
-    await Promise.all([...servers.map(closeServer), closeServer(https), admin.close(), tcpListeners.close()]);
+    await Promise.all([...servers.map(closeServer), closeServer(https), admin?.close(), tcpListeners.close()]);
     if (controlRoute) pools.release(controlRoute.route.route.target);
     await pools.close();
   };
+  const drain = drainer({ https, clients, tcpConnections, stopAccepting: () => Promise.all([...servers.map((srv) => srv.close()), tcpListeners.close()]), close: shutdown });
+  draining = drain;
   try {
     const addresses: GatewayAddresses = { https: await listen(front, s.httpsPort, s.host), admin: '' };
     servers.push(front);
@@ -187,10 +197,13 @@ export async function startGateway(s: GatewaySettings, log: Logger): Promise<Gat
       addresses.http = await listen(redirect, s.httpPort, s.host);
       servers.push(redirect);
     }
-    await admin.listen({ port: s.adminPort, host: s.adminHost });
-    const a = admin.server.address() as AddressInfo;
-    addresses.admin = `${a.address}:${a.port}`;
-    return { addresses, live, tcpListeners, close: shutdown };
+    if (admin) {
+      await admin.listen({ port: s.adminPort, host: s.adminHost });
+      const a = admin.server.address() as AddressInfo;
+      addresses.admin = `${a.address}:${a.port}`;
+    }
+    worker?.ready(addresses.https, addresses.http);
+    return { addresses, live, tcpListeners, close: shutdown, drain };
   } catch (err) {
     await shutdown();
     throw err;
@@ -211,4 +224,53 @@ function controlLiveRoute(controlUrl: string, key: string, pools: UpstreamPools)
     headerNames: new Set([GATEWAY_KEY_HEADER]),
     headerList: [GATEWAY_KEY_HEADER, key],
   };
+}
+
+/** The live table as the admin port shows it. */
+function liveAdminTable(live: LiveRoutes): AdminTable {
+  const table = live.table;
+  return {
+    version: table.version,
+    size: table.size,
+    entries: () => [...table.values()].map((l) => ({ route: l.route, stats: l.record.stats })),
+  };
+}
+
+interface DrainParts {
+  https: TlsServer;
+  /** Every client connection of the HTTPS port, open now. */
+  clients: Set<Socket>;
+  tcpConnections: TcpConnections;
+  stopAccepting(): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/**
+ * The drain of a worker being replaced (SIGHUP) or a gateway stopping gently: it stops
+ * accepting (the supervisor keeps the listening sockets, so nothing queued on them is lost),
+ * then waits for its connections to end, closing each HTTP/1.1 connection after its next
+ * response and sending GOAWAY on HTTP/2 (streams in flight finish). An idle keep-alive
+ * connection is left alone until the grace ends: closing it could meet a request the client
+ * is sending that moment. After `graceMs`, whatever is still open (WebSockets, TCP) is closed.
+ */
+function drainer(p: DrainParts): (graceMs: number) => Promise<void> {
+  let draining: Promise<void> | undefined;
+  const sessions = new Set<ServerHttp2Session>();
+  let closing = false;
+  p.https.on('session', (session: ServerHttp2Session) => {
+    if (closing) return session.close();
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+  });
+  return (graceMs) => (draining ??= (async () => {
+    closing = true;
+    p.https.prependListener('request', (_req: unknown, res: { shouldKeepAlive?: boolean }) => {
+      if ('shouldKeepAlive' in res) res.shouldKeepAlive = false;
+    });
+    for (const session of sessions) session.close();
+    await p.stopAccepting();
+    const deadline = Date.now() + graceMs;
+    while (p.clients.size + p.tcpConnections.total > 0 && Date.now() < deadline) await sleep(50);
+    await p.close();
+  })());
 }

@@ -36,3 +36,33 @@ describe('RouteStats', () => {
     expect(text).toContain('wharf_gateway_process_cpu_user_seconds_total');
   });
 });
+
+describe('RouteStats.absorb', () => {
+  it('adds up workers\' figures into what one process would report, and their growth into the next delta', () => {
+    const a = new RouteStats('r');
+    const b = new RouteStats('r');
+    for (let i = 1; i <= 50; i++) a.record(200, i * 1000, 1, 10);
+    for (let i = 51; i <= 100; i++) b.record(i <= 90 ? 200 : 502, i * 1000, 1, 10);
+    b.open.http = 2;
+    const one = new RouteStats('r');
+    for (let i = 1; i <= 100; i++) one.record(i <= 90 ? 200 : 502, i * 1000, 1, 10);
+
+    const total = new RouteStats('r');
+    total.absorb([a.state(), b.state()]);
+    const { lastActivity: _l1, latencyMs: merged, ...got } = total.snapshot();
+    const { lastActivity: _l2, latencyMs: single, ...want } = one.snapshot();
+    expect(got).toEqual({ ...want, open: { http: 2, ws: 0, tcp: 0 } });
+    // Within the histogram's resolution (two significant digits).
+    for (const p of ['p50', 'p95', 'p99', 'max'] as const) expect(Math.abs(merged[p] - single[p]) / single[p]).toBeLessThan(0.01);
+    expect([...total.buckets]).toEqual([...one.buckets]);
+    const first = total.takeDelta()!;
+    expect(first.requests).toBe(100);
+
+    // Only what grew since the previous absorb is in the next interval.
+    a.record(404, 5_000, 0, 0);
+    total.absorb([a.state(), b.state()]);
+    const second = total.takeDelta()!;
+    expect(second).toMatchObject({ requests: 1, codes: { 404: 1 } });
+    expect(total.snapshot().requests).toBe(101);
+  });
+});

@@ -1,4 +1,4 @@
-import { build, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
+import { build, decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 
 /** Upper bounds (seconds) of the Prometheus buckets of wharf_gateway_request_duration_seconds. */
 export const DURATION_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -37,6 +37,29 @@ export interface RouteStatsDelta {
   bytesOut: number;
   /** HDR histogram of the interval's request durations in µs, `encodeIntoCompressedBase64`. */
   latency: string;
+}
+
+/**
+ * A route's cumulative figures in plain data, as a gateway worker sends them to its
+ * supervisor (gateway/supervisor/), which adds up every worker's into one RouteStats.
+ */
+export interface RouteStatsState {
+  route: string;
+  requests: number;
+  codes: [number, number][];
+  buckets: number[];
+  durationSumS: number;
+  bytesIn: number;
+  bytesOut: number;
+  open: Record<ConnectionKind, number>;
+  wsConnections: number;
+  tcpConnections: number;
+  tcpConnectErrors: number;
+  tcpBuckets: number[];
+  tcpDurationSumS: number;
+  lastActivity: number;
+  /** The latency histogram, `encodeIntoCompressedBase64`; null before the first request. */
+  latency: string | null;
 }
 
 /**
@@ -112,6 +135,78 @@ export class RouteStats {
     const us = Math.min(Math.max(1, Math.round(durationUs)), MAX_TRACKED_US);
     (this.#latency ??= newHistogram()).recordValue(us);
     (this.#intervalLatency ??= newHistogram()).recordValue(us);
+  }
+
+  /** The cumulative figures as plain data (RouteStatsState). */
+  state(): RouteStatsState {
+    return {
+      route: this.route,
+      requests: this.requests,
+      codes: [...this.codes],
+      buckets: [...this.buckets],
+      durationSumS: this.durationSumS,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      open: { ...this.open },
+      wsConnections: this.wsConnections,
+      tcpConnections: this.tcpConnections,
+      tcpConnectErrors: this.tcpConnectErrors,
+      tcpBuckets: [...this.tcpBuckets],
+      tcpDurationSumS: this.tcpDurationSumS,
+      lastActivity: this.lastActivity,
+      latency: this.#latency ? encodeIntoCompressedBase64(this.#latency) : null,
+    };
+  }
+
+  /**
+   * Becomes the sum of `states` (every worker's figures for this route): counters, buckets and
+   * the latency histogram are replaced by the totals, so that Prometheus and /stats read what
+   * one process would have counted. What the total histogram grew by since the previous call
+   * goes into the interval that takeDelta reports, as record() would have put it there.
+   */
+  absorb(states: Iterable<RouteStatsState>): void {
+    let requests = 0, durationSumS = 0, bytesIn = 0, bytesOut = 0, ws = 0, tcp = 0, tcpErrors = 0, tcpSum = 0, last = 0;
+    const codes = new Map<number, number>();
+    const buckets = new Float64Array(this.buckets.length);
+    const tcpBuckets = new Float64Array(this.tcpBuckets.length);
+    const open: Record<ConnectionKind, number> = { http: 0, ws: 0, tcp: 0 };
+    let latency: Histogram | undefined;
+    for (const s of states) {
+      requests += s.requests;
+      durationSumS += s.durationSumS;
+      bytesIn += s.bytesIn;
+      bytesOut += s.bytesOut;
+      ws += s.wsConnections;
+      tcp += s.tcpConnections;
+      tcpErrors += s.tcpConnectErrors;
+      tcpSum += s.tcpDurationSumS;
+      last = Math.max(last, s.lastActivity);
+      for (const [code, n] of s.codes) codes.set(code, (codes.get(code) ?? 0) + n);
+      for (let i = 0; i < buckets.length; i++) buckets[i] += s.buckets[i] ?? 0;
+      for (let i = 0; i < tcpBuckets.length; i++) tcpBuckets[i] += s.tcpBuckets[i] ?? 0;
+      for (const kind of ['http', 'ws', 'tcp'] as const) open[kind] += s.open[kind];
+      if (s.latency) (latency ??= newHistogram()).add(decodeFromCompressedBase64(s.latency, 'packed', false));
+    }
+    this.requests = requests;
+    this.durationSumS = durationSumS;
+    this.bytesIn = bytesIn;
+    this.bytesOut = bytesOut;
+    this.wsConnections = ws;
+    this.tcpConnections = tcp;
+    this.tcpConnectErrors = tcpErrors;
+    this.tcpDurationSumS = tcpSum;
+    this.lastActivity = last;
+    this.codes.clear();
+    for (const [code, n] of codes) this.codes.set(code, n);
+    this.buckets.set(buckets);
+    this.tcpBuckets.set(tcpBuckets);
+    Object.assign(this.open, open);
+    if (latency) {
+      const interval = (this.#intervalLatency ??= newHistogram());
+      interval.add(latency);
+      if (this.#latency) interval.subtract(this.#latency);
+      this.#latency = latency;
+    }
   }
 
   /** A TCP connection ended after `durationS` seconds. */

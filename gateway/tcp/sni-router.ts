@@ -7,6 +7,7 @@ import { TLS_PROFILE } from '../entrypoints/tls-profile.ts';
 import type { LiveRoutes, LiveTcpRoute } from '../routing/live-routes.ts';
 import type { HostMatcher } from '../routing/route-table.ts';
 import { Allowlist } from './allowlist.ts';
+import type { ClientCaps } from './client-caps.ts';
 import { MAX_HELLO_BYTES, readServerName } from './client-hello.ts';
 import type { TcpConnections } from './tcp-connections.ts';
 import { pipeTcp } from './tcp-pipe.ts';
@@ -23,8 +24,8 @@ export interface SniRouterOptions {
   connectTimeoutMs: number;
   idleTimeoutMs: number;
   handshakeTimeoutMs: number;
-  maxConnections: number;
-  maxConnectionsPerIp: number;
+  /** The caps on client connections, in total and per address. */
+  caps: ClientCaps;
   log: Logger;
 }
 
@@ -47,27 +48,23 @@ export function createSniRouter(o: SniRouterOptions): net.Server {
     return tlsRoutes.any;
   };
 
-  const perIp = new Map<string, number>();
   const server = net.createServer({ pauseOnConnect: true }, (socket) => {
     const ip = socket.remoteAddress ?? '';
-    const n = (perIp.get(ip) ?? 0) + 1;
-    if (n > o.maxConnectionsPerIp) {
-      socket.destroy();
-      return;
-    }
-    perIp.set(ip, n);
-    socket.once('close', () => {
-      const left = (perIp.get(ip) ?? 1) - 1;
-      if (left <= 0) perIp.delete(ip);
-      else perIp.set(ip, left);
-    });
+    const admitted = o.caps.open(ip);
+    if (admitted === true) accept(socket, ip);
+    else if (admitted === false) socket.destroy();
+    else admitted.then((ok) => (ok ? accept(socket, ip) : socket.destroy()), () => socket.destroy());
+  });
+
+  function accept(socket: net.Socket, ip: string): void {
+    if (socket.destroyed) return o.caps.close(ip);
+    socket.once('close', () => o.caps.close(ip));
     if (!hasTlsRoutes()) {
       o.https.emit('connection', socket);
       return;
     }
     peek(socket);
-  });
-  server.maxConnections = o.maxConnections;
+  }
 
   function peek(socket: net.Socket): void {
     let buf: Buffer = Buffer.alloc(0);

@@ -121,7 +121,8 @@ export class TcpListeners {
   #listen(server: net.Server, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ port, host: this.#limits.host, exclusive: true }, () => {
+      // Not exclusive: in a gateway worker, the port is the supervisor's, shared by every worker.
+      server.listen({ port, host: this.#limits.host }, () => {
         server.off('error', reject);
         resolve((server.address() as net.AddressInfo).port);
       });

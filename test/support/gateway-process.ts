@@ -35,7 +35,11 @@ export async function startGateway(options: StartOptions = {}): Promise<GatewayP
   const home = options.home ?? mkdtempSync(join(tmpdir(), 'wharf-gw-'));
   const runFile = join(home, 'run', 'gateway.json');
   rmSync(runFile, { force: true });
-  const child = spawn(process.execPath, [WHARF, 'gateway', '--https-port', '0', '--admin-port', '0', ...(options.args ?? [])], {
+  const args = options.args ?? [];
+  // One process unless a test asks for workers: the suite's gateways are many and short-lived,
+  // and the supervisor and its workers have a test of their own (gateway-workers.test.ts).
+  const workers = args.includes('--workers') ? [] : ['--workers', '1'];
+  const child = spawn(process.execPath, [WHARF, 'gateway', '--https-port', '0', '--admin-port', '0', ...workers, ...args], {
     env: { ...process.env, WHARF_HOME: home, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
