@@ -1,11 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runBench } from './bench.ts';
 import { BODIES } from './bodies.ts';
-import { HTTP_PEER_LABELS, REDIS_PEERS, REDIS_TESTS, TCP_PEER_LABELS, WS_PEER_LABELS, type BenchResult } from './results.ts';
+import { H2_PEER_LABELS, HTTP_PEER_LABELS, REDIS_PEERS, REDIS_TESTS, TCP_PEER_LABELS, WS_PEER_LABELS, type BenchResult } from './results.ts';
 
 // Every bench case for one second, so that the bench cannot rot between real runs. It needs
-// nginx (with libnginx-mod-stream), wrk, haproxy and redis-server/redis-benchmark: without
-// them runBench throws (run .ci/run), and every test here fails rather than skips.
+// nginx (with libnginx-mod-stream), wrk, haproxy, redis-server/redis-benchmark, caddy and
+// h2load: without them runBench throws (run .ci/run), and every test here fails rather than skips.
 describe('bench (every case for 1 s)', () => {
   let ran: BenchResult & { report: string };
   let failure: unknown;
@@ -36,9 +36,41 @@ describe('bench (every case for 1 s)', () => {
     }
   });
 
+  it('measures the CPU per request of every proxy\'s own processes, all of them, over a capped h2load --h1 run', () => {
+    // Capped in the smoke run: these runs must add seconds to it, not minutes.
+    expect(bench().cpuRequests).toBeLessThanOrEqual(2_000);
+    const measured = bench().http.filter((c) => c.cpu);
+    expect(measured.map((c) => `${c.peer} ${c.body}`).sort()).toEqual(
+      Object.keys(HTTP_PEER_LABELS).filter((p) => p !== 'direct').map((p) => `${p} small`).sort(),
+    );
+    for (const c of measured) {
+      const cpu = c.cpu!;
+      expect(cpu.load.protocol, c.peer).toBe('http/1.1');
+      expect(cpu.load.requests, c.peer).toBe(bench().cpuRequests);
+      expect(cpu.load.errors, c.peer).toBe(0);
+      expect(cpu.usPerRequest, c.peer).toBeGreaterThan(0);
+    }
+    const processes = (peer: string) => measured.find((c) => c.peer === peer)!.cpu!.processes;
+    expect(processes('nginx')).toBeGreaterThanOrEqual(2); // master and worker
+    expect(processes('gateway-workers-2')).toBeGreaterThanOrEqual(3); // supervisor and two workers
+    expect(bench().report).toContain('CPU/request');
+  });
+
+  it('runs HTTP/2 through the gateway, nginx and Caddy, each negotiating h2, with req/s and CPU per request', () => {
+    expect(bench().h2.map((c) => c.peer)).toEqual(Object.keys(H2_PEER_LABELS));
+    for (const c of bench().h2) {
+      expect(c.h2.load.protocol, c.peer).toBe('h2');
+      expect(c.h2.load.requests, c.peer).toBe(bench().cpuRequests);
+      expect(c.h2.load.errors, c.peer).toBe(0);
+      expect(c.h2.load.rps, c.peer).toBeGreaterThan(0);
+      expect(c.h2.usPerRequest, c.peer).toBeGreaterThan(0);
+    }
+    expect(bench().h2.find((c) => c.peer === 'gateway')!.viaGateway).toBeGreaterThanOrEqual(bench().cpuRequests);
+  });
+
   it('sends the gateway cases through the gateway (its own request counter agrees with wrk)', () => {
     const viaGateway = [...bench().http.filter((c) => c.peer.startsWith('gateway')), ...bench().routes];
-    expect(viaGateway).toHaveLength(6);
+    expect(viaGateway).toHaveLength(8);
     for (const c of viaGateway) {
       expect(c.viaGateway, JSON.stringify(c)).toBeGreaterThanOrEqual(c.wrk.requests);
     }
@@ -143,17 +175,19 @@ describe('bench (every case for 1 s)', () => {
   });
 
   it('reports every target with a measured value, and every case in the report', () => {
-    expect(bench().targets.filter((t) => !t.informational)).toHaveLength(14); // the smoke run has no 10,000-route propagation row
+    expect(bench().targets.filter((t) => !t.informational)).toHaveLength(18); // the smoke run has no 10,000-route propagation row
     // The 1 MiB ratios: shown, but the HTTP targets are for the 100 B body only.
     expect(bench().targets.filter((t) => t.informational).map((t) => t.name)).toEqual([
-      'gateway / bare Node HTTPS (ceiling), 1 MiB', 'gateway / nginx, 1 MiB', 'gateway / configurable-http-proxy, 1 MiB',
+      'gateway / bare Node HTTPS (ceiling), 1 MiB', 'gateway / nginx, 1 MiB', 'gateway / Caddy, 1 MiB', 'gateway / configurable-http-proxy, 1 MiB',
     ]);
     for (const t of bench().targets) expect(Number.isFinite(t.value), t.name).toBe(true);
-    for (const label of [...Object.values(HTTP_PEER_LABELS), ...Object.values(WS_PEER_LABELS), ...Object.values(TCP_PEER_LABELS), '10,000', 'Route propagation']) {
+    for (const label of [...Object.values(HTTP_PEER_LABELS), ...Object.values(H2_PEER_LABELS), ...Object.values(WS_PEER_LABELS), ...Object.values(TCP_PEER_LABELS), '10,000', 'Route propagation']) {
       expect(bench().report).toContain(label);
     }
     expect(bench().report).toMatch(/configurable-http-proxy \d+\.\d+\.\d+/);
     expect(bench().report).toMatch(/HAProxy \d+\.\d+/);
+    expect(bench().report).toMatch(/Caddy \d+\.\d+/);
+    expect(bench().report).toMatch(/h2load nghttp2\/\d+\.\d+/);
     expect(bench().report).toMatch(/Redis \d+\.\d+/);
   });
 });

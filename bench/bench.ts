@@ -7,7 +7,7 @@ import { runRoutePropagation } from './groups/route-propagation.ts';
 import { runSnapshot } from './groups/snapshot.ts';
 import { runRoutes } from './groups/routes.ts';
 import { runTcp } from './groups/tcp.ts';
-import { runThroughput } from './groups/throughput.ts';
+import { cpuRequests, runThroughput } from './groups/throughput.ts';
 import { runWebSocket } from './groups/websocket.ts';
 import type { BenchContext } from './groups/context.ts';
 import { makeTlsFiles } from './peers/tls-files.ts';
@@ -34,7 +34,8 @@ export interface BenchOptions {
 }
 
 /**
- * Runs every case once: HTTP throughput per peer and body size, route-table size, route
+ * Runs every case once: HTTP throughput per peer and body size (with CPU per request, and
+ * HTTP/2 for the peers that offer it), route-table size, route
  * propagation (control → live table), WebSocket round trips, and raw TCP (bulk transfer,
  * connection setup, redis-benchmark). Every process it starts is stopped before it returns or throws.
  */
@@ -52,8 +53,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult & { r
     const upstream = await startUpstreamNginx(work.sub('upstream'));
     try {
       const ctx: BenchContext = { work, tls, upstream, durationS, warmupS, log };
-      log(`HTTP throughput (${durationS} s per case, ${warmupS} s warm-up)`);
-      const http = await runThroughput(ctx);
+      log(`HTTP throughput (${durationS} s per case, ${warmupS} s warm-up), CPU per request and HTTP/2 (${cpuRequests(durationS)} requests per run)`);
+      const { http, h2 } = await runThroughput(ctx);
       log('route table size');
       const routes = await runRoutes(ctx);
       log('route propagation: control route log → gateway live table');
@@ -79,6 +80,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult & { r
         loadAverage,
         versions: versions(),
         http,
+        cpuRequests: cpuRequests(durationS),
+        h2,
         routes,
         ws,
         tcp,
@@ -87,7 +90,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult & { r
         launch,
         jupyterLaunch,
         snapshot,
-        targets: evaluateTargets({ http, routes, ws, tcp, propagation, propagationE2e, launch, jupyterLaunch, snapshot }),
+        targets: evaluateTargets({ http, h2, routes, ws, tcp, propagation, propagationE2e, launch, jupyterLaunch, snapshot }),
       };
       const report = renderReport(result);
       if (options.write ?? true) writeFileSync(RESULTS_FILE, report);

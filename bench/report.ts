@@ -1,11 +1,13 @@
 import { BODIES } from './bodies.ts';
-import { formatMs, formatRps } from './format.ts';
+import { formatMs, formatRps, formatUs } from './format.ts';
 import { propagationSamples } from './groups/route-latency.ts';
 import { endToEndSamples } from './groups/route-propagation.ts';
 import { roundsFor } from './groups/routes.ts';
 import { BULK_STREAMS, CONNECT_CONCURRENCY, REDIS_CLIENTS } from './groups/tcp.ts';
+import { H1_CLIENTS, H2_CLIENTS, H2_STREAMS } from './groups/throughput.ts';
+import type { CpuPerRequest } from './load/cpu-per-request.ts';
 import type { WrkResult } from './load/wrk.ts';
-import { HTTP_PEER_LABELS, REDIS_PEERS, REDIS_TESTS, TCP_PEER_LABELS, WS_PEER_LABELS, type BenchResult, type Target } from './results.ts';
+import { H2_PEER_LABELS, HTTP_PEER_LABELS, REDIS_PEERS, REDIS_TESTS, TCP_PEER_LABELS, WS_PEER_LABELS, type BenchResult, type Target } from './results.ts';
 
 
 function formatErrors(w: WrkResult): string {
@@ -16,6 +18,9 @@ function formatErrors(w: WrkResult): string {
     .map(([k, n]) => `${k} ${n}`);
   return `${w.errors} (${parts.join(', ')})`;
 }
+
+/** CPU per request, flagged when its run had errors (then it is not the cost of a served request). */
+const formatCpu = (c: CpuPerRequest | undefined) => (c ? `${formatUs(c.usPerRequest)}${c.load.errors ? ` (${c.load.errors} errors)` : ''}` : '');
 
 function table(head: string[], rows: string[][], right: number[]): string {
   const align = head.map((_, i) => (right.includes(i) ? '---:' : '---'));
@@ -39,9 +44,11 @@ export function renderReport(r: BenchResult): string {
   out.push(`- Command: \`${r.command}\``);
   out.push(`- Machine: ${v.cpu}, ${v.nproc} CPUs (nproc), ${v.kernel}`);
   out.push(`- Load average when the run started (1, 5, 15 min): ${r.loadAverage.map((n) => n.toFixed(2)).join(', ')}`);
-  out.push(`- Versions: Node ${v.node}, nginx ${v.nginx}, ${v.wrk}, configurable-http-proxy ${v.configurableHttpProxy}, HAProxy ${v.haproxy}, Redis ${v.redis}`);
+  out.push(`- Versions: Node ${v.node}, nginx ${v.nginx}, ${v.wrk}, configurable-http-proxy ${v.configurableHttpProxy}, Caddy ${v.caddy}, h2load ${v.h2load}, HAProxy ${v.haproxy}, Redis ${v.redis}`);
   out.push(`- HTTP load: wrk -t1 -c50, keep-alive, HTTPS everywhere except "direct"; each case ${r.durationS} s after a ${r.warmupS} s warm-up;` +
-    ' one upstream for all cases (nginx, 1 worker); each peer runs alone, started and stopped around its cases.');
+    ' one upstream for all cases (nginx, 1 worker); each peer runs alone, started and stopped around its cases.' +
+    ' One core each where the peer can be told: the gateway with `--workers 1` (except the `--workers 2` row), nginx with 1 worker, Caddy with GOMAXPROCS=1;' +
+    ' the gateway, nginx and Caddy offer h2 and HTTP/1.1 by ALPN on the same port, and wrk speaks HTTP/1.1.');
   out.push('- Errors: responses with status ≥ 400 (wrk\'s "Non-2xx or 3xx") plus socket errors (connect, read, write, timeout).');
   out.push(`- Raw TCP: plain TCP on loopback, no TLS; the gateway's raw route (\`kind: tcp\`), nginx's stream module (1 worker) and HAProxy \`mode tcp\` (1 thread), each with its defaults and alone, in front of` +
     ' apps in processes of their own (a Node sink that discards and counts, a Node echo server, a real redis-server), with the load from processes of their own;' +
@@ -49,14 +56,35 @@ export function renderReport(r: BenchResult): string {
     ` each connect, 1-byte echo, close; \`redis-benchmark -c ${REDIS_CLIENTS}\` sized to run about ${r.durationS} s after its warm-up.`, '');
 
   out.push('## HTTP throughput', '');
-  out.push(table(['Case', 'Body', 'req/s', 'body Gbit/s', 'p50', 'p99', 'errors'], r.http.map((c) => [
+  out.push(`"CPU/request": CPU time (user + system, from /proc/<pid>/stat) of the proxy's own processes — all of them: nginx's master and worker,` +
+    ' the gateway\'s supervisor and workers, Caddy\'s one process, configurable-http-proxy\'s and the bare server\'s Node process — over' +
+    ` \`h2load --h1 -n ${r.cpuRequests.toLocaleString('en-US')} -c ${H1_CLIENTS}\` (100 B body, HTTPS, TLS handshakes included) run right after the wrk cases, divided by` +
+    ' the requests completed: what a request costs the proxy, whatever its req/s. The upstream\'s and the load generator\'s CPU are not in it.' +
+    ` The load generator (wrk, h2load) shares the machine's ${v.nproc} CPU(s) with the proxy, so the \`--workers 2\` row cannot show linear scaling here:` +
+    ' it shows that a second worker serves, not how far workers scale.', '');
+  out.push(table(['Case', 'Body', 'req/s', 'body Gbit/s', 'p50', 'p99', 'CPU/request', 'errors'], r.http.map((c) => [
     HTTP_PEER_LABELS[c.peer],
     BODIES[c.body].label,
     formatRps(c.wrk.rps),
     ((c.wrk.rps * BODIES[c.body].bytes * 8) / 1e9).toFixed(2),
     formatMs(c.wrk.p50Ms),
     formatMs(c.wrk.p99Ms),
+    formatCpu(c.cpu),
     formatErrors(c.wrk),
+  ]), [2, 3, 4, 5, 6]), '');
+
+  out.push(`## HTTP/2 (h2load -n ${r.cpuRequests.toLocaleString('en-US')} -c ${H2_CLIENTS} -m ${H2_STREAMS}, 100 B, HTTPS)`, '');
+  out.push(`${H2_CLIENTS} connections with ${H2_STREAMS} concurrent streams each, after a ${r.warmupS} s h2load warm-up; req/s is h2load's over the counted run,` +
+    ' CPU/request as above over the same run. "protocol" is what ALPN chose: a peer that does not offer h2 shows http/1.1 (h2load then pipelines) and no ratio is taken from it.' +
+    ' h2load reports the mean time per request, not percentiles.', '');
+  out.push(table(['Case', 'protocol', 'req/s', 'mean', 'CPU/request', 'processes', 'errors'], r.h2.map((c) => [
+    H2_PEER_LABELS[c.peer],
+    c.h2.load.protocol ?? 'none',
+    formatRps(c.h2.load.rps),
+    formatMs(c.h2.load.meanMs),
+    formatUs(c.h2.usPerRequest),
+    String(c.h2.processes),
+    String(c.h2.load.errors),
   ]), [2, 3, 4, 5]), '');
 
   const { rounds, roundS } = roundsFor(r.durationS);
@@ -176,6 +204,8 @@ export function renderReport(r: BenchResult): string {
   ], [1]), '');
 
   out.push('## Targets', '');
+  out.push('The HTTP goals are for HTTPS and the 100 B body, one gateway worker (`--workers 1`) against one nginx worker and Caddy at GOMAXPROCS=1:' +
+    ' req/s from wrk, CPU per request from h2load --h1, HTTP/2 req/s from h2load (see above).', '');
   out.push(table(['Target', 'Value', 'Goal', 'Result'], r.targets.filter((t) => !t.informational).map((t) => [
     t.name,
     formatTarget(t),

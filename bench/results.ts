@@ -3,6 +3,7 @@ import type { PropagationCase } from './groups/route-latency.ts';
 import type { LaunchResult } from './groups/launch.ts';
 import type { EndToEndPropagationCase } from './groups/route-propagation.ts';
 import type { SnapshotResult } from './groups/snapshot.ts';
+import type { CpuPerRequest } from './load/cpu-per-request.ts';
 import type { RedisBenchResult, RedisTest } from './load/redis-benchmark.ts';
 import type { BulkResult, ConnectResult } from './load/tcp-load.ts';
 import type { WrkResult } from './load/wrk.ts';
@@ -10,8 +11,10 @@ import type { TcpCounters } from './peers/gateway.ts';
 import type { WsResult } from './load/ws-round-trips.ts';
 import type { Versions } from './support/tools.ts';
 
-export type HttpPeer = 'direct' | 'bare' | 'gateway' | 'gateway-bearer' | 'chp' | 'nginx';
-export type WsPeer = 'direct' | 'gateway' | 'chp' | 'nginx';
+export type HttpPeer = 'direct' | 'bare' | 'gateway' | 'gateway-bearer' | 'gateway-workers-2' | 'chp' | 'nginx' | 'caddy';
+/** The peers that offer h2 on their HTTPS port. */
+export type H2Peer = 'gateway' | 'nginx' | 'caddy';
+export type WsPeer = 'direct' | 'gateway' | 'chp' | 'nginx' | 'caddy';
 export type TcpPeer = 'direct' | 'gateway' | 'nginx-stream' | 'haproxy';
 /** redis-benchmark runs direct, through the gateway and through nginx stream (the issue's three). */
 export type RedisPeer = Exclude<TcpPeer, 'haproxy'>;
@@ -19,10 +22,18 @@ export type RedisPeer = Exclude<TcpPeer, 'haproxy'>;
 export const HTTP_PEER_LABELS: Record<HttpPeer, string> = {
   direct: 'direct to upstream (plain HTTP)',
   bare: 'bare Node HTTPS server (ceiling)',
-  gateway: 'gateway, public route',
-  'gateway-bearer': 'gateway, Bearer token, private route',
+  gateway: 'gateway, public route (--workers 1)',
+  'gateway-bearer': 'gateway, Bearer token, private route (--workers 1)',
+  'gateway-workers-2': 'gateway, public route, --workers 2',
   chp: 'configurable-http-proxy (HTTPS)',
-  nginx: 'nginx (HTTPS reverse proxy)',
+  nginx: 'nginx (HTTPS reverse proxy, 1 worker)',
+  caddy: 'Caddy (HTTPS reverse proxy, GOMAXPROCS=1)',
+};
+
+export const H2_PEER_LABELS: Record<H2Peer, string> = {
+  gateway: 'gateway, public route (--workers 1), h2',
+  nginx: 'nginx (1 worker), h2',
+  caddy: 'Caddy (GOMAXPROCS=1), h2',
 };
 
 export const WS_PEER_LABELS: Record<WsPeer, string> = {
@@ -30,6 +41,7 @@ export const WS_PEER_LABELS: Record<WsPeer, string> = {
   gateway: 'gateway (wss://, public route)',
   chp: 'configurable-http-proxy (wss://)',
   nginx: 'nginx (wss://)',
+  caddy: 'Caddy (wss://)',
 };
 
 export const TCP_PEER_LABELS: Record<TcpPeer, string> = {
@@ -47,6 +59,16 @@ export interface HttpCase {
   body: BodyName;
   wrk: WrkResult;
   /** Responses the gateway itself counted during the case, warm-up included (gateway cases only). */
+  viaGateway?: number;
+  /** The proxy's CPU time per request over `h2load --h1 -n N -c 50` (100 B body, every peer but direct). */
+  cpu?: CpuPerRequest;
+}
+
+/** One peer over HTTP/2: req/s and CPU per request from one `h2load -n N -m 10` run, 100 B body. */
+export interface H2Case {
+  peer: H2Peer;
+  h2: CpuPerRequest;
+  /** Responses the gateway itself counted during the run and its warm-up (gateway only). */
   viaGateway?: number;
 }
 
@@ -114,6 +136,9 @@ export interface BenchResult {
   loadAverage: number[];
   versions: Versions;
   http: HttpCase[];
+  /** Number of requests (h2load -n) of each CPU-per-request and HTTP/2 run. */
+  cpuRequests: number;
+  h2: H2Case[];
   routes: RoutesCase[];
   ws: WsCase[];
   tcp: TcpResults;

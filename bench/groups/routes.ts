@@ -27,7 +27,7 @@ export async function runRoutes(ctx: BenchContext): Promise<RoutesCase[]> {
   try {
     for (const n of ROUTE_COUNTS) {
       const routes = Array.from({ length: n }, (_, i) => ({ id: `r${i}`, target: ctx.upstream.url, public: true }));
-      gateways.push(await startGatewayPeer(ctx.work.sub('gateway'), ctx.tls, `routes-${n}`, routes));
+      gateways.push(await startGatewayPeer(ctx.work.sub('gateway'), ctx.tls, `routes-${n}`, routes, { workers: 1 }));
     }
     const loads = gateways.map((gw, i) => {
       const url = `https://127.0.0.1:${gw.httpsPort}${BODIES.small.path}`;

@@ -53,7 +53,7 @@ const SETUPS: TcpSetup[] = [
       const up = { bulk: apps.sink, echo: apps.echo, redis: apps.redis };
       const routes = [];
       for (const [id, port] of Object.entries(up)) routes.push({ id, kind: 'tcp' as const, target: `tcp://127.0.0.1:${port}`, port: await freePort() });
-      const gw = await startGatewayPeer(ctx.work.sub('gateway'), ctx.tls, 'tcp', routes);
+      const gw = await startGatewayPeer(ctx.work.sub('gateway'), ctx.tls, 'tcp', routes, { workers: 1 });
       const p = gw.tcpPorts;
       return { ports: { bulk: p.bulk, echo: p.echo, redis: p.redis }, counters: (route) => gw.tcpCounters(route), stop: gw.stop };
     },

@@ -1,81 +1,53 @@
-import { createSigner, jwks } from '../../test/support/tokens.ts';
-import { APP_HOST, BODIES, BODY_NAMES } from '../bodies.ts';
-import { formatMs, formatRps } from '../format.ts';
+import { BODIES, BODY_NAMES } from '../bodies.ts';
+import { formatMs, formatRps, formatUs } from '../format.ts';
+import { measureCpuPerRequest, type CpuPerRequest } from '../load/cpu-per-request.ts';
+import type { H2loadOptions } from '../load/h2load.ts';
 import { runWrk } from '../load/wrk.ts';
-import { startBareHttps } from '../peers/bare-https.ts';
-import { startChp } from '../peers/chp.ts';
-import { startGatewayPeer } from '../peers/gateway.ts';
-import { startNginxProxy } from '../peers/nginx-proxy.ts';
-import { HTTP_PEER_LABELS, type HttpCase, type HttpPeer } from '../results.ts';
+import { H2_PEER_LABELS, HTTP_PEER_LABELS, type H2Case, type HttpCase } from '../results.ts';
 import { expectOk } from '../support/net.ts';
 import type { BenchContext } from './context.ts';
+import { HTTP_SETUPS, type HttpEndpoint } from './http-peers.ts';
 
-interface Endpoint {
-  peer: HttpPeer;
-  /** scheme://127.0.0.1:port */
-  origin: string;
-  headers: Record<string, string>;
-  served?: () => Promise<number>;
+/** Connections of the HTTP/1.1 CPU run: wrk's, so the proxy holds the same number. */
+export const H1_CLIENTS = 50;
+/** HTTP/2: fewer connections, several streams on each (100 requests in flight), as browsers do. */
+export const H2_CLIENTS = 10;
+export const H2_STREAMS = 10;
+
+/**
+ * Requests (h2load -n) of each CPU-per-request and HTTP/2 run: the same for every peer.
+ * The 1-second smoke run takes few, so that these runs add seconds to it, not minutes.
+ */
+export function cpuRequests(durationS: number): number {
+  return durationS >= 5 ? 50_000 : 2_000;
 }
 
-/** One process under test, serving one or more endpoints; started and stopped around its cases. */
-interface Setup {
-  start(ctx: BenchContext): Promise<{ endpoints: Endpoint[]; stop(): Promise<void> }>;
+export interface ThroughputResults {
+  http: HttpCase[];
+  h2: H2Case[];
 }
 
-const PRIVATE_HOST = 'p1.apps.localhost';
+/** h2load's view of an endpoint: the Host as the URL's authority (and TLS name), the connection to 127.0.0.1. */
+function h2loadTarget(e: HttpEndpoint, requests: number): H2loadOptions & { load: { requests: number } } {
+  const { host, ...headers } = e.headers;
+  const { port } = new URL(e.origin);
+  return { url: `https://${host}:${port}${BODIES.small.path}`, connectTo: `127.0.0.1:${port}`, headers, load: { requests } };
+}
 
-const SETUPS: Setup[] = [
-  {
-    async start(ctx) {
-      return { endpoints: [{ peer: 'direct', origin: ctx.upstream.url, headers: { host: APP_HOST } }], stop: async () => {} };
-    },
-  },
-  {
-    async start(ctx) {
-      const bare = await startBareHttps(ctx.tls);
-      return { endpoints: [{ peer: 'bare', origin: `https://127.0.0.1:${bare.port}`, headers: { host: APP_HOST } }], stop: bare.stop };
-    },
-  },
-  {
-    async start(ctx) {
-      const signer = await createSigner();
-      // An hour: the token must outlive the whole run, whatever --duration says.
-      const token = await signer.sign({ exp: Math.floor(Date.now() / 1000) + 3600 });
-      const target = ctx.upstream.url;
-      const gw = await startGatewayPeer(ctx.work.sub('gateway'), ctx.tls, 'throughput', [
-        { id: 'r1', target, public: true },
-        { id: 'p1', target, public: false },
-      ], jwks(signer));
-      const origin = `https://127.0.0.1:${gw.httpsPort}`;
-      const endpoints: Endpoint[] = [
-        { peer: 'gateway', origin, headers: { host: APP_HOST }, served: () => gw.served((id) => id === 'r1') },
-        { peer: 'gateway-bearer', origin, headers: { host: PRIVATE_HOST, authorization: `Bearer ${token}` }, served: () => gw.served((id) => id === 'p1') },
-      ];
-      return { endpoints, stop: gw.stop };
-    },
-  },
-  {
-    async start(ctx) {
-      const chp = await startChp(ctx.tls, ctx.upstream.url);
-      return { endpoints: [{ peer: 'chp', origin: `https://127.0.0.1:${chp.port}`, headers: { host: APP_HOST } }], stop: chp.stop };
-    },
-  },
-  {
-    async start(ctx) {
-      const nginx = await startNginxProxy(ctx.work.sub('nginx-proxy'), ctx.tls, { http: ctx.upstream.url });
-      return { endpoints: [{ peer: 'nginx', origin: `https://127.0.0.1:${nginx.port}`, headers: { host: APP_HOST } }], stop: nginx.stop };
-    },
-  },
-];
+const describeCpu = (c: CpuPerRequest) =>
+  `${formatRps(c.load.rps)} req/s, CPU ${formatUs(c.usPerRequest)}/request over ${c.processes} process(es), ${c.load.protocol ?? 'no protocol'}, errors ${c.load.errors}`;
 
 /**
  * Requests per second and latency for the 100-byte and the 1 MiB body, same upstream and
- * same load for every peer; each peer runs alone so that none competes with another for CPU.
+ * same load for every peer; then, for every peer, its CPU time per request over a fixed
+ * number of HTTP/1.1 requests, and for those that offer h2, req/s and CPU per request over
+ * HTTP/2. Each peer runs alone so that none competes with another for CPU.
  */
-export async function runThroughput(ctx: BenchContext): Promise<HttpCase[]> {
-  const cases: HttpCase[] = [];
-  for (const setup of SETUPS) {
+export async function runThroughput(ctx: BenchContext): Promise<ThroughputResults> {
+  const requests = cpuRequests(ctx.durationS);
+  const http: HttpCase[] = [];
+  const h2: H2Case[] = [];
+  for (const setup of HTTP_SETUPS) {
     const { endpoints, stop } = await setup.start(ctx);
     try {
       for (const e of endpoints) {
@@ -89,13 +61,27 @@ export async function runThroughput(ctx: BenchContext): Promise<HttpCase[]> {
           const after = await e.served?.();
           const c: HttpCase = { peer: e.peer, body, wrk };
           if (before !== undefined && after !== undefined) c.viaGateway = after - before;
-          cases.push(c);
+          http.push(c);
           ctx.log(`  ${HTTP_PEER_LABELS[e.peer]}, ${BODIES[body].label}: ${formatRps(wrk.rps)} req/s, p50 ${formatMs(wrk.p50Ms)}, p99 ${formatMs(wrk.p99Ms)}, errors ${wrk.errors}`);
+          // Right after the wrk runs of the same body: the peer is warm, no warm-up needed.
+          if (body === 'small' && e.pid !== undefined) {
+            c.cpu = await measureCpuPerRequest(e.pid, { ...h2loadTarget(e, requests), h1: true, clients: H1_CLIENTS });
+            ctx.log(`  ${HTTP_PEER_LABELS[e.peer]}, 100 B, h2load --h1 -n ${requests}: ${describeCpu(c.cpu)}`);
+          }
+        }
+        if (e.h2 && e.pid !== undefined) {
+          const before = await e.served?.();
+          const run = await measureCpuPerRequest(e.pid, { ...h2loadTarget(e, requests), clients: H2_CLIENTS, streams: H2_STREAMS }, ctx.warmupS);
+          const after = await e.served?.();
+          const c: H2Case = { peer: e.h2, h2: run };
+          if (before !== undefined && after !== undefined) c.viaGateway = after - before;
+          h2.push(c);
+          ctx.log(`  ${H2_PEER_LABELS[e.h2]}, 100 B, h2load -n ${requests} -c ${H2_CLIENTS} -m ${H2_STREAMS}: ${describeCpu(run)}`);
         }
       }
     } finally {
       await stop();
     }
   }
-  return cases;
+  return { http, h2 };
 }

@@ -1,4 +1,5 @@
 import { runWsRoundTrips } from '../load/ws-round-trips.ts';
+import { startCaddy } from '../peers/caddy.ts';
 import { startChp } from '../peers/chp.ts';
 import { startGatewayPeer } from '../peers/gateway.ts';
 import { startNginxProxy } from '../peers/nginx-proxy.ts';
@@ -22,7 +23,7 @@ const SETUPS: { peer: WsPeer; start(ctx: BenchContext, echo: WsEcho): Promise<Ws
   {
     peer: 'gateway',
     async start(ctx, echo) {
-      const gw = await startGatewayPeer(ctx.work.sub('gateway'), ctx.tls, 'ws', [{ id: 'ws', target: echo.url, public: true }]);
+      const gw = await startGatewayPeer(ctx.work.sub('gateway'), ctx.tls, 'ws', [{ id: 'ws', target: echo.url, public: true }], { workers: 1 });
       return { url: `wss://127.0.0.1:${gw.httpsPort}${PATH}`, host: WS_HOST, served: () => gw.served((id) => id === 'ws'), stop: gw.stop };
     },
   },
@@ -38,6 +39,13 @@ const SETUPS: { peer: WsPeer; start(ctx: BenchContext, echo: WsEcho): Promise<Ws
     async start(ctx, echo) {
       const nginx = await startNginxProxy(ctx.work.sub('nginx-ws'), ctx.tls, { ws: echo.url });
       return { url: `wss://127.0.0.1:${nginx.port}${PATH}`, host: WS_HOST, stop: nginx.stop };
+    },
+  },
+  {
+    peer: 'caddy',
+    async start(ctx, echo) {
+      const caddy = await startCaddy(ctx.work.sub('caddy-ws'), ctx.tls, { ws: echo.url });
+      return { url: `wss://127.0.0.1:${caddy.port}${PATH}`, host: WS_HOST, stop: caddy.stop };
     },
   },
 ];

@@ -7,6 +7,7 @@ const SERVER = new URL('./bare-https-server.ts', import.meta.url).pathname;
 
 export interface BareHttps {
   port: number;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -19,5 +20,5 @@ export async function startBareHttps(tls: TlsFiles): Promise<BareHttps> {
     await child.stop();
     throw err;
   }
-  return { port, stop: () => child.stop() };
+  return { port, pid: child.process.pid!, stop: () => child.stop() };
 }

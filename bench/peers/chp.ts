@@ -7,6 +7,8 @@ import type { TlsFiles } from './tls-files.ts';
 
 export interface Chp {
   port: number;
+  /** Its one Node process. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -30,5 +32,5 @@ export async function startChp(tls: TlsFiles, target: string): Promise<Chp> {
     await child.stop();
     throw err;
   }
-  return { port, stop: () => child.stop() };
+  return { port, pid: child.process.pid!, stop: () => child.stop() };
 }

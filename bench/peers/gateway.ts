@@ -32,8 +32,21 @@ export interface TcpCounters {
   bytesOut: number;
 }
 
+export interface GatewayOptions {
+  /**
+   * --workers, always given: the default is one per core, which would make the gateway's
+   * numbers depend on the machine. The comparison rows run 1, against one nginx worker and
+   * Caddy at GOMAXPROCS=1.
+   */
+  workers: number;
+  /** A JWKS (JSON) for Bearer-token routes. */
+  jwks?: string;
+}
+
 export interface Gateway {
   httpsPort: number;
+  /** The process started: with several workers, their supervisor (the workers are its children). */
+  pid: number;
   adminPort: number;
   /**
    * Responses the gateway counted (wharf_gateway_requests_total) with a 2xx or 101 status,
@@ -47,13 +60,13 @@ export interface Gateway {
 }
 
 /** Runs the real `wharf gateway` process with these routes, on the bench's certificate. */
-export async function startGatewayPeer(dir: string, tls: TlsFiles, name: string, routes: BenchRoute[], jwks?: string): Promise<Gateway> {
+export async function startGatewayPeer(dir: string, tls: TlsFiles, name: string, routes: BenchRoute[], options: GatewayOptions): Promise<Gateway> {
   const routesFile = join(dir, `routes-${name}.json`);
   writeFileSync(routesFile, JSON.stringify({ routes }));
-  const args = ['--routes', routesFile, '--log-level', 'warn'];
-  if (jwks) {
+  const args = ['--routes', routesFile, '--workers', String(options.workers), '--log-level', 'warn'];
+  if (options.jwks) {
     const jwksFile = join(dir, `jwks-${name}.json`);
-    writeFileSync(jwksFile, jwks);
+    writeFileSync(jwksFile, options.jwks);
     args.push('--jwks', jwksFile);
   }
   const gw: GatewayProcess = await startGateway({ home: tls.home, args });
@@ -85,6 +98,7 @@ export async function startGatewayPeer(dir: string, tls: TlsFiles, name: string,
   }
   return {
     httpsPort: gw.httpsPort,
+    pid: gw.child.pid!,
     adminPort: gw.adminPort,
     async served(route = () => true) {
       return servedCount(await read(), route);

@@ -12,14 +12,17 @@ export interface ProxyTargets {
 
 export interface NginxProxy {
   port: number;
+  /** The master; its worker is its child. */
+  pid: number;
   stop(): Promise<void>;
 }
 
 const hostPort = (origin: string) => new URL(origin).host;
 
 /**
- * nginx as the reference reverse proxy: HTTPS with the same certificate as the gateway, a
- * keep-alive pool to the upstream (HTTP/1.1, Connection cleared), and WebSocket upgrades.
+ * nginx as the reference reverse proxy: HTTPS with the same certificate as the gateway,
+ * HTTP/1.1 and h2 by ALPN (as the gateway and Caddy offer), a keep-alive pool to the upstream
+ * (HTTP/1.1, Connection cleared), and WebSocket upgrades.
  */
 export async function startNginxProxy(dir: string, tls: TlsFiles, targets: ProxyTargets): Promise<NginxProxy> {
   const port = await freePort();
@@ -51,10 +54,10 @@ export async function startNginxProxy(dir: string, tls: TlsFiles, targets: Proxy
   const nginx = await startNginx('nginx proxy', dir, { http: `
   ${upstreams.join('\n  ')}
   server {
-    listen 127.0.0.1:${port} ssl backlog=4096;
+    listen 127.0.0.1:${port} ssl http2 backlog=4096;
     ssl_certificate ${tls.cert};
     ssl_certificate_key ${tls.key};
     ${locations.join('\n    ')}
   }` }, { url: `https://127.0.0.1:${port}/`, host: APP_HOST, ca: tls.caPem });
-  return { port, stop: nginx.stop };
+  return { port, pid: nginx.child.process.pid!, stop: nginx.stop };
 }
