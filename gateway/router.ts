@@ -153,6 +153,7 @@ export class Router {
       // A WebSocket cannot follow a redirect: a link token on an upgrade is not accepted.
       if (result.kind === 'redirect') return refuseRoute('GW_AUTH_REQUIRED');
       if (!isReady(live)) return refuseRoute('GW_ROUTE_STARTING');
+      if (this.#o.accessLog) this.#o.log.info({ host: req.headers.host, path: req.url!.split('?')[0], http: req.httpVersion }, 'websocket');
       proxy(live, { dropAuthorization: result.bearer, prefix }, path, started);
     };
     const auth = this.#o.auth.check(req, live.route.instance, live.route.public, '/');
@@ -250,7 +251,7 @@ export class Router {
   #logAccess(req: IncomingMessage, res: ServerResponse, started: number): void {
     res.once('finish', () => {
       // The query string is left out: it may hold a link token.
-      this.#o.log.info({ host: req.headers.host, method: req.method, path: req.url!.split('?')[0], status: res.statusCode, ms: +(performance.now() - started).toFixed(2) }, 'access');
+      this.#o.log.info({ host: req.headers.host, method: req.method, path: req.url!.split('?')[0], http: req.httpVersion, status: res.statusCode, ms: +(performance.now() - started).toFixed(2) }, 'access');
     });
   }
 }
