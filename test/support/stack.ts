@@ -70,6 +70,8 @@ export interface StackOptions {
   controlArgs?: string[];
   /** Extra environment for the agent (WHARF_MAX_APPS, WHARF_READINESS_TIMEOUT_S…). */
   agentEnv?: Record<string, string>;
+  /** Extra flags for `wharf gateway`. */
+  gatewayArgs?: string[];
   /** Start no agent in start(): the test starts it itself. */
   noAgent?: boolean;
 }
@@ -120,7 +122,7 @@ export class Stack {
     if (gw.code !== 0) throw new Error(`wharf gateways add: ${gw.stderr}`);
     if (added.code !== 0) throw new Error(`wharf agents add: ${added.stderr}`);
     // Same WHARF_HOME: run/gateway.json and certs/ca.pem are where the CLI looks for them.
-    this.gateway = await startGateway({ home: this.home, env: { ...cleanEnv(), ...envLines(gw.stdout) }, args: ['--tcp-ports', range] });
+    this.gateway = await startGateway({ home: this.home, env: { ...cleanEnv(), ...envLines(gw.stdout) }, args: ['--tcp-ports', range, ...(this.options.gatewayArgs ?? [])] });
     this.agentEnvFile = join(this.home, 'agent.env');
     writeFileSync(this.agentEnvFile, added.stdout, { mode: 0o600 });
     if (!this.options.noAgent) await this.startAgent();
