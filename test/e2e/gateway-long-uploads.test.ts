@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import http from 'node:http';
@@ -6,38 +5,18 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { CHUNK, expectedSha256, startDigestApp, uploadPaced } from '../support/paced-body.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 const HOST = 'up.apps.localhost';
 const DIGEST = 'digest.apps.localhost';
 const IDLE_MS = 1_500;
 const MIB = 1024 * 1024;
-const TOTAL = 200 * MIB;
-const CHUNK = MIB;
-const PACE_MS = 40; // 200 MiB in 200 chunks: about 8 s (25 MiB/s each), with no pause near IDLE_MS
-
-/** The body, one chunk every PACE_MS (26 distinct chunks, reused), and the sha256 of all of it. */
-function pacedChunks(): { chunks: Buffer[]; sha256: string } {
-  const distinct = Array.from({ length: 26 }, (_, i) => Buffer.alloc(CHUNK, 97 + i));
-  const chunks: Buffer[] = [];
-  const hash = createHash('sha256');
-  for (let i = 0; i < TOTAL / CHUNK; i++) {
-    chunks.push(distinct[i % 26]);
-    hash.update(distinct[i % 26]);
-  }
-  return { chunks, sha256: hash.digest('hex') };
-}
-
-async function writePaced(write: (c: Buffer) => void, end: () => void, chunks: Buffer[]): Promise<void> {
-  for (const c of chunks) {
-    write(c);
-    await sleep(PACE_MS);
-  }
-  end();
-}
+const CHUNKS = (200 * MIB) / CHUNK; // 200 MiB
+const TOTAL = CHUNKS * CHUNK;
+const RATE = 25 * MIB; // about 8 s, with no pause near IDLE_MS
 
 // Long uploads and downloads are never cut by a whole-request timer (--request-timeout-ms is 0
 // by default); a request body that stalls for --client-idle-timeout-ms is (HTTP/1.1: the
@@ -65,19 +44,7 @@ describe('long uploads and stalled bodies', () => {
       return false;
     });
     // Bodies of 200 MiB are hashed as they stream, never held (the test upstream keeps bodies).
-    digests = http.createServer((req, res) => {
-      const hash = createHash('sha256');
-      let length = 0;
-      req.on('data', (c: Buffer) => {
-        hash.update(c);
-        length += c.length;
-      });
-      req.on('end', () => {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ length, sha256: hash.digest('hex') }));
-      });
-    });
-    await new Promise<void>((resolve) => digests.listen(0, '127.0.0.1', resolve));
+    digests = await startDigestApp(0, RATE);
     const digestsUrl = `http://127.0.0.1:${(digests.address() as AddressInfo).port}`;
     const dir = mkdtempSync(join(tmpdir(), 'wharf-uploads-'));
     writeFileSync(join(dir, 'routes.json'), JSON.stringify({ routes: [{ id: 'up', target: up.url, public: true }, { id: 'digest', target: digestsUrl, public: true }] }));
@@ -89,43 +56,16 @@ describe('long uploads and stalled bodies', () => {
     digests?.close();
   });
 
-  function h1Upload(chunks: Buffer[], headers: Record<string, string>): Promise<{ status: number; body: string }> {
-    return new Promise((resolve, reject) => {
-      const req = https.request({ host: '127.0.0.1', port: gw.httpsPort, method: 'POST', path: '/digest', servername: DIGEST, ca: gw.ca, agent: false, headers: { host: DIGEST, ...headers } }, (res) => {
-        let body = '';
-        res.on('data', (c) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode!, body }));
-      });
-      req.on('error', reject);
-      void writePaced((c) => req.write(c), () => req.end(), chunks);
-    });
-  }
-
-  function h2Upload(chunks: Buffer[]): Promise<{ status: number; body: string }> {
-    return new Promise((resolve, reject) => {
-      const client = http2.connect(`https://127.0.0.1:${gw.httpsPort}`, { ca: gw.ca, servername: DIGEST });
-      client.on('error', reject);
-      const req = client.request({ ':method': 'POST', ':authority': DIGEST, ':path': '/digest' });
-      let status = 0;
-      let body = '';
-      req.on('response', (h) => (status = Number(h[':status'])));
-      req.on('data', (c) => (body += c));
-      req.on('end', () => {
-        client.close();
-        resolve({ status, body });
-      });
-      req.on('error', reject);
-      void writePaced((c) => req.write(c), () => req.end(), chunks);
-    });
-  }
+  const upload = (http2: boolean, headers: Record<string, string> = {}) =>
+    uploadPaced({ port: gw.httpsPort, host: DIGEST, ca: gw.ca, http2, chunks: CHUNKS, rate: RATE, headers });
 
   it('completes a 200 MiB upload paced over about 8 s, over HTTP/1.1 and HTTP/2 at once, and a slow download', async () => {
-    const { chunks, sha256 } = pacedChunks();
+    const sha256 = expectedSha256(CHUNKS);
     const started = performance.now();
     const [h1, h1Chunked, h2, download] = await Promise.all([
-      h1Upload(chunks, { 'content-length': String(TOTAL) }),
-      h1Upload(chunks, {}),
-      h2Upload(chunks),
+      upload(false, { 'content-length': String(TOTAL) }),
+      upload(false),
+      upload(true),
       new Promise<string>((resolve, reject) => {
         https.get({ host: '127.0.0.1', port: gw.httpsPort, path: '/slow-download', servername: HOST, ca: gw.ca, agent: false, headers: { host: HOST } }, (res) => {
           let body = '';
