@@ -1,6 +1,4 @@
-import type { ServerHttp2Session } from 'node:http2';
 import type { AddressInfo, Server, Socket } from 'node:net';
-import type { Server as TlsServer } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { Authenticator } from './auth/authenticator.ts';
@@ -8,7 +6,7 @@ import { fileKeys, remoteKeys, type KeySource } from './auth/key-source.ts';
 import { TokenVerifier } from './auth/token-verifier.ts';
 import { createAdminEntrypoint, type AdminTable } from './entrypoints/admin.ts';
 import { createHttpRedirect } from './entrypoints/http-redirect.ts';
-import { createHttpsEntrypoint } from './entrypoints/https-entrypoint.ts';
+import { createHttpsEntrypoint, type HttpsEntrypoint } from './entrypoints/https-entrypoint.ts';
 import { loadTlsMaterial } from './entrypoints/tls-material.ts';
 import { createGatewayMetrics } from './metrics/prometheus.ts';
 import { StatsPusher } from './metrics/stats-pusher.ts';
@@ -123,7 +121,7 @@ export async function startGateway(s: GatewaySettings, log: Logger, worker?: Wor
   let routeErrors: RouteErrors = [];
   const onSessions = (state: SessionState) => {
     const { keyChanged, closed } = auth.applySessions(state);
-    log.debug({ revocations: state.revoked.length, keyChanged, closed }, 'app sessions from control');
+    log.info({ revocations: state.revoked.length, keyChanged, closed }, 'app sessions from control');
   };
   let draining: ((graceMs: number) => Promise<void>) | undefined;
   const provider = worker ? undefined : createRouteProvider(s, log, onSessions);
@@ -237,7 +235,7 @@ function liveAdminTable(live: LiveRoutes): AdminTable {
 }
 
 interface DrainParts {
-  https: TlsServer;
+  https: HttpsEntrypoint;
   /** Every client connection of the HTTPS port, open now. */
   clients: Set<Socket>;
   tcpConnections: TcpConnections;
@@ -255,19 +253,11 @@ interface DrainParts {
  */
 function drainer(p: DrainParts): (graceMs: number) => Promise<void> {
   let draining: Promise<void> | undefined;
-  const sessions = new Set<ServerHttp2Session>();
-  let closing = false;
-  p.https.on('session', (session: ServerHttp2Session) => {
-    if (closing) return session.close();
-    sessions.add(session);
-    session.once('close', () => sessions.delete(session));
-  });
   return (graceMs) => (draining ??= (async () => {
-    closing = true;
     p.https.prependListener('request', (_req: unknown, res: { shouldKeepAlive?: boolean }) => {
       if ('shouldKeepAlive' in res) res.shouldKeepAlive = false;
     });
-    for (const session of sessions) session.close();
+    p.https.goAway();
     await p.stopAccepting();
     const deadline = Date.now() + graceMs;
     while (p.clients.size + p.tcpConnections.total > 0 && Date.now() < deadline) await sleep(50);

@@ -1,17 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { APP_HOST } from '../bodies.ts';
 import { startChild } from '../support/children.ts';
-import { freePort, waitUntilServing } from '../support/net.ts';
+import { freePort } from '../support/net.ts';
+import { whenServingHttps, type HttpsPeer } from './https-peer.ts';
 import type { ProxyTargets } from './nginx-proxy.ts';
 import type { TlsFiles } from './tls-files.ts';
 
-export interface Caddy {
-  port: number;
-  /** The caddy process (one process; its threads count in its own CPU time). */
-  pid: number;
-  stop(): Promise<void>;
-}
+export type Caddy = HttpsPeer;
 
 const hostPort = (origin: string) => new URL(origin).host;
 
@@ -47,11 +42,5 @@ https://:${port} {
   // Its autosaved config and certificate storage go to XDG_*: keep them in the private dir.
   const env = { ...process.env, GOMAXPROCS: '1', XDG_CONFIG_HOME: join(dir, 'config'), XDG_DATA_HOME: join(dir, 'data') };
   const child = startChild('caddy', 'caddy', ['run', '--config', conf, '--adapter', 'caddyfile'], env);
-  try {
-    await waitUntilServing(child, { url: `https://127.0.0.1:${port}/`, host: APP_HOST, ca: tls.caPem });
-  } catch (err) {
-    await child.stop();
-    throw err;
-  }
-  return { port, pid: child.process.pid!, stop: () => child.stop() };
+  return whenServingHttps(child, port, tls);
 }

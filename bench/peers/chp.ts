@@ -1,16 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { APP_HOST } from '../bodies.ts';
 import { startChild } from '../support/children.ts';
-import { freePort, waitUntilServing } from '../support/net.ts';
+import { freePort } from '../support/net.ts';
+import { whenServingHttps, type HttpsPeer } from './https-peer.ts';
 import { CHP_BIN } from '../support/tools.ts';
 import type { TlsFiles } from './tls-files.ts';
 
-export interface Chp {
-  port: number;
-  /** Its one Node process. */
-  pid: number;
-  stop(): Promise<void>;
-}
+export type Chp = HttpsPeer;
 
 /**
  * configurable-http-proxy (JupyterHub's proxy) as shipped: HTTPS on the same certificate,
@@ -26,11 +21,5 @@ export async function startChp(tls: TlsFiles, target: string): Promise<Chp> {
     '--ssl-key', tls.key, '--ssl-cert', tls.cert,
     '--log-level', 'warn',
   ], { ...process.env, CONFIGPROXY_AUTH_TOKEN: randomBytes(16).toString('hex') });
-  try {
-    await waitUntilServing(child, { url: `https://127.0.0.1:${port}/`, host: APP_HOST, ca: tls.caPem });
-  } catch (err) {
-    await child.stop();
-    throw err;
-  }
-  return { port, pid: child.process.pid!, stop: () => child.stop() };
+  return whenServingHttps(child, port, tls);
 }

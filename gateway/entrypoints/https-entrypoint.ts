@@ -27,6 +27,12 @@ export interface HttpsLimits {
   h2Websockets: boolean;
 }
 
+/**
+ * The entrypoint's server. `goAway()` starts a drain: GOAWAY on every HTTP/2 session, and on
+ * any that opens from now on, so that streams in flight finish and no new one starts.
+ */
+export type HttpsEntrypoint = (https.Server | http2.Http2SecureServer) & { goAway(): void };
+
 /** Handles a WebSocket opened on an HTTP/2 stream by extended CONNECT (RFC 8441). */
 export type H2WebSocketHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -57,7 +63,7 @@ export function createHttpsEntrypoint(
   onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void,
   log: Logger,
   onH2WebSocket?: H2WebSocketHandler,
-): https.Server | http2.Http2SecureServer {
+): HttpsEntrypoint {
   const options = {
     ...tls.default,
     ...TLS_PROFILE, // TLS 1.2 (ECDHE + AEAD) and 1.3, the server's order
@@ -76,9 +82,9 @@ export function createHttpsEntrypoint(
     optimizeEmptyRequests: true,
     noDelay: true,
   };
-  const server = limits.http2
+  const server = Object.assign(limits.http2
     ? http2.createSecureServer({ ...options, ...h2ServerOptions(limits) })
-    : https.createServer({ ...options, ALPNProtocols: ['http/1.1'] });
+    : https.createServer({ ...options, ALPNProtocols: ['http/1.1'] }), { goAway: () => {} });
   // One more than the limit, so that the router can see that it was exceeded and say 431
   // (Node would otherwise drop the extra fields silently).
   (server as https.Server).maxHeadersCount = limits.maxHeaders + 1;
@@ -108,7 +114,9 @@ export function createHttpsEntrypoint(
   if (limits.http2) {
     const h2 = server as http2.Http2SecureServer;
     const sessions = new Set<http2.ServerHttp2Session>();
+    let goingAway = false;
     h2.on('session', (session) => {
+      if (goingAway) return session.close();
       sessions.add(session);
       session.once('close', () => sessions.delete(session));
       setupH2Session(session, limits, log);
@@ -121,6 +129,10 @@ export function createHttpsEntrypoint(
         for (const session of sessions) session.destroy();
       },
     });
+    server.goAway = () => {
+      goingAway = true;
+      for (const session of sessions) session.close();
+    };
     // HTTP/2's CONNECT streams, and HTTP/1.1's CONNECT requests (which a server without this
     // listener closes, as this one still does).
     h2.on('connect', (req: IncomingMessage | http2.Http2ServerRequest, resOrSocket: ServerResponse | Duplex) => {
