@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
+import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
@@ -32,10 +33,34 @@ describe('the gateway on several workers', () => {
     return out.split('\n').map((l) => Number(l.trim())).filter((pid) => pid > 0).sort();
   };
 
-  /** The processes holding established connections accepted on the HTTPS port. */
-  const acceptors = (): Set<number> => {
-    const out = execFileSync('ss', ['-tnpH', 'state', 'established', `( sport = :${gw.httpsPort} )`], { encoding: 'utf8' });
+  /** The processes holding established connections accepted on `port` (the HTTPS port unless told). */
+  const acceptors = (port = gw.httpsPort): Set<number> => {
+    const out = execFileSync('ss', ['-tnpH', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' });
     return new Set([...out.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])));
+  };
+
+  /**
+   * Opens connections that land on worker `pid`: the others are paused (SIGSTOP) meanwhile, so
+   * only `pid` accepts from the shared socket. Left to the kernel, a busy machine can hand every
+   * connection to one worker, and a test that needs both would fail by chance.
+   */
+  const on = async <T>(pid: number, connect: () => Promise<T>): Promise<T> => {
+    const others = workers().filter((w) => w !== pid);
+    for (const w of others) process.kill(w, 'SIGSTOP');
+    try {
+      return await connect();
+    } finally {
+      for (const w of others) process.kill(w, 'SIGCONT');
+    }
+  };
+  /** `count` connections from `connect`, half accepted by each worker. */
+  const onEach = async <T>(count: number, connect: () => Promise<T>): Promise<T[]> => {
+    const [a, b] = workers();
+    const half = Math.floor(count / 2);
+    return [
+      ...(await on(a, () => Promise.all(Array.from({ length: half }, connect)))),
+      ...(await on(b, () => Promise.all(Array.from({ length: count - half }, connect)))),
+    ];
   };
 
   const get = (path = '/', options: { host?: string; agent?: https.Agent } = {}): Promise<Reply> =>
@@ -84,7 +109,7 @@ describe('the gateway on several workers', () => {
 
   it('runs two workers that accept on the one HTTPS port, counting connections per client address across them', async () => {
     expect(workers()).toHaveLength(2);
-    const held = await Promise.all(Array.from({ length: CAP }, () => open()));
+    const held = await onEach(CAP, () => open());
     try {
       expect(held.filter((s) => s === 'refused')).toHaveLength(0);
       // Both workers hold some of them, and yet the cap is the gateway's, not each worker's.
@@ -111,7 +136,7 @@ describe('the gateway on several workers', () => {
       });
       socket.once('error', reject);
     });
-    const resumed = await Promise.all(Array.from({ length: 30 }, () => open(ticket)));
+    const resumed = await onEach(30, () => open(ticket));
     try {
       expect([...acceptors()].sort()).toEqual(workers());
       expect(resumed.map((s) => s !== 'refused' && s.isSessionReused())).toEqual(resumed.map(() => true));
@@ -141,15 +166,22 @@ describe('the gateway on several workers', () => {
   });
 
   it('serves a raw TCP route\'s port from every worker', async () => {
-    const sockets = await Promise.all(Array.from({ length: 10 }, () => connectTcp(tcpPort)));
+    // An echo through the route proves a worker accepted and proxied it (a bare connect only
+    // reaches the shared backlog, which either worker may take once both run again).
+    const echoedSocket = async (): Promise<{ socket: net.Socket; answer: string }> => {
+      const socket = await connectTcp(tcpPort);
+      const answer = await new Promise<string>((resolve) => {
+        socket.once('data', (c) => resolve(c.toString()));
+        socket.write(`hello ${socket.localPort}`);
+      });
+      return { socket, answer };
+    };
+    const held = await onEach(10, echoedSocket);
     try {
-      const answers = await Promise.all(sockets.map((s, i) => new Promise<string>((resolve) => {
-        s.once('data', (c) => resolve(c.toString()));
-        s.write(`hello ${i}`);
-      })));
-      expect(answers).toEqual(sockets.map((_, i) => `hello ${i}`));
+      expect(held.map((h) => h.answer)).toEqual(held.map((h) => `hello ${h.socket.localPort}`));
+      expect([...acceptors(tcpPort)].sort()).toEqual(workers());
     } finally {
-      for (const s of sockets) s.destroy();
+      for (const h of held) h.socket.destroy();
     }
   });
 
