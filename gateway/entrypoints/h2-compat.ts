@@ -23,8 +23,17 @@ export interface HeadLimits {
   maxHeaderBytes: number;
 }
 
+/** What HTTP/1.1's parser would have made of an HTTP/2 stream's head, and what it would refuse. */
+export interface Http1Head {
+  /** The field list an HTTP/1.1 upstream gets. */
+  rawHeaders: string[];
+  /** Why the gateway answers the request itself before routing it: 431 or 400. */
+  refusal(limits: HeadLimits): GatewayErrorCode | undefined;
+}
+
 /**
- * An HTTP/2 stream's request as the HTTP/1.1 request the pipeline expects:
+ * An HTTP/2 stream's head as the HTTP/1.1 request the pipeline expects (`headers` is changed
+ * in place):
  * - `headers.host` is `:authority` (RFC 9113 §8.3.1): routing uses the stream's own authority,
  *   never the connection's server name;
  * - `rawHeaders` is the field list an HTTP/1.1 upstream gets: Host first, no pseudo-headers,
@@ -32,61 +41,70 @@ export interface HeadLimits {
  * - a body of unknown length reads as chunked, as it would travel in HTTP/1.1;
  * - an extended CONNECT for a WebSocket reads as `Upgrade: websocket`.
  */
+export function http1Head(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, raw: string[]): Http1Head {
+  const authority = headers[':authority'];
+  const host = headers.host;
+  // A Host that names another authority is a malformed request (RFC 9113 §8.3.1).
+  const conflict = authority !== undefined && host !== undefined && host !== authority;
+  if (authority !== undefined) headers.host = authority;
+  const list: string[] = ['host', headers.host ?? ''];
+  let fields = 0;
+  let bytes = 0;
+  let cookieAt = -1;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    bytes += name.length + raw[i + 1].length + 4; // "name: value\r\n"
+    if (name.charCodeAt(0) === 58 /* : */) continue;
+    fields++;
+    if (name === 'host') continue;
+    if (name === 'cookie') {
+      if (cookieAt >= 0) continue;
+      cookieAt = list.length;
+      list.push(name, '');
+      continue;
+    }
+    list.push(name, raw[i + 1]);
+  }
+  if (cookieAt >= 0) list[cookieAt + 1] = headers.cookie as string; // Node joined them with '; '
+  // A stream whose HEADERS frame did not end it has a body; without Content-Length its size
+  // is known only at its end, which HTTP/1.1 says with chunked framing.
+  if (headers[':protocol'] !== undefined) {
+    // Extended CONNECT (RFC 8441): the HTTP/1.1 Upgrade it stands for.
+    headers.upgrade = headers[':protocol'] as string;
+  } else if (!stream.endAfterHeaders && headers['content-length'] === undefined) {
+    headers['transfer-encoding'] = 'chunked';
+  }
+  return {
+    rawHeaders: list,
+    refusal(limits: HeadLimits): GatewayErrorCode | undefined {
+      if (fields > limits.maxHeaders || bytes > limits.maxHeaderBytes) return 'GW_HEADERS_TOO_LARGE';
+      if (conflict) return 'GW_BAD_REQUEST';
+      return undefined;
+    },
+  };
+}
+
+/**
+ * An HTTP/2 stream's request, with a body or a CONNECT (the others take h2-direct.ts's path),
+ * as the HTTP/1.1 request the pipeline expects (http1Head).
+ */
 export class H2Request extends http2.Http2ServerRequest {
-  /** Header fields without pseudo-headers, and the head's size as HTTP/1.1 would count it. */
-  readonly #fields: number;
-  readonly #bytes: number;
-  readonly #conflict: boolean;
+  readonly #head: Http1Head;
 
   constructor(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, options: ReadableOptions | undefined, raw: string[]) {
     super(stream, headers, options as never, raw);
-    const authority = headers[':authority'];
-    const host = headers.host;
-    // A Host that names another authority is a malformed request (RFC 9113 §8.3.1).
-    this.#conflict = authority !== undefined && host !== undefined && host !== authority;
-    if (authority !== undefined) headers.host = authority;
-    const list: string[] = ['host', headers.host ?? ''];
-    let fields = 0;
-    let bytes = 0;
-    let cookieAt = -1;
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i];
-      bytes += name.length + raw[i + 1].length + 4; // "name: value\r\n"
-      if (name.charCodeAt(0) === 58 /* : */) continue;
-      fields++;
-      if (name === 'host') continue;
-      if (name === 'cookie') {
-        if (cookieAt >= 0) continue;
-        cookieAt = list.length;
-        list.push(name, '');
-        continue;
-      }
-      list.push(name, raw[i + 1]);
-    }
-    if (cookieAt >= 0) list[cookieAt + 1] = headers.cookie as string; // Node joined them with '; '
-    this.#fields = fields;
-    this.#bytes = bytes;
-    Object.defineProperty(this, 'rawHeaders', { value: list });
-    // A stream whose HEADERS frame did not end it has a body; without Content-Length its size
-    // is known only at its end, which HTTP/1.1 says with chunked framing.
-    if (headers[':protocol'] !== undefined) {
-      // Extended CONNECT (RFC 8441): the HTTP/1.1 Upgrade it stands for.
-      headers.upgrade = headers[':protocol'] as string;
-    } else if (!stream.endAfterHeaders && headers['content-length'] === undefined) {
-      headers['transfer-encoding'] = 'chunked';
-    }
+    this.#head = http1Head(stream, headers, raw);
+    Object.defineProperty(this, 'rawHeaders', { value: this.#head.rawHeaders });
   }
 
   /** Why the gateway answers this request itself before routing it, as HTTP/1.1's parser would: 431 or 400. */
   refusal(limits: HeadLimits): GatewayErrorCode | undefined {
-    if (this.#fields > limits.maxHeaders || this.#bytes > limits.maxHeaderBytes) return 'GW_HEADERS_TOO_LARGE';
-    if (this.#conflict) return 'GW_BAD_REQUEST';
-    return undefined;
+    return this.#head.refusal(limits);
   }
 }
 
 /** Connection-specific fields left out, a list or an object; the input itself when it has none (the usual case). */
-function withoutConnectionFields(headers: OutgoingHttpHeaders | readonly string[] | undefined): OutgoingHttpHeaders | readonly string[] | undefined {
+export function withoutConnectionFields(headers: OutgoingHttpHeaders | readonly string[] | undefined): OutgoingHttpHeaders | readonly string[] | undefined {
   if (headers === undefined) return headers;
   if (Array.isArray(headers)) {
     const list = headers as readonly string[];

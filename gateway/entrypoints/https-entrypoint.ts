@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { rawErrorResponse, sendError, type GatewayErrorCode } from '../errors.ts';
 import { watchBodyIdle } from './body-idle-timeout.ts';
 import { h2Stream, type H2Request } from './h2-compat.ts';
+import { H2DirectRequest, H2DirectResponse } from './h2-direct.ts';
 import { h2ServerOptions, setupH2Session } from './h2-session.ts';
 import type { TlsMaterial } from './tls-material.ts';
 import { TLS_PROFILE } from './tls-profile.ts';
@@ -53,8 +54,9 @@ function parseErrorCode(code: string | undefined): GatewayErrorCode | undefined 
  * Malformed requests, smuggling attempts included (Content-Length with Transfer-Encoding),
  * are refused by Node's strict parser with 400 and never reach a handler.
  *
- * Both protocols feed the same handlers: an HTTP/2 stream comes as an H2Request/H2Response
- * pair shaped like HTTP/1.1's (h2-compat.ts), after the head checks HTTP/1.1's parser makes.
+ * Both protocols feed the same handlers: an HTTP/2 stream comes as a request/response pair
+ * shaped like HTTP/1.1's (h2-direct.ts without a body, h2-compat.ts with one), after the head
+ * checks HTTP/1.1's parser makes.
  */
 export function createHttpsEntrypoint(
   tls: TlsMaterial,
@@ -113,6 +115,17 @@ export function createHttpsEntrypoint(
   };
   if (limits.http2) {
     const h2 = server as http2.Http2SecureServer;
+    // Node's compatibility layer listens for streams once a 'request' listener exists (the one
+    // above, which HTTP/1.1 connections need). It keeps the streams with a body, CONNECT and
+    // Expect; the rest go the cheaper way (h2-direct.ts).
+    const [compat, ...others] = h2.listeners('stream') as ((...args: unknown[]) => void)[];
+    if (compat === undefined || others.length > 0) throw new Error('the HTTP/2 server has not the one compatibility stream listener expected');
+    h2.removeListener('stream', compat);
+    h2.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, raw: string[]) => {
+      if (!stream.endAfterHeaders || headers[':method'] === 'CONNECT' || headers.expect !== undefined) return compat.call(h2, stream, headers, flags, raw);
+      const req = new H2DirectRequest(stream, headers, raw);
+      h2Request(req as unknown as IncomingMessage, new H2DirectResponse(req) as unknown as ServerResponse);
+    });
     const sessions = new Set<http2.ServerHttp2Session>();
     let goingAway = false;
     h2.on('session', (session) => {

@@ -1,4 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
 import net from 'node:net';
 import http2 from 'node:http2';
 import { tmpdir } from 'node:os';
@@ -56,9 +57,29 @@ function alpn(port: number, ca: string, protocols: string[]): Promise<string | f
 
 const PAGE = '<!doctype html><title>ws</title><p>ws page</p>';
 
-/** Serves PAGE at /page, the usual echo and JSON answers elsewhere. */
+/** The responses to /slow, which the app never ends. */
+const slowResponses: ServerResponse[] = [];
+
+/** Serves PAGE at /page, two cookies at /cookies, 304 at /not-modified, a body that never ends at /slow, the usual echo and JSON answers elsewhere. */
 function pageUpstream(): Promise<Upstream> {
   return startUpstream((req, res) => {
+    if (req.url === '/cookies') {
+      res.writeHead(200, [['Set-Cookie', 'one=1'], ['Set-Cookie', 'two=2'], ['Content-Length', '4']].flat());
+      res.end(req.method === 'HEAD' ? undefined : 'four');
+      return true;
+    }
+    if (req.url === '/not-modified') {
+      res.writeHead(304, { etag: '"v1"' });
+      res.end();
+      return true;
+    }
+    if (req.url === '/slow') {
+      // Starts a body and never ends it: the client leaves first.
+      slowResponses.push(res);
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('started');
+      return true;
+    }
     if (req.url !== '/page') return false;
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(PAGE);
@@ -166,6 +187,33 @@ describe('HTTP/2 on the HTTPS port', () => {
     } finally {
       client.close();
     }
+  });
+
+  it('serves bodiless streams the direct way: HEAD, repeated fields, and a stream the client resets mid-response', async () => {
+    const client = await connect(gw.httpsPort, 'a.apps.localhost', gw.ca);
+    try {
+      const got = await h2(client, { ':authority': 'a.apps.localhost', ':path': '/cookies' });
+      expect([got.status, got.body, got.headers['set-cookie'], got.headers['content-length']]).toEqual([200, 'four', ['one=1', 'two=2'], '4']);
+      const head = await h2(client, { ':authority': 'a.apps.localhost', ':path': '/cookies', ':method': 'HEAD' });
+      expect([head.status, head.body, head.headers['content-length']]).toEqual([200, '', '4']);
+      // A status that HTTP/2 ends with its head (304, like 204) and no body after it.
+      const cached = await h2(client, { ':authority': 'a.apps.localhost', ':path': '/not-modified', 'if-none-match': '"v1"' });
+      expect([cached.status, cached.body, cached.headers.etag]).toEqual([304, '', '"v1"']);
+      // A reset with an error code is an 'error' on the gateway's stream: the exchange ends as
+      // the client's (499), the upstream request is cut, and the connection serves on.
+      const slow = client.request({ ':authority': 'a.apps.localhost', ':path': '/slow' });
+      slow.on('error', () => {});
+      await new Promise<void>((resolve) => slow.once('data', () => resolve()));
+      const upstream = slowResponses.at(-1)!;
+      const upstreamCut = new Promise<void>((resolve) => (upstream.closed ? resolve() : upstream.once('close', () => resolve())));
+      slow.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      await upstreamCut;
+      expect((await h2(client, { ':authority': 'a.apps.localhost', ':path': '/after-reset' })).status).toBe(200);
+    } finally {
+      client.close();
+    }
+    await expect.poll(async () => (await plainGet(gw.adminPort, '/metrics')).body).toMatch(/wharf_gateway_requests_total\{route="a",code="499"\} 1/);
+    expect(gw.output()).not.toMatch(/request failed inside the gateway|upstream failed mid-response/);
   });
 
   it('answers errors, auth and limits as HTTP/1.1 does, and counts the requests per route', async () => {
