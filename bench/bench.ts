@@ -7,7 +7,7 @@ import { runRoutePropagation } from './groups/route-propagation.ts';
 import { runSnapshot } from './groups/snapshot.ts';
 import { runRoutes } from './groups/routes.ts';
 import { runTcp } from './groups/tcp.ts';
-import { cpuRequests, runThroughput } from './groups/throughput.ts';
+import { cpuRequests, runThroughput, throughputRounds } from './groups/throughput.ts';
 import { runWebSocket } from './groups/websocket.ts';
 import type { BenchContext } from './groups/context.ts';
 import { makeTlsFiles } from './peers/tls-files.ts';
@@ -53,7 +53,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult & { r
     const upstream = await startUpstreamNginx(work.sub('upstream'));
     try {
       const ctx: BenchContext = { work, tls, upstream, durationS, warmupS, log };
-      log(`HTTP throughput (${durationS} s per case, ${warmupS} s warm-up), CPU per request and HTTP/2 (${cpuRequests(durationS)} requests per run)`);
+      log(`HTTP throughput (${durationS} s per case, ${warmupS} s warm-up), CPU per request and HTTP/2 (${cpuRequests(durationS)} requests per run), ${throughputRounds(durationS)} round(s) over every peer`);
       const { http, h2 } = await runThroughput(ctx);
       log('route table size');
       const routes = await runRoutes(ctx);
@@ -81,6 +81,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult & { r
         versions: versions(),
         http,
         cpuRequests: cpuRequests(durationS),
+        throughputRounds: throughputRounds(durationS),
         h2,
         routes,
         ws,

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { BODIES } from './bodies.ts';
 import { formatMs, formatRps, formatUs } from './format.ts';
 import { propagationSamples } from './groups/route-latency.ts';
@@ -36,6 +37,8 @@ function formatTarget(t: Target): string {
 }
 
 /** The report as Markdown: bench/RESULTS.md, and what the CLI prints. */
+const COST_CUTS_FILE = new URL('./cost-cuts.md', import.meta.url).pathname;
+
 export function renderReport(r: BenchResult): string {
   const v = r.versions;
   const out: string[] = [];
@@ -46,7 +49,9 @@ export function renderReport(r: BenchResult): string {
   out.push(`- Load average when the run started (1, 5, 15 min): ${r.loadAverage.map((n) => n.toFixed(2)).join(', ')}`);
   out.push(`- Versions: Node ${v.node}, nginx ${v.nginx}, ${v.wrk}, configurable-http-proxy ${v.configurableHttpProxy}, Caddy ${v.caddy}, h2load ${v.h2load}, HAProxy ${v.haproxy}, Redis ${v.redis}`);
   out.push(`- HTTP load: wrk -t1 -c50, keep-alive, HTTPS everywhere except "direct"; each case ${r.durationS} s after a ${r.warmupS} s warm-up;` +
-    ' one upstream for all cases (nginx, 1 worker); each peer runs alone, started and stopped around its cases.' +
+    ` one upstream for all cases (nginx, 1 worker); every peer is started first, then each is loaded alone (the others idle) in ${r.throughputRounds} round(s),` +
+    ' the second in the reverse order, because this VM\'s CPU speed drifts within minutes; a peer\'s figures are those of all its rounds together' +
+    ' (requests over seconds, request-weighted latency, CPU over requests).' +
     ' One core each where the peer can be told: the gateway with `--workers 1` (except the `--workers 2` row), nginx with 1 worker, Caddy with GOMAXPROCS=1;' +
     ' the gateway, nginx and Caddy offer h2 and HTTP/1.1 by ALPN on the same port, and wrk speaks HTTP/1.1.');
   out.push('- Errors: responses with status ≥ 400 (wrk\'s "Non-2xx or 3xx") plus socket errors (connect, read, write, timeout).');
@@ -217,5 +222,7 @@ export function renderReport(r: BenchResult): string {
     out.push('For information, not targets (the HTTP ratio targets are defined for the 100 B body only):', '');
     out.push(table(['Ratio', 'Value', 'Target at 100 B'], info.map((t) => [t.name, formatTarget(t), t.goal.replace(/^\((.*) for 100 B\)$/, '$1')]), [1]), '');
   }
+  // The cuts tried and their before/after, kept by hand beside the measured report.
+  out.push(readFileSync(COST_CUTS_FILE, 'utf8').trimEnd(), '');
   return out.join('\n');
 }

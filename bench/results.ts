@@ -138,6 +138,8 @@ export interface BenchResult {
   http: HttpCase[];
   /** Number of requests (h2load -n) of each CPU-per-request and HTTP/2 run. */
   cpuRequests: number;
+  /** Rounds of the HTTP throughput, CPU and HTTP/2 cases over every peer. */
+  throughputRounds: number;
   h2: H2Case[];
   routes: RoutesCase[];
   ws: WsCase[];
