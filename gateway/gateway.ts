@@ -14,7 +14,7 @@ import { ControlProvider } from './providers/control-provider.ts';
 import type { RouteErrors } from './providers/file-provider.ts';
 import { checkSettings, createLinkClaims, createRouteProvider, createSessionCookies, tlsFiles } from './gateway-sources.ts';
 import type { WorkerLink } from './supervisor/worker-link.ts';
-import { LocalClientCaps } from './tcp/client-caps.ts';
+import { localCaps } from './tcp/connection-caps.ts';
 import { UpstreamPools } from './proxy/upstream-pools.ts';
 import { Router } from './router.ts';
 import { LiveRoutes, RouteRecord, type LiveHttpRoute } from './routing/live-routes.ts';
@@ -78,7 +78,9 @@ export async function startGateway(s: GatewaySettings, log: Logger, worker?: Wor
 
   const pools = new UpstreamPools({ connectTimeoutMs: s.upstreamConnectTimeoutMs, headersTimeoutMs: s.upstreamTimeoutMs, connections: s.upstreamConnections });
   const live = new LiveRoutes(pools);
-  const tcpConnections = new TcpConnections(live, { maxConnections: s.tcpMaxConnections, maxConnectionsPerRoute: s.tcpMaxConnectionsPerRoute, closeGraceMs: s.tcpCloseGraceMs });
+  // The caps hold for the whole gateway: a worker's are counted by its supervisor.
+  const caps = worker ? worker.caps : localCaps(s);
+  const tcpConnections = new TcpConnections(live, caps.tcp, s.tcpCloseGraceMs);
   const tcpListeners = new TcpListeners(live, tcpConnections, { host: s.host, portRange: s.tcpPorts, connectTimeoutMs: s.upstreamConnectTimeoutMs, idleTimeoutMs: s.tcpIdleTimeoutMs }, log);
   const tunnel = new TunnelEndpoint({ connections: tcpConnections, connectTimeoutMs: s.upstreamConnectTimeoutMs, idleTimeoutMs: s.tcpIdleTimeoutMs, log });
   let keys: KeySource | undefined;
@@ -151,7 +153,7 @@ export async function startGateway(s: GatewaySettings, log: Logger, worker?: Wor
     connectTimeoutMs: s.upstreamConnectTimeoutMs,
     idleTimeoutMs: s.tcpIdleTimeoutMs,
     handshakeTimeoutMs: 10_000,
-    caps: worker ? worker.caps : new LocalClientCaps(s),
+    caps: caps.clients,
   });
   // TLS session tickets sealed by one worker open on every other: a resumed session works
   // whichever worker the new connection lands on.

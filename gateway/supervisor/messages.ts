@@ -2,6 +2,7 @@ import type { Route } from '../../protocol/route.ts';
 import type { SessionState } from '../../protocol/route-stream.ts';
 import type { RouteStatsState } from '../metrics/route-stats.ts';
 import type { RouteErrors } from '../providers/file-provider.ts';
+import type { CapKind } from '../tcp/connection-caps.ts';
 
 /*
  * What a gateway's supervisor and its workers say to each other over the cluster IPC channel
@@ -17,8 +18,8 @@ export interface Reply { t: 'reply'; id: number; value?: unknown; error?: string
 export type WorkerQuestion =
   /** Mark a one-time link used; the answer: true the first time, false after. */
   | { q: 'claim'; jti: string; expS: number }
-  /** Take a connection from `ip`; the answer: whether the caps allow it. */
-  | { q: 'caps-open'; ip: string };
+  /** Take a connection for `key` (a client address, a TCP route) under the `caps` set; the answer: whether the caps allow it. */
+  | { q: 'caps-open'; caps: CapKind; key: string };
 
 /** Supervisor → worker. */
 export type ToWorker =
@@ -40,7 +41,7 @@ export type ToSupervisor =
   /** Listening on every port, at these addresses. */
   | { t: 'ready'; https: string; http?: string }
   /** A connection that `caps-open` admitted has closed. */
-  | { t: 'caps-close'; ip: string }
+  | { t: 'caps-close'; caps: CapKind; key: string }
   /**
    * The routes whose figures changed since the worker's previous `figures`. Not a reply that
    * may be dropped after a timeout: the supervisor takes every one, late or not, so no change

@@ -12,7 +12,7 @@ import { StatsPusher } from '../metrics/stats-pusher.ts';
 import { ControlProvider } from '../providers/control-provider.ts';
 import type { RouteErrors } from '../providers/file-provider.ts';
 import type { GatewaySettings } from '../settings.ts';
-import { LocalClientCaps } from '../tcp/client-caps.ts';
+import { localCaps, type CapKind } from '../tcp/connection-caps.ts';
 import { answer, type ToSupervisor, type ToWorker, type WorkerQuestion } from './messages.ts';
 import { PortAssigner } from './port-assigner.ts';
 import { send } from './send.ts';
@@ -64,11 +64,11 @@ export async function startSupervisor(s: GatewaySettings, log: Logger): Promise<
   createSessionCookies(s);
   const ticketKeys = randomBytes(48).toString('base64');
   const links = createLinkClaims(s, log);
-  const caps = new LocalClientCaps(s);
+  const caps = localCaps(s);
   const figures = new WorkerFiguresTable();
   const ports = new PortAssigner(s.host, s.tcpPorts);
-  /** Per worker id, the connections it holds by address, given back if it dies. */
-  const held = new Map<number, Map<string, number>>();
+  /** Per worker id, the connections it holds by caps set and key, given back if it dies. */
+  const held = new Map<number, Record<CapKind, Map<string, number>>>();
   const slots: Slot[] = [];
   let routes = new Map<string, Route>();
   let routeErrors: RouteErrors = [];
@@ -107,28 +107,28 @@ export async function startSupervisor(s: GatewaySettings, log: Logger): Promise<
     const reply = (m: unknown) => send(worker, m as ToWorker);
     if (q.q === 'claim') return answer(reply, id, () => links.claim(q.jti, q.expS));
     answer(reply, id, () => {
-      const ok = caps.open(q.ip);
+      const ok = caps[q.caps].open(q.key);
       if (ok) {
-        const mine = held.get(worker.id)!;
-        mine.set(q.ip, (mine.get(q.ip) ?? 0) + 1);
+        const mine = held.get(worker.id)![q.caps];
+        mine.set(q.key, (mine.get(q.key) ?? 0) + 1);
       }
       return ok;
     });
   };
 
-  const onCapsClose = (worker: Worker, ip: string) => {
-    const mine = held.get(worker.id);
-    const n = mine?.get(ip);
+  const onCapsClose = (worker: Worker, kind: CapKind, key: string) => {
+    const mine = held.get(worker.id)?.[kind];
+    const n = mine?.get(key);
     if (!mine || n === undefined) return;
-    if (n <= 1) mine.delete(ip);
-    else mine.set(ip, n - 1);
-    caps.close(ip);
+    if (n <= 1) mine.delete(key);
+    else mine.set(key, n - 1);
+    caps[kind].close(key);
   };
 
   /** Forks a worker into `slot` and resolves once it listens. */
   const fork = (index: number): Promise<Worker> => {
     const worker = cluster.fork();
-    held.set(worker.id, new Map());
+    held.set(worker.id, { clients: new Map(), tcp: new Map() });
     const slot = { worker, startedAt: Date.now() };
     return new Promise<Worker>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -152,7 +152,7 @@ export async function startSupervisor(s: GatewaySettings, log: Logger): Promise<
             onAsk(worker, m.id, m.q);
             break;
           case 'caps-close':
-            onCapsClose(worker, m.ip);
+            onCapsClose(worker, m.caps, m.key);
             break;
           case 'figures':
             figures.take(worker.id, m.id, m.figures);
@@ -162,7 +162,8 @@ export async function startSupervisor(s: GatewaySettings, log: Logger): Promise<
       worker.once('exit', (code, signal) => {
         clearTimeout(timer);
         reject(new Error(`gateway worker ${worker.id} exited before it listened (${signal ?? code})`));
-        for (const [ip, n] of held.get(worker.id) ?? []) for (let i = 0; i < n; i++) caps.close(ip);
+        const gone = held.get(worker.id);
+        for (const kind of ['clients', 'tcp'] as const) for (const [key, n] of gone?.[kind] ?? []) for (let i = 0; i < n; i++) caps[kind].close(key);
         held.delete(worker.id);
         figures.retire(worker.id);
         if (stopping || slots[index] !== slot) return; // stopped, or replaced by a roll

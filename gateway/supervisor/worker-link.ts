@@ -4,7 +4,7 @@ import type { LinkClaims } from '../auth/one-time-links.ts';
 import { AuthFailure } from '../auth/token-verifier.ts';
 import type { RouteStats } from '../metrics/route-stats.ts';
 import type { RouteErrors } from '../providers/file-provider.ts';
-import type { ClientCaps } from '../tcp/client-caps.ts';
+import type { CapKind, ConnectionCaps } from '../tcp/connection-caps.ts';
 import { Questions, type ToSupervisor, type ToWorker, type WorkerFigures, type WorkerQuestion } from './messages.ts';
 
 /** How long a worker waits for its supervisor's answer (a link claim, a connection admission). */
@@ -98,10 +98,14 @@ export class WorkerLink {
   };
 
   /** Connection caps counted by the supervisor over every worker. */
-  readonly caps: ClientCaps = {
-    open: (ip) => this.#ask({ q: 'caps-open', ip }).then((ok) => ok === true, () => false),
-    close: (ip) => this.#send({ t: 'caps-close', ip }),
-  };
+  readonly caps: Record<CapKind, ConnectionCaps> = { clients: this.#askedCaps('clients'), tcp: this.#askedCaps('tcp') };
+
+  #askedCaps(caps: CapKind): ConnectionCaps {
+    return {
+      open: (key) => this.#ask({ q: 'caps-open', caps, key }).then((ok) => ok === true, () => false),
+      close: (key) => this.#send({ t: 'caps-close', caps, key }),
+    };
+  }
 
   #ask(q: WorkerQuestion): Promise<unknown> {
     return this.#questions.ask(q);

@@ -7,7 +7,7 @@ import { TLS_PROFILE } from '../entrypoints/tls-profile.ts';
 import type { LiveRoutes, LiveTcpRoute } from '../routing/live-routes.ts';
 import type { HostMatcher } from '../routing/route-table.ts';
 import { Allowlist } from './allowlist.ts';
-import type { ClientCaps } from './client-caps.ts';
+import type { ConnectionCaps } from './connection-caps.ts';
 import { MAX_HELLO_BYTES, readServerName } from './client-hello.ts';
 import type { TcpConnections } from './tcp-connections.ts';
 import { pipeTcp } from './tcp-pipe.ts';
@@ -25,7 +25,7 @@ export interface SniRouterOptions {
   idleTimeoutMs: number;
   handshakeTimeoutMs: number;
   /** The caps on client connections, in total and per address. */
-  caps: ClientCaps;
+  caps: ConnectionCaps;
   log: Logger;
 }
 
@@ -100,7 +100,7 @@ export function createSniRouter(o: SniRouterOptions): net.Server {
     }
     const pipeOptions = { connectTimeoutMs: o.connectTimeoutMs, idleTimeoutMs: o.idleTimeoutMs, stats: record.stats, log: o.log, route: route.id };
     if (route.tls === 'passthrough') {
-      if (!o.connections.admit(route.id, socket, () => pipeTcp(socket, route.target, pipeOptions, hello))) socket.destroy();
+      o.connections.admit(route.id, socket, () => pipeTcp(socket, route.target, pipeOptions, hello), () => socket.destroy());
       return;
     }
     socket.unshift(hello);
@@ -125,7 +125,7 @@ export function createSniRouter(o: SniRouterOptions): net.Server {
         secure.destroy();
         return;
       }
-      if (!o.connections.admit(route.id, secure, () => pipeTcp(secure, route.target, pipeOptions))) secure.destroy();
+      o.connections.admit(route.id, secure, () => pipeTcp(secure, route.target, pipeOptions), () => secure.destroy());
     });
   }
 

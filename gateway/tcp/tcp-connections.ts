@@ -1,51 +1,58 @@
 import type { Duplex } from 'node:stream';
 import type { LiveRoutes } from '../routing/live-routes.ts';
-
-export interface TcpConnectionLimits {
-  maxConnections: number;
-  maxConnectionsPerRoute: number;
-  /** Time live connections get after their route is removed before they are closed. */
-  closeGraceMs: number;
-}
+import type { ConnectionCaps } from './connection-caps.ts';
 
 /**
- * Every live TCP connection (raw, TLS by SNI, tunnel) by route: the caps in total and per
- * route, and the grace-then-close when a route is removed.
+ * Every live TCP connection (raw, TLS by SNI, tunnel) by route: admission under the caps in
+ * total and per route (`caps`, keyed by route id: counted by the supervisor when this is one
+ * of several workers), and the grace-then-close when a route is removed.
  */
 export class TcpConnections {
-  readonly #limits: TcpConnectionLimits;
+  readonly #caps: ConnectionCaps;
   readonly #byRoute = new Map<string, Set<() => void>>();
-  #total = 0;
+  #open = 0;
 
-  constructor(live: LiveRoutes, limits: TcpConnectionLimits) {
-    this.#limits = limits;
+  /** `closeGraceMs`: the time live connections get after their route is removed before they are closed. */
+  constructor(live: LiveRoutes, caps: ConnectionCaps, closeGraceMs: number) {
+    this.#caps = caps;
     live.onChange(({ removed }) => {
-      for (const { route } of removed) if (route.kind === 'tcp') this.closeRoute(route.id, limits.closeGraceMs);
+      for (const { route } of removed) if (route.kind === 'tcp') this.closeRoute(route.id, closeGraceMs);
     });
   }
 
+  /** Connections of this process open now. */
   get total(): number {
-    return this.#total;
+    return this.#open;
   }
 
   /**
-   * Admits `client` for `route` if the caps allow, calling `start` to connect it; `start`
-   * returns the function that closes the pair. False (and nothing started) when over a cap.
+   * Admits `client` for `route` if the caps allow, calling `start` to connect it (`start`
+   * returns the function that closes the pair); over a cap, calls `refuse` and starts nothing.
+   * A client that leaves while the supervisor is asked is neither started nor refused.
    */
-  admit(route: string, client: Duplex, start: () => () => void): boolean {
-    const set = this.#byRoute.get(route);
-    if (this.#total >= this.#limits.maxConnections || (set?.size ?? 0) >= this.#limits.maxConnectionsPerRoute) return false;
+  admit(route: string, client: Duplex, start: () => () => void, refuse: () => void): void {
+    const taken = this.#caps.open(route);
+    if (taken === true) return this.#start(route, client, start);
+    if (taken === false) return refuse();
+    void taken.then((ok) => {
+      if (!ok) return refuse();
+      if (client.destroyed) return this.#caps.close(route);
+      this.#start(route, client, start);
+    });
+  }
+
+  #start(route: string, client: Duplex, start: () => () => void): void {
     const close = start();
-    let live = set;
+    let live = this.#byRoute.get(route);
     if (!live) this.#byRoute.set(route, (live = new Set()));
     live.add(close);
-    this.#total++;
+    this.#open++;
     client.once('close', () => {
-      this.#total--;
+      this.#open--;
+      this.#caps.close(route);
       live.delete(close);
       if (live.size === 0 && this.#byRoute.get(route) === live) this.#byRoute.delete(route);
     });
-    return true;
   }
 
   closeRoute(route: string, graceMs: number): void {

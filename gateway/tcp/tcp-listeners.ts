@@ -102,9 +102,10 @@ export class TcpListeners {
       socket.destroy();
       return;
     }
-    const admitted = route.status === 'active' && this.#connections.admit(route.id, socket, () =>
-      pipeTcp(socket, route.target, { connectTimeoutMs: this.#limits.connectTimeoutMs, idleTimeoutMs: this.#limits.idleTimeoutMs, stats: record.stats, log: this.#log, route: route.id }));
-    if (!admitted) socket.destroy();
+    if (route.status !== 'active') return void socket.destroy();
+    this.#connections.admit(route.id, socket, () =>
+      pipeTcp(socket, route.target, { connectTimeoutMs: this.#limits.connectTimeoutMs, idleTimeoutMs: this.#limits.idleTimeoutMs, stats: record.stats, log: this.#log, route: route.id }),
+    () => socket.destroy());
   }
 
   /**

@@ -43,7 +43,7 @@ export class TunnelEndpoint {
       // pipeTcp handles errors once admitted; a refused one still closes (1013) with an error.
       stream.on('error', (err) => this.#o.log.debug({ route: route.id, err: err.message }, 'tunnel closed'));
       const pipeOptions = { connectTimeoutMs: this.#o.connectTimeoutMs, idleTimeoutMs: this.#o.idleTimeoutMs, stats: record.stats, log: this.#o.log, route: route.id };
-      if (!this.#o.connections.admit(route.id, stream, () => pipeTcp(stream, route.target, pipeOptions))) ws.close(1013, 'too many connections');
+      this.#o.connections.admit(route.id, stream, () => pipeTcp(stream, route.target, pipeOptions), () => ws.close(1013, 'too many connections'));
     });
   }
 

@@ -18,6 +18,8 @@ import { startUpstream, type Upstream } from '../support/upstream.ts';
 // (gateway/supervisor/). Whatever worker a connection lands on, the gateway behaves as one.
 
 const CAP = 40;
+/** --tcp-max-connections-per-route: above the 10 connections of the plain TCP test. */
+const TCP_CAP = 12;
 const HOST = 'pub.apps.localhost';
 
 describe('the gateway on several workers', () => {
@@ -73,6 +75,21 @@ describe('the gateway on several workers', () => {
     socket.once('close', () => resolve('refused'));
   });
 
+  /**
+   * A connection to the TCP route that echoed a line: proof that a worker accepted it and
+   * proxied it (a bare connect only reaches the shared backlog, which either worker may take
+   * once both run again). Rejects when the gateway closes it instead.
+   */
+  const echoedTcp = async (): Promise<{ socket: net.Socket; answer: string }> => {
+    const socket = await connectTcp(tcpPort);
+    const answer = await new Promise<string>((resolve, reject) => {
+      socket.once('data', (c) => resolve(c.toString()));
+      socket.once('close', () => reject(new Error('closed by the gateway')));
+      socket.write(`hello ${socket.localPort}`);
+    });
+    return { socket, answer };
+  };
+
   const connectWs = (): Promise<WebSocket> => new Promise((resolve, reject) => {
     const ws = new WebSocket(`wss://127.0.0.1:${gw.httpsPort}/ws`, { headers: { host: HOST }, servername: HOST, ca: gw.ca } as WebSocket.ClientOptions);
     ws.once('open', () => resolve(ws));
@@ -98,7 +115,7 @@ describe('the gateway on several workers', () => {
       { id: 'echo', kind: 'tcp', target: echo.target, port: tcpPort, tls: 'none' },
     ]);
     gw = await startGateway({
-      args: ['--workers', '2', '--routes', join(dir, 'routes.json'), '--jwks', join(dir, 'jwks.json'), '--max-connections-per-ip', String(CAP), '--drain-grace-ms', '8000'],
+      args: ['--workers', '2', '--routes', join(dir, 'routes.json'), '--jwks', join(dir, 'jwks.json'), '--max-connections-per-ip', String(CAP), '--tcp-max-connections-per-route', String(TCP_CAP), '--drain-grace-ms', '8000'],
     });
   });
   afterAll(async () => {
@@ -166,20 +183,37 @@ describe('the gateway on several workers', () => {
   });
 
   it('serves a raw TCP route\'s port from every worker', async () => {
-    // An echo through the route proves a worker accepted and proxied it (a bare connect only
-    // reaches the shared backlog, which either worker may take once both run again).
-    const echoedSocket = async (): Promise<{ socket: net.Socket; answer: string }> => {
-      const socket = await connectTcp(tcpPort);
-      const answer = await new Promise<string>((resolve) => {
-        socket.once('data', (c) => resolve(c.toString()));
-        socket.write(`hello ${socket.localPort}`);
-      });
-      return { socket, answer };
-    };
-    const held = await onEach(10, echoedSocket);
+    const held = await onEach(10, echoedTcp);
     try {
       expect(held.map((h) => h.answer)).toEqual(held.map((h) => `hello ${h.socket.localPort}`));
       expect([...acceptors(tcpPort)].sort()).toEqual(workers());
+    } finally {
+      for (const h of held) h.socket.destroy();
+    }
+  });
+
+  it('caps a TCP route\'s connections across workers, not once per worker', async () => {
+    // The previous test's connections are given back once the workers saw them close.
+    await until('no TCP connection open on the route', async () =>
+      (sample((await plainGet(gw.adminPort, '/metrics')).body, 'wharf_gateway_open_connections', { route: 'echo', kind: 'tcp' }) ?? 0) === 0);
+    const held = await onEach(TCP_CAP, echoedTcp);
+    try {
+      expect([...acceptors(tcpPort)].sort()).toEqual(workers());
+      // One more, on either worker, is closed without reaching the app.
+      const refused = await connectTcp(tcpPort);
+      const closed = await new Promise<string>((resolve) => {
+        refused.once('data', () => resolve('echoed'));
+        refused.once('close', () => resolve('closed'));
+        refused.write('over the cap');
+      });
+      expect(closed).toBe('closed');
+      held.pop()!.socket.destroy();
+      await until('a freed place is given back', async () => {
+        const again = await echoedTcp().catch(() => undefined);
+        if (again === undefined) return false;
+        held.push(again);
+        return true;
+      });
     } finally {
       for (const h of held) h.socket.destroy();
     }

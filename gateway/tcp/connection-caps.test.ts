@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { LocalClientCaps } from './client-caps.ts';
+import { LocalConnectionCaps } from './connection-caps.ts';
 
-describe('LocalClientCaps', () => {
-  it('caps connections per address and in total, and gives them back on close', () => {
-    const caps = new LocalClientCaps({ maxConnections: 3, maxConnectionsPerIp: 2 });
+describe('LocalConnectionCaps', () => {
+  it('caps connections per key and in total, and gives them back on close', () => {
+    const caps = new LocalConnectionCaps({ total: 3, perKey: 2 });
     expect([caps.open('a'), caps.open('a'), caps.open('a')]).toEqual([true, true, false]);
     expect(caps.open('b')).toBe(true);
     expect(caps.open('c')).toBe(false); // three in total
