@@ -82,6 +82,8 @@ describe('the gateway on several workers', () => {
    */
   const echoedTcp = async (): Promise<{ socket: net.Socket; answer: string }> => {
     const socket = await connectTcp(tcpPort);
+    // A refused connection may end in a reset: its 'close' says so below.
+    socket.on('error', () => {});
     const answer = await new Promise<string>((resolve, reject) => {
       socket.once('data', (c) => resolve(c.toString()));
       socket.once('close', () => reject(new Error('closed by the gateway')));
@@ -201,6 +203,7 @@ describe('the gateway on several workers', () => {
       expect([...acceptors(tcpPort)].sort()).toEqual(workers());
       // One more, on either worker, is closed without reaching the app.
       const refused = await connectTcp(tcpPort);
+      refused.on('error', () => {});
       const closed = await new Promise<string>((resolve) => {
         refused.once('data', () => resolve('echoed'));
         refused.once('close', () => resolve('closed'));
