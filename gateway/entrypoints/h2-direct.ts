@@ -40,12 +40,10 @@ class StreamConnection {
   }
 }
 
-/** A bodiless HTTP/2 stream's request, with the fields of an HTTP/1.1 request the pipeline reads. */
+/** A bodiless HTTP/2 stream's request, with the fields of an HTTP/1.1 request the pipeline reads (only those). */
 export class H2DirectRequest {
   readonly httpVersion = '2.0';
   readonly httpVersionMajor = 2;
-  readonly httpVersionMinor = 0;
-  readonly complete = true;
   readonly stream: ServerHttp2Stream;
   readonly headers: IncomingHttpHeaders;
   readonly rawHeaders: string[];
@@ -81,7 +79,6 @@ function ignore(): void {}
 /** Its response, written as an HTTP/1.1 response is (`writeHead`, `write` with backpressure, `end`). */
 export class H2DirectResponse {
   statusCode = 200;
-  statusMessage = '';
   /** A stream ends with its response; the connection's fate is the session's. */
   shouldKeepAlive = true;
   /** No socket of its own to cork: nghttp2 frames what the stream writes. */
@@ -100,10 +97,6 @@ export class H2DirectResponse {
 
   get writableEnded(): boolean {
     return this.stream.writableEnded;
-  }
-
-  get writableFinished(): boolean {
-    return this.stream.writableFinished;
   }
 
   get destroyed(): boolean {
@@ -142,11 +135,6 @@ export class H2DirectResponse {
   /** 'close', 'drain' and 'finish' are the stream's. */
   once(event: string, listener: (...args: unknown[]) => void): this {
     this.stream.once(event, listener);
-    return this;
-  }
-
-  on(event: string, listener: (...args: unknown[]) => void): this {
-    this.stream.on(event, listener);
     return this;
   }
 }

@@ -119,7 +119,7 @@ export function createHttpsEntrypoint(
     // above, which HTTP/1.1 connections need). It keeps the streams with a body, CONNECT and
     // Expect; the rest go the cheaper way (h2-direct.ts).
     const [compat, ...others] = h2.listeners('stream') as ((...args: unknown[]) => void)[];
-    if (compat === undefined || others.length > 0) throw new Error('the HTTP/2 server has not the one compatibility stream listener expected');
+    if (compat === undefined || others.length > 0) throw new Error(`Node ${process.version}'s HTTP/2 server did not add the one compatibility 'stream' listener the gateway replaces; run the Node version in package.json's engines`);
     h2.removeListener('stream', compat);
     h2.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, raw: string[]) => {
       if (!stream.endAfterHeaders || headers[':method'] === 'CONNECT' || headers.expect !== undefined) return compat.call(h2, stream, headers, flags, raw);

@@ -1,3 +1,5 @@
+import type { Duplex } from 'node:stream';
+
 /**
  * Caps on connections, counted in total and per key: client connections to the HTTPS port per
  * client address (--max-connections, --max-connections-per-ip), TCP routes' connections per
@@ -11,6 +13,24 @@ export interface ConnectionCaps {
   open(key: string): boolean | Promise<boolean>;
   /** Gives back a connection that open() took. */
   close(key: string): void;
+}
+
+/**
+ * Takes a place for `client` under `key`, waiting for the supervisor's answer where it counts,
+ * and gives it back when `client` closes: `admitted` runs once the place is taken, `refused`
+ * when a cap is reached. A client that left while the answer came gets neither, and its place
+ * is given back at once.
+ */
+export function admit(caps: ConnectionCaps, key: string, client: Duplex, admitted: () => void, refused: () => void): void {
+  const hold = () => {
+    if (client.destroyed) return caps.close(key);
+    client.once('close', () => caps.close(key));
+    admitted();
+  };
+  const taken = caps.open(key);
+  if (taken === true) hold();
+  else if (taken === false) refused();
+  else taken.then((ok) => (ok ? hold() : refused()), refused);
 }
 
 export interface CapLimits {

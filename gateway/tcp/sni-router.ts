@@ -7,7 +7,7 @@ import { TLS_PROFILE } from '../entrypoints/tls-profile.ts';
 import type { LiveRoutes, LiveTcpRoute } from '../routing/live-routes.ts';
 import type { HostMatcher } from '../routing/route-table.ts';
 import { Allowlist } from './allowlist.ts';
-import type { ConnectionCaps } from './connection-caps.ts';
+import { admit, type ConnectionCaps } from './connection-caps.ts';
 import { MAX_HELLO_BYTES, readServerName } from './client-hello.ts';
 import type { TcpConnections } from './tcp-connections.ts';
 import { pipeTcp } from './tcp-pipe.ts';
@@ -49,16 +49,10 @@ export function createSniRouter(o: SniRouterOptions): net.Server {
   };
 
   const server = net.createServer({ pauseOnConnect: true }, (socket) => {
-    const ip = socket.remoteAddress ?? '';
-    const admitted = o.caps.open(ip);
-    if (admitted === true) accept(socket, ip);
-    else if (admitted === false) socket.destroy();
-    else admitted.then((ok) => (ok ? accept(socket, ip) : socket.destroy()), () => socket.destroy());
+    admit(o.caps, socket.remoteAddress ?? '', socket, () => accept(socket), () => socket.destroy());
   });
 
-  function accept(socket: net.Socket, ip: string): void {
-    if (socket.destroyed) return o.caps.close(ip);
-    socket.once('close', () => o.caps.close(ip));
+  function accept(socket: net.Socket): void {
     if (!hasTlsRoutes()) {
       o.https.emit('connection', socket);
       return;

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { LiveRoutes } from '../routing/live-routes.ts';
-import type { ConnectionCaps } from './connection-caps.ts';
+import { admit, type ConnectionCaps } from './connection-caps.ts';
 
 /**
  * Every live TCP connection (raw, TLS by SNI, tunnel) by route: admission under the caps in
@@ -31,14 +31,7 @@ export class TcpConnections {
    * A client that leaves while the supervisor is asked is neither started nor refused.
    */
   admit(route: string, client: Duplex, start: () => () => void, refuse: () => void): void {
-    const taken = this.#caps.open(route);
-    if (taken === true) return this.#start(route, client, start);
-    if (taken === false) return refuse();
-    void taken.then((ok) => {
-      if (!ok) return refuse();
-      if (client.destroyed) return this.#caps.close(route);
-      this.#start(route, client, start);
-    });
+    admit(this.#caps, route, client, () => this.#start(route, client, start), refuse);
   }
 
   #start(route: string, client: Duplex, start: () => () => void): void {
@@ -49,7 +42,6 @@ export class TcpConnections {
     this.#open++;
     client.once('close', () => {
       this.#open--;
-      this.#caps.close(route);
       live.delete(close);
       if (live.size === 0 && this.#byRoute.get(route) === live) this.#byRoute.delete(route);
     });
