@@ -34,8 +34,9 @@ export const controlErrors = {
   CTL_METHOD: { status: 405, message: 'This endpoint does not take that method.' },
   CTL_SHUTTING_DOWN: { status: 503, message: 'Control is shutting down; try again shortly.' },
   CTL_INTERNAL: { status: 500, message: 'Control hit an unexpected error; it has been logged.' },
-  CTL_STORE_TOO_NEW: { status: 500, message: 'The database was written by a newer Wharf. Upgrade Wharf, or point WHARF_HOME at another folder.' },
+  CTL_STORE_TOO_NEW: { status: 500, message: 'The database was written by a newer Wharf. Upgrade Wharf, or point WHARF_HOME (or --store) at another database.' },
   CTL_STORE_MIGRATION: { status: 500, message: 'The database could not be upgraded; it was left as it was. See the log for the failing step.' },
+  CTL_STORE_UNREACHABLE: { status: 503, message: 'The store cannot be reached: check that PostgreSQL runs, that the host and port of --store (WHARF_STORE) are right, and that its user and password are accepted.' },
 } satisfies Record<string, ErrorSpec>;
 
 export type ControlErrorCode = keyof typeof controlErrors;

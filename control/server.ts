@@ -44,7 +44,7 @@ import { RouteLog } from './routes/route-log.ts';
 import { createRouteStreamHandler, type RouteStreamHandler } from './routes/route-stream-handler.ts';
 import type { SigninThrottleOptions } from './api/signin-throttle.ts';
 import type { ScryptCost } from './store/passwords.ts';
-import { openSqliteStore } from './store/sqlite/open.ts';
+import { describeStore, openStore } from './store/location.ts';
 import type { Clock, Store } from './store/store.ts';
 import { checkControlSettings, type ControlSettings } from './settings.ts';
 
@@ -215,13 +215,14 @@ export interface StartOptions {
 }
 
 /**
- * Runs control: the SQLite store at WHARF_HOME/wharf.db, signing keys under WHARF_HOME/keys,
+ * Runs control: the store (--store, SQLite at WHARF_HOME/wharf.db by default), signing keys under WHARF_HOME/keys,
  * the route log, first-start credentials, then the API on `settings.listen`.
  */
 export async function startControl(settings: ControlSettings, log: Logger, options: StartOptions = {}): Promise<Control> {
   checkControlSettings(settings);
   const clock = options.clock ?? Date.now;
-  const store = openSqliteStore({ file: join(settings.home, 'wharf.db'), clock, scryptCost: options.scryptCost });
+  const store = await openStore(settings.store, { home: settings.home, clock, scryptCost: options.scryptCost, log });
+  log.info({ store: describeStore(settings.store, settings.home) }, 'store open');
   try {
     await firstStart(store, settings.home, log);
     const keys = SigningKeys.open(join(settings.home, 'keys'), clock());

@@ -1,5 +1,6 @@
 import { parsers, UsageError, type Setting, type Values } from '../protocol/settings.ts';
 import { DEFAULT_COARSE_RETENTION_MS, DEFAULT_RAW_RETENTION_MS } from './metrics/history.ts';
+import { parseStoreLocation, type StoreLocation } from './store/location.ts';
 
 const opt = <T>(s: Setting<T>): Setting<T> => s;
 
@@ -27,6 +28,7 @@ export const DEFAULT_SNAPSHOT_MAX_AGE_MS = 30 * 86_400_000; // 30 days
 /** Control's boot settings (static configuration): flags, env vars and defaults. */
 export const controlSettings = {
   listen: opt({ flag: 'listen', env: 'WHARF_CONTROL_LISTEN', default: { host: '127.0.0.1', port: 7400 }, shownDefault: '127.0.0.1:7400', parse: parseListen, help: 'address of the API (HOST:PORT, port 0: any free port)' }),
+  store: opt<StoreLocation | undefined>({ flag: 'store', env: 'WHARF_STORE', default: undefined, shownDefault: 'sqlite: (WHARF_HOME/wharf.db)', parse: parseStoreLocation, help: 'where control keeps its state: sqlite:PATH, or postgres://USER:PASSWORD@HOST:PORT/DATABASE (docs/store.md)' }),
   publicUrl: opt<string | undefined>({ flag: 'public-url', env: 'WHARF_PUBLIC_URL', default: undefined, parse: parsers.string, help: 'the main host users open (default: what the gateway reports)' }),
   appsDomain: opt({ flag: 'apps-domain', env: 'WHARF_APPS_DOMAIN', default: 'apps.localhost', parse: parsers.string, help: 'apps live on <id>.<apps-domain>' }),
   hstsIncludeSubdomains: opt({ flag: 'hsts-include-subdomains', env: 'WHARF_HSTS_INCLUDE_SUBDOMAINS', default: false, boolean: true, parse: parsers.bool, help: 'add includeSubDomains to the Strict-Transport-Security header of the main host (every subdomain must then serve HTTPS; see docs/tls.md)' }),

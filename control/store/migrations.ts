@@ -2,7 +2,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import { ControlError } from '../errors.ts';
 
 /*
- * The SQLite schema as an ordered list of migrations. Append only: a released migration is
+ * The SQLite schema as an ordered list of migrations (PostgreSQL's: postgres/migrations.ts). Append only: a released migration is
  * never edited, a change is a new one. `schema_version` records each applied version; all
  * pending migrations run in one transaction, so a failure leaves the database as it was.
  *
@@ -189,9 +189,7 @@ export function migrate(db: DatabaseSync, now: number, migrations: readonly Migr
     db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied INTEGER NOT NULL) STRICT');
     const current = schemaVersion(db);
     const latest = latestVersion(migrations);
-    if (current > latest) {
-      throw new ControlError('CTL_STORE_TOO_NEW', `the database has schema version ${current}, this Wharf knows versions up to ${latest}`);
-    }
+    if (current > latest) throw tooNew(current, latest);
     const applied: number[] = [];
     const record = db.prepare('INSERT INTO schema_version (version, name, applied) VALUES (?, ?, ?)');
     for (const migration of migrations) {
@@ -199,7 +197,7 @@ export function migrate(db: DatabaseSync, now: number, migrations: readonly Migr
       try {
         db.exec(migration.sql);
       } catch (err) {
-        throw new ControlError('CTL_STORE_MIGRATION', `migration ${migration.version} (${migration.name}) failed: ${(err as Error).message}`, { cause: err });
+        throw migrationFailed(migration, err);
       }
       record.run(migration.version, migration.name, now);
       applied.push(migration.version);
@@ -212,7 +210,17 @@ export function migrate(db: DatabaseSync, now: number, migrations: readonly Migr
   }
 }
 
-function checkOrder(migrations: readonly Migration[]): void {
+export function migrationFailed(migration: Migration, err: unknown): ControlError {
+  return new ControlError('CTL_STORE_MIGRATION', `migration ${migration.version} (${migration.name}) failed: ${(err as Error).message}`, { cause: err });
+}
+
+/** What opening a database written by a newer Wharf throws. */
+export function tooNew(current: number, latest: number): ControlError {
+  return new ControlError('CTL_STORE_TOO_NEW', `the database has schema version ${current}, this Wharf knows versions up to ${latest}`);
+}
+
+/** Throws unless the versions run 1, 2, 3 … in order. */
+export function checkOrder(migrations: readonly Migration[]): void {
   migrations.forEach((m, i) => {
     if (m.version !== i + 1) throw new Error(`migration ${i} has version ${m.version}; versions must run 1, 2, 3 … in order`);
   });

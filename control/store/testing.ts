@@ -1,12 +1,19 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
+import { startPostgres, type Postgres } from '../../test/support/postgres.ts';
 import { parseAppConfig, type AppConfig } from '../../protocol/app-config.ts';
 import { parseLaunchSpec, type LaunchSpec } from '../../protocol/launch-spec.ts';
 import type { Store } from './store.ts';
+import { openPostgresStore } from './postgres/open.ts';
+import type { ConsoleLimits } from './sql/console.ts';
 import { openSqliteStore, type SqliteStoreOptions } from './sqlite/open.ts';
 
-/* Helpers for the store's tests: a real SQLite file in a temp folder, a clock tests move, fixtures. */
+/*
+ * Helpers for the store's tests: a real SQLite file in a temp folder or a fresh database on a
+ * real PostgreSQL, a clock tests move, fixtures.
+ */
 
 /** Cheap enough for tests (about 1 ms a hash); production uses DEFAULT_SCRYPT_COST. */
 export const TEST_SCRYPT_COST = { N: 2 ** 10, r: 8, p: 1 };
@@ -23,16 +30,21 @@ export class ManualClock {
   }
 }
 
-export interface TempStore {
-  dir: string;
-  file: string;
+/** A store on a database of its own, on either backend. */
+export interface TestStore {
   clock: ManualClock;
   store: Store;
-  /** Closes and opens the same file again, as a control restart does. */
+  /** Closes and opens the same database again, as a control restart does. */
   reopen(): Promise<Store>;
-  /** Opens a second connection to the same file, as a second process would. */
-  openAnother(): Store;
+  /** Opens a second connection to the same database, as a second control would. */
+  openAnother(): Promise<Store>;
   cleanup(): Promise<void>;
+}
+
+/** A SQLite store in a temp folder. */
+export interface TempStore extends TestStore {
+  dir: string;
+  file: string;
 }
 
 export function tempStore(options: Partial<SqliteStoreOptions> = {}): TempStore {
@@ -48,7 +60,7 @@ export function tempStore(options: Partial<SqliteStoreOptions> = {}): TempStore 
       t.store = open();
       return t.store;
     },
-    openAnother() {
+    async openAnother() {
       const other = open();
       others.push(other);
       return other;
@@ -60,6 +72,54 @@ export function tempStore(options: Partial<SqliteStoreOptions> = {}): TempStore 
     },
   };
   return t;
+}
+
+export interface StoreBackend {
+  name: 'SQLite' | 'PostgreSQL';
+  open(options?: { console?: ConsoleLimits }): Promise<TestStore>;
+}
+
+/**
+ * Both backends, for the contract suite: every case runs on each (`describe.each`), so the two
+ * cannot drift. PostgreSQL: one cluster per test file, started at the first case that needs it
+ * and stopped after the file; a fresh database per case.
+ */
+export function storeBackends(): StoreBackend[] {
+  let cluster: Promise<Postgres> | undefined;
+  afterAll(async () => {
+    if (cluster) await (await cluster).destroy();
+  });
+  return [
+    { name: 'SQLite', open: async (options) => tempStore(options) },
+    {
+      name: 'PostgreSQL',
+      async open(options = {}) {
+        cluster ??= startPostgres();
+        const url = await (await cluster).createDatabase();
+        const clock = new ManualClock();
+        const open = () => openPostgresStore({ url, clock: clock.read, scryptCost: TEST_SCRYPT_COST, ...options });
+        const others: Store[] = [];
+        const t: TestStore = {
+          clock, store: await open(),
+          async reopen() {
+            await t.store.close();
+            t.store = await open();
+            return t.store;
+          },
+          async openAnother() {
+            const other = await open();
+            others.push(other);
+            return other;
+          },
+          async cleanup() {
+            for (const other of others) await other.close();
+            await t.store.close();
+          },
+        };
+        return t;
+      },
+    },
+  ];
 }
 
 export function testConfig(overrides: Record<string, unknown> = {}): AppConfig {

@@ -1,16 +1,20 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runWharf, type Running } from '../support/tcp.ts';
 import { startControlProcess } from '../support/control-process.ts';
+import { startPostgres, type Postgres } from '../support/postgres.ts';
 
 // The real `wharf control` process, stopped with SIGTERM and started again on the same
-// WHARF_HOME: users, API tokens, gateway keys, agents, instances, queues and signing keys survive.
-describe('control restarted keeps its state', () => {
+// WHARF_HOME: users, API tokens, gateway keys, agents, instances, queues and signing keys
+// survive. Once on the embedded SQLite store, once on a real PostgreSQL (--store as WHARF_STORE).
+describe.each(['SQLite', 'PostgreSQL'])('control restarted keeps its state (%s store)', (backend) => {
   let home: string;
   let control: Running | undefined;
-  const env = (extra: NodeJS.ProcessEnv = {}) => ({ ...process.env, WHARF_HOME: home, WHARF_URL: '', WHARF_TOKEN: '', ...extra });
+  let postgres: Postgres | undefined;
+  let store: NodeJS.ProcessEnv = {};
+  const env = (extra: NodeJS.ProcessEnv = {}) => ({ ...process.env, WHARF_HOME: home, WHARF_URL: '', WHARF_TOKEN: '', ...store, ...extra });
   const runFile = () => join(home, 'run', 'control.json');
   const url = () => (JSON.parse(readFileSync(runFile(), 'utf8')) as { url: string }).url;
 
@@ -59,10 +63,15 @@ describe('control restarted keeps its state', () => {
 
   beforeAll(async () => {
     home = mkdtempSync(join(tmpdir(), 'wharf-restart-'));
+    if (backend === 'PostgreSQL') {
+      postgres = await startPostgres();
+      store = { WHARF_STORE: await postgres.createDatabase() };
+    }
     await start();
-  }, 30_000);
+  }, 60_000);
   afterAll(async () => {
     await control?.stop();
+    await postgres?.destroy();
     rmSync(home, { recursive: true, force: true });
   });
 
@@ -96,6 +105,13 @@ describe('control restarted keeps its state', () => {
 
   it('after SIGTERM and a start on the same WHARF_HOME, everything is still there', async () => {
     expect(await control!.stop()).toBe(0);
+    // On PostgreSQL the state is in the database, not in WHARF_HOME, and its password is never printed.
+    if (postgres) {
+      expect(existsSync(join(home, 'wharf.db'))).toBe(false);
+      const password = new URL(store.WHARF_STORE!).password;
+      expect(control!.stdout() + control!.stderr()).not.toContain(password);
+      expect(control!.stdout()).toContain(`"store":"postgres://wharf:***@127.0.0.1:${postgres.port}/`);
+    }
     await start();
 
     // The user's API token still authenticates, and sees the same instances in the same states.

@@ -1,10 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { tempStore, type TempStore } from '../testing.ts';
+import { storeBackends, type TestStore } from '../testing.ts';
 
-describe('SQLite agents', () => {
-  let t: TempStore;
-  beforeEach(() => {
-    t = tempStore();
+const backends = storeBackends();
+
+describe.each(backends)('$name agents', ({ open }) => {
+  let t: TestStore;
+  beforeEach(async () => {
+    t = await open();
   });
   afterEach(() => t.cleanup());
 
@@ -39,10 +41,10 @@ describe('SQLite agents', () => {
   });
 });
 
-describe('SQLite gateways', () => {
-  let t: TempStore;
-  beforeEach(() => {
-    t = tempStore();
+describe.each(backends)('$name gateways', ({ open }) => {
+  let t: TestStore;
+  beforeEach(async () => {
+    t = await open();
   });
   afterEach(() => t.cleanup());
 

@@ -2,7 +2,7 @@ import { hashSecret, newSecret, secretMatches } from '../api-tokens.ts';
 import { ControlError } from '../../errors.ts';
 import { newId, randomString } from '../random-id.ts';
 import type { Agent, AgentState, AgentStore, Clock } from '../store.ts';
-import { fromJson, toJson, type Database } from './database.ts';
+import { fromJson, toJson, type Sql } from './sql.ts';
 
 interface AgentRow {
   id: string;
@@ -25,12 +25,12 @@ function toAgent(row: AgentRow): Agent {
   };
 }
 
-export class SqliteAgents implements AgentStore {
-  #db: Database;
+export class SqlAgents implements AgentStore {
+  #sql: Sql;
   #clock: Clock;
 
-  constructor(db: Database, clock: Clock) {
-    this.#db = db;
+  constructor(sql: Sql, clock: Clock) {
+    this.#sql = sql;
     this.#clock = clock;
   }
 
@@ -40,41 +40,41 @@ export class SqliteAgents implements AgentStore {
       id: newId('a'), name: input.name, key: `ak${randomString(14)}`, queues: toJson(input.queues ?? []), state: 'new',
       last_seen: null, drain: 0, resources: null, created: this.#clock(),
     };
-    this.#db.run('INSERT INTO agents (id, name, key, secret_hash, queues, created) VALUES (?, ?, ?, ?, ?, ?)',
+    await this.#sql.run('INSERT INTO agents (id, name, key, secret_hash, queues, created) VALUES (?, ?, ?, ?, ?, ?)',
       row.id, row.name, row.key, hashSecret(secret), row.queues, row.created);
     return { agent: toAgent(row), secret };
   }
 
   async verify(key: string, secret: string): Promise<Agent | undefined> {
-    const row = this.#db.get<AgentRow & { secret_hash: string }>(`SELECT ${COLUMNS}, secret_hash FROM agents WHERE key = ?`, key);
+    const row = await this.#sql.get<AgentRow & { secret_hash: string }>(`SELECT ${COLUMNS}, secret_hash FROM agents WHERE key = ?`, key);
     return row && secretMatches(secret, row.secret_hash) ? toAgent(row) : undefined;
   }
 
   async get(id: string): Promise<Agent | undefined> {
-    const row = this.#db.get<AgentRow>(`SELECT ${COLUMNS} FROM agents WHERE id = ?`, id);
+    const row = await this.#sql.get<AgentRow>(`SELECT ${COLUMNS} FROM agents WHERE id = ?`, id);
     return row && toAgent(row);
   }
 
   async list(): Promise<Agent[]> {
-    return this.#db.all<AgentRow>(`SELECT ${COLUMNS} FROM agents ORDER BY name, id`).map(toAgent);
+    return (await this.#sql.all<AgentRow>(`SELECT ${COLUMNS} FROM agents ORDER BY name, id`)).map(toAgent);
   }
 
   async heartbeat(id: string, report: { queues?: string[]; resources?: unknown } = {}): Promise<Agent> {
-    return this.#db.transaction(() => {
-      const changed = this.#db.run(
+    return this.#sql.transaction(async (tx) => {
+      const changed = await tx.run(
         `UPDATE agents SET last_seen = ?, state = 'online', queues = COALESCE(?, queues), resources = COALESCE(?, resources) WHERE id = ?`,
         this.#clock(), report.queues ? toJson(report.queues) : null, report.resources === undefined ? null : toJson(report.resources), id);
       if (changed === 0) throw notFound(id);
-      return toAgent(this.#db.get<AgentRow>(`SELECT ${COLUMNS} FROM agents WHERE id = ?`, id)!);
+      return toAgent((await tx.get<AgentRow>(`SELECT ${COLUMNS} FROM agents WHERE id = ?`, id))!);
     });
   }
 
   async setState(id: string, state: AgentState): Promise<void> {
-    if (this.#db.run('UPDATE agents SET state = ? WHERE id = ?', state, id) === 0) throw notFound(id);
+    if (await this.#sql.run('UPDATE agents SET state = ? WHERE id = ?', state, id) === 0) throw notFound(id);
   }
 
   async setDrain(id: string, drain: boolean): Promise<void> {
-    if (this.#db.run('UPDATE agents SET drain = ? WHERE id = ?', drain ? 1 : 0, id) === 0) throw notFound(id);
+    if (await this.#sql.run('UPDATE agents SET drain = ? WHERE id = ?', drain ? 1 : 0, id) === 0) throw notFound(id);
   }
 }
 

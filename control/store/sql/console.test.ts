@@ -1,12 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Instance } from '../store.ts';
-import { tempStore, testConfig, testSpec, type TempStore } from '../testing.ts';
+import { storeBackends, testConfig, testSpec, type TestStore } from '../testing.ts';
 
-describe('SQLite console', () => {
-  let t: TempStore;
+const backends = storeBackends();
+
+describe.each(backends)('$name console', ({ open }) => {
+  let t: TestStore;
   let instance: Instance;
   beforeEach(async () => {
-    t = tempStore({ console: { lines: 100, lineChars: 20 } });
+    t = await open({ console: { lines: 100, lineChars: 20 } });
     const ada = await t.store.users.add({ name: 'ada', password: 'x' });
     instance = await t.store.instances.create({ owner: ada.id, config: testConfig(), spec: testSpec() });
   });

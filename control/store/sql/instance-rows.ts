@@ -3,7 +3,7 @@ import { IllegalTransitionError, isFinished, transition, type InstanceStatus } f
 import type { LaunchSpec } from '../../../protocol/launch-spec.ts';
 import { ControlError } from '../../errors.ts';
 import type { Endpoint, Instance } from '../store.ts';
-import { fromJson, type Database } from './database.ts';
+import { fromJson, type Sql } from './sql.ts';
 
 /* The instances table's rows, and the one place that writes a status change. */
 
@@ -44,8 +44,8 @@ export function toInstance(row: InstanceRow): Instance {
 }
 
 /** The row of an instance; CTL_NOT_FOUND when there is none, or it was removed (unless `removed`). */
-export function readInstanceRow(db: Database, id: string, options: { removed?: boolean } = {}): InstanceRow {
-  const row = db.get<InstanceRow>(`SELECT ${INSTANCE_COLUMNS} FROM instances WHERE id = ?${options.removed ? '' : ' AND removed IS NULL'}`, id);
+export async function readInstanceRow(db: Sql, id: string, options: { removed?: boolean } = {}): Promise<InstanceRow> {
+  const row = await db.get<InstanceRow>(`SELECT ${INSTANCE_COLUMNS} FROM instances WHERE id = ?${options.removed ? '' : ' AND removed IS NULL'}`, id);
   if (!row) throw new ControlError('CTL_NOT_FOUND', `no instance with id "${id}"`);
   return row;
 }
@@ -63,7 +63,7 @@ export interface StatusChange {
  * transaction that read `row`. Keeps the rest of the row in step: the agent while it
  * starts, the launch job while queued or starting, the times, the endpoint.
  */
-export function applyStatus(db: Database, row: InstanceRow, change: StatusChange): Instance {
+export async function applyStatus(db: Sql, row: InstanceRow, change: StatusChange): Promise<Instance> {
   const { to, reason, now, byQueue } = change;
   const from = row.status;
   transition(from, to);
@@ -79,9 +79,9 @@ export function applyStatus(db: Database, row: InstanceRow, change: StatusChange
     next.stopped = now;
     next.endpoint = null;
   }
-  db.run('UPDATE instances SET status = ?, status_reason = ?, updated = ?, agent = ?, endpoint = ?, started = ?, stopped = ? WHERE id = ?',
+  await db.run('UPDATE instances SET status = ?, status_reason = ?, updated = ?, agent = ?, endpoint = ?, started = ?, stopped = ? WHERE id = ?',
     next.status, next.status_reason, next.updated, next.agent, next.endpoint, next.started, next.stopped, row.id);
   // The launch job lives while the instance is queued or starting; any other status ends it.
-  if (to !== 'queued' && to !== 'starting') db.run('DELETE FROM jobs WHERE instance = ?', row.id);
+  if (to !== 'queued' && to !== 'starting') await db.run('DELETE FROM jobs WHERE instance = ?', row.id);
   return toInstance(next);
 }

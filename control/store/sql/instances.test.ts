@@ -1,14 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Instance, User } from '../store.ts';
-import { tempStore, testConfig, testSpec, type TempStore } from '../testing.ts';
+import { storeBackends, testConfig, testSpec, type TestStore } from '../testing.ts';
+
+const backends = storeBackends();
 
 const LEASE_MS = 30_000;
 
-describe('SQLite instances', () => {
-  let t: TempStore;
+describe.each(backends)('$name instances', ({ open }) => {
+  let t: TestStore;
   let ada: User;
   beforeEach(async () => {
-    t = tempStore();
+    t = await open();
     ada = await t.store.users.add({ name: 'ada', password: 'x' });
   });
   afterEach(() => t.cleanup());

@@ -4,19 +4,19 @@ import type { LaunchSpec } from '../../../protocol/launch-spec.ts';
 import { ControlError } from '../../errors.ts';
 import { newId } from '../random-id.ts';
 import type { Clock, Endpoint, IdleState, Instance, InstanceFilter, InstanceStore, Reporter, Snapshot } from '../store.ts';
-import { isUniqueViolation, toJson, type Database } from './database.ts';
+import { isUniqueViolation, toJson, type Dialect, type Sql } from './sql.ts';
 import { INSTANCE_COLUMNS, applyStatus, readInstanceRow, toInstance, type InstanceRow } from './instance-rows.ts';
 import { SNAPSHOT_COLUMNS, toSnapshot } from './snapshots.ts';
 import { checkHolder, enqueue } from './jobs.ts';
 
 const ID_ATTEMPTS = 5; // 36⁸ ids: a second collision in a row means something else is wrong
 
-export class SqliteInstances implements InstanceStore {
-  #db: Database;
+export class SqlInstances implements InstanceStore {
+  #sql: Sql;
   #clock: Clock;
 
-  constructor(db: Database, clock: Clock) {
-    this.#db = db;
+  constructor(sql: Sql, clock: Clock) {
+    this.#sql = sql;
     this.#clock = clock;
   }
 
@@ -31,13 +31,13 @@ export class SqliteInstances implements InstanceStore {
         quiet_since: null,
       };
       try {
-        this.#db.transaction(() => {
-          if (!this.#db.get('SELECT 1 FROM users WHERE id = ?', owner)) throw new ControlError('CTL_NOT_FOUND', `no user with id "${owner}"`);
-          this.#db.run(`INSERT INTO instances (${INSTANCE_COLUMNS}) VALUES (${INSTANCE_COLUMNS.split(',').map(() => '?').join(', ')})`,
+        await this.#sql.transaction(async (tx) => {
+          if (!(await tx.get('SELECT 1 FROM users WHERE id = ?', owner))) throw new ControlError('CTL_NOT_FOUND', `no user with id "${owner}"`);
+          await tx.run(`INSERT INTO instances (${INSTANCE_COLUMNS}) VALUES (${INSTANCE_COLUMNS.split(',').map(() => '?').join(', ')})`,
             row.id, row.owner, row.app, row.name, row.project, row.tags, row.queue, row.config, row.spec, row.status,
             row.status_reason, row.agent, row.endpoint, row.restored_from, row.created, row.updated, row.started, row.stopped,
             row.quiet_since);
-          enqueue(this.#db, row.id, row.queue, now);
+          await enqueue(tx, row.id, row.queue, now);
         });
         return toInstance(row);
       } catch (err) {
@@ -47,42 +47,43 @@ export class SqliteInstances implements InstanceStore {
   }
 
   async get(id: string, options: { removed?: boolean } = {}): Promise<Instance | undefined> {
-    const row = this.#db.get<InstanceRow>(`SELECT ${INSTANCE_COLUMNS} FROM instances WHERE id = ?${options.removed ? '' : ' AND removed IS NULL'}`, id);
+    const row = await this.#sql.get<InstanceRow>(`SELECT ${INSTANCE_COLUMNS} FROM instances WHERE id = ?${options.removed ? '' : ' AND removed IS NULL'}`, id);
     return row && toInstance(row);
   }
 
   async list(filter: InstanceFilter = {}): Promise<Instance[]> {
-    const where = whereOf(filter);
+    const where = whereOf(filter, this.#sql.dialect);
     if (!where) return [];
-    const limit = filter.limit ?? -1; // SQLite: a negative LIMIT is no limit
-    const sql = `SELECT ${INSTANCE_COLUMNS} FROM instances WHERE ${where.sql} ORDER BY created DESC, id DESC LIMIT ?`;
-    return this.#db.all<InstanceRow>(sql, ...where.params, limit).map(toInstance);
+    const limit = filter.limit === undefined ? '' : ' LIMIT ?';
+    if (filter.limit !== undefined) where.params.push(filter.limit);
+    const sql = `SELECT ${INSTANCE_COLUMNS} FROM instances WHERE ${where.sql} ORDER BY created DESC, id DESC${limit}`;
+    return (await this.#sql.all<InstanceRow>(sql, ...where.params)).map(toInstance);
   }
 
   async count(filter: InstanceFilter = {}): Promise<number> {
-    const where = whereOf(filter);
+    const where = whereOf(filter, this.#sql.dialect);
     if (!where) return 0;
-    return this.#db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM instances WHERE ${where.sql}`, ...where.params)!.n;
+    return (await this.#sql.get<{ n: number }>(`SELECT COUNT(*) AS n FROM instances WHERE ${where.sql}`, ...where.params))!.n;
   }
 
   async remove(id: string, options: { snapshots?: boolean } = {}): Promise<{ snapshots: Snapshot[] }> {
-    return this.#db.transaction(() => {
+    return this.#sql.transaction(async (tx) => {
       // A removed instance whose snapshots were kept can be removed again, with them.
-      const row = readInstanceRow(this.#db, id, { removed: options.snapshots });
+      const row = await readInstanceRow(tx, id, { removed: options.snapshots });
       if (!isFinished(row.status)) {
         throw new ControlError('CTL_ILLEGAL_TRANSITION', `instance ${id} is ${row.status}: only a stopped or failed instance can be removed; stop it first (wharf stop ${id})`);
       }
       const removed = options.snapshots
-        ? this.#db.all<Snapshot>(`SELECT ${SNAPSHOT_COLUMNS} FROM snapshots WHERE instance = ? ORDER BY created DESC, id DESC`, id).map(toSnapshot)
+        ? (await tx.all<Snapshot>(`SELECT ${SNAPSHOT_COLUMNS} FROM snapshots WHERE instance = ? ORDER BY created DESC, id DESC`, id)).map(toSnapshot)
         : [];
-      if (options.snapshots) this.#db.run('DELETE FROM snapshots WHERE instance = ?', id);
-      if (this.#db.get('SELECT 1 FROM snapshots WHERE instance = ? LIMIT 1', id)) {
+      if (options.snapshots) await tx.run('DELETE FROM snapshots WHERE instance = ?', id);
+      if (await tx.get('SELECT 1 FROM snapshots WHERE instance = ? LIMIT 1', id)) {
         // Snapshots name it: the row stays, hidden, for restoring and cloning from them.
-        this.#db.run('UPDATE instances SET removed = ?, endpoint = NULL WHERE id = ?', this.#clock(), id);
-        this.#db.run('DELETE FROM console_lines WHERE instance = ?', id);
+        await tx.run('UPDATE instances SET removed = ?, endpoint = NULL WHERE id = ?', this.#clock(), id);
+        await tx.run('DELETE FROM console_lines WHERE instance = ?', id);
       } else {
         // Its console lines and (none left, it being finished) launch job go with it (ON DELETE CASCADE).
-        this.#db.run('DELETE FROM instances WHERE id = ?', id);
+        await tx.run('DELETE FROM instances WHERE id = ?', id);
       }
       return { snapshots: removed };
     });
@@ -91,57 +92,57 @@ export class SqliteInstances implements InstanceStore {
   async updateStatus(id: string, to: InstanceStatus, reason: string | null, by?: Reporter): Promise<Instance> {
     if (to === 'failed' && !reason) throw new ControlError('CTL_REASON_REQUIRED', `instance ${id} cannot fail without a reason`);
     const now = this.#clock();
-    return this.#db.transaction(() => {
-      const row = readInstanceRow(this.#db, id);
-      if (by) checkHolder(this.#db, by.agent, id, now);
-      return applyStatus(this.#db, row, { to, reason, now });
+    return this.#sql.transaction(async (tx) => {
+      const row = await readInstanceRow(tx, id);
+      if (by) await checkHolder(tx, by.agent, id, now);
+      return applyStatus(tx, row, { to, reason, now });
     });
   }
 
   async setEndpoint(id: string, endpoint: Endpoint | null, by?: Reporter): Promise<Instance> {
     const now = this.#clock();
-    return this.#db.transaction(() => {
-      const row = readInstanceRow(this.#db, id);
-      if (by) checkHolder(this.#db, by.agent, id, now);
+    return this.#sql.transaction(async (tx) => {
+      const row = await readInstanceRow(tx, id);
+      if (by) await checkHolder(tx, by.agent, id, now);
       if (endpoint !== null && (row.status === 'queued' || isFinished(row.status))) {
         throw new ControlError('CTL_INVALID', `instance ${id} is ${row.status}: an endpoint is accepted only while it starts or runs`);
       }
       const next: InstanceRow = { ...row, endpoint: endpoint === null ? null : toJson(endpoint), updated: now };
-      this.#db.run('UPDATE instances SET endpoint = ?, updated = ? WHERE id = ?', next.endpoint, now, id);
+      await tx.run('UPDATE instances SET endpoint = ?, updated = ? WHERE id = ?', next.endpoint, now, id);
       return toInstance(next);
     });
   }
 
   async setStatusReason(id: string, reason: string | null, expect?: { status: InstanceStatus; reason: string | null }): Promise<boolean> {
-    return this.#db.transaction(() => {
-      const row = readInstanceRow(this.#db, id);
+    return this.#sql.transaction(async (tx) => {
+      const row = await readInstanceRow(tx, id);
       if (expect && (row.status !== expect.status || row.status_reason !== expect.reason)) return false;
-      this.#db.run('UPDATE instances SET status_reason = ?, updated = ? WHERE id = ?', reason, this.#clock(), id);
+      await tx.run('UPDATE instances SET status_reason = ?, updated = ? WHERE id = ?', reason, this.#clock(), id);
       return true;
     });
   }
 
   async idleStates(): Promise<IdleState[]> {
-    return this.#db.all<{ id: string; status: InstanceStatus; status_reason: string | null; quiet_since: number | null }>(
+    return (await this.#sql.all<{ id: string; status: InstanceStatus; status_reason: string | null; quiet_since: number | null }>(
       "SELECT id, status, status_reason, quiet_since FROM instances WHERE status IN ('active', 'idle')",
-    ).map((r) => ({ id: r.id, status: r.status, statusReason: r.status_reason, quietSince: r.quiet_since }));
+    )).map((r) => ({ id: r.id, status: r.status, statusReason: r.status_reason, quietSince: r.quiet_since }));
   }
 
   async routableIds(): Promise<string[]> {
-    return this.#db.all<{ id: string }>(
+    return (await this.#sql.all<{ id: string }>(
       "SELECT id FROM instances WHERE status NOT IN ('queued', 'stopped', 'failed') AND endpoint IS NOT NULL",
-    ).map((r) => r.id);
+    )).map((r) => r.id);
   }
 
   async setQuietSince(id: string, since: number | null): Promise<void> {
-    if (this.#db.run('UPDATE instances SET quiet_since = ? WHERE id = ?', since, id) === 0) {
+    if ((await this.#sql.run('UPDATE instances SET quiet_since = ? WHERE id = ?', since, id)) === 0) {
       throw new ControlError('CTL_NOT_FOUND', `no instance with id "${id}"`);
     }
   }
 }
 
 /** The WHERE clause of a filter (removed instances never match); undefined when it matches nothing. */
-function whereOf(filter: InstanceFilter): { sql: string; params: (string | number)[] } | undefined {
+function whereOf(filter: InstanceFilter, dialect: Dialect): { sql: string; params: (string | number)[] } | undefined {
   const where: string[] = ['removed IS NULL'];
   const params: (string | number)[] = [];
   if (filter.status !== undefined) {
@@ -158,7 +159,9 @@ function whereOf(filter: InstanceFilter): { sql: string; params: (string | numbe
     }
   }
   if (filter.tag !== undefined) {
-    where.push('EXISTS (SELECT 1 FROM json_each(instances.tags) WHERE json_each.value = ?)');
+    where.push(dialect === 'postgres'
+      ? 'EXISTS (SELECT 1 FROM json_array_elements_text(instances.tags::json) AS tag(value) WHERE tag.value = ?)'
+      : 'EXISTS (SELECT 1 FROM json_each(instances.tags) WHERE json_each.value = ?)');
     params.push(filter.tag);
   }
   return { sql: where.join(' AND '), params };

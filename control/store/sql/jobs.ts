@@ -1,6 +1,6 @@
 import { ControlError } from '../../errors.ts';
 import type { Job, JobStore, QueueDepth } from '../store.ts';
-import type { Database } from './database.ts';
+import type { Sql } from './sql.ts';
 import { applyStatus, readInstanceRow } from './instance-rows.ts';
 
 /*
@@ -31,17 +31,17 @@ function toJob(row: JobRow): Job {
 }
 
 /** Puts a new launch job at the back of its queue; inside the transaction that created the instance. */
-export function enqueue(db: Database, instance: string, queue: string, now: number): void {
-  db.run("INSERT INTO jobs (instance, queue, state, enqueued) VALUES (?, ?, 'queued', ?)", instance, queue, now);
+export async function enqueue(db: Sql, instance: string, queue: string, now: number): Promise<void> {
+  await db.run("INSERT INTO jobs (instance, queue, state, enqueued) VALUES (?, ?, 'queued', ?)", instance, queue, now);
 }
 
 /**
  * Throws CTL_LEASE_EXPIRED unless `agentId` holds the instance: while a launch job exists,
  * a live lease of that agent; once the job is done, the instance's own agent.
  */
-export function checkHolder(db: Database, agentId: string, instanceId: string, now: number): void {
-  const instance = readInstanceRow(db, instanceId);
-  const job = db.get<JobRow>(`SELECT ${COLUMNS} FROM jobs WHERE instance = ?`, instanceId);
+export async function checkHolder(db: Sql, agentId: string, instanceId: string, now: number): Promise<void> {
+  const instance = await readInstanceRow(db, instanceId);
+  const job = await db.get<JobRow>(`SELECT ${COLUMNS} FROM jobs WHERE instance = ?`, instanceId);
   if (job) {
     if (job.state === 'queued') throw refused(`instance ${instanceId} is waiting in queue "${job.queue}" again: its lease expired`);
     if (job.agent !== agentId) throw refused(`instance ${instanceId} is leased to another agent`);
@@ -55,26 +55,28 @@ function refused(detail: string): ControlError {
   return new ControlError('CTL_LEASE_EXPIRED', detail);
 }
 
-export class SqliteJobs implements JobStore {
-  #db: Database;
+export class SqlJobs implements JobStore {
+  #sql: Sql;
 
-  constructor(db: Database) {
-    this.#db = db;
+  constructor(sql: Sql) {
+    this.#sql = sql;
   }
 
   async lease(agentId: string, queues: string[], leaseMs: number, now: number): Promise<Job | undefined> {
     if (!(leaseMs > 0)) throw new RangeError('leaseMs must be above 0');
-    return this.#db.transaction(() => {
-      const agent = this.#db.get<{ drain: number }>('SELECT drain FROM agents WHERE id = ?', agentId);
+    return this.#sql.transaction(async (tx) => {
+      const agent = await tx.get<{ drain: number }>('SELECT drain FROM agents WHERE id = ?', agentId);
       if (!agent) throw new ControlError('CTL_NOT_FOUND', `no agent with id "${agentId}"`);
       if (agent.drain === 1) return undefined;
       for (const queue of queues) {
-        const row = this.#db.get<JobRow>(`SELECT ${COLUMNS} FROM jobs WHERE queue = ? AND state = 'queued' ORDER BY seq LIMIT 1`, queue);
+        // PostgreSQL: another control's lease in flight holds its row; take the next one instead of waiting.
+        const row = await tx.get<JobRow>(
+          `SELECT ${COLUMNS} FROM jobs WHERE queue = ? AND state = 'queued' ORDER BY seq LIMIT 1${tx.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : ''}`, queue);
         if (!row) continue;
         const leased: JobRow = { ...row, state: 'leased', agent: agentId, lease_expires: now + leaseMs, attempts: row.attempts + 1 };
-        this.#db.run("UPDATE jobs SET state = 'leased', agent = ?, lease_expires = ?, attempts = ? WHERE seq = ?",
+        await tx.run("UPDATE jobs SET state = 'leased', agent = ?, lease_expires = ?, attempts = ? WHERE seq = ?",
           agentId, leased.lease_expires, leased.attempts, row.seq);
-        applyStatus(this.#db, readInstanceRow(this.#db, row.instance), { to: 'starting', reason: null, now, byQueue: { agent: agentId } });
+        await applyStatus(tx, await readInstanceRow(tx, row.instance), { to: 'starting', reason: null, now, byQueue: { agent: agentId } });
         return toJob(leased);
       }
       return undefined;
@@ -83,15 +85,15 @@ export class SqliteJobs implements JobStore {
 
   async renew(agentId: string, now: number, leaseMs: number): Promise<number> {
     if (!(leaseMs > 0)) throw new RangeError('leaseMs must be above 0');
-    return this.#db.run("UPDATE jobs SET lease_expires = ? WHERE agent = ? AND state = 'leased' AND lease_expires > ?", now + leaseMs, agentId, now);
+    return this.#sql.run("UPDATE jobs SET lease_expires = ? WHERE agent = ? AND state = 'leased' AND lease_expires > ?", now + leaseMs, agentId, now);
   }
 
   async expire(now: number): Promise<Job[]> {
-    return this.#db.transaction(() => {
-      const rows = this.#db.all<JobRow>(`SELECT ${COLUMNS} FROM jobs WHERE state = 'leased' AND lease_expires <= ? ORDER BY seq`, now);
+    return this.#sql.transaction(async (tx) => {
+      const rows = await tx.all<JobRow>(`SELECT ${COLUMNS} FROM jobs WHERE state = 'leased' AND lease_expires <= ? ORDER BY seq`, now);
       for (const row of rows) {
-        this.#db.run("UPDATE jobs SET state = 'queued', agent = NULL, lease_expires = NULL WHERE seq = ?", row.seq);
-        applyStatus(this.#db, readInstanceRow(this.#db, row.instance), {
+        await tx.run("UPDATE jobs SET state = 'queued', agent = NULL, lease_expires = NULL WHERE seq = ?", row.seq);
+        await applyStatus(tx, await readInstanceRow(tx, row.instance), {
           to: 'queued', reason: `the lease of agent ${row.agent} expired (agent lost); waiting for another agent`, now, byQueue: { agent: null },
         });
       }
@@ -100,17 +102,17 @@ export class SqliteJobs implements JobStore {
   }
 
   async assertHolder(agentId: string, instanceId: string, now: number): Promise<void> {
-    checkHolder(this.#db, agentId, instanceId, now);
+    await checkHolder(this.#sql, agentId, instanceId, now);
   }
 
   async get(instanceId: string): Promise<Job | undefined> {
-    const row = this.#db.get<JobRow>(`SELECT ${COLUMNS} FROM jobs WHERE instance = ?`, instanceId);
+    const row = await this.#sql.get<JobRow>(`SELECT ${COLUMNS} FROM jobs WHERE instance = ?`, instanceId);
     return row && toJob(row);
   }
 
   async depths(): Promise<QueueDepth[]> {
-    return this.#db.all<QueueDepth>(
-      "SELECT queue, SUM(state = 'queued') AS queued, SUM(state = 'leased') AS leased FROM jobs GROUP BY queue ORDER BY queue",
-    ).map((r) => ({ queue: r.queue, queued: r.queued, leased: r.leased }));
+    return (await this.#sql.all<QueueDepth>(
+      "SELECT queue, COUNT(*) FILTER (WHERE state = 'queued') AS queued, COUNT(*) FILTER (WHERE state = 'leased') AS leased FROM jobs GROUP BY queue ORDER BY queue",
+    )).map((r) => ({ queue: r.queue, queued: r.queued, leased: r.leased }));
   }
 }

@@ -1,10 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { tempStore, type TempStore } from '../testing.ts';
+import { storeBackends, type TestStore } from '../testing.ts';
 
-describe('SQLite session revocations', () => {
-  let t: TempStore;
-  beforeEach(() => {
-    t = tempStore();
+const backends = storeBackends();
+
+describe.each(backends)('$name session revocations', ({ open }) => {
+  let t: TestStore;
+  beforeEach(async () => {
+    t = await open();
   });
   afterEach(() => t.cleanup());
 
@@ -35,17 +37,17 @@ describe('SQLite session revocations', () => {
   });
 });
 
-describe('SQLite used links', () => {
-  let t: TempStore;
-  beforeEach(() => {
-    t = tempStore();
+describe.each(backends)('$name used links', ({ open }) => {
+  let t: TestStore;
+  beforeEach(async () => {
+    t = await open();
   });
   afterEach(() => t.cleanup());
 
   it('claim a link once, across a restart and a second connection, until swept after it expires', async () => {
     expect(await t.store.usedLinks.claim('link-0001', 2_000)).toBe(true);
     expect(await t.store.usedLinks.claim('link-0001', 2_000)).toBe(false);
-    const other = t.openAnother(); // a second control process on the same file
+    const other = await t.openAnother(); // a second control process on the same file
     expect(await other.usedLinks.claim('link-0001', 2_000)).toBe(false);
     const store = await t.reopen();
     expect(await store.usedLinks.claim('link-0001', 2_000)).toBe(false);
@@ -56,7 +58,7 @@ describe('SQLite used links', () => {
   });
 
   it('let exactly one of many simultaneous claims of a link win', async () => {
-    const stores = [t.store, t.openAnother(), t.openAnother()];
+    const stores = [t.store, await t.openAnother(), await t.openAnother()];
     const results = await Promise.all(stores.flatMap((s) => [s.usedLinks.claim('race-0001', 9_000), s.usedLinks.claim('race-0001', 9_000)]));
     expect(results.filter(Boolean)).toHaveLength(1);
   });

@@ -1,15 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { User } from '../store.ts';
-import { tempStore, testConfig, testSpec, type TempStore } from '../testing.ts';
+import { storeBackends, testConfig, testSpec, type TestStore } from '../testing.ts';
+
+const backends = storeBackends();
 
 const SHA = 'ab'.repeat(32);
 
-describe('SQLite snapshot index', () => {
-  let t: TempStore;
+describe.each(backends)('$name snapshot index', ({ open }) => {
+  let t: TestStore;
   let ada: User;
   let bob: User;
   beforeEach(async () => {
-    t = tempStore();
+    t = await open();
     ada = await t.store.users.add({ name: 'ada', password: 'x' });
     bob = await t.store.users.add({ name: 'bob', password: 'x' });
   });

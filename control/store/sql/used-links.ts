@@ -1,19 +1,19 @@
 import type { UsedLinkStore } from '../store.ts';
-import type { Database } from './database.ts';
+import type { Sql } from './sql.ts';
 
-export class SqliteUsedLinks implements UsedLinkStore {
-  #db: Database;
+export class SqlUsedLinks implements UsedLinkStore {
+  #sql: Sql;
 
-  constructor(db: Database) {
-    this.#db = db;
+  constructor(sql: Sql) {
+    this.#sql = sql;
   }
 
   async claim(jti: string, expires: number): Promise<boolean> {
     // One statement: of two gateways claiming the same link at once, exactly one inserts it.
-    return this.#db.run('INSERT INTO used_links (jti, expires) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING', jti, expires) === 1;
+    return (await this.#sql.run('INSERT INTO used_links (jti, expires) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING', jti, expires)) === 1;
   }
 
   async sweep(now: number): Promise<number> {
-    return this.#db.run('DELETE FROM used_links WHERE expires <= ?', now);
+    return this.#sql.run('DELETE FROM used_links WHERE expires <= ?', now);
   }
 }

@@ -1,10 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { tempStore, testConfig, testSpec, type TempStore } from '../testing.ts';
+import { storeBackends, testConfig, testSpec, type TestStore } from '../testing.ts';
 
-describe('SQLite users', () => {
-  let t: TempStore;
-  beforeEach(() => {
-    t = tempStore();
+const backends = storeBackends();
+
+describe.each(backends)('$name users', ({ open }) => {
+  let t: TestStore;
+  beforeEach(async () => {
+    t = await open();
   });
   afterEach(() => t.cleanup());
 
@@ -55,6 +57,14 @@ describe('SQLite users', () => {
     expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
     expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({ code: 'CTL_LAST_ADMIN' });
     expect((await t.store.users.list()).filter((u) => u.admin)).toHaveLength(1);
+    // Two controls at once, again and again: never no admin left.
+    const other = await t.openAnother();
+    for (let round = 0; round < 20; round++) {
+      const [x, y] = (await t.store.users.list()).slice(0, 2);
+      await Promise.all([t.store.users.setAdmin(x.id, true), t.store.users.setAdmin(y.id, true)]);
+      await Promise.allSettled([t.store.users.setAdmin(x.id, false), other.users.setAdmin(y.id, false)]);
+      expect((await t.store.users.list()).filter((u) => u.admin)).toHaveLength(1);
+    }
     // Demoting a user who is no admin is no change, not a refusal.
     const c = await t.store.users.add({ name: 'c', password: 'x' });
     await t.store.users.setAdmin(c.id, false);
@@ -88,10 +98,10 @@ describe('SQLite users', () => {
   });
 });
 
-describe('SQLite API tokens', () => {
-  let t: TempStore;
-  beforeEach(() => {
-    t = tempStore();
+describe.each(backends)('$name API tokens', ({ open }) => {
+  let t: TestStore;
+  beforeEach(async () => {
+    t = await open();
   });
   afterEach(() => t.cleanup());
 

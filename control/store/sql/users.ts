@@ -2,7 +2,7 @@ import { ControlError } from '../../errors.ts';
 import { DEFAULT_SCRYPT_COST, hashPassword, verifyPassword, type ScryptCost } from '../passwords.ts';
 import { newId } from '../random-id.ts';
 import type { Clock, User, UserStore } from '../store.ts';
-import { isUniqueViolation, type Database } from './database.ts';
+import { isUniqueViolation, type Sql } from './sql.ts';
 
 interface UserRow {
   id: string;
@@ -18,14 +18,14 @@ export function toUser(row: Omit<UserRow, 'password_hash'>): User {
   return { id: row.id, name: row.name, admin: row.admin === 1, created: row.created };
 }
 
-export class SqliteUsers implements UserStore {
-  #db: Database;
+export class SqlUsers implements UserStore {
+  #sql: Sql;
   #clock: Clock;
   #cost: ScryptCost;
   #dummyHash: Promise<string> | undefined;
 
-  constructor(db: Database, clock: Clock, cost: ScryptCost = DEFAULT_SCRYPT_COST) {
-    this.#db = db;
+  constructor(sql: Sql, clock: Clock, cost: ScryptCost = DEFAULT_SCRYPT_COST) {
+    this.#sql = sql;
     this.#clock = clock;
     this.#cost = cost;
   }
@@ -36,7 +36,7 @@ export class SqliteUsers implements UserStore {
     const hash = await hashPassword(input.password, this.#cost);
     const row = { id: newId('u'), name: input.name, admin: input.admin ? 1 : 0, created: this.#clock() };
     try {
-      this.#db.run('INSERT INTO users (id, name, password_hash, admin, created) VALUES (?, ?, ?, ?, ?)', row.id, row.name, hash, row.admin, row.created);
+      await this.#sql.run('INSERT INTO users (id, name, password_hash, admin, created) VALUES (?, ?, ?, ?, ?)', row.id, row.name, hash, row.admin, row.created);
     } catch (err) {
       if (isUniqueViolation(err)) throw new ControlError('CTL_USER_EXISTS', `user "${input.name}" exists already`);
       throw err;
@@ -45,17 +45,17 @@ export class SqliteUsers implements UserStore {
   }
 
   async get(id: string): Promise<User | undefined> {
-    const row = this.#db.get<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = ? AND removed IS NULL`, id);
+    const row = await this.#sql.get<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = ? AND removed IS NULL`, id);
     return row && toUser(row);
   }
 
   async getByName(name: string): Promise<User | undefined> {
-    const row = this.#db.get<UserRow>(`SELECT ${COLUMNS} FROM users WHERE name = ? AND removed IS NULL`, name);
+    const row = await this.#sql.get<UserRow>(`SELECT ${COLUMNS} FROM users WHERE name = ? AND removed IS NULL`, name);
     return row && toUser(row);
   }
 
   async verifyPassword(name: string, password: string): Promise<User | undefined> {
-    const row = this.#db.get<UserRow>(`SELECT ${COLUMNS}, password_hash FROM users WHERE name = ? AND removed IS NULL`, name);
+    const row = await this.#sql.get<UserRow>(`SELECT ${COLUMNS}, password_hash FROM users WHERE name = ? AND removed IS NULL`, name);
     if (!row) {
       // Spend the same scrypt work for an unknown name, so timing does not tell which names exist.
       this.#dummyHash ??= hashPassword('wharf: no such user', this.#cost);
@@ -68,22 +68,28 @@ export class SqliteUsers implements UserStore {
   async setPassword(id: string, password: string): Promise<void> {
     checkPassword(password);
     const hash = await hashPassword(password, this.#cost);
-    if (this.#db.run('UPDATE users SET password_hash = ? WHERE id = ? AND removed IS NULL', hash, id) === 0) throw notFound(id);
+    if (await this.#sql.run('UPDATE users SET password_hash = ? WHERE id = ? AND removed IS NULL', hash, id) === 0) throw notFound(id);
   }
 
-  /** Makes or unmakes an admin; the last admin stays one (checked in the same statement, so two demotions cannot both pass). */
+  /**
+   * Makes or unmakes an admin; the last admin stays one. One transaction: a single UPDATE
+   * with the count in a subquery is not enough on PostgreSQL, where two demotions at once
+   * each see the other admin still there.
+   */
   async setAdmin(id: string, admin: boolean): Promise<void> {
-    const changed = admin
-      ? this.#db.run('UPDATE users SET admin = 1 WHERE id = ? AND removed IS NULL', id)
-      : this.#db.run('UPDATE users SET admin = 0 WHERE id = ? AND removed IS NULL AND (admin = 0 OR (SELECT count(*) FROM users WHERE admin = 1 AND id != ?) > 0)', id, id);
-    if (changed > 0) return;
-    const row = this.#db.get<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = ? AND removed IS NULL`, id);
-    if (!row) throw notFound(id);
-    throw new ControlError('CTL_LAST_ADMIN', `admin: "${row.name}" is the last admin and stays one; make another user an admin first`);
+    await this.#sql.transaction(async (tx) => {
+      const changed = admin
+        ? await tx.run('UPDATE users SET admin = 1 WHERE id = ? AND removed IS NULL', id)
+        : await tx.run('UPDATE users SET admin = 0 WHERE id = ? AND removed IS NULL AND (admin = 0 OR (SELECT count(*) FROM users WHERE admin = 1 AND id != ?) > 0)', id, id);
+      if (changed > 0) return;
+      const row = await tx.get<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = ? AND removed IS NULL`, id);
+      if (!row) throw notFound(id);
+      throw new ControlError('CTL_LAST_ADMIN', `admin: "${row.name}" is the last admin and stays one; make another user an admin first`);
+    });
   }
 
   async list(): Promise<User[]> {
-    return this.#db.all<UserRow>(`SELECT ${COLUMNS} FROM users WHERE removed IS NULL ORDER BY name`).map(toUser);
+    return (await this.#sql.all<UserRow>(`SELECT ${COLUMNS} FROM users WHERE removed IS NULL ORDER BY name`)).map(toUser);
   }
 
   /**
@@ -92,15 +98,15 @@ export class SqliteUsers implements UserStore {
    * in the same transaction. A removed admin may not be the last one, as with setAdmin.
    */
   async remove(id: string): Promise<void> {
-    this.#db.transaction(() => {
-      const row = this.#db.get<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = ? AND removed IS NULL`, id);
+    await this.#sql.transaction(async (tx) => {
+      const row = await tx.get<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = ? AND removed IS NULL`, id);
       if (!row) throw notFound(id);
-      if (row.admin === 1 && this.#db.get<{ n: number }>('SELECT count(*) AS n FROM users WHERE admin = 1 AND id != ?', id)!.n === 0) {
+      if (row.admin === 1 && (await tx.get<{ n: number }>('SELECT count(*) AS n FROM users WHERE admin = 1 AND id != ?', id))!.n === 0) {
         throw new ControlError('CTL_LAST_ADMIN', `"${row.name}" is the last admin and cannot be removed; make another user an admin first`);
       }
       const now = this.#clock();
-      this.#db.run('UPDATE users SET removed = ?, admin = 0, name = ? WHERE id = ?', now, `~${id}`, id);
-      this.#db.run('UPDATE api_tokens SET revoked = ? WHERE user = ? AND revoked IS NULL', now, id);
+      await tx.run('UPDATE users SET removed = ?, admin = 0, name = ? WHERE id = ?', now, `~${id}`, id);
+      await tx.run('UPDATE api_tokens SET revoked = ? WHERE "user" = ? AND revoked IS NULL', now, id);
     });
   }
 }

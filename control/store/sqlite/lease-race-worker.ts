@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openSqliteStore } from './open.ts';
 
 /*
- * One contender in jobs.test.ts's lease race: its own thread and its own connection to the
+ * One contender in lease-race.test.ts's race: its own thread and its own connection to the
  * file, leasing as fast as it can once the shared gate opens. Posts the seqs it got.
  */
 

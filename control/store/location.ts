@@ -1,0 +1,61 @@
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { ScryptCost } from './passwords.ts';
+import { openPostgresStore, redact } from './postgres/open.ts';
+import { openSqliteStore } from './sqlite/open.ts';
+import type { Clock, Store } from './store.ts';
+
+/*
+ * Where control keeps its state, as `--store` (WHARF_STORE) names it: `sqlite:` (the
+ * embedded default, WHARF_HOME/wharf.db), `sqlite:PATH`, or a PostgreSQL URL. `wharf store
+ * copy` names its two ends the same way.
+ */
+
+export type StoreLocation = { kind: 'sqlite'; file: string | null } | { kind: 'postgres'; url: string };
+
+/** Throws an Error saying what is expected; never repeats the value, which may hold a password. */
+export function parseStoreLocation(raw: string): StoreLocation {
+  const text = raw.trim();
+  if (/^postgres(ql)?:\/\//i.test(text)) {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      throw new Error('a PostgreSQL store is postgres://USER:PASSWORD@HOST:PORT/DATABASE; this one does not parse as a URL (percent-encode special characters in the password)');
+    }
+    if (!url.hostname) throw new Error('a PostgreSQL store URL needs a host: postgres://USER:PASSWORD@HOST:PORT/DATABASE');
+    return { kind: 'postgres', url: text };
+  }
+  if (/^sqlite:/i.test(text)) {
+    const file = text.slice('sqlite:'.length);
+    return { kind: 'sqlite', file: file === '' ? null : file };
+  }
+  throw new Error(`must be sqlite: (WHARF_HOME/wharf.db), sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE, got "${text.split(':')[0]}:…"`);
+}
+
+/** For logs and messages: the PostgreSQL URL without its password. */
+export function describeStore(location: StoreLocation | undefined, home: string): string {
+  if (location?.kind === 'postgres') return redact(location.url);
+  return `sqlite:${sqliteFile(location, home)}`;
+}
+
+function sqliteFile(location: StoreLocation | undefined, home: string): string {
+  return location?.kind === 'sqlite' && location.file ? location.file : join(home, 'wharf.db');
+}
+
+export interface OpenStoreOptions {
+  home: string;
+  clock: Clock;
+  scryptCost?: ScryptCost;
+  log: Logger;
+}
+
+/** Opens the store at `location` (undefined: the embedded default), migrated to this Wharf's schema. */
+export async function openStore(location: StoreLocation | undefined, options: OpenStoreOptions): Promise<Store> {
+  const { clock, scryptCost, log } = options;
+  if (location?.kind === 'postgres') {
+    // A broken pooled connection is replaced by the pool; the next query that needs one opens it.
+    return openPostgresStore({ url: location.url, clock, scryptCost, onError: (err) => log.warn({ err: err.message }, 'store: a PostgreSQL connection broke; it will be replaced') });
+  }
+  return openSqliteStore({ file: sqliteFile(location, options.home), clock, scryptCost });
+}

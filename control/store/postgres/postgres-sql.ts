@@ -1,0 +1,94 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type pg from 'pg';
+import type { Sql, SqlValue } from '../sql/sql.ts';
+
+/*
+ * The store's Sql over a node-postgres pool. Statements are written with SQLite's `?`
+ * placeholders; they become `$1, $2 …` here, once per statement text.
+ *
+ * Transactions run SERIALIZABLE: the shared store code reads, checks and writes (a status
+ * change, a lease) as it does on SQLite, where one writer at a time makes that safe; here
+ * PostgreSQL refuses whichever of two such transactions would break it (SQLSTATE 40001, or
+ * 40P01 for a deadlock), and the loser runs again on the new state.
+ */
+
+const RETRYABLE = new Set(['40001', '40P01']);
+const ATTEMPTS = 10;
+
+export class PostgresSql implements Sql {
+  readonly dialect = 'postgres' as const;
+  #pool: pg.Pool;
+
+  constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  async get<T>(sql: string, ...params: SqlValue[]): Promise<T | undefined> {
+    return (await this.#pool.query(numbered(sql), params)).rows[0] as T | undefined;
+  }
+
+  async all<T>(sql: string, ...params: SqlValue[]): Promise<T[]> {
+    return (await this.#pool.query(numbered(sql), params)).rows as T[];
+  }
+
+  async run(sql: string, ...params: SqlValue[]): Promise<number> {
+    return (await this.#pool.query(numbered(sql), params)).rowCount ?? 0;
+  }
+
+  async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.#pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+        const result = await fn(onClient(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        // A client whose ROLLBACK fails is in an unknown state: the pool drops it.
+        await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+        if (!RETRYABLE.has((err as { code?: string }).code ?? '') || attempt === ATTEMPTS) throw err;
+      } finally {
+        client.release(broken);
+      }
+      // Jittered, growing pauses: contenders that collided once should not collide again.
+      await sleep(Math.random() * 2 ** Math.min(attempt, 6));
+    }
+  }
+}
+
+/** A transaction's Sql: every statement on its one client; a nested transaction joins it. */
+function onClient(client: pg.PoolClient): Sql {
+  const tx: Sql = {
+    dialect: 'postgres',
+    get: async (sql, ...params) => (await client.query(numbered(sql), params)).rows[0],
+    all: async (sql, ...params) => (await client.query(numbered(sql), params)).rows,
+    run: async (sql, ...params) => (await client.query(numbered(sql), params)).rowCount ?? 0,
+    transaction: (fn) => fn(tx),
+  };
+  return tx;
+}
+
+const converted = new Map<string, string>();
+
+/** `?` placeholders as `$1, $2 …`; a `?` inside a quoted literal or identifier stays. */
+export function numbered(sql: string): string {
+  let text = converted.get(sql);
+  if (text !== undefined) return text;
+  let n = 0;
+  let quote: string | null = null;
+  text = '';
+  for (const ch of sql) {
+    if (quote) {
+      if (ch === quote) quote = null;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+    } else if (ch === '?') {
+      text += `$${++n}`;
+      continue;
+    }
+    text += ch;
+  }
+  converted.set(sql, text);
+  return text;
+}

@@ -1,0 +1,39 @@
+import type { ScryptCost } from '../passwords.ts';
+import type { Clock, Store } from '../store.ts';
+import { SqlAgents } from './agents.ts';
+import { SqlApiTokens } from './api-tokens.ts';
+import { SqlConsole, type ConsoleLimits } from './console.ts';
+import { SqlGateways } from './gateways.ts';
+import { SqlInstances } from './instances.ts';
+import { SqlJobs } from './jobs.ts';
+import { SqlSessionRevocations } from './session-revocations.ts';
+import { SqlSnapshots } from './snapshots.ts';
+import type { Sql } from './sql.ts';
+import { SqlUsedLinks } from './used-links.ts';
+import { SqlUsers } from './users.ts';
+
+export interface SqlStoreOptions {
+  /** Milliseconds since the epoch; control passes Date.now, tests a clock they move. */
+  clock: Clock;
+  /** Lower it in tests only: hashing at the default cost takes about 0.1 s. */
+  scryptCost?: ScryptCost;
+  console?: ConsoleLimits;
+}
+
+/** The whole store over one database, whichever it is; `close` releases the database. */
+export function sqlStore(sql: Sql, options: SqlStoreOptions, close: () => Promise<void>): Store {
+  const { clock } = options;
+  return {
+    users: new SqlUsers(sql, clock, options.scryptCost),
+    apiTokens: new SqlApiTokens(sql, clock),
+    agents: new SqlAgents(sql, clock),
+    gateways: new SqlGateways(sql, clock),
+    instances: new SqlInstances(sql, clock),
+    jobs: new SqlJobs(sql),
+    snapshots: new SqlSnapshots(sql, clock),
+    console: new SqlConsole(sql, clock, options.console),
+    revocations: new SqlSessionRevocations(sql),
+    usedLinks: new SqlUsedLinks(sql),
+    close,
+  };
+}
