@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The `wharf` command: one entry for every part (DESIGN.md "CLI").
+import { ControlError } from '../control/errors.ts';
 import { ValidationError } from '../protocol/validate.ts';
 import { UsageError } from '../protocol/settings.ts';
 import { commands } from './commands/index.ts';
@@ -58,6 +59,11 @@ main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof UsageError || err instanceof ValidationError || ['ENOENT', 'EACCES', 'EADDRINUSE', 'EADDRNOTAVAIL'].includes(e.code ?? '')) {
     console.error(`wharf: ${e.message}`);
     process.exit(2);
+  }
+  // Control's own expected failures where the CLI runs control code itself (its start, `wharf store copy`).
+  if (err instanceof ControlError) {
+    console.error(`wharf: ${e.code}: ${e.message}`);
+    process.exit(1);
   }
   if (e instanceof Error && !e.stack?.includes('/node_modules/') && e.constructor === Error) {
     console.error(`wharf: ${e.message}`);

@@ -36,6 +36,7 @@ export const controlErrors = {
   CTL_INTERNAL: { status: 500, message: 'Control hit an unexpected error; it has been logged.' },
   CTL_STORE_TOO_NEW: { status: 500, message: 'The database was written by a newer Wharf. Upgrade Wharf, or point WHARF_HOME (or --store) at another database.' },
   CTL_STORE_MIGRATION: { status: 500, message: 'The database could not be upgraded; it was left as it was. See the log for the failing step.' },
+  CTL_STORE_NOT_EMPTY: { status: 409, message: 'The target store holds data already; nothing was copied. Copy into an empty database, or pass --replace to replace what it holds.' },
   CTL_STORE_UNREACHABLE: { status: 503, message: 'The store cannot be reached: check that PostgreSQL runs, that the host and port of --store (WHARF_STORE) are right, and that its user and password are accepted.' },
 } satisfies Record<string, ErrorSpec>;
 

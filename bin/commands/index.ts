@@ -28,6 +28,7 @@ export const commands: Record<string, () => Promise<Command>> = {
   snapshots: load('./snapshots.ts', 'snapshotsHelp', 'runSnapshots'),
   snapshot: load('./snapshot.ts', 'snapshotHelp', 'runSnapshot'),
   keys: load('./keys.ts', 'keysHelp', 'runKeys'),
+  store: load('./store.ts', 'storeHelp', 'runStore'),
   launch: instances('launch'),
   ls: instances('ls'),
   show: instances('show'),

@@ -1,8 +1,10 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ScryptCost } from './passwords.ts';
-import { openPostgresStore, redact } from './postgres/open.ts';
-import { openSqliteStore } from './sqlite/open.ts';
+import { openPostgresSql, redact } from './postgres/open.ts';
+import { sqlStore } from './sql/sql-store.ts';
+import type { Sql } from './sql/sql.ts';
+import { openSqliteSql } from './sqlite/open.ts';
 import type { Clock, Store } from './store.ts';
 
 /*
@@ -52,10 +54,17 @@ export interface OpenStoreOptions {
 
 /** Opens the store at `location` (undefined: the embedded default), migrated to this Wharf's schema. */
 export async function openStore(location: StoreLocation | undefined, options: OpenStoreOptions): Promise<Store> {
-  const { clock, scryptCost, log } = options;
+  const { sql, close } = await openSql(location, options);
+  return sqlStore(sql, options, close);
+}
+
+/** The database at `location` as the Sql the stores run on, migrated: what `wharf store copy` reads and writes. */
+export async function openSql(location: StoreLocation | undefined, options: Omit<OpenStoreOptions, 'scryptCost'>): Promise<{ sql: Sql; close: () => Promise<void> }> {
+  const { clock, log } = options;
   if (location?.kind === 'postgres') {
     // A broken pooled connection is replaced by the pool; the next query that needs one opens it.
-    return openPostgresStore({ url: location.url, clock, scryptCost, onError: (err) => log.warn({ err: err.message }, 'store: a PostgreSQL connection broke; it will be replaced') });
+    return openPostgresSql({ url: location.url, clock, onError: (err) => log.warn({ err: err.message }, 'store: a PostgreSQL connection broke; it will be replaced') });
   }
-  return openSqliteStore({ file: sqliteFile(location, options.home), clock, scryptCost });
+  const sql = openSqliteSql({ file: sqliteFile(location, options.home), clock });
+  return { sql, close: async () => sql.close() };
 }

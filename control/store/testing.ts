@@ -6,9 +6,10 @@ import { startPostgres, type Postgres } from '../../test/support/postgres.ts';
 import { parseAppConfig, type AppConfig } from '../../protocol/app-config.ts';
 import { parseLaunchSpec, type LaunchSpec } from '../../protocol/launch-spec.ts';
 import type { Store } from './store.ts';
-import { openPostgresStore } from './postgres/open.ts';
+import { openPostgresSql, openPostgresStore } from './postgres/open.ts';
 import type { ConsoleLimits } from './sql/console.ts';
-import { openSqliteStore, type SqliteStoreOptions } from './sqlite/open.ts';
+import type { Sql } from './sql/sql.ts';
+import { openSqliteSql, openSqliteStore, type SqliteStoreOptions } from './sqlite/open.ts';
 
 /*
  * Helpers for the store's tests: a real SQLite file in a temp folder or a fresh database on a
@@ -38,6 +39,8 @@ export interface TestStore {
   reopen(): Promise<Store>;
   /** Opens a second connection to the same database, as a second control would. */
   openAnother(): Promise<Store>;
+  /** A connection of its own to the database, below the store: rows as they are. */
+  sql(): Promise<Sql>;
   cleanup(): Promise<void>;
 }
 
@@ -52,9 +55,14 @@ export function tempStore(options: Partial<SqliteStoreOptions> = {}): TempStore 
   const file = join(dir, 'wharf.db');
   const clock = new ManualClock();
   const open = () => openSqliteStore({ file, clock: clock.read, scryptCost: TEST_SCRYPT_COST, ...options });
-  const others: Store[] = [];
+  const others: { close(): unknown }[] = [];
   const t: TempStore = {
     dir, file, clock, store: open(),
+    async sql() {
+      const sql = openSqliteSql({ file, clock: clock.read });
+      others.push(sql);
+      return sql;
+    },
     async reopen() {
       await t.store.close();
       t.store = open();
@@ -98,9 +106,14 @@ export function storeBackends(): StoreBackend[] {
         const url = await (await cluster).createDatabase();
         const clock = new ManualClock();
         const open = () => openPostgresStore({ url, clock: clock.read, scryptCost: TEST_SCRYPT_COST, ...options });
-        const others: Store[] = [];
+        const others: { close(): unknown }[] = [];
         const t: TestStore = {
           clock, store: await open(),
+          async sql() {
+            const raw = await openPostgresSql({ url, clock: clock.read });
+            others.push(raw);
+            return raw.sql;
+          },
           async reopen() {
             await t.store.close();
             t.store = await open();

@@ -30,12 +30,18 @@ const types = {
   },
 };
 
+/** Opens the PostgreSQL store: see openPostgresSql. */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
+  const { sql, close } = await openPostgresSql(options);
+  return sqlStore(sql, options, close);
+}
+
 /**
- * Opens the PostgreSQL store: a pool of connections, migrations applied. Throws
+ * Opens a pool of connections to the database and applies the migrations. Throws
  * CTL_STORE_UNREACHABLE when the server cannot be reached or refuses the login, and
  * CTL_STORE_TOO_NEW for a database written by a newer Wharf.
  */
-export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
+export async function openPostgresSql(options: Omit<PostgresStoreOptions, keyof SqlStoreOptions> & Pick<SqlStoreOptions, 'clock'>): Promise<{ sql: PostgresSql; close: () => Promise<void> }> {
   const pool = new pg.Pool({
     connectionString: options.url, max: options.maxConnections ?? POOL_SIZE, types: types as pg.CustomTypesConfig,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: 'wharf control',
@@ -55,7 +61,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     await pool.end();
     throw err;
   }
-  return sqlStore(new PostgresSql(pool), options, () => pool.end());
+  return { sql: new PostgresSql(pool), close: () => pool.end() };
 }
 
 /** The URL without its password, for messages and logs. */

@@ -17,11 +17,17 @@ export interface SqliteStoreOptions extends SqlStoreOptions {
 
 const BUSY_TIMEOUT_MS = 5_000; // five seconds
 
+/** Opens the SQLite store: see openSqliteSql. */
+export function openSqliteStore(options: SqliteStoreOptions): Store {
+  const sql = openSqliteSql(options);
+  return sqlStore(sql, options, async () => sql.close());
+}
+
 /**
- * Opens (creating if needed) the SQLite store: WAL journal, foreign keys on, migrations
+ * Opens (creating if needed) the SQLite database: WAL journal, foreign keys on, migrations
  * applied. Throws CTL_STORE_TOO_NEW for a database written by a newer Wharf.
  */
-export function openSqliteStore(options: SqliteStoreOptions): Store {
+export function openSqliteSql(options: Omit<SqliteStoreOptions, keyof SqlStoreOptions> & Pick<SqlStoreOptions, 'clock'>): SqliteSql {
   if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true, mode: 0o700 });
   const raw = new DatabaseSync(options.file, { enableForeignKeyConstraints: true, timeout: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS });
   // The file holds password and token hashes: owner only. SQLite gives -wal and -shm the same mode.
@@ -37,5 +43,5 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     sql.close();
     throw err;
   }
-  return sqlStore(sql, options, async () => sql.close());
+  return sql;
 }
