@@ -12,7 +12,8 @@ export const ADMIN_NAME = 'admin';
  * 0600, so the local CLI just works. Each is made only when its file is missing; a restart
  * changes nothing. A missing password file for an existing admin is left missing: someone
  * removed it on purpose, and `wharf users passwd admin` sets a new one (given the current
- * one, as for anyone's own password; else another admin sets it).
+ * one, as for anyone's own password; else another admin sets it). Of several controls
+ * starting together on one new store, one makes the admin; each writes a token of its own.
  */
 export async function firstStart(store: Store, home: string, log: Logger): Promise<void> {
   const passwordFile = join(home, 'admin.password');
@@ -20,10 +21,16 @@ export async function firstStart(store: Store, home: string, log: Logger): Promi
   let admin = await store.users.getByName(ADMIN_NAME);
   if (!admin) {
     const password = randomBytes(18).toString('base64url'); // 144 bits
-    admin = await store.users.add({ name: ADMIN_NAME, password, admin: true });
-    // 'wx': never overwrite a file someone else made.
-    if (!existsSync(passwordFile)) writeFileSync(passwordFile, `${password}\n`, { mode: 0o600, flag: 'wx' });
-    log.info({ file: passwordFile }, 'created the admin user');
+    try {
+      admin = await store.users.add({ name: ADMIN_NAME, password, admin: true });
+      // 'wx': never overwrite a file someone else made.
+      if (!existsSync(passwordFile)) writeFileSync(passwordFile, `${password}\n`, { mode: 0o600, flag: 'wx' });
+      log.info({ file: passwordFile }, 'created the admin user');
+    } catch (err) {
+      // Another control on the same store made it a moment ago: its WHARF_HOME has the password.
+      if ((err as { code?: string }).code !== 'CTL_USER_EXISTS') throw err;
+      admin = (await store.users.getByName(ADMIN_NAME))!;
+    }
   }
   if (!existsSync(tokenFile)) {
     const { token } = await store.apiTokens.create(admin.id, 'admin.token');

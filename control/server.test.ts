@@ -14,7 +14,7 @@ describe('control API (in process)', () => {
   let f: ApiFixture;
 
   beforeEach(async () => {
-    f = apiFixture();
+    f = await apiFixture();
     ({ t, control } = f);
     adminToken = (await f.user('admin', { admin: true })).token;
     bobToken = (await f.user('bob')).token;

@@ -37,6 +37,7 @@ import { snapshotRoutes } from './api/snapshots.ts';
 import { snapshotRequestRoutes } from './api/snapshot-requests.ts';
 import { BlobStore } from './snapshots/blob-store.ts';
 import { firstStart } from './first-start.ts';
+import { sharedKey } from './keys/shared-key.ts';
 import { SigningKeys } from './keys/signing-keys.ts';
 import { caRoutes } from './api/ca.ts';
 import { ControlMetrics } from './metrics/control-metrics.ts';
@@ -163,6 +164,7 @@ export function buildControlApp(parts: ControlParts): ControlApp {
   app.get('/.well-known/jwks.json', async (_request, reply) => {
     // Gateways refetch on an unknown kid; a short cache spares them nothing else.
     reply.header('cache-control', 'max-age=60');
+    await keys.refreshSoon(); // the key another control rotated to
     return keys.jwks(clock());
   });
 
@@ -225,7 +227,8 @@ export async function startControl(settings: ControlSettings, log: Logger, optio
   log.info({ store: describeStore(settings.store, settings.home) }, 'store open');
   try {
     await firstStart(store, settings.home, log);
-    const keys = SigningKeys.open(join(settings.home, 'keys'), clock());
+    // Keys live in the store, shared by every control; an older install's key files are imported once.
+    const keys = await SigningKeys.open(store.signingKeys, clock(), { importFrom: join(settings.home, 'keys') });
     for (const p of keys.problems) log.warn({ file: p.file }, `signing key skipped: ${p.message}`);
     const routes = new RouteLog();
     await restoreRoutes(store, routes);
@@ -236,9 +239,10 @@ export async function startControl(settings: ControlSettings, log: Logger, optio
     const built = buildControlApp({
       store, keys, routes, log, clock, hosts, history,
       agents: { leaseMs: settings.leaseTimeoutS * 1000, tcpPorts: settings.tcpPorts },
-      consoleSessions: ConsoleSessions.fromKeyFile(join(settings.home, 'keys', 'console-session.key'), clock),
+      // Cookie keys from the store: a dashboard sign-in on one control holds on every other.
+      consoleSessions: new ConsoleSessions(await sharedKey(store.sharedKeys, 'console-session', join(settings.home, 'keys', 'console-session.key')), clock),
       // One key for every gateway's app cookies, so that each accepts the others' (never logged).
-      appSessions: new AppSessions(store, AppSessions.keyFromFile(join(settings.home, 'keys', 'app-session.key'))),
+      appSessions: new AppSessions(store, await sharedKey(store.sharedKeys, 'app-session', join(settings.home, 'keys', 'app-session.key'))),
       snapshots: { blobs, maxBytes: settings.snapshotMaxBytes },
       caFile: join(settings.home, 'certs', 'ca.pem'),
       idle: { windowMs: settings.idleWindowS * 1000, warningMs: settings.idleWarningS * 1000 },

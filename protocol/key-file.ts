@@ -16,5 +16,10 @@ export function readOrCreateKey(file: string): Buffer {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
   }
+  return readKey(file);
+}
+
+/** The key kept in `file` (base64url). */
+export function readKey(file: string): Buffer {
   return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64url');
 }

@@ -18,7 +18,7 @@ describe('starting routes (in process, injected clock)', () => {
   let agent: (method: 'POST', path: string, payload?: object) => Promise<{ statusCode: number; json(): any }>;
 
   beforeEach(async () => {
-    f = apiFixture({ agents: { leaseMs: LEASE_MS, tcpPorts: [21010, 21019], pollMs: 10 } });
+    f = await apiFixture({ agents: { leaseMs: LEASE_MS, tcpPorts: [21010, 21019], pollMs: 10 } });
     sweeper = new AgentSweeper({ store: f.t.store, routes: f.routes, clock: f.t.clock.read, graceMs: 60_000 });
     const admin = await f.user('admin', { admin: true });
     owner = admin.id;

@@ -18,7 +18,7 @@ describe('agents API (in process, injected clock)', () => {
   let f: ApiFixture;
 
   beforeEach(async () => {
-    f = apiFixture({ agents: { leaseMs: LEASE_MS, tcpPorts: [21000, 21009], pollMs: 10 } });
+    f = await apiFixture({ agents: { leaseMs: LEASE_MS, tcpPorts: [21000, 21009], pollMs: 10 } });
     ({ t, routes, control } = f);
     sweeper = new AgentSweeper({ store: t.store, routes, clock: t.clock.read, graceMs: GRACE_MS });
     ({ id: ownerId, token: adminToken } = await f.user('admin', { admin: true }));

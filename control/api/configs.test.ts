@@ -9,7 +9,7 @@ describe('a config with several mistakes (in process)', () => {
   let token: string;
 
   beforeAll(async () => {
-    f = apiFixture();
+    f = await apiFixture();
     token = (await f.user('bob')).token;
   });
   afterAll(() => f.close());

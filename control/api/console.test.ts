@@ -15,7 +15,7 @@ describe('instance console (JSON, ownership, live follow over a real socket)', (
   let f: ApiFixture;
 
   beforeEach(async () => {
-    f = apiFixture({ agents: { leaseMs: 30_000, tcpPorts: [21100, 21109], pollMs: 10 } });
+    f = await apiFixture({ agents: { leaseMs: 30_000, tcpPorts: [21100, 21109], pollMs: 10 } });
     ({ t, control } = f);
     ({ id: ownerId, token: adminToken } = await f.user('admin', { admin: true }));
     userToken = (await f.user('bob')).token;

@@ -10,7 +10,7 @@ describe('POST /api/v1/gateways/links: a one-time link works once across gateway
   let admin: string;
 
   beforeEach(async () => {
-    f = apiFixture();
+    f = await apiFixture();
     admin = (await f.user('root', { admin: true })).token;
     g1 = (await f.call('POST', '/api/v1/gateways', admin, { name: 'g1' })).json().key;
     g2 = (await f.call('POST', '/api/v1/gateways', admin, { name: 'g2' })).json().key;

@@ -14,7 +14,7 @@ describe('following instances (server-sent events)', () => {
   let port: number;
 
   beforeEach(async () => {
-    f = apiFixture({ hosts: { publicUrl: `${ORIGIN}/`, appsDomain: 'apps.test' } });
+    f = await apiFixture({ hosts: { publicUrl: `${ORIGIN}/`, appsDomain: 'apps.test' } });
     admin = (await f.user('admin', { admin: true })).token;
     bob = (await f.user('bob')).token;
     await f.control.app.listen({ host: '127.0.0.1', port: 0 });

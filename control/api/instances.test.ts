@@ -29,7 +29,7 @@ describe('instances API (in process)', () => {
   let f: ApiFixture;
 
   beforeEach(async () => {
-    f = apiFixture({ hosts: { publicUrl: 'https://wharf.test:8443/', appsDomain: 'apps.test' } });
+    f = await apiFixture({ hosts: { publicUrl: 'https://wharf.test:8443/', appsDomain: 'apps.test' } });
     ({ t } = f);
     adminToken = (await f.user('admin', { admin: true })).token;
     bobToken = (await f.user('bob')).token;

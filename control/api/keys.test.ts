@@ -14,7 +14,7 @@ describe('signing key rotation (in process)', () => {
   let f: ApiFixture;
 
   beforeEach(async () => {
-    f = apiFixture();
+    f = await apiFixture();
     ({ t, keys } = f);
     adminToken = (await f.user('admin', { admin: true })).token;
     bobToken = (await f.user('bob')).token;
@@ -51,7 +51,7 @@ describe('signing key rotation (in process)', () => {
 
     // Past the old key's last possible token (max lifetime + skew), prune drops it.
     t.clock.advance(keys.maxTokenLifetimeS * 1000 + 60_001);
-    keys.prune(t.clock.now);
+    await keys.prune(t.clock.now);
     expect((await jwks()).keys.map((k) => k.kid)).toEqual([newKid]);
   });
 
@@ -65,24 +65,24 @@ describe('signing key rotation (in process)', () => {
     expect(keys.currentKid).toBe(kid);
   });
 
-  it('rotates automatically only once the current key is older than the rotation age', () => {
+  it('rotates automatically only once the current key is older than the rotation age', async () => {
     const day = 86_400_000;
     const first = keys.currentKid;
     t.clock.advance(29 * day);
-    expect(rotateIfDue(keys, t.clock.now, 30 * day)).toBeUndefined();
+    expect(await rotateIfDue(keys, t.clock.now, 30 * day)).toBeUndefined();
     expect(keys.currentKid).toBe(first);
     t.clock.advance(day);
-    const second = rotateIfDue(keys, t.clock.now, 30 * day);
+    const second = await rotateIfDue(keys, t.clock.now, 30 * day);
     expect(second).toBeDefined();
     expect(keys.currentKid).toBe(second);
     expect(keys.jwks(t.clock.now).keys.map((k) => k.kid)).toContain(first);
     // An hour later: not due again, and the old key is still needed.
     t.clock.advance(3_600_000);
-    expect(rotateIfDue(keys, t.clock.now, 30 * day)).toBeUndefined();
+    expect(await rotateIfDue(keys, t.clock.now, 30 * day)).toBeUndefined();
     expect(keys.jwks(t.clock.now).keys).toHaveLength(2);
     // A day and a minute later the old key's tokens have all expired: the same check prunes it.
     t.clock.advance(day);
-    rotateIfDue(keys, t.clock.now, 30 * day);
+    await rotateIfDue(keys, t.clock.now, 30 * day);
     expect(keys.jwks(t.clock.now).keys.map((k) => k.kid)).toEqual([second]);
   });
 });

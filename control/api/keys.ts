@@ -20,12 +20,13 @@ export function keyRoutes(app: FastifyInstance, keys: SigningKeys, auth: ApiAuth
 
   app.get('/api/v1/keys', async (request) => {
     auth.admin(request);
+    await keys.refresh(); // another control may have rotated
     return view();
   });
 
   app.post('/api/v1/keys/rotate', async (request, reply) => {
     auth.admin(request);
-    const kid = keys.rotate(clock());
+    const kid = await keys.rotate(clock());
     return reply.code(201).send({ kid, ...view() });
   });
 }

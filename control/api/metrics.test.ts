@@ -21,7 +21,7 @@ describe('metrics history API (gateway deltas, agent samples, query)', () => {
   let f: ApiFixture;
 
   beforeEach(async () => {
-    f = apiFixture({ agents: { leaseMs: 30_000, tcpPorts: [21200, 21209], pollMs: 10 } }, { start: Date.UTC(2025, 0, 1, 12) }); // minute-aligned
+    f = await apiFixture({ agents: { leaseMs: 30_000, tcpPorts: [21200, 21209], pollMs: 10 } }, { start: Date.UTC(2025, 0, 1, 12) }); // minute-aligned
     ({ t, control } = f);
     const admin = await f.user('admin', { admin: true });
     adminToken = admin.token;

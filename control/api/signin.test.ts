@@ -14,7 +14,7 @@ describe('dashboard sign-in and /auth/app (in process)', () => {
   let f: ApiFixture;
 
   beforeEach(async () => {
-    f = apiFixture({ hosts: { publicUrl: `${ORIGIN}/`, appsDomain: 'apps.test' } });
+    f = await apiFixture({ hosts: { publicUrl: `${ORIGIN}/`, appsDomain: 'apps.test' } });
     ({ t, control } = f);
     bobToken = (await f.user('bob')).token;
     const carolToken = (await f.user('carol')).token;
@@ -136,7 +136,7 @@ describe('sign-in throttling (in process)', () => {
   let gatewayKey: string;
   beforeEach(async () => {
     // No waits (delayMs 0) and a refusal after three failures: the test needs no real time.
-    f = apiFixture({ hosts: { publicUrl: `${ORIGIN}/`, appsDomain: 'apps.test' }, signin: { refuseAfter: 3, delayMs: 0 } });
+    f = await apiFixture({ hosts: { publicUrl: `${ORIGIN}/`, appsDomain: 'apps.test' }, signin: { refuseAfter: 3, delayMs: 0 } });
     await f.user('bob');
     gatewayKey = (await f.t.store.gateways.add('g1')).key;
   });
@@ -184,8 +184,8 @@ describe('sign-in throttling (in process)', () => {
 
 describe('the sign-in page', () => {
   let f: ApiFixture;
-  beforeEach(() => {
-    f = apiFixture();
+  beforeEach(async () => {
+    f = await apiFixture();
   });
   afterEach(() => f.close());
 

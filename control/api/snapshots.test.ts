@@ -26,7 +26,7 @@ describe('snapshots API (real socket, real SQLite file)', () => {
   async function start() {
     const blobs = new BlobStore(blobDir);
     blobs.sweepTemp();
-    ({ control } = buildTestApp(t, { agents: { leaseMs: 30_000, tcpPorts: [21100, 21109], pollMs: 10 }, snapshots: { blobs, maxBytes: MAX } }));
+    ({ control } = await buildTestApp(t, { agents: { leaseMs: 30_000, tcpPorts: [21100, 21109], pollMs: 10 }, snapshots: { blobs, maxBytes: MAX } }));
     await control.app.listen({ host: '127.0.0.1', port: 0 });
     url = `http://127.0.0.1:${(control.app.server.address() as AddressInfo).port}`;
   }

@@ -1,5 +1,4 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { join } from 'node:path';
 import { pino } from 'pino';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { SigningKeys } from '../keys/signing-keys.ts';
@@ -19,9 +18,9 @@ export interface TestApp {
   control: ControlApp;
 }
 
-/** The control app over `t`'s store and clock, with keys under `t.dir/keys` and a silent log. */
-export function buildTestApp(t: TempStore, parts: TestParts = {}): TestApp {
-  const keys = SigningKeys.open(join(t.dir, 'keys'), t.clock.now);
+/** The control app over `t`'s store and clock, with keys in the store and a silent log. */
+export async function buildTestApp(t: TempStore, parts: TestParts = {}): Promise<TestApp> {
+  const keys = await SigningKeys.open(t.store.signingKeys, t.clock.now);
   const routes = new RouteLog();
   const control = buildControlApp({ store: t.store, keys, routes, log: pino({ level: 'silent' }), clock: t.clock.read, ...parts });
   return { keys, routes, control };
@@ -47,10 +46,10 @@ export interface ApiFixture extends TestApp {
 }
 
 /** A temp store (its clock at `start` when given) and the app built over it. */
-export function apiFixture(parts: TestParts = {}, options: { start?: number } = {}): ApiFixture {
+export async function apiFixture(parts: TestParts = {}, options: { start?: number } = {}): Promise<ApiFixture> {
   const t = tempStore();
   if (options.start !== undefined) t.clock.now = options.start;
-  const built = buildTestApp(t, parts);
+  const built = await buildTestApp(t, parts);
   return {
     ...built, t,
     user: (name, userOptions) => addTestUser(t.store, name, userOptions),

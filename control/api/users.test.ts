@@ -7,7 +7,7 @@ describe('PATCH /api/v1/users/:name {admin} (in process)', () => {
   let bob: string;
 
   beforeEach(async () => {
-    f = apiFixture();
+    f = await apiFixture();
     root = (await f.user('root', { admin: true })).token;
     bob = (await f.user('bob')).token;
   });
@@ -80,7 +80,7 @@ describe('changing passwords and removing users end sessions (in process)', () =
   let bob: { id: string; token: string };
 
   beforeEach(async () => {
-    f = apiFixture({ hosts: { publicUrl: `${ORIGIN}/`, appsDomain: 'apps.test' } });
+    f = await apiFixture({ hosts: { publicUrl: `${ORIGIN}/`, appsDomain: 'apps.test' } });
     root = (await f.user('root', { admin: true })).token;
     bob = await f.user('bob');
   });
@@ -113,8 +113,8 @@ describe('changing passwords and removing users end sessions (in process)', () =
   });
 
   it('throttles guesses of the current password as it throttles sign-ins: a stolen token cannot guess it', async () => {
-    f.close();
-    f = apiFixture({ hosts: { publicUrl: `${ORIGIN}/`, appsDomain: 'apps.test' }, signin: { refuseAfter: 3, delayMs: 0 } });
+    await f.close();
+    f = await apiFixture({ hosts: { publicUrl: `${ORIGIN}/`, appsDomain: 'apps.test' }, signin: { refuseAfter: 3, delayMs: 0 } });
     bob = await f.user('bob');
     const guess = (currentPassword: string) => passwd({ password: 'taken-over-1', currentPassword }, { authorization: `Bearer ${bob.token}` });
     for (const wrong of ['guess-1', 'guess-2', 'guess-3']) expect((await guess(wrong)).headers['x-wharf-error']).toBe('CTL_WRONG_PASSWORD');

@@ -26,7 +26,7 @@ describe('idle monitor (agent API and gateway stats in, status and idle clock ou
   let instance: string;
 
   beforeEach(async () => {
-    f = apiFixture({ agents: { leaseMs: 3_600_000, tcpPorts: [21300, 21309], pollMs: 10 }, idle: { windowMs: WINDOW_MS, warningMs: WARNING_MS, tickMs: 0 } }, { start: Date.UTC(2025, 0, 1, 12) });
+    f = await apiFixture({ agents: { leaseMs: 3_600_000, tcpPorts: [21300, 21309], pollMs: 10 }, idle: { windowMs: WINDOW_MS, warningMs: WARNING_MS, tickMs: 0 } }, { start: Date.UTC(2025, 0, 1, 12) });
     const admin = await f.user('admin', { admin: true });
     adminToken = admin.token;
     gatewayKey = (await f.t.store.gateways.add('gw1')).key;

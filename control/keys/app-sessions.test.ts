@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseRouteStreamLine } from '../../protocol/route-stream.ts';
 import { tempStore, type TempStore } from '../store/testing.ts';
@@ -12,14 +10,6 @@ describe('AppSessions', () => {
     t = tempStore();
   });
   afterEach(() => t.cleanup());
-
-  it('keeps its key in a 0600 file, the same on every start', () => {
-    const file = join(t.dir, 'keys', 'app-session.key');
-    const key = AppSessions.keyFromFile(file);
-    expect(key.length).toBe(32);
-    expect(statSync(file).mode & 0o777).toBe(0o600);
-    expect(AppSessions.keyFromFile(file).equals(key)).toBe(true);
-  });
 
   it('stores a revocation, tells its listeners with the whole state, and reads it back after a restart', async () => {
     const key = randomBytes(32);

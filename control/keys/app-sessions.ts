@@ -1,6 +1,5 @@
 import { sessionsLine, type Revocation, type SessionState } from '../../protocol/route-stream.ts';
 import type { Store } from '../store/store.ts';
-import { readOrCreateKey } from '../../protocol/key-file.ts';
 
 /*
  * App sessions as control hands them to every gateway on the route stream (docs/sessions.md):
@@ -30,11 +29,6 @@ export class AppSessions {
     if (key.length < 32) throw new Error('the app session key must be at least 32 bytes');
     this.#store = store;
     this.#key = key.toString('base64url');
-  }
-
-  /** The key from `file` (WHARF_HOME/keys/app-session.key, 0600), made on first use. */
-  static keyFromFile(file: string): Buffer {
-    return readOrCreateKey(file);
   }
 
   /** Reads the stored revocations (once; later calls wait for the same read). */

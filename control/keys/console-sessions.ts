@@ -1,7 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { CONSOLE_COOKIE } from '../../protocol/token.ts';
 import type { Clock } from '../store/store.ts';
-import { readOrCreateKey } from '../../protocol/key-file.ts';
 
 /** How long a dashboard sign-in lasts. */
 export const CONSOLE_SESSION_TTL_S = 12 * 3600;
@@ -19,11 +18,12 @@ export interface ConsoleSession {
 
 /**
  * The dashboard's `wharf_console` cookie: `v1.<base64url(JSON)>.<base64url(HMAC-SHA256)>`
- * under a key kept in WHARF_HOME/keys/console-session.key (0600), so that sign-ins survive a
- * control restart without a table. Each cookie names a random session id; logout revokes that
- * id until the cookie would have expired anyway. The revocation list is in memory: a restart
- * forgets it, so a copied cookie of a signed-out session would work again until its expiry
- * (at most CONSOLE_SESSION_TTL_S). Rotating the key file signs everyone out.
+ * under a key shared by every control through the store (keys/shared-key.ts), so that a
+ * sign-in holds on every control and across restarts without a table. Each cookie names a
+ * random session id; logout revokes that id until the cookie would have expired anyway. The
+ * revocation list is in memory: a restart forgets it, and another control does not know it,
+ * so a copied cookie of a signed-out session would work again there until its expiry (at most
+ * CONSOLE_SESSION_TTL_S). Replacing the stored key signs everyone out.
  *
  * A user's sessions can also end together (a changed password): endSessionsOf refuses every
  * session of theirs issued before a time (the browser that changed it gets a new session, with
@@ -48,11 +48,6 @@ export class ConsoleSessions {
   /** A random key for tests and for a control without a home. */
   static ephemeral(clock: Clock): ConsoleSessions {
     return new ConsoleSessions(randomBytes(32), clock);
-  }
-
-  /** Loads the key from `file`, creating a random one (0600) on first use. */
-  static fromKeyFile(file: string, clock: Clock): ConsoleSessions {
-    return new ConsoleSessions(readOrCreateKey(file), clock);
   }
 
   /**

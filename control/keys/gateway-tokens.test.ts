@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SessionRevocations } from '../../gateway/auth/session-revocations.ts';
@@ -8,6 +5,7 @@ import { inScope, TokenVerifier } from '../../gateway/auth/token-verifier.ts';
 import { ValidationError } from '../../protocol/validate.ts';
 import { API_TOKEN_MAX_LIFETIME_S, appBaseUrl, GatewayTokens, LINK_LIFETIME_S } from './gateway-tokens.ts';
 import { SigningKeys } from './signing-keys.ts';
+import { tempStore, type TempStore } from '../store/testing.ts';
 import { fieldOf } from '../../test/support/validation.ts';
 
 const hosts = { appsDomain: 'apps.localhost', publicUrl: 'https://localhost:8443/' };
@@ -41,16 +39,16 @@ describe('GatewayTokens', () => {
   let keys: SigningKeys;
   let tokens: GatewayTokens;
   let now: number;
-  let home: string;
+  let t: TempStore;
   const verifier = () => new TokenVerifier({ getKey: createLocalJWKSet(keys.jwks(now)), close() {} });
 
-  beforeEach(() => {
+  beforeEach(async () => {
     now = Date.now(); // the gateway's verifier reads the real clock for `exp`
-    home = mkdtempSync(join(tmpdir(), 'wharf-tokens-'));
-    keys = SigningKeys.open(join(home, 'keys'), now);
+    t = tempStore();
+    keys = await SigningKeys.open(t.store.signingKeys, now);
     tokens = new GatewayTokens(keys, hosts);
   });
-  afterEach(() => rmSync(home, { recursive: true, force: true }));
+  afterEach(() => t.cleanup());
 
   it('issues API tokens scoped to instances, for the lifetime asked', async () => {
     const issued = await tokens.apiToken({ sub: 'alice', scope: ['r1', 'r2', 'r1'], lifetimeS: 600 }, now);
@@ -114,7 +112,7 @@ describe('GatewayTokens', () => {
 
   it('signs with the current key after a rotation', async () => {
     const before = await tokens.browserLink({ sub: 'alice', instance: 'r1' }, now);
-    const kid = keys.rotate(now + 1);
+    const kid = await keys.rotate(now + 1);
     const after = await tokens.browserLink({ sub: 'alice', instance: 'r1' }, now + 1);
     expect(decodeProtectedHeader(after.token).kid).toBe(kid);
     expect(decodeProtectedHeader(before.token).kid).not.toBe(kid);

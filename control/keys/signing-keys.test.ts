@@ -1,9 +1,11 @@
-import { mkdtempSync, readdirSync, rmSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync, createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuthFailure, TokenVerifier } from '../../gateway/auth/token-verifier.ts';
+import { storeBackends, type TestStore } from '../store/testing.ts';
 import { SigningKeys } from './signing-keys.ts';
 
 const HOUR = 3_600_000;
@@ -23,32 +25,41 @@ async function refusal(p: Promise<unknown>): Promise<string> {
   throw new Error('expected the token to be refused');
 }
 
-describe('SigningKeys', () => {
-  let dir: string;
+/** A key file as Wharf wrote them before keys lived in the store. */
+function writeKeyFile(dir: string, created: number, retired: number | null): string {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const { crv, kty, x } = publicKey.export({ format: 'jwk' });
+  const kid = createHash('sha256').update(JSON.stringify({ crv, kty, x })).digest('base64url');
+  const body = {
+    kid, alg: 'EdDSA', crv: 'Ed25519', created: new Date(created).toISOString(), retired: retired === null ? null : new Date(retired).toISOString(),
+    privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }),
+  };
+  writeFileSync(join(dir, `${kid}.json`), JSON.stringify(body), { mode: 0o600 });
+  return kid;
+}
+
+describe.each(storeBackends())('SigningKeys on $name', ({ open }) => {
+  let t: TestStore;
   // The gateway's verifier checks `exp` against the real clock, so the injected clock starts
   // at the real time and tokens expire in the real future.
   let t0: number;
   const expIn = (now: number, seconds: number) => Math.floor(now / 1000) + seconds;
 
-  beforeEach(() => {
-    dir = join(mkdtempSync(join(tmpdir(), 'wharf-keys-')), 'keys');
+  beforeEach(async () => {
+    t = await open();
     t0 = Date.now();
   });
-  afterEach(() => rmSync(join(dir, '..'), { recursive: true, force: true }));
+  afterEach(() => t.cleanup());
 
-  it('creates a key on first use, in a 0700 folder, as a 0600 file named by kid', () => {
-    const keys = SigningKeys.open(dir, t0);
-    expect(statSync(dir).mode & 0o777).toBe(0o700);
-    const files = readdirSync(dir);
-    expect(files).toEqual([`${keys.currentKid}.json`]);
-    expect(statSync(join(dir, files[0])).mode & 0o777).toBe(0o600);
-    const body = JSON.parse(readFileSync(join(dir, files[0]), 'utf8'));
-    expect(body).toMatchObject({ kid: keys.currentKid, alg: 'EdDSA', crv: 'Ed25519', created: new Date(t0).toISOString(), retired: null });
-    expect(body.privateKey).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+  it('creates a key on first use and keeps it in the store', async () => {
+    const keys = await SigningKeys.open(t.store.signingKeys, t0);
+    expect(await t.store.signingKeys.list()).toEqual([
+      { kid: keys.currentKid, created: t0, retired: null, privateKey: expect.stringMatching(/^-----BEGIN PRIVATE KEY-----/) },
+    ]);
   });
 
-  it('publishes public keys only, with kid, alg EdDSA and use sig', () => {
-    const keys = SigningKeys.open(dir, t0);
+  it('publishes public keys only, with kid, alg EdDSA and use sig', async () => {
+    const keys = await SigningKeys.open(t.store.signingKeys, t0);
     const { keys: published } = keys.jwks(t0);
     expect(published).toHaveLength(1);
     expect(published[0]).toEqual({ kty: 'OKP', crv: 'Ed25519', x: expect.any(String), kid: keys.currentKid, alg: 'EdDSA', use: 'sig' });
@@ -56,7 +67,7 @@ describe('SigningKeys', () => {
   });
 
   it('signs tokens that the gateway verifies against the published JWKS', async () => {
-    const keys = SigningKeys.open(dir, t0);
+    const keys = await SigningKeys.open(t.store.signingKeys, t0);
     const token = await keys.sign({ sub: 'alice', scope: ['r1'], exp: expIn(t0, 300) }, t0);
     expect(decodeProtectedHeader(token)).toMatchObject({ alg: 'EdDSA', kid: keys.currentKid });
     const claims = await verifierFor(keys.jwks(t0)).verify(token, false);
@@ -64,12 +75,12 @@ describe('SigningKeys', () => {
   });
 
   it('keeps old tokens valid after rotation until they expire, then drops the old key', async () => {
-    const keys = SigningKeys.open(dir, t0);
+    const keys = await SigningKeys.open(t.store.signingKeys, t0);
     const oldKid = keys.currentKid;
     const oldToken = await keys.sign({ sub: 'alice', scope: ['r1'], exp: expIn(t0, 600) }, t0);
 
     const t1 = t0 + 1_000;
-    const newKid = keys.rotate(t1);
+    const newKid = await keys.rotate(t1);
     expect(newKid).not.toBe(oldKid);
     expect(keys.currentKid).toBe(newKid);
     const newToken = await keys.sign({ sub: 'bob', scope: ['r2'], exp: expIn(t1, 600) }, t1);
@@ -94,26 +105,27 @@ describe('SigningKeys', () => {
     expect(await refusal(verifierFor(after).verify(oldToken, false))).toBe('GW_AUTH_INVALID');
     expect((await verifierFor(after).verify(newToken, false)).sub).toBe('bob');
 
-    // prune removes the file as well.
-    expect(keys.prune(later)).toEqual([oldKid]);
-    expect(readdirSync(dir)).toEqual([`${newKid}.json`]);
+    // prune removes it from the store as well.
+    expect(await keys.prune(later)).toEqual([oldKid]);
+    expect((await t.store.signingKeys.list()).map((k) => k.kid)).toEqual([newKid]);
   });
 
   it('refuses to sign a token that would outlive its key in the JWKS', async () => {
-    const keys = SigningKeys.open(dir, t0, { maxTokenLifetimeS: 3_600 });
+    const keys = await SigningKeys.open(t.store.signingKeys, t0, { maxTokenLifetimeS: 3_600 });
     await expect(keys.sign({ sub: 'a', scope: ['r1'], exp: expIn(t0, 3_601) }, t0)).rejects.toThrow(RangeError);
     await expect(keys.sign({ sub: 'a', scope: ['r1'], exp: expIn(t0, 0) }, t0)).rejects.toThrow(RangeError);
     await expect(keys.sign({ sub: 'a', scope: [], exp: expIn(t0, 60) }, t0)).rejects.toThrow(TypeError);
     await expect(keys.sign({ sub: 'a', scope: ['r1'], exp: expIn(t0, 3_600) }, t0)).resolves.toBeTypeOf('string');
   });
 
-  it('keeps keys, the current one and retirements across reopening the folder', async () => {
-    const first = SigningKeys.open(dir, t0);
+  it('keeps keys, the current one and retirements across a restart', async () => {
+    const first = await SigningKeys.open(t.store.signingKeys, t0);
     const oldKid = first.currentKid;
     const oldToken = await first.sign({ sub: 'alice', scope: ['*'], exp: expIn(t0, 300) }, t0);
-    const newKid = first.rotate(t0 + 1_000);
+    const newKid = await first.rotate(t0 + 1_000);
 
-    const again = SigningKeys.open(dir, t0 + 2_000);
+    const store = await t.reopen();
+    const again = await SigningKeys.open(store.signingKeys, t0 + 2_000);
     expect(again.problems).toEqual([]);
     expect(again.currentKid).toBe(newKid);
     expect(again.list()).toEqual(first.list());
@@ -121,33 +133,54 @@ describe('SigningKeys', () => {
     expect((await verifierFor(again.jwks(t0 + 2_000)).verify(oldToken, false)).sub).toBe('alice');
     const token = await again.sign({ sub: 'bob', scope: ['*'], exp: expIn(t0, 300) }, t0 + 2_000);
     expect(decodeProtectedHeader(token).kid).toBe(newKid);
-    expect(again.jwks(t0 + 1_000 + 24 * HOUR + 60_000).keys.map((k) => k.kid)).toEqual([newKid]);
     expect(again.jwks(t0 + 2_000).keys.map((k) => k.kid)).toContain(oldKid);
-    // Reopened after the old key's tokens have all expired: its file goes.
-    const later = SigningKeys.open(dir, t0 + 1_000 + 24 * HOUR + 60_000);
+    // Opened after the old key's tokens have all expired: it goes.
+    const later = await SigningKeys.open(store.signingKeys, t0 + 1_000 + 24 * HOUR + 60_000);
     expect(later.list().map((k) => k.kid)).toEqual([newKid]);
-    expect(readdirSync(dir)).toEqual([`${newKid}.json`]);
+    expect((await store.signingKeys.list()).map((k) => k.kid)).toEqual([newKid]);
   });
 
-  it('settles a rotation cut short: the newest unretired key is current, the older one retired', () => {
-    const keys = SigningKeys.open(dir, t0);
-    const oldKid = keys.currentKid;
-    const newKid = keys.rotate(t0 + 5_000);
-    // Undo the retirement on disk, as if control died between writing the new key and the old.
-    const oldFile = join(dir, `${oldKid}.json`);
-    writeFileSync(oldFile, JSON.stringify({ ...JSON.parse(readFileSync(oldFile, 'utf8')), retired: null }));
-    const again = SigningKeys.open(dir, t0 + 6_000);
-    expect(again.currentKid).toBe(newKid);
-    expect(again.list().find((k) => k.kid === oldKid)?.retired).toBe(t0 + 5_000);
+  it('shares keys between controls: one signs, the other publishes; a rotation happens once', async () => {
+    const other = await t.openAnother();
+    const [a, b] = await Promise.all([SigningKeys.open(t.store.signingKeys, t0), SigningKeys.open(other.signingKeys, t0)]);
+    expect(b.currentKid).toBe(a.currentKid);
+    const token = await a.sign({ sub: 'alice', scope: ['*'], exp: expIn(t0, 300) }, t0);
+    expect((await verifierFor(b.jwks(t0)).verify(token, false)).sub).toBe('alice');
+
+    // Both find the key due at the same moment: one new key, which both end up signing with.
+    const [ka, kb] = await Promise.all([a.rotate(t0 + 1_000), b.rotate(t0 + 1_000)]);
+    expect(ka).toBe(kb);
+    expect((await t.store.signingKeys.list()).filter((k) => k.retired === null).map((k) => k.kid)).toEqual([ka]);
+    expect(await t.store.signingKeys.list()).toHaveLength(2);
+
+    // A rotation on one is seen by the other at its next refresh; until then the other signs
+    // with the retired key, which is still published.
+    const kc = await a.rotate(t0 + 2_000);
+    const stale = await b.sign({ sub: 'bob', scope: ['*'], exp: expIn(t0, 300) }, t0 + 2_000);
+    expect(decodeProtectedHeader(stale).kid).toBe(ka);
+    expect((await verifierFor(a.jwks(t0 + 2_000)).verify(stale, false)).sub).toBe('bob');
+    await b.refresh();
+    expect(b.currentKid).toBe(kc);
   });
 
-  it('reports a broken key file and keeps working with the others', () => {
-    const keys = SigningKeys.open(dir, t0);
-    writeFileSync(join(dir, 'junk.json'), '{ not json', { mode: 0o644 });
-    const again = SigningKeys.open(dir, t0);
-    expect(again.currentKid).toBe(keys.currentKid);
-    expect(again.problems.map((p) => p.file)).toEqual([join(dir, 'junk.json')]);
-    // Any file in the key folder is made private, even one that is not a key.
-    expect(statSync(join(dir, 'junk.json')).mode & 0o777).toBe(0o600);
+  it('imports an older install\'s key files once, the newest unretired key current, and reports a broken file', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'wharf-keys-')), 'keys');
+    mkdirSync(dir);
+    try {
+      const retired = writeKeyFile(dir, t0 - 3_000, t0 - 2_000);
+      const cutShort = writeKeyFile(dir, t0 - 2_000, null); // a rotation cut short: its successor exists
+      const current = writeKeyFile(dir, t0 - 1_000, null);
+      writeFileSync(join(dir, 'junk.json'), '{ not json');
+      const keys = await SigningKeys.open(t.store.signingKeys, t0, { importFrom: dir });
+      expect(keys.currentKid).toBe(current);
+      expect(keys.list().map((k) => [k.kid, k.retired])).toEqual([[retired, t0 - 2_000], [cutShort, t0 - 1_000], [current, null]]);
+      expect(keys.problems.map((p) => p.file)).toEqual([join(dir, 'junk.json')]);
+      // Once the store holds keys, the files are not read again.
+      writeKeyFile(dir, t0, null);
+      const again = await SigningKeys.open(t.store.signingKeys, t0, { importFrom: dir });
+      expect(again.currentKid).toBe(current);
+    } finally {
+      rmSync(join(dir, '..'), { recursive: true, force: true });
+    }
   });
 });

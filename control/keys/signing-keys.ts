@@ -1,13 +1,14 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { SignJWT, type JSONWebKeySet, type JWK } from 'jose';
 import { TOKEN_AUDIENCE, TokenClaims } from '../../protocol/token.ts';
+import type { SigningKeyRecord, SigningKeyStore } from '../store/store.ts';
 
 /*
- * Control's token signing keys (DESIGN.md "Tokens"): Ed25519, one file per key under
- * `WHARF_HOME/keys/`, published as a JWKS and rotated.
+ * Control's token signing keys (DESIGN.md "Tokens"): Ed25519, kept in the store so that every
+ * control signs with the same current key and publishes the same JWKS, published and rotated.
  *
  * Rotation never breaks a token already handed out. A retired key stays in the JWKS until
  * every token it signed has expired: `sign` refuses an `exp` further than `maxTokenLifetimeS`
@@ -15,27 +16,30 @@ import { TOKEN_AUDIENCE, TokenClaims } from '../../protocol/token.ts';
  * published until then plus `skewMs` (gateways' clocks may lag control's), and pruned after.
  * This costs no write per token, unlike tracking each key's last-signed expiry.
  *
- * A rotated key is used at once. A gateway that reads the JWKS by URL refetches it when a
- * token names a key id it does not hold (gateway/auth/key-source.ts), so it picks the new key
- * up on its first token.
+ * A rotation happens once, whichever control runs it: the store makes a new key current only
+ * while the current one is still the one this control knew. The others pick the new key up at
+ * their next `refresh` (the JWKS endpoint and the hourly rotation check run one); until then
+ * they sign with the retired key, which is still published, so their tokens keep verifying.
+ * A gateway that reads the JWKS by URL refetches it when a token names a key id it does not
+ * hold (gateway/auth/key-source.ts), so it picks a new key up on its first token.
  *
- * Files: `<kid>.json`, mode 0600 in a 0700 folder, written aside and renamed so that none is
- * ever half-written:
- *   { "kid", "alg": "EdDSA", "crv": "Ed25519", "created": ISO time, "retired": ISO time | null,
- *     "privateKey": PKCS#8 PEM }
- * The kid is the key's RFC 7638 thumbprint, so it is safe in a file name and names the key
- * unambiguously. A file that cannot be read is reported in `problems` and skipped; the
- * others keep working.
+ * The kid is the key's RFC 7638 thumbprint. Installs from before keys lived in the store kept
+ * them as files, `WHARF_HOME/keys/<kid>.json`; the first start on an empty store imports them
+ * (a file that cannot be read is reported in `problems` and skipped).
  */
 
 export const DEFAULT_MAX_TOKEN_LIFETIME_S = 86_400; // 24 hours
 export const DEFAULT_SKEW_MS = 60_000; // one minute
+/** A JWKS request reads the store at most this often: the endpoint needs no sign-in. */
+const REFRESH_AT_MOST_EVERY_MS = 1_000;
 
 export interface SigningKeysOptions {
   /** The longest lifetime a token may be signed for, seconds. Default 86 400 (24 h). */
   maxTokenLifetimeS?: number;
   /** How long past its last token's expiry a retired key stays published, ms. Default 60 000. */
   skewMs?: number;
+  /** An older install's key folder (`WHARF_HOME/keys`), imported when the store holds no key. */
+  importFrom?: string;
 }
 
 /** What `sign` needs; `aud` and `iat` are added. */
@@ -76,16 +80,17 @@ interface Key {
 }
 
 export class SigningKeys {
-  readonly #dir: string;
+  readonly #store: SigningKeyStore;
   readonly #maxLifetimeS: number;
   readonly #skewMs: number;
   /** Oldest first; the last one is current. */
   #keys: Key[] = [];
-  /** Files that could not be read as keys, with the reason. */
+  #refreshed = -Infinity;
+  /** Keys that could not be read (an imported file, a stored row), with the reason. */
   readonly problems: { file: string; message: string }[] = [];
 
-  private constructor(dir: string, options: SigningKeysOptions) {
-    this.#dir = dir;
+  private constructor(store: SigningKeyStore, options: SigningKeysOptions) {
+    this.#store = store;
     this.#maxLifetimeS = options.maxTokenLifetimeS ?? DEFAULT_MAX_TOKEN_LIFETIME_S;
     this.#skewMs = options.skewMs ?? DEFAULT_SKEW_MS;
     if (!(Number.isInteger(this.#maxLifetimeS) && this.#maxLifetimeS > 0)) throw new RangeError('maxTokenLifetimeS must be a positive integer');
@@ -93,17 +98,20 @@ export class SigningKeys {
   }
 
   /**
-   * Opens the key folder (`WHARF_HOME/keys`), creating it and a first key when it holds none,
-   * and prunes keys no longer needed. `now` is Unix ms.
+   * The store's keys: imported from `options.importFrom` when it holds none, a first key made
+   * when none is current, and keys no longer needed pruned. `now` is Unix ms.
    */
-  static open(dir: string, now: number, options: SigningKeysOptions = {}): SigningKeys {
-    const keys = new SigningKeys(dir, options);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    chmodSync(dir, 0o700);
-    keys.#load();
+  static async open(store: SigningKeyStore, now: number, options: SigningKeysOptions = {}): Promise<SigningKeys> {
+    const keys = new SigningKeys(store, options);
+    if (options.importFrom && existsSync(options.importFrom)) {
+      const found = readKeyFiles(options.importFrom);
+      keys.problems.push(...found.problems);
+      if (found.keys.length > 0) await store.importIfEmpty(found.keys);
+    }
+    await keys.refresh();
     // No key yet, or every key retired (by hand): make a current one.
-    if (keys.#keys.at(-1)?.retired !== null) keys.rotate(now);
-    keys.prune(now);
+    if (keys.#keys.at(-1)?.retired !== null) await keys.rotate(now);
+    await keys.prune(now);
     return keys;
   }
 
@@ -115,20 +123,39 @@ export class SigningKeys {
     return this.#current().kid;
   }
 
-  /** Makes a new current key; the previous one is retired (still published, no longer used). */
-  rotate(now: number): string {
-    const key = newKey(now);
-    // The new key is on disk before the old one is marked retired: a crash in between leaves
-    // two unretired keys, and #load settles that the same way.
-    this.#write(key);
-    const previous = this.#keys.at(-1);
-    this.#keys.push(key);
-    if (previous && previous.retired === null) {
-      previous.retired = Math.max(now, previous.created);
-      this.#write(previous);
+  /** Reads the keys again: another control may have rotated. */
+  async refresh(): Promise<void> {
+    const loaded: Key[] = [];
+    for (const record of await this.#store.list()) {
+      try {
+        loaded.push(fromRecord(record));
+      } catch (err) {
+        this.problems.push({ file: `store: signing key ${record.kid}`, message: (err as Error).message });
+      }
     }
-    this.prune(now);
-    return key.kid;
+    // The current key goes last; retired ones keep their order.
+    const current = loaded.findLast((k) => k.retired === null);
+    this.#keys = current ? [...loaded.filter((k) => k.retired !== null), current] : loaded;
+    this.#refreshed = Date.now();
+  }
+
+  /** `refresh`, unless one ran within the last second. */
+  async refreshSoon(): Promise<void> {
+    if (Date.now() - this.#refreshed >= REFRESH_AT_MOST_EVERY_MS) await this.refresh();
+  }
+
+  /**
+   * Makes a new current key; the previous one is retired (still published, no longer used).
+   * Returns the current kid afterwards: the new one, or the one another control made first.
+   */
+  async rotate(now: number): Promise<string> {
+    const key = newKey(now);
+    const previous = this.#keys.at(-1);
+    const known = previous?.retired === null ? previous.kid : undefined;
+    await this.#store.rotate(known, toRecord(key));
+    await this.refresh();
+    await this.prune(now);
+    return this.currentKid;
   }
 
   /** The public keys gateways verify with: the current key and retired keys still needed. */
@@ -136,10 +163,10 @@ export class SigningKeys {
     return { keys: this.#keys.filter((k) => this.#published(k, now)).map((k) => ({ ...k.publicJwk })) };
   }
 
-  /** Removes keys whose tokens have all expired (files included); returns their kids. */
-  prune(now: number): string[] {
+  /** Removes keys whose tokens have all expired; returns their kids. */
+  async prune(now: number): Promise<string[]> {
     const gone = this.#keys.filter((k) => !this.#published(k, now));
-    for (const key of gone) rmSync(this.#file(key.kid), { force: true });
+    for (const key of gone) await this.#store.remove(key.kid);
     this.#keys = this.#keys.filter((k) => this.#published(k, now));
     return gone.map((k) => k.kid);
   }
@@ -173,56 +200,44 @@ export class SigningKeys {
     const until = this.#publishedUntil(key);
     return until === null || now < until;
   }
+}
 
-  #file(kid: string): string {
-    return join(this.#dir, `${kid}.json`);
-  }
+function toRecord(key: Key): SigningKeyRecord {
+  return { kid: key.kid, created: key.created, retired: key.retired, privateKey: key.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
+}
 
-  #write(key: Key): void {
-    const body: KeyFile = {
-      kid: key.kid,
-      alg: 'EdDSA',
-      crv: 'Ed25519',
-      created: new Date(key.created).toISOString(),
-      retired: key.retired === null ? null : new Date(key.retired).toISOString(),
-      privateKey: key.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-    };
-    const file = this.#file(key.kid);
-    rmSync(`${file}.tmp`, { force: true }); // writeFileSync's mode applies only to a new file
-    writeFileSync(`${file}.tmp`, JSON.stringify(body, null, 2) + '\n', { mode: 0o600 });
-    renameSync(`${file}.tmp`, file);
-  }
+function fromRecord(record: SigningKeyRecord): Key {
+  const privateKey = createPrivateKey(record.privateKey);
+  if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error('not an Ed25519 key');
+  const publicJwk = toPublicJwk(createPublicKey(privateKey));
+  if (publicJwk.kid !== record.kid) throw new Error('kid does not match the key');
+  return { kid: record.kid, created: record.created, retired: record.retired, privateKey, publicJwk };
+}
 
-  #load(): void {
-    const loaded: Key[] = [];
-    for (const name of readdirSync(this.#dir).sort()) {
-      const file = join(this.#dir, name);
-      if (name.endsWith('.json.tmp')) rmSync(file, { force: true }); // a write cut short
-      if (!name.endsWith('.json')) continue;
-      try {
-        // A key file copied in with looser permissions does not stay readable by others.
-        chmodSync(file, 0o600);
-        loaded.push(readKey(readFileSync(file, 'utf8'), name.slice(0, -'.json'.length)));
-      } catch (err) {
-        this.problems.push({ file, message: (err as Error).message });
-      }
+/**
+ * An older install's key files, oldest first. Only the newest unretired key stays current; an
+ * older unretired one (a rotation cut short) counts as retired when its successor was made.
+ */
+function readKeyFiles(dir: string): { keys: SigningKeyRecord[]; problems: { file: string; message: string }[] } {
+  const keys: SigningKeyRecord[] = [];
+  const problems: { file: string; message: string }[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    if (!name.endsWith('.json')) continue;
+    const file = join(dir, name);
+    try {
+      keys.push(toRecord(readKey(readFileSync(file, 'utf8'), name.slice(0, -'.json'.length))));
+    } catch (err) {
+      problems.push({ file, message: (err as Error).message });
     }
-    loaded.sort((a, b) => a.created - b.created || (a.kid < b.kid ? -1 : 1));
-    // Only the newest unretired key is current; an older unretired one (a rotation cut short)
-    // counts as retired when its successor was made.
-    let current: Key | undefined;
-    for (let i = loaded.length - 1; i >= 0; i--) {
-      const key = loaded[i];
-      if (key.retired !== null) continue;
-      if (!current) current = key;
-      else {
-        key.retired = loaded[i + 1].created;
-        this.#write(key);
-      }
-    }
-    // The current key goes last; retired ones keep their order.
-    this.#keys = current ? [...loaded.filter((k) => k !== current), current] : loaded;
   }
+  keys.sort((a, b) => a.created - b.created || (a.kid < b.kid ? -1 : 1));
+  let current = false;
+  for (let i = keys.length - 1; i >= 0; i--) {
+    if (keys[i].retired !== null) continue;
+    if (current) keys[i].retired = keys[i + 1].created;
+    current = true;
+  }
+  return { keys, problems };
 }
 
 function newKey(now: number): Key {

@@ -162,6 +162,26 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE instances ADD COLUMN removed INTEGER;
     `,
   },
+  {
+    version: 4,
+    name: 'keys shared by every control',
+    sql: `
+      -- Cookie keys every control signs and checks with (base64url), made once.
+      CREATE TABLE shared_keys (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        created INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+
+      -- Token signing keys (Ed25519, PKCS#8 PEM); the one with retired NULL is current.
+      CREATE TABLE signing_keys (
+        kid TEXT PRIMARY KEY,
+        created INTEGER NOT NULL,
+        retired INTEGER,
+        private_key TEXT NOT NULL
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** The newest version this code knows. */

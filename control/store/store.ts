@@ -9,8 +9,9 @@ import type { Revocation } from '../../protocol/route-stream.ts';
  * them. Every method is async for that reason, even where SQLite answers synchronously.
  *
  * Rules every implementation keeps:
- * - No secret in clear: passwords are scrypt hashes, tokens, agent secrets and gateway keys
- *   sha256 hashes of their secret part. A clear credential is returned once, at creation.
+ * - No credential in clear: passwords are scrypt hashes, tokens, agent secrets and gateway
+ *   keys sha256 hashes of their secret part. A clear credential is returned once, at
+ *   creation. (Signing and cookie keys must sign, so they are kept as they are.)
  * - Times are milliseconds since the epoch, from the injected clock or passed in; the store
  *   never reads the system clock itself, so tests control time.
  * - A read-check-write (a status change, a lease) is one transaction: two controls, or two
@@ -320,6 +321,40 @@ export interface ConsoleStore {
   since(instance: string, seq: number, limit?: number): Promise<ConsoleLine[]>;
 }
 
+/**
+ * Keys every control must hold the same of: the dashboard's cookie key, the apps' cookie key.
+ * Held as they are (they sign, so they cannot be hashed): the store is their home, and is
+ * guarded as such (the SQLite file 0600, PostgreSQL's own access control).
+ */
+export interface SharedKeyStore {
+  /** The key named `name`; when there is none yet, `initial` is stored and returned. Atomic: controls starting together agree on one. */
+  getOrAdd(name: string, initial: string): Promise<string>;
+}
+
+/** A token signing key as stored (control/keys/signing-keys.ts reads and checks it). */
+export interface SigningKeyRecord {
+  kid: string;
+  created: number;
+  /** When it stopped signing; null for the current key. */
+  retired: number | null;
+  /** PKCS#8 PEM. */
+  privateKey: string;
+}
+
+export interface SigningKeyStore {
+  /** Oldest first. */
+  list(): Promise<SigningKeyRecord[]>;
+  /**
+   * Makes `key` the current key and retires the current one at `key.created`, only while
+   * the current key is still `currentKid` (undefined: there is none). False when another
+   * control rotated first: a rotation happens once, whichever control runs it.
+   */
+  rotate(currentKid: string | undefined, key: SigningKeyRecord): Promise<boolean>;
+  /** Adds keys read from an older install's files, only into an empty table; false when it held keys already. */
+  importIfEmpty(keys: SigningKeyRecord[]): Promise<boolean>;
+  remove(kid: string): Promise<void>;
+}
+
 export interface Store {
   readonly users: UserStore;
   readonly apiTokens: ApiTokenStore;
@@ -331,5 +366,7 @@ export interface Store {
   readonly console: ConsoleStore;
   readonly revocations: SessionRevocationStore;
   readonly usedLinks: UsedLinkStore;
+  readonly sharedKeys: SharedKeyStore;
+  readonly signingKeys: SigningKeyStore;
   close(): Promise<void>;
 }

@@ -137,6 +137,24 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX used_links_by_expiry ON used_links(expires);
     `,
   },
+  {
+    version: 2,
+    name: 'keys shared by every control',
+    sql: `
+      CREATE TABLE shared_keys (
+        name ${TEXT} PRIMARY KEY,
+        value TEXT NOT NULL,
+        created BIGINT NOT NULL
+      );
+
+      CREATE TABLE signing_keys (
+        kid ${TEXT} PRIMARY KEY,
+        created BIGINT NOT NULL,
+        retired BIGINT,
+        private_key TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Any 64-bit number; every control takes this advisory lock while it migrates. */

@@ -7,6 +7,8 @@ import { SqlGateways } from './gateways.ts';
 import { SqlInstances } from './instances.ts';
 import { SqlJobs } from './jobs.ts';
 import { SqlSessionRevocations } from './session-revocations.ts';
+import { SqlSharedKeys } from './shared-keys.ts';
+import { SqlSigningKeys } from './signing-keys.ts';
 import { SqlSnapshots } from './snapshots.ts';
 import type { Sql } from './sql.ts';
 import { SqlUsedLinks } from './used-links.ts';
@@ -34,6 +36,8 @@ export function sqlStore(sql: Sql, options: SqlStoreOptions, close: () => Promis
     console: new SqlConsole(sql, clock, options.console),
     revocations: new SqlSessionRevocations(sql),
     usedLinks: new SqlUsedLinks(sql),
+    sharedKeys: new SqlSharedKeys(sql, clock),
+    signingKeys: new SqlSigningKeys(sql),
     close,
   };
 }
