@@ -37,6 +37,7 @@ import { snapshotRoutes } from './api/snapshots.ts';
 import { snapshotRequestRoutes } from './api/snapshot-requests.ts';
 import { BlobStore } from './snapshots/blob-store.ts';
 import { firstStart } from './first-start.ts';
+import { followOtherControls } from './follow-other-controls.ts';
 import { sharedKey } from './keys/shared-key.ts';
 import { SigningKeys } from './keys/signing-keys.ts';
 import { caRoutes } from './api/ca.ts';
@@ -118,6 +119,9 @@ export function buildControlApp(parts: ControlParts): ControlApp {
     await appSessions.load();
     for (const r of appSessions.revocations()) if (r.instance === '*') sessions.endSessionsOf(r.user, r.before);
   });
+  // Other controls on the same database: their route and session changes reach this one's gateways.
+  const stopFollowing = followOtherControls({ store, routes, appSessions, consoleSessions: sessions, log });
+  app.addHook('onClose', async () => stopFollowing());
   const linkSweep = setInterval(() => {
     store.usedLinks.sweep(clock()).catch((err: unknown) => log.error({ err }, 'sweeping used one-time links failed'));
   }, SWEEP_LINKS_EVERY_MS);

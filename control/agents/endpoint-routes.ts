@@ -108,13 +108,19 @@ export class PortPinner {
   }
 }
 
-/** Makes the route log hold exactly the routes of the store's running instances (control start). */
-export async function restoreRoutes(store: Store, routes: RouteLog): Promise<number> {
+/** The routes of the store's running instances. */
+export async function storedRoutes(store: Store): Promise<Route[]> {
   const all: Route[] = [];
   for (const instance of await store.instances.list({ status: [...ROUTED] })) {
     const route = routeOf(instance);
     if (route) all.push(route);
   }
+  return all;
+}
+
+/** Makes the route log hold exactly the routes of the store's running instances (control start). */
+export async function restoreRoutes(store: Store, routes: RouteLog): Promise<number> {
+  const all = await storedRoutes(store);
   routes.replace(all);
   return all.length;
 }

@@ -84,6 +84,22 @@ export class AppSessions {
     this.#line = undefined;
     const line = this.line();
     for (const listener of [...this.#listeners]) listener(line);
+    // The other controls' gateways must refuse these sessions too.
+    await this.#store.changes.publish({ kind: 'sessions' });
+  }
+
+  /**
+   * Reads the stored revocations again: another control added some. Tells the listeners when
+   * anything changed; returns them all.
+   */
+  async reload(): Promise<Revocation[]> {
+    await this.load();
+    const before = this.line();
+    for (const r of await this.#store.revocations.list()) this.#remember(r);
+    this.#line = undefined;
+    const line = this.line();
+    if (line !== before) for (const listener of [...this.#listeners]) listener(line);
+    return this.revocations();
   }
 
   /** The same compaction as the store's: the latest time per (user, instance); `*` covers the instances. */

@@ -1,10 +1,9 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ScryptCost } from './passwords.ts';
-import { openPostgresSql, redact } from './postgres/open.ts';
-import { sqlStore } from './sql/sql-store.ts';
+import { openPostgresSql, openPostgresStore, redact } from './postgres/open.ts';
 import type { Sql } from './sql/sql.ts';
-import { openSqliteSql } from './sqlite/open.ts';
+import { openSqliteSql, openSqliteStore } from './sqlite/open.ts';
 import type { Clock, Store } from './store.ts';
 
 /*
@@ -54,17 +53,22 @@ export interface OpenStoreOptions {
 
 /** Opens the store at `location` (undefined: the embedded default), migrated to this Wharf's schema. */
 export async function openStore(location: StoreLocation | undefined, options: OpenStoreOptions): Promise<Store> {
-  const { sql, close } = await openSql(location, options);
-  return sqlStore(sql, options, close);
+  const { clock, scryptCost } = options;
+  if (location?.kind === 'postgres') return openPostgresStore({ url: location.url, clock, scryptCost, onError: connectionBroke(options.log) });
+  return openSqliteStore({ file: sqliteFile(location, options.home), clock, scryptCost });
 }
 
 /** The database at `location` as the Sql the stores run on, migrated: what `wharf store copy` reads and writes. */
 export async function openSql(location: StoreLocation | undefined, options: Omit<OpenStoreOptions, 'scryptCost'>): Promise<{ sql: Sql; close: () => Promise<void> }> {
   const { clock, log } = options;
   if (location?.kind === 'postgres') {
-    // A broken pooled connection is replaced by the pool; the next query that needs one opens it.
-    return openPostgresSql({ url: location.url, clock, onError: (err) => log.warn({ err: err.message }, 'store: a PostgreSQL connection broke; it will be replaced') });
+    return openPostgresSql({ url: location.url, clock, onError: connectionBroke(log) });
   }
   const sql = openSqliteSql({ file: sqliteFile(location, options.home), clock });
   return { sql, close: async () => sql.close() };
+}
+
+/** A broken connection is replaced (by the pool, or the change feed) at once or at the next query: worth a warning, no more. */
+function connectionBroke(log: Logger): (err: Error) => void {
+  return (err) => log.warn({ err: err.message }, 'store: a PostgreSQL connection broke; it will be replaced');
 }

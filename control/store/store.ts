@@ -2,6 +2,7 @@ import type { AppConfig, AppKind } from '../../protocol/app-config.ts';
 import type { InstanceStatus } from '../../protocol/instance-status.ts';
 import type { LaunchSpec } from '../../protocol/launch-spec.ts';
 import type { Revocation } from '../../protocol/route-stream.ts';
+import type { ChangeFeed } from './change-feed.ts';
 
 /*
  * The store: everything control remembers. Handlers use only this interface; SQLite
@@ -368,5 +369,7 @@ export interface Store {
   readonly usedLinks: UsedLinkStore;
   readonly sharedKeys: SharedKeyStore;
   readonly signingKeys: SigningKeyStore;
+  /** What this control tells the others on the same database, and hears from them. */
+  readonly changes: ChangeFeed;
   close(): Promise<void>;
 }

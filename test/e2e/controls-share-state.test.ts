@@ -4,17 +4,21 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControlProcess } from '../support/control-process.ts';
+import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { plainGet } from '../support/https-client.ts';
 import { startPostgres, type Postgres } from '../support/postgres.ts';
-import { runWharf, type Running } from '../support/tcp.ts';
+import { envLines, runWharf, until, type Running } from '../support/tcp.ts';
 
 // Two real `wharf control` processes on one PostgreSQL, each with a WHARF_HOME of its own (so
 // nothing is shared through files): they start together on the empty database, and then share
-// users, tokens, instances, the dashboard's sign-ins and the token signing keys.
+// users, tokens, instances, the dashboard's sign-ins and the token signing keys; and a route an
+// agent reports to one reaches the gateways that follow the other.
 describe('two controls on one PostgreSQL share what users hold', () => {
   let postgres: Postgres;
   let store: string;
   const homes: string[] = [];
   const controls: Running[] = [];
+  let gateway: GatewayProcess | undefined;
   const env = (i: number, extra: NodeJS.ProcessEnv = {}) => ({ ...process.env, WHARF_HOME: homes[i], WHARF_URL: '', WHARF_TOKEN: '', WHARF_STORE: store, ...extra });
   const url = (i: number) => (JSON.parse(readFileSync(join(homes[i], 'run', 'control.json'), 'utf8')) as { url: string }).url;
   const ok = async (i: number, args: string[], extra: NodeJS.ProcessEnv = {}) => {
@@ -31,6 +35,7 @@ describe('two controls on one PostgreSQL share what users hold', () => {
     controls.push(...(await Promise.all(homes.map((_, i) => startControlProcess(env(i))))));
   }, 60_000);
   afterAll(async () => {
+    await gateway?.stop();
     await Promise.all(controls.map((c) => c.stop()));
     await postgres?.destroy();
     for (const home of homes) rmSync(home, { recursive: true, force: true });
@@ -76,5 +81,25 @@ describe('two controls on one PostgreSQL share what users hold', () => {
     await sleep(1_100); // the JWKS endpoint reads the store at most once a second
     expect(await kids(1)).toEqual([...before, kid].sort());
     expect(JSON.parse(await ok(1, ['keys', 'ls', '--json'])).current).toBe(kid);
+  });
+
+  it('a route an agent reports to one control reaches a gateway that follows the other, and leaves it', async () => {
+    const added = envLines(await ok(0, ['gateways', 'add', 'edge']));
+    gateway = await startGateway({ env: { ...added, WHARF_GATEWAY_CONTROL: url(1) } });
+    const cfg = join(homes[0], 'web.json');
+    writeFileSync(cfg, JSON.stringify({ app: 'container', name: 'web', image: 'wharf/busybox:local', command: 'httpd -f -p 8080', routing: { mode: 'https', port: 8080 } }));
+    const id = (await ok(0, ['launch', '-f', cfg])).trim();
+    // The agent's side, by hand, all on control 0.
+    const agent = JSON.parse(await ok(0, ['agents', 'add', 'a1', '--json'])) as { key: string; secret: string };
+    const authorization = `Bearer ${agent.key}:${agent.secret}`;
+    const agentCall = (path: string, body?: unknown) => fetch(`${url(0)}/api/v1/agent/${path}`, body === undefined
+      ? { method: 'POST', headers: { authorization } }
+      : { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await agentCall('lease?wait=0')).status).toBe(200);
+    expect((await agentCall(`instances/${id}/endpoint`, { host: '127.0.0.1', port: 18080 })).status).toBe(200);
+    const routeOnGateway = async () => (JSON.parse((await plainGet(gateway!.adminPort, '/routes')).body) as { routes: { id: string; target?: string; state: string }[] }).routes.find((r) => r.id === id);
+    await until('the gateway on control 1 serves the route reported to control 0', async () => (await routeOnGateway())?.target === 'http://127.0.0.1:18080', 10_000);
+    expect((await agentCall(`instances/${id}/status`, { status: 'stopped' })).status).toBe(200);
+    await until('the gateway on control 1 drops it', async () => (await routeOnGateway()) === undefined, 10_000);
   });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControlProcess } from '../support/control-process.ts';
 import { startPostgres, type Postgres } from '../support/postgres.ts';
-import { runWharf, type Running } from '../support/tcp.ts';
+import { runWharf, until, type Running } from '../support/tcp.ts';
 
 // An embedded install moved to PostgreSQL with the real CLI: a control on SQLite gets users,
 // instances, an agent's lease and a snapshot; `wharf store copy` moves them; a control started
@@ -15,7 +15,9 @@ describe('wharf store copy: a populated SQLite install onto PostgreSQL', () => {
   let postgres: Postgres;
   let target: string;
   let control: Running | undefined;
-  const env = (extra: NodeJS.ProcessEnv = {}) => ({ ...process.env, WHARF_HOME: home, WHARF_URL: '', WHARF_TOKEN: '', WHARF_STORE: '', ...extra });
+  // A lease and an agent grace that outlive the test: on a slow run, either would change an
+  // instance between the two reads this test compares.
+  const env = (extra: NodeJS.ProcessEnv = {}) => ({ ...process.env, WHARF_HOME: home, WHARF_URL: '', WHARF_TOKEN: '', WHARF_STORE: '', WHARF_LEASE_TIMEOUT_S: '3600', WHARF_AGENT_GRACE_S: '3600', ...extra });
   const url = () => (JSON.parse(readFileSync(join(home, 'run', 'control.json'), 'utf8')) as { url: string }).url;
   const ok = async (args: string[], extra: NodeJS.ProcessEnv = {}, input?: string) => {
     const r = await runWharf(args, env(extra), input);
@@ -63,6 +65,10 @@ describe('wharf store copy: a populated SQLite install onto PostgreSQL', () => {
       method: 'PUT', body: data, headers: { authorization, 'content-type': 'application/octet-stream', 'x-wharf-sha256': createHash('sha256').update(data).digest('hex') },
     });
     expect(put.status).toBe(201);
+    // Control's sweeper names the new agent in the queued instance's notice within a pass (5 s):
+    // wait for it, so that the control on the copy, whose first pass comes at once, reads the same.
+    await until('the queue notice names the agent', async () => (JSON.parse(await ok(['ls', '--json'])) as { statusReason: string | null }[])
+      .some((i) => i.statusReason?.includes('agent a1 has not connected yet')), 15_000);
     before = await state();
     expect(before.instances).toHaveLength(3);
     expect(before.snapshots).toHaveLength(1);

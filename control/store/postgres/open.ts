@@ -3,6 +3,7 @@ import { ControlError } from '../../errors.ts';
 import type { Migration } from '../migrations.ts';
 import { sqlStore, type SqlStoreOptions } from '../sql/sql-store.ts';
 import type { Store } from '../store.ts';
+import { PostgresChangeFeed } from './change-feed.ts';
 import { POSTGRES_MIGRATIONS, migratePostgres } from './migrations.ts';
 import { PostgresSql } from './postgres-sql.ts';
 
@@ -30,10 +31,17 @@ const types = {
   },
 };
 
-/** Opens the PostgreSQL store: see openPostgresSql. */
+/** Opens the PostgreSQL store (see openPostgresSql) with its change feed, which keeps a connection of its own. */
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
-  const { sql, close } = await openPostgresSql(options);
-  return sqlStore(sql, options, close);
+  const { sql, pool, close } = await openPostgresSql(options);
+  const changes = new PostgresChangeFeed({ url: options.url, pool, onError: options.onError });
+  try {
+    await changes.start();
+  } catch (err) {
+    await close();
+    throw new ControlError('CTL_STORE_UNREACHABLE', `cannot listen for changes on PostgreSQL at ${redact(options.url)}: ${(err as Error).message}`, { cause: err });
+  }
+  return sqlStore(sql, options, close, changes);
 }
 
 /**
@@ -41,7 +49,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
  * CTL_STORE_UNREACHABLE when the server cannot be reached or refuses the login, and
  * CTL_STORE_TOO_NEW for a database written by a newer Wharf.
  */
-export async function openPostgresSql(options: Omit<PostgresStoreOptions, keyof SqlStoreOptions> & Pick<SqlStoreOptions, 'clock'>): Promise<{ sql: PostgresSql; close: () => Promise<void> }> {
+export async function openPostgresSql(options: Omit<PostgresStoreOptions, keyof SqlStoreOptions> & Pick<SqlStoreOptions, 'clock'>): Promise<{ sql: PostgresSql; pool: pg.Pool; close: () => Promise<void> }> {
   const pool = new pg.Pool({
     connectionString: options.url, max: options.maxConnections ?? POOL_SIZE, types: types as pg.CustomTypesConfig,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: 'wharf control',
@@ -61,7 +69,7 @@ export async function openPostgresSql(options: Omit<PostgresStoreOptions, keyof 
     await pool.end();
     throw err;
   }
-  return { sql: new PostgresSql(pool), close: () => pool.end() };
+  return { sql: new PostgresSql(pool), pool, close: () => pool.end() };
 }
 
 /** The URL without its password, for messages and logs. */

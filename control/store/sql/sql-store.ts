@@ -1,4 +1,5 @@
 import type { ScryptCost } from '../passwords.ts';
+import { NO_FEED, type ChangeFeed } from '../change-feed.ts';
 import type { Clock, Store } from '../store.ts';
 import { SqlAgents } from './agents.ts';
 import { SqlApiTokens } from './api-tokens.ts';
@@ -22,8 +23,8 @@ export interface SqlStoreOptions {
   console?: ConsoleLimits;
 }
 
-/** The whole store over one database, whichever it is; `close` releases the database. */
-export function sqlStore(sql: Sql, options: SqlStoreOptions, close: () => Promise<void>): Store {
+/** The whole store over one database, whichever it is; `close` releases the database (after the feed). */
+export function sqlStore(sql: Sql, options: SqlStoreOptions, close: () => Promise<void>, changes: ChangeFeed = NO_FEED): Store {
   const { clock } = options;
   return {
     users: new SqlUsers(sql, clock, options.scryptCost),
@@ -38,6 +39,10 @@ export function sqlStore(sql: Sql, options: SqlStoreOptions, close: () => Promis
     usedLinks: new SqlUsedLinks(sql),
     sharedKeys: new SqlSharedKeys(sql, clock),
     signingKeys: new SqlSigningKeys(sql),
-    close,
+    changes,
+    async close() {
+      await changes.close();
+      await close();
+    },
   };
 }

@@ -1,0 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startPostgres, type Postgres } from '../test/support/postgres.ts';
+import { routeOf } from './agents/endpoint-routes.ts';
+import { followOtherControls } from './follow-other-controls.ts';
+import { AppSessions } from './keys/app-sessions.ts';
+import { ConsoleSessions } from './keys/console-sessions.ts';
+import { RouteLog } from './routes/route-log.ts';
+import { openPostgresStore } from './store/postgres/open.ts';
+import type { Store } from './store/store.ts';
+import { ManualClock, TEST_SCRYPT_COST, testConfig, testSpec } from './store/testing.ts';
+
+async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await sleep(20);
+  }
+}
+
+interface Control {
+  store: Store;
+  routes: RouteLog;
+  appSessions: AppSessions;
+  consoleSessions: ConsoleSessions;
+  stop: () => void;
+}
+
+// Two controls' in-memory state on one real PostgreSQL: a route or a revocation made through
+// one reaches the other's route log (what its gateways follow) through the change feed.
+describe('controls on one PostgreSQL follow each other', () => {
+  let postgres: Postgres;
+  let controls: Control[];
+  const clock = new ManualClock(Date.now());
+  const key = randomBytes(32);
+  const silent = pino({ level: 'silent' });
+
+  beforeAll(async () => {
+    postgres = await startPostgres();
+  }, 60_000);
+  afterAll(() => postgres?.destroy());
+
+  beforeEach(async () => {
+    const url = await postgres.createDatabase();
+    controls = [];
+    for (let i = 0; i < 2; i++) {
+      const store = await openPostgresStore({ url, clock: clock.read, scryptCost: TEST_SCRYPT_COST });
+      const routes = new RouteLog();
+      const appSessions = new AppSessions(store, key);
+      await appSessions.load();
+      const consoleSessions = new ConsoleSessions(key, clock.read);
+      // No periodic full read within a test: what arrives, arrives by the feed.
+      const stop = followOtherControls({ store, routes, appSessions, consoleSessions, log: silent, resyncEveryMs: 600_000 });
+      controls.push({ store, routes, appSessions, consoleSessions, stop });
+    }
+  });
+  afterEach(async () => {
+    for (const c of controls) {
+      c.stop();
+      await c.store.close();
+    }
+  });
+
+  it('a route made, changed and removed through one is made, changed and removed in the other\'s log', async () => {
+    const [a, b] = controls;
+    const owner = await a.store.users.add({ name: 'ada', password: 'x' });
+    const { agent } = await a.store.agents.add({ name: 'host', queues: ['default'] });
+    const instance = await a.store.instances.create({ owner: owner.id, config: testConfig(), spec: testSpec() });
+    await a.store.jobs.lease(agent.id, ['default'], 30_000, clock.now);
+    // As control's agent API does: the store first, then its own route log.
+    const reported = await a.store.instances.setEndpoint(instance.id, { host: '10.0.0.9', port: 8080, routing: 'https', containerPort: 8080 }, { agent: agent.id });
+    a.routes.upsert(routeOf(reported)!);
+    await until('b has the route', () => b.routes.get(instance.id)?.target === 'http://10.0.0.9:8080');
+    const moved = await a.store.instances.setEndpoint(instance.id, { host: '10.0.0.10', port: 8080, routing: 'https', containerPort: 8080 }, { agent: agent.id });
+    a.routes.upsert(routeOf(moved)!);
+    await until('b has the new target', () => b.routes.get(instance.id)?.target === 'http://10.0.0.10:8080');
+    await a.store.instances.updateStatus(instance.id, 'stopped', null, { agent: agent.id });
+    a.routes.remove(instance.id);
+    await until('b dropped the route', () => b.routes.get(instance.id) === undefined);
+    // Applying b's change did not echo back to a as a change of its own.
+    expect(a.routes.get(instance.id)).toBeUndefined();
+  });
+
+  it('a route lost on the way comes back with the next full read', async () => {
+    const [a, b] = controls;
+    b.stop();
+    b.stop = followOtherControls({ ...b, log: silent, resyncEveryMs: 300 });
+    const owner = await a.store.users.add({ name: 'ada', password: 'x' });
+    const { agent } = await a.store.agents.add({ name: 'host', queues: ['default'] });
+    const instance = await a.store.instances.create({ owner: owner.id, config: testConfig(), spec: testSpec() });
+    await a.store.jobs.lease(agent.id, ['default'], 30_000, clock.now);
+    // Stored, but never announced (as if the notice was lost): the periodic read finds it.
+    await a.store.instances.setEndpoint(instance.id, { host: '10.0.0.9', port: 8080, routing: 'https', containerPort: 8080 }, { agent: agent.id });
+    await until('b has the route', () => b.routes.get(instance.id)?.target === 'http://10.0.0.9:8080', 5_000);
+  });
+
+  it('a revocation made through one reaches the other\'s gateways, and ends the dashboard sessions it covers', async () => {
+    const [a, b] = controls;
+    const lines: string[] = [];
+    b.appSessions.subscribe((line) => lines.push(line));
+    const cookie = b.consoleSessions.mint('u-bob').value;
+    expect(b.consoleSessions.verify(cookie)).toBeDefined();
+    clock.advance(1_000);
+    await a.appSessions.revoke('u-bob', clock.now);
+    await until('b tells its gateways', () => lines.some((l) => l.includes('u-bob')));
+    expect(b.appSessions.revocations()).toEqual([{ user: 'u-bob', instance: '*', before: expect.any(Number) }]);
+    await until('b refuses the older dashboard session', () => b.consoleSessions.verify(cookie) === undefined);
+  });
+});

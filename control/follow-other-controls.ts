@@ -1,0 +1,87 @@
+import type { Logger } from 'pino';
+import { routeOf, storedRoutes } from './agents/endpoint-routes.ts';
+import type { AppSessions } from './keys/app-sessions.ts';
+import type { ConsoleSessions } from './keys/console-sessions.ts';
+import type { RouteLog } from './routes/route-log.ts';
+import { NO_FEED } from './store/change-feed.ts';
+import type { Store } from './store/store.ts';
+
+/** How often every route is read again, in case a change notice was lost on the way. */
+export const RESYNC_EVERY_MS = 30_000;
+
+export interface FollowParts {
+  store: Store;
+  routes: RouteLog;
+  appSessions: AppSessions;
+  consoleSessions: ConsoleSessions;
+  log: Logger;
+  resyncEveryMs?: number;
+}
+
+/**
+ * Several controls on one database (docs/store.md): what this one keeps in memory follows
+ * what the others change, through the store's change feed.
+ * - Routes: each route change here is published (its instance ids); a change published by
+ *   another control is read back from the store (a route is a function of its instance) and
+ *   applied to this control's route log, which its gateways follow. Every route is read again
+ *   when the feed was cut, and every 30 s, in case a notice was lost.
+ * - App session revocations (and the dashboard sessions they end): read again when another
+ *   control added one.
+ * Nothing to follow on a store one control has to itself (SQLite). Returns the stop function.
+ */
+export function followOtherControls(parts: FollowParts): () => void {
+  const { store, routes, appSessions, consoleSessions, log } = parts;
+  if (store.changes === NO_FEED) return () => {};
+  // Changes from the feed are applied in order, one at a time; they are not published again.
+  let applying = false;
+  let queue: Promise<void> = Promise.resolve();
+  const run = (what: string, work: () => Promise<void>) => {
+    queue = queue.then(work).catch((err: unknown) => log.warn({ err }, `following other controls: ${what} failed`));
+  };
+  const apply = (change: () => void) => {
+    applying = true;
+    try {
+      change();
+    } finally {
+      applying = false;
+    }
+  };
+  const resyncRoutes = () => run('reading every route again', async () => {
+    const all = await storedRoutes(store);
+    apply(() => routes.replace(all));
+  });
+
+  const stopPublishing = routes.subscribe((delta) => {
+    if (applying) return;
+    const instances = [...delta.upsert.map((r) => r.id), ...delta.remove];
+    store.changes.publish({ kind: 'routes', instances }).catch((err: unknown) => log.warn({ err }, 'telling other controls of a route change failed; they read every route again within 30 s'));
+  });
+  const stopListening = store.changes.subscribe((event) => {
+    if (event.kind === 'routes') {
+      run('reading changed routes', async () => {
+        for (const id of event.instances) {
+          const instance = await store.instances.get(id);
+          const route = instance && routeOf(instance);
+          apply(() => (route ? routes.upsert(route) : routes.remove(id)));
+        }
+      });
+    } else if (event.kind === 'sessions') {
+      run('reading app session revocations', () => reloadSessions(appSessions, consoleSessions));
+    } else {
+      log.info('the store\'s change feed is back: reading routes and revocations again');
+      resyncRoutes();
+      run('reading app session revocations', () => reloadSessions(appSessions, consoleSessions));
+    }
+  });
+  const timer = setInterval(resyncRoutes, parts.resyncEveryMs ?? RESYNC_EVERY_MS);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    stopPublishing();
+    stopListening();
+  };
+}
+
+async function reloadSessions(appSessions: AppSessions, consoleSessions: ConsoleSessions): Promise<void> {
+  for (const r of await appSessions.reload()) if (r.instance === '*') consoleSessions.endSessionsOf(r.user, r.before);
+}

@@ -1,0 +1,78 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPostgres, type Postgres } from '../../../test/support/postgres.ts';
+import type { FeedEvent } from '../change-feed.ts';
+import type { Store } from '../store.ts';
+import { ManualClock, TEST_SCRYPT_COST } from '../testing.ts';
+import { openPostgresStore } from './open.ts';
+
+/** Collects what a store's feed hears. */
+function hear(store: Store): FeedEvent[] {
+  const heard: FeedEvent[] = [];
+  store.changes.subscribe((e) => heard.push(e));
+  return heard;
+}
+
+async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await sleep(20);
+  }
+}
+
+// The change feed over a real PostgreSQL: NOTIFY from one control, LISTEN on a connection of
+// the other's own, which comes back by itself after the server restarts.
+describe('PostgreSQL change feed', () => {
+  let postgres: Postgres;
+  const clock = new ManualClock();
+  const open = (url: string, errors: Error[] = []) => openPostgresStore({ url, clock: clock.read, scryptCost: TEST_SCRYPT_COST, onError: (e) => errors.push(e) });
+
+  beforeAll(async () => {
+    postgres = await startPostgres();
+  }, 60_000);
+  afterAll(() => postgres?.destroy());
+
+  it('tells every other control, never the one that published, in chunks below NOTIFY\'s limit', async () => {
+    const url = await postgres.createDatabase();
+    const [a, b, c] = await Promise.all([open(url), open(url), open(url)]);
+    try {
+      const [heardA, heardB, heardC] = [hear(a), hear(b), hear(c)];
+      const many = Array.from({ length: 1_000 }, (_, i) => `i-${String(i).padStart(8, '0')}`);
+      await a.changes.publish({ kind: 'routes', instances: ['i-1'] });
+      await a.changes.publish({ kind: 'routes', instances: many });
+      await b.changes.publish({ kind: 'sessions' });
+      const ids = (heard: FeedEvent[]) => heard.flatMap((e) => (e.kind === 'routes' ? e.instances : []));
+      await until('c heard everything', () => ids(heardC).length === 1_001 && heardC.some((e) => e.kind === 'sessions'));
+      expect(ids(heardC)).toEqual(['i-1', ...many]);
+      await until('b heard a', () => ids(heardB).length === 1_001);
+      expect(heardB.some((e) => e.kind === 'sessions')).toBe(false);
+      expect(ids(heardA)).toEqual([]);
+      expect(heardA).toEqual([{ kind: 'sessions' }]);
+    } finally {
+      await Promise.all([a, b, c].map((s) => s.close()));
+    }
+  });
+
+  it('says resync once its connection is back after PostgreSQL restarts, and hears again after', async () => {
+    const url = await postgres.createDatabase();
+    const errors: Error[] = [];
+    const [a, b] = await Promise.all([open(url), open(url, errors)]);
+    try {
+      const heard = hear(b);
+      await postgres.stop();
+      await postgres.start();
+      await until('b resyncs', () => heard.some((e) => e.kind === 'resync'), 20_000);
+      expect(errors.length).toBeGreaterThan(0); // the cut was reported, not thrown
+      // A notice sent now arrives (the pool of `a` replaces its broken connections too).
+      let sent = false;
+      while (!sent) {
+        sent = await a.changes.publish({ kind: 'routes', instances: ['i-after'] }).then(() => true, () => false);
+        if (!sent) await sleep(50);
+      }
+      await until('b hears after the restart', () => heard.some((e) => e.kind === 'routes' && e.instances[0] === 'i-after'));
+    } finally {
+      await Promise.all([a, b].map((s) => s.close()));
+    }
+  }, 60_000);
+});
