@@ -30,6 +30,7 @@ export const controlErrors = {
   CTL_LINK_USED: { status: 409, message: 'This one-time link has been used already. Open the app again from the dashboard for a fresh link.' },
   CTL_GATEWAY_KEY: { status: 401, message: 'This gateway key is not accepted. Create one with `wharf gateways add NAME` and set WHARF_GATEWAY_KEY.' },
   CTL_AGENT_KEY: { status: 401, message: 'This agent is not accepted. Send `Authorization: Bearer <WHARF_AGENT_KEY>:<WHARF_AGENT_SECRET>` as printed by `wharf agents add NAME`.' },
+  CTL_TCP_PORT_TAKEN: { status: 409, message: 'Another instance holds this gateway port; control picks another. Report the endpoint again.' },
   CTL_NO_TCP_PORT: { status: 503, message: 'Every port of control\'s TCP range is pinned to a running instance. Widen the range (--tcp-ports) or stop TCP apps.' },
   CTL_METHOD: { status: 405, message: 'This endpoint does not take that method.' },
   CTL_SHUTTING_DOWN: { status: 503, message: 'Control is shutting down; try again shortly.' },

@@ -68,7 +68,11 @@ function startingRouteOf(instance: Instance): Route | undefined {
   return parseRoute({ id: instance.id, instance: instance.id, kind: 'http', status: 'starting' });
 }
 
-/** Pins gateway ports for TCP routes; one pick at a time so that two reports never get the same port. */
+/**
+ * Pins gateway ports for TCP routes: one pick at a time in this control, and the store refuses
+ * a port another instance holds (CTL_TCP_PORT_TAKEN), so that two controls picking at the same
+ * moment never pin one port twice: the loser picks again.
+ */
 export class PortPinner {
   readonly #store: Store;
   readonly #range: [number, number];
@@ -99,7 +103,14 @@ export class PortPinner {
       for (const ch of instance.id) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
       for (let i = 0; i < size; i++) {
         const port = lo + ((h + i) % size);
-        if (!taken.has(port)) return commit(port);
+        if (taken.has(port)) continue;
+        try {
+          return await commit(port);
+        } catch (err) {
+          // Another control pinned it since the list was read: the next one.
+          if ((err as { code?: string }).code !== 'CTL_TCP_PORT_TAKEN') throw err;
+          taken.add(port);
+        }
       }
       throw new ControlError('CTL_NO_TCP_PORT', `${size} ports in ${lo}-${hi}, all pinned`);
     });

@@ -182,6 +182,17 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 5,
+    name: 'TCP gateway ports unique',
+    sql: `
+      -- The gateway port control pinned for a TCP app (its endpoint's gatewayPort), while it has an
+      -- endpoint: unique, so that two controls picking at the same moment cannot both take one.
+      ALTER TABLE instances ADD COLUMN gateway_port INTEGER;
+      UPDATE instances SET gateway_port = json_extract(endpoint, '$.gatewayPort') WHERE endpoint IS NOT NULL;
+      CREATE UNIQUE INDEX instances_by_gateway_port ON instances(gateway_port) WHERE gateway_port IS NOT NULL;
+    `,
+  },
 ];
 
 /** The newest version this code knows. */

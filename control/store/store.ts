@@ -221,7 +221,11 @@ export interface InstanceStore {
    * agent must hold the instance. Leaving queued or starting ends the launch job.
    */
   updateStatus(id: string, to: InstanceStatus, reason: string | null, by?: Reporter): Promise<Instance>;
-  /** The endpoint an agent published, or null when it is gone. */
+  /**
+   * The endpoint an agent published, or null when it is gone. Its `gatewayPort` (a TCP app's
+   * pinned port) is unique among instances that have an endpoint: CTL_TCP_PORT_TAKEN when
+   * another holds it, however many controls pick at once. Losing the endpoint frees the port.
+   */
   setEndpoint(id: string, endpoint: Endpoint | null, by?: Reporter): Promise<Instance>;
   /** Start of the current quiet period, or null when the app is busy (the idle detector decides). */
   setQuietSince(id: string, since: number | null): Promise<void>;

@@ -155,6 +155,15 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'TCP gateway ports unique',
+    sql: `
+      ALTER TABLE instances ADD COLUMN gateway_port INTEGER;
+      UPDATE instances SET gateway_port = (endpoint::json ->> 'gatewayPort')::integer WHERE endpoint IS NOT NULL;
+      CREATE UNIQUE INDEX instances_by_gateway_port ON instances(gateway_port) WHERE gateway_port IS NOT NULL;
+    `,
+  },
 ];
 
 /** Any 64-bit number; every control takes this advisory lock while it migrates. */

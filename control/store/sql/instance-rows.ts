@@ -79,7 +79,8 @@ export async function applyStatus(db: Sql, row: InstanceRow, change: StatusChang
     next.stopped = now;
     next.endpoint = null;
   }
-  await db.run('UPDATE instances SET status = ?, status_reason = ?, updated = ?, agent = ?, endpoint = ?, started = ?, stopped = ? WHERE id = ?',
+  // Without an endpoint the instance holds no gateway port any more: another may take it.
+  await db.run(`UPDATE instances SET status = ?, status_reason = ?, updated = ?, agent = ?, endpoint = ?, started = ?, stopped = ?${next.endpoint === null ? ', gateway_port = NULL' : ''} WHERE id = ?`,
     next.status, next.status_reason, next.updated, next.agent, next.endpoint, next.started, next.stopped, row.id);
   // The launch job lives while the instance is queued or starting; any other status ends it.
   if (to !== 'queued' && to !== 'starting') await db.run('DELETE FROM jobs WHERE instance = ?', row.id);

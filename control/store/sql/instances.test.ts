@@ -27,6 +27,28 @@ describe.each(backends)('$name instances', ({ open }) => {
     return { instance: (await t.store.instances.get(instance.id))!, agent: agent.id };
   }
 
+  it('never let two instances hold one gateway port, even from two controls at once; losing the endpoint frees it', async () => {
+    const a = await running();
+    const b = await running();
+    const tcp = (gatewayPort: number) => ({ host: '10.0.0.2', port: 6379, routing: 'tcp', containerPort: 6379, gatewayPort });
+    await t.store.instances.setEndpoint(a.instance.id, tcp(20001), { agent: a.agent });
+    await expect(t.store.instances.setEndpoint(b.instance.id, tcp(20001), { agent: b.agent })).rejects.toMatchObject({ code: 'CTL_TCP_PORT_TAKEN' });
+    // Its own port again is no conflict.
+    await t.store.instances.setEndpoint(a.instance.id, tcp(20001), { agent: a.agent });
+    // Two controls pin one port to two instances at the same moment: one wins.
+    const other = await t.openAnother();
+    const c = await running();
+    const raced = await Promise.allSettled([
+      t.store.instances.setEndpoint(b.instance.id, tcp(20002), { agent: b.agent }),
+      other.instances.setEndpoint(c.instance.id, tcp(20002), { agent: c.agent }),
+    ]);
+    expect(raced.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    // a stops: its endpoint and its port go, and another instance may take the port.
+    await t.store.instances.updateStatus(a.instance.id, 'stopped', null, { agent: a.agent });
+    const loser = raced[0].status === 'rejected' ? b : c;
+    expect(await t.store.instances.setEndpoint(loser.instance.id, tcp(20001), { agent: loser.agent })).toMatchObject({ endpoint: { gatewayPort: 20001 } });
+  });
+
   it('store a launch as queued, with the fields of its config and a DNS-label id', async () => {
     const config = testConfig({ name: 'demo', project: 'P', tags: ['x', 'y'], queue: 'gpu', workspace: { restoreFrom: 'i-00000000' } });
     const instance = await t.store.instances.create({ owner: ada.id, config, spec: testSpec() });

@@ -79,7 +79,7 @@ export class SqlInstances implements InstanceStore {
       if (options.snapshots) await tx.run('DELETE FROM snapshots WHERE instance = ?', id);
       if (await tx.get('SELECT 1 FROM snapshots WHERE instance = ? LIMIT 1', id)) {
         // Snapshots name it: the row stays, hidden, for restoring and cloning from them.
-        await tx.run('UPDATE instances SET removed = ?, endpoint = NULL WHERE id = ?', this.#clock(), id);
+        await tx.run('UPDATE instances SET removed = ?, endpoint = NULL, gateway_port = NULL WHERE id = ?', this.#clock(), id);
         await tx.run('DELETE FROM console_lines WHERE instance = ?', id);
       } else {
         // Its console lines and (none left, it being finished) launch job go with it (ON DELETE CASCADE).
@@ -108,7 +108,13 @@ export class SqlInstances implements InstanceStore {
         throw new ControlError('CTL_INVALID', `instance ${id} is ${row.status}: an endpoint is accepted only while it starts or runs`);
       }
       const next: InstanceRow = { ...row, endpoint: endpoint === null ? null : toJson(endpoint), updated: now };
-      await tx.run('UPDATE instances SET endpoint = ?, updated = ? WHERE id = ?', next.endpoint, now, id);
+      const gatewayPort = typeof endpoint?.gatewayPort === 'number' ? endpoint.gatewayPort : null;
+      try {
+        await tx.run('UPDATE instances SET endpoint = ?, gateway_port = ?, updated = ? WHERE id = ?', next.endpoint, gatewayPort, now, id);
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new ControlError('CTL_TCP_PORT_TAKEN', `gateway port ${gatewayPort} is pinned to another instance`);
+        throw err;
+      }
       return toInstance(next);
     });
   }
