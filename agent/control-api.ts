@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { ControlUrls, parseControlUrls } from '../protocol/control-urls.ts';
 import { parseLaunchSpec, type LaunchSpec } from '../protocol/launch-spec.ts';
 import type { ResourceSampleReport } from '../protocol/resource-sample.ts';
 
@@ -79,12 +80,13 @@ export class UnrunnableJob extends Error {
 export const isLeaseLost = (err: unknown): boolean => err instanceof ControlApiError && err.code === 'CTL_LEASE_EXPIRED';
 
 export class AgentControlApi {
-  readonly #base: string;
+  readonly #urls: ControlUrls;
   readonly #auth: string;
   readonly #restores = new Map<string, RestoreInfo | null>();
 
+  /** `controlUrl`: one URL, or several controls' (comma-separated): the next is used when one cannot be reached. */
   constructor(controlUrl: string, key: string, secret: string) {
-    this.#base = `${controlUrl.replace(/\/+$/, '')}/api/v1/agent/`;
+    this.#urls = new ControlUrls(parseControlUrls(controlUrl));
     this.#auth = `Bearer ${key}:${secret}`;
   }
 
@@ -139,8 +141,12 @@ export class AgentControlApi {
 
   /** Streams a snapshot file to control; `progress` gets the bytes sent so far. */
   uploadSnapshot(id: string, file: string, size: number, sha256: string, progress: (sent: number) => void): Promise<SnapshotInfo> {
+    return this.#urls.use((base) => this.#upload(base, id, file, size, sha256, progress));
+  }
+
+  #upload(base: string, id: string, file: string, size: number, sha256: string, progress: (sent: number) => void): Promise<SnapshotInfo> {
     const path = `instances/${encodeURIComponent(id)}/snapshot`;
-    const url = new URL(this.#base + path);
+    const url = new URL(agentPath(base, path));
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
       let settled = false;
@@ -179,7 +185,8 @@ export class AgentControlApi {
         const code = (err as { code?: string }).code;
         // A server that refuses early may close while the body is still going (EPIPE): its
         // answer (413, 409) says more than the broken pipe, so it gets a moment to arrive.
-        setTimeout(() => done(new Error(`the snapshot upload to ${url.origin} broke off (${code ?? err.message})`)), 250).unref();
+        // The code stays on the error: a control that was never reached is not another's refusal.
+        setTimeout(() => done(Object.assign(new Error(`the snapshot upload to ${url.origin} broke off (${code ?? err.message})`), { code })), 250).unref();
       });
       let sent = 0;
       body.on('data', (c) => {
@@ -199,10 +206,9 @@ export class AgentControlApi {
     const path = `snapshots/${encodeURIComponent(snapshot)}?instance=${encodeURIComponent(instance)}`;
     let res: Response;
     try {
-      res = await fetch(this.#base + path, { headers: { authorization: this.#auth } });
+      res = await this.#urls.use((base) => fetch(agentPath(base, path), { headers: { authorization: this.#auth } }));
     } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new Error(`cannot reach control at ${this.#base} (${cause?.code ?? cause?.message ?? (err as Error).message})`);
+      throw this.#unreachable(err);
     }
     if (!res.ok || !res.body) throw errorOf(res.status, res.headers.get('x-wharf-error') ?? undefined, await res.text(), 'GET', path);
     const length = Number(res.headers.get('content-length'));
@@ -232,21 +238,29 @@ export class AgentControlApi {
   async #call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
     let res: Response;
     try {
-      res = await fetch(this.#base + path, {
+      res = await this.#urls.use((base) => fetch(agentPath(base, path), {
         method,
         signal,
         headers: { authorization: this.#auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
-      });
+      }));
     } catch (err) {
       if ((err as Error).name === 'AbortError') throw err;
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new Error(`cannot reach control at ${this.#base} (${cause?.code ?? cause?.message ?? (err as Error).message})`);
+      throw this.#unreachable(err);
     }
     const text = await res.text();
     if (!res.ok) throw errorOf(res.status, res.headers.get('x-wharf-error') ?? undefined, text, method, path);
     return (text ? JSON.parse(text) : undefined) as T;
   }
+
+  #unreachable(err: unknown): Error {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    return new Error(`cannot reach control at ${this.#urls.all.join(', ')} (${cause?.code ?? cause?.message ?? (err as Error).message})`);
+  }
+}
+
+function agentPath(base: string, path: string): string {
+  return `${base}/api/v1/agent/${path}`;
 }
 
 function errorOf(status: number, header: string | undefined, text: string, method: string, path: string): ControlApiError {

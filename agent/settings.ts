@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { parseCpus, parseSize } from '../apps/container-args.ts';
+import { parseControlUrls } from '../protocol/control-urls.ts';
 import { parsers, type Setting, type Values } from '../protocol/settings.ts';
 
 const opt = <T>(s: Setting<T>): Setting<T> => s;
@@ -8,16 +9,6 @@ const QUEUE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const LABEL = /^([A-Za-z0-9][A-Za-z0-9._/-]{0,126})=(.*)$/;
 
 export const agentParsers = {
-  url(raw: string): string {
-    let url: URL;
-    try {
-      url = new URL(raw);
-    } catch {
-      throw new Error(`must be control's URL such as http://127.0.0.1:7400, got "${raw}"`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`must be an http:// or https:// URL, got "${raw}"`);
-    return url.href.replace(/\/+$/, '');
-  },
   queue(raw: string): string {
     if (!QUEUE.test(raw)) throw new Error(`must be a queue name (letters, digits, ".", "_", "-"), got "${raw}"`);
     return raw;
@@ -60,7 +51,7 @@ export const agentParsers = {
  */
 export const agentSettings = {
   envFile: opt<string | undefined>({ flag: 'env-file', default: undefined, parse: parsers.string, help: 'read KEY=VALUE settings from this file (what `wharf agents add` prints); the environment and flags win over it' }),
-  controlUrl: opt<string | undefined>({ flag: 'control-url', env: 'WHARF_CONTROL_URL', default: undefined, parse: agentParsers.url, help: 'control\'s URL (required)' }),
+  controlUrl: opt<string | undefined>({ flag: 'control-url', env: 'WHARF_CONTROL_URL', default: undefined, parse: (raw) => parseControlUrls(raw).join(','), help: 'control\'s URL (required); several controls on one database: their URLs, comma-separated, the next used when one cannot be reached' }),
   key: opt<string | undefined>({ flag: 'key', env: 'WHARF_AGENT_KEY', default: undefined, parse: parsers.string, help: 'the agent key from `wharf agents add` (required)' }),
   secret: opt<string | undefined>({ flag: 'secret', env: 'WHARF_AGENT_SECRET', default: undefined, parse: parsers.string, help: 'the agent secret from `wharf agents add` (required; prefer the env file to a flag)' }),
   queues: opt<string[] | undefined>({ flag: 'queues', env: 'WHARF_QUEUES', default: undefined, multiple: true, parse: agentParsers.queue, help: 'queues to take jobs from, in this order (default: the ones given to `wharf agents add`)' }),

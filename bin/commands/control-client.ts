@@ -1,15 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ControlUrls, parseControlUrls } from '../../protocol/control-urls.ts';
 import { wharfHome } from '../../protocol/home.ts';
 
 /*
  * How CLI commands reach control (DESIGN.md "CLI"): WHARF_URL and WHARF_TOKEN, else
- * WHARF_HOME/run/control.json and WHARF_HOME/admin.token. Every failure is a plain Error with
- * one line that says what to fix; bin/wharf.ts prints it alone and exits 1.
+ * WHARF_HOME/run/control.json and WHARF_HOME/admin.token. WHARF_URL may list several
+ * controls (comma-separated): a request goes to the next when one cannot be reached. Every
+ * failure is a plain Error with one line that says what to fix; bin/wharf.ts prints it alone
+ * and exits 1.
  */
 
 export interface ControlTarget {
+  /** The first of `urls`. */
   url: string;
+  urls: string[];
   token: string;
 }
 
@@ -33,14 +38,22 @@ export function findControl(env: NodeJS.ProcessEnv = process.env): ControlTarget
       throw new Error(`WHARF_TOKEN is not set and ${tokenFile} cannot be read: set WHARF_TOKEN to an API token`);
     }
   }
-  return { url: url.replace(/\/+$/, ''), token };
+  let urls: string[];
+  try {
+    urls = parseControlUrls(url);
+  } catch (err) {
+    throw new Error(`WHARF_URL ${(err as Error).message}`);
+  }
+  return { url: urls[0], urls, token };
 }
 
 export class ControlClient {
   readonly target: ControlTarget;
+  readonly #urls: ControlUrls;
 
   constructor(target: ControlTarget = findControl()) {
     this.target = target;
+    this.#urls = new ControlUrls(target.urls);
   }
 
   /** The answer's JSON (undefined for 204); a non-2xx answer throws the API's one-line message. */
@@ -57,14 +70,14 @@ export class ControlClient {
   async #request(method: string, path: string, body?: unknown): Promise<string> {
     let res: Response;
     try {
-      res = await fetch(`${this.target.url}${path}`, {
+      res = await this.#urls.use((url) => fetch(`${url}${path}`, {
         method,
         headers: { authorization: `Bearer ${this.target.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
-      });
+      }));
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new Error(`cannot reach control at ${this.target.url} (${cause?.code ?? cause?.message ?? (err as Error).message}): is \`wharf control\` running? (WHARF_URL)`);
+      throw new Error(`cannot reach control at ${this.target.urls.join(', ')} (${cause?.code ?? cause?.message ?? (err as Error).message}): is \`wharf control\` running? (WHARF_URL)`);
     }
     const text = await res.text();
     if (!res.ok) {
