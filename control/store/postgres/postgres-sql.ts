@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
+import { ControlError } from '../../errors.ts';
 import type { Sql, SqlValue } from '../sql/sql.ts';
 
 /*
@@ -24,20 +25,28 @@ export class PostgresSql implements Sql {
   }
 
   async get<T>(sql: string, ...params: SqlValue[]): Promise<T | undefined> {
-    return (await this.#pool.query(numbered(sql), params)).rows[0] as T | undefined;
+    return (await this.#query(sql, params)).rows[0] as T | undefined;
   }
 
   async all<T>(sql: string, ...params: SqlValue[]): Promise<T[]> {
-    return (await this.#pool.query(numbered(sql), params)).rows as T[];
+    return (await this.#query(sql, params)).rows as T[];
   }
 
   async run(sql: string, ...params: SqlValue[]): Promise<number> {
-    return (await this.#pool.query(numbered(sql), params)).rowCount ?? 0;
+    return (await this.#query(sql, params)).rowCount ?? 0;
+  }
+
+  #query(sql: string, params: SqlValue[]): Promise<pg.QueryResult> {
+    return this.#pool.query(numbered(sql), params).catch((err: unknown) => {
+      throw unreachable(err) ?? err;
+    });
   }
 
   async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const client = await this.#pool.connect();
+      const client = await this.#pool.connect().catch((err: unknown) => {
+        throw unreachable(err) ?? err;
+      });
       let broken: Error | undefined;
       try {
         await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
@@ -47,7 +56,7 @@ export class PostgresSql implements Sql {
       } catch (err) {
         // A client whose ROLLBACK fails is in an unknown state: the pool drops it.
         await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
-        if (!RETRYABLE.has((err as { code?: string }).code ?? '') || attempt === ATTEMPTS) throw err;
+        if (!RETRYABLE.has((err as { code?: string }).code ?? '') || attempt === ATTEMPTS) throw unreachable(err) ?? err;
       } finally {
         client.release(broken);
       }
@@ -67,6 +76,23 @@ function onClient(client: pg.PoolClient): Sql {
     transaction: (fn) => fn(tx),
   };
   return tx;
+}
+
+/** Node's codes of a connection that could not be made or broke. */
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+
+/**
+ * CTL_STORE_UNREACHABLE (503) for an error that says the database is away rather than that a
+ * statement is wrong: no connection, one that broke, a server shutting down or starting up
+ * (SQLSTATE class 08, 57P01–57P03). Requests then get a clear "try again", not a 500.
+ */
+function unreachable(err: unknown): ControlError | undefined {
+  if (err instanceof ControlError) return undefined;
+  const e = err as { code?: string; message?: string };
+  const code = e?.code ?? '';
+  const away = CONNECTION_CODES.has(code) || code.startsWith('08') || ['57P01', '57P02', '57P03'].includes(code)
+    || /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(e?.message ?? '');
+  return away ? new ControlError('CTL_STORE_UNREACHABLE', `PostgreSQL: ${e?.message ?? code}`, { cause: err }) : undefined;
 }
 
 const converted = new Map<string, string>();

@@ -76,7 +76,7 @@ describe('PostgreSQL store', () => {
       // Several pooled connections are idle when the server goes.
       await Promise.all(Array.from({ length: 5 }, () => store.users.get(ada.id)));
       await postgres.stop();
-      await expect(store.users.get(ada.id)).rejects.toThrow();
+      await expect(store.users.get(ada.id)).rejects.toMatchObject({ code: 'CTL_STORE_UNREACHABLE', status: 503 });
       await postgres.start();
       const started = Date.now();
       let back: unknown;
