@@ -68,10 +68,10 @@ export function createLinkClaims(s: GatewaySettings, log: Logger): LinkClaims {
  * routes file, or nothing. `publicUrl` is the URL reported to control (which adopts the first
  * one unless it has its own); with --https-port 0 it is known only once listening (setPublicUrl).
  */
-export function createRouteProvider(s: GatewaySettings, log: Logger, onSessions: (state: SessionState) => void): RouteProvider | undefined {
+export function createRouteProvider(s: GatewaySettings, log: Logger, onSessions: (state: SessionState) => void, onControl?: (url: string) => void): RouteProvider | undefined {
   if (s.control) {
     const publicUrl = s.publicUrl ?? (s.httpsPort ? `https://localhost:${s.httpsPort}/` : undefined);
-    return new ControlProvider({ controlUrl: s.control, key: s.key!, log, ca: controlCa(s), publicUrl, onSessions });
+    return new ControlProvider({ controlUrl: s.control, key: s.key!, log, ca: controlCa(s), publicUrl, onSessions, onControl });
   }
   return s.routes ? new FileProvider(s.routes, log) : undefined;
 }

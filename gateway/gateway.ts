@@ -2,7 +2,7 @@ import type { AddressInfo, Server, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { Authenticator } from './auth/authenticator.ts';
-import { fileKeys, remoteKeys, type KeySource } from './auth/key-source.ts';
+import { fileKeys, followedKeys, remoteKeys, type KeySource } from './auth/key-source.ts';
 import { TokenVerifier } from './auth/token-verifier.ts';
 import { createAdminEntrypoint, type AdminTable } from './entrypoints/admin.ts';
 import { createHttpRedirect } from './entrypoints/http-redirect.ts';
@@ -19,6 +19,7 @@ import { UpstreamPools } from './proxy/upstream-pools.ts';
 import { Router } from './router.ts';
 import { LiveRoutes, RouteRecord, type LiveHttpRoute } from './routing/live-routes.ts';
 import { HostMatcher } from './routing/route-table.ts';
+import { parseControlUrls } from '../protocol/control-urls.ts';
 import { GATEWAY_KEY_HEADER } from '../protocol/gateway-forwarding.ts';
 import type { SessionState } from '../protocol/route-stream.ts';
 import { sameSite } from '../protocol/site.ts';
@@ -85,9 +86,15 @@ export async function startGateway(s: GatewaySettings, log: Logger, worker?: Wor
   const tunnel = new TunnelEndpoint({ connections: tcpConnections, connectTimeoutMs: s.upstreamConnectTimeoutMs, idleTimeoutMs: s.tcpIdleTimeoutMs, log });
   let keys: KeySource | undefined;
   let tokens: TokenVerifier | undefined;
-  // Fed by control, tokens are control's: its JWKS is the default.
-  const jwks = s.jwks ?? (s.control ? new URL('/.well-known/jwks.json', s.control).href : undefined);
-  if (jwks) {
+  // Fed by control, tokens are control's: its JWKS is the default (of several controls, the
+  // one the route stream comes from: they publish the same keys).
+  const controls = s.control ? parseControlUrls(s.control) : [];
+  let followed = controls[0];
+  const jwks = s.jwks ?? (followed ? new URL('/.well-known/jwks.json', followed).href : undefined);
+  if (s.jwks === undefined && controls.length > 1) {
+    keys = followedKeys(controls, () => followed, s.jwksCooldownMs);
+    tokens = new TokenVerifier(keys);
+  } else if (jwks) {
     const onChange = () => tokens?.flush();
     keys = /^https?:\/\//.test(jwks) ? remoteKeys(jwks, s.jwksCooldownMs) : await fileKeys(jwks, log, onChange);
     tokens = new TokenVerifier(keys);
@@ -109,7 +116,22 @@ export async function startGateway(s: GatewaySettings, log: Logger, worker?: Wor
   const hosts = new HostMatcher(s.appsDomain, [publicHost, 'localhost', '127.0.0.1', '[::1]']);
   // Fed by control: the main host is control's (DESIGN.md "One front door"). Its public URL
   // (for sign-in redirects) defaults to https://localhost:<https port>/, known once listening.
-  const controlRoute = s.control ? { route: controlLiveRoute(s.control, s.key!, pools), publicUrl: s.publicUrl ?? '' } : undefined;
+  const controlRoute = followed ? { route: controlLiveRoute(followed, s.key!, pools), publicUrl: s.publicUrl ?? '' } : undefined;
+  /** Pools of every control proxied to so far: kept until shutdown, as requests may still run on one. */
+  const controlTargets = new Set(controlRoute ? [controlRoute.route.route.target] : []);
+  // Of several controls, the main host goes where the route stream comes from: a live one.
+  const follow = (url: string) => {
+    followed = url;
+    if (!controlRoute) return;
+    const next = controlLiveRoute(url, s.key!, pools);
+    if (next.route.target === controlRoute.route.route.target) {
+      pools.release(next.route.target);
+      return;
+    }
+    if (controlTargets.has(next.route.target)) pools.release(next.route.target);
+    controlTargets.add(next.route.target);
+    controlRoute.route = next;
+  };
   const router = new Router({
     control: controlRoute,
     live, hosts, auth, log,
@@ -126,7 +148,7 @@ export async function startGateway(s: GatewaySettings, log: Logger, worker?: Wor
     log.info({ revocations: state.revoked.length, keyChanged, closed }, 'app sessions from control');
   };
   let draining: ((graceMs: number) => Promise<void>) | undefined;
-  const provider = worker ? undefined : createRouteProvider(s, log, onSessions);
+  const provider = worker ? undefined : createRouteProvider(s, log, onSessions, follow);
   await provider?.start((routes, errors) => {
     routeErrors = errors;
     live.apply(routes);
@@ -135,6 +157,7 @@ export async function startGateway(s: GatewaySettings, log: Logger, worker?: Wor
     apply: (routes) => live.apply(routes),
     update: (upsert, remove) => live.update(upsert, remove),
     sessions: onSessions,
+    control: follow,
     stats: () => live.stats(),
     tcpPorts: () => tcpListeners.ports(),
     drain: (graceMs) => draining?.(graceMs) ?? Promise.resolve(),
@@ -178,7 +201,7 @@ export async function startGateway(s: GatewaySettings, log: Logger, worker?: Wor
     live.close();
     tcpConnections.closeAll();
     await Promise.all([...servers.map(closeServer), closeServer(https), admin?.close(), tcpListeners.close()]);
-    if (controlRoute) pools.release(controlRoute.route.route.target);
+    for (const target of controlTargets) pools.release(target);
     await pools.close();
   };
   const drain = drainer({ https, clients, tcpConnections, stopAccepting: () => Promise.all([...servers.map((srv) => srv.close()), tcpListeners.close()]), close: shutdown });

@@ -1,3 +1,4 @@
+import { parseControlUrls } from '../protocol/control-urls.ts';
 import { availableParallelism } from 'node:os';
 import { parsers, type Setting, type Values } from '../protocol/settings.ts';
 
@@ -14,7 +15,7 @@ export const gatewaySettings = {
   appsDomain: opt({ flag: 'apps-domain', env: 'WHARF_APPS_DOMAIN', default: 'apps.localhost', parse: parsers.string, help: 'apps live on <route>.<apps-domain>' }),
   publicUrl: opt<string | undefined>({ flag: 'public-url', env: 'WHARF_PUBLIC_URL', default: undefined, parse: parsers.string, help: 'the main host users open (default https://localhost:<https-port>/)' }),
   pathRouting: opt({ flag: 'path-routing', env: 'WHARF_PATH_ROUTING', default: false, boolean: true, parse: parsers.bool, help: 'also serve apps at /app/<route>/ on the main host (apps then share one origin)' }),
-  control: opt<string | undefined>({ flag: 'control', env: 'WHARF_GATEWAY_CONTROL', default: undefined, parse: parsers.string, help: 'control URL whose route stream feeds this gateway (instead of --routes)' }),
+  control: opt<string | undefined>({ flag: 'control', env: 'WHARF_GATEWAY_CONTROL', default: undefined, parse: (raw) => parseControlUrls(raw).join(','), help: 'control URL whose route stream feeds this gateway (instead of --routes); several controls on one database: their URLs, comma-separated, the next followed when one goes away' }),
   key: opt<string | undefined>({ flag: 'key', env: 'WHARF_GATEWAY_KEY', default: undefined, parse: parsers.string, help: 'gateway key from `wharf gateways add` (prefer the env var: flags show in ps)' }),
   routes: opt<string | undefined>({ flag: 'routes', env: 'WHARF_GATEWAY_ROUTES', default: undefined, parse: parsers.string, help: 'routes file {"routes": [...]}, reloaded on change' }),
   jwks: opt<string | undefined>({ flag: 'jwks', env: 'WHARF_GATEWAY_JWKS', default: undefined, parse: parsers.string, help: 'JWKS file or URL that tokens are checked against (default with --control: control\'s /.well-known/jwks.json)' }),

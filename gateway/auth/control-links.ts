@@ -1,3 +1,4 @@
+import { ControlUrls, parseControlUrls } from '../../protocol/control-urls.ts';
 import type { Logger } from 'pino';
 import { Agent, request } from 'undici';
 import { LINK_CLAIM_PATH } from '../../protocol/token.ts';
@@ -30,7 +31,7 @@ const WARN_EVERY_MS = 10_000; // 10 s
  * Links this gateway claimed are also remembered here, so a repeat is refused without asking.
  */
 export class ControlLinks implements LinkClaims {
-  readonly #url: string;
+  readonly #urls: ControlUrls;
   readonly #key: string;
   readonly #agent: Agent;
   readonly #timeoutMs: number;
@@ -40,7 +41,7 @@ export class ControlLinks implements LinkClaims {
   #warnedAt = -Infinity;
 
   constructor(options: ControlLinksOptions) {
-    this.#url = new URL(LINK_CLAIM_PATH.slice(1), `${options.control.replace(/\/+$/, '')}/`).href;
+    this.#urls = new ControlUrls(parseControlUrls(options.control));
     this.#key = options.key;
     this.#timeoutMs = options.timeoutMs ?? 5_000;
     this.#log = options.log;
@@ -58,11 +59,12 @@ export class ControlLinks implements LinkClaims {
     let status: number;
     let code: string | undefined;
     try {
-      const res = await request(this.#url, {
+      // Several controls: the next one when one cannot be reached (they share the used links).
+      const res = await this.#urls.use((control) => request(new URL(LINK_CLAIM_PATH.slice(1), `${control}/`), {
         method: 'POST', dispatcher: this.#agent, headersTimeout: this.#timeoutMs, bodyTimeout: this.#timeoutMs,
         headers: { authorization: `Bearer ${this.#key}`, 'content-type': 'application/json' },
         body: JSON.stringify({ jti, exp: expS }),
-      });
+      }));
       await res.body.dump();
       status = res.statusCode;
       code = [res.headers['x-wharf-error']].flat()[0];

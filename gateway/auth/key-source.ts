@@ -18,6 +18,18 @@ export function remoteKeys(url: string, cooldownMs: number): KeySource {
   return { getKey, close() {} };
 }
 
+/**
+ * Several controls publish the same keys: their JWKS is read from the one `current()` names
+ * (the control the route stream comes from), each URL's keys cached as remoteKeys does.
+ */
+export function followedKeys(controls: readonly string[], current: () => string, cooldownMs: number): KeySource {
+  const sources = new Map(controls.map((c) => [c, remoteKeys(new URL('/.well-known/jwks.json', c).href, cooldownMs)]));
+  return {
+    getKey: (header, token) => (sources.get(current()) ?? sources.get(controls[0])!).getKey(header, token),
+    close() {},
+  };
+}
+
 /** A JWKS file, reloaded on change; a broken file keeps the previous keys and is logged. */
 export async function fileKeys(file: string, log: Logger, onChange: () => void): Promise<KeySource> {
   let current: JWTVerifyGetKey | undefined;

@@ -1,3 +1,4 @@
+import { ControlUrls, parseControlUrls } from '../../protocol/control-urls.ts';
 import { Agent, request } from 'undici';
 import type { RouteStats, RouteStatsDelta } from './route-stats.ts';
 
@@ -39,14 +40,14 @@ export class StatsPusher {
   /** Pushes that failed. */
   failures = 0;
   readonly #options: StatsPusherOptions;
-  readonly #url: string;
+  readonly #urls: ControlUrls;
   readonly #agent: Agent;
   #timer: NodeJS.Timeout | undefined;
   #inFlight: Promise<void> | undefined;
 
   constructor(options: StatsPusherOptions) {
     this.#options = options;
-    this.#url = new URL(STATS_PATH, options.control).href;
+    this.#urls = new ControlUrls(parseControlUrls(options.control));
     // Its own pool: pushes never queue behind proxied traffic, nor the route stream.
     this.#agent = new Agent({ connections: 2, keepAliveTimeout: 30_000, connect: { timeout: options.timeoutMs ?? 10_000 } });
   }
@@ -79,11 +80,12 @@ export class StatsPusher {
       const batch = deltas.slice(i, i + MAX_BATCH);
       try {
         const timeout = this.#options.timeoutMs ?? 10_000;
-        const res = await request(this.#url, {
+        // Several controls: the next one when one cannot be reached (they share the history).
+        const res = await this.#urls.use((control) => request(new URL(STATS_PATH, control), {
           method: 'POST', dispatcher: this.#agent, headersTimeout: timeout, bodyTimeout: timeout,
           headers: { authorization: `Bearer ${this.#options.key}`, 'content-type': 'application/json' },
           body: JSON.stringify({ deltas: batch }),
-        });
+        }));
         const text = await res.body.text();
         if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`control answered ${res.statusCode}: ${text.slice(0, 300)}`);
         this.pushed += batch.length;

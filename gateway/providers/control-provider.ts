@@ -5,11 +5,15 @@ import type { Logger } from 'pino';
 import { Agent } from 'undici';
 import type { Route } from '../../protocol/route.ts';
 import { parseRouteStreamLine, ROUTE_STREAM_CONTENT_TYPE, ROUTE_STREAM_PATH, type RouteRefusal, type RouteStreamMessage, type SessionState } from '../../protocol/route-stream.ts';
+import { parseControlUrls } from '../../protocol/control-urls.ts';
 import { ValidationError } from '../../protocol/validate.ts';
 import type { RouteErrors, RouteProvider } from './file-provider.ts';
 
 export interface ControlProviderOptions {
-  /** Control's URL (WHARF_GATEWAY_CONTROL), such as http://127.0.0.1:7400. */
+  /**
+   * Control's URL (WHARF_GATEWAY_CONTROL), such as http://127.0.0.1:7400; several controls on
+   * one database: their URLs, comma-separated. A stream that breaks reconnects to the next.
+   */
   controlUrl: string;
   /** The gateway key (WHARF_GATEWAY_KEY), sent as `Authorization: Bearer`. */
   key: string;
@@ -39,6 +43,8 @@ export interface ControlProviderOptions {
    * so that start() resolves with the key in place. The state holds a secret: never log it.
    */
   onSessions?: (state: SessionState) => void;
+  /** Told of the control URL a stream delivers from, when it is another than the one before (and the first time). */
+  onControl?: (url: string) => void;
 }
 
 /** The request header the public URL is reported in (control/routes/route-stream-handler.ts reads it). */
@@ -76,8 +82,11 @@ const HEALTHY_MS = 1_000; // 1 s
  * version it applied, so it receives only what it missed.
  */
 export class ControlProvider implements RouteProvider {
-  readonly #controlUrl: string;
-  readonly #streamUrl: URL;
+  readonly #urls: string[];
+  #index = 0;
+  /** The control URL the last working stream came from. */
+  #servedBy: string | undefined;
+  readonly #onControl: ((url: string) => void) | undefined;
   readonly #key: string;
   readonly #log: Logger;
   readonly #agent: Agent;
@@ -112,10 +121,12 @@ export class ControlProvider implements RouteProvider {
   #renewing = false;
 
   constructor(options: ControlProviderOptions) {
-    this.#controlUrl = options.controlUrl.replace(/\/+$/, '');
-    // Relative to control's URL, so that a control behind a path prefix works too.
-    this.#streamUrl = new URL(ROUTE_STREAM_PATH.slice(1), `${this.#controlUrl}/`);
-    if (!/^https?:$/.test(this.#streamUrl.protocol)) throw new Error(`WHARF_GATEWAY_CONTROL must be an http(s) URL, got "${options.controlUrl}"`);
+    try {
+      this.#urls = parseControlUrls(options.controlUrl);
+    } catch (err) {
+      throw new Error(`WHARF_GATEWAY_CONTROL ${(err as Error).message}`);
+    }
+    this.#onControl = options.onControl;
     this.#key = options.key;
     this.#log = options.log;
     this.#startTimeoutMs = options.startTimeoutMs ?? 30_000;
@@ -132,6 +143,16 @@ export class ControlProvider implements RouteProvider {
       headersTimeout: idleTimeoutMs,
       bodyTimeout: idleTimeoutMs,
     });
+  }
+
+  /** The control URL streams go to now. */
+  get #controlUrl(): string {
+    return this.#urls[this.#index];
+  }
+
+  /** Relative to control's URL, so that a control behind a path prefix works too. */
+  get #streamUrl(): URL {
+    return new URL(ROUTE_STREAM_PATH.slice(1), `${this.#controlUrl}/`);
   }
 
   /** The version of the last change applied; undefined before the first snapshot or while resyncing. */
@@ -219,6 +240,8 @@ export class ControlProvider implements RouteProvider {
       }
       if (connection.upAt !== undefined && performance.now() - connection.upAt >= HEALTHY_MS) this.#attempt = 0;
       this.#down(outcome);
+      // Several controls: the next one gets the next try (a resync asks the same one again).
+      if (outcome.kind !== 'resync') this.#index = (this.#index + 1) % this.#urls.length;
       await this.#sleep(this.#nextDelay());
     }
   }
@@ -260,6 +283,15 @@ export class ControlProvider implements RouteProvider {
     if (outcome.kind === 'refused') this.#log.error(fields, 'control refuses this gateway\'s key; the last routes keep serving');
     else if (this.#started) this.#log.warn(fields, 'route stream from control lost; the last routes keep serving while it reconnects');
     else this.#log.warn(fields, 'control not reachable yet; retrying');
+  }
+
+  /** A stream delivers: tell whoever follows which control serves it now. */
+  #served(): void {
+    const url = this.#controlUrl;
+    if (url === this.#servedBy) return;
+    if (this.#servedBy !== undefined) this.#log.info({ from: this.#servedBy, to: url }, 'route stream moved to another control');
+    this.#servedBy = url;
+    this.#onControl?.(url);
   }
 
   #up(how: string): void {
@@ -345,7 +377,10 @@ export class ControlProvider implements RouteProvider {
             resync = `an unexpected error (${describe(err)})`;
           }
           if (resync !== undefined) return finish({ kind: 'resync', reason: resync });
-          connection.upAt ??= performance.now();
+          if (connection.upAt === undefined) {
+            connection.upAt = performance.now();
+            this.#served();
+          }
           from = nl + 1;
           nl = text.indexOf('\n', from);
         }

@@ -24,10 +24,12 @@ export type WorkerQuestion =
 /** Supervisor → worker. */
 export type ToWorker =
   /** The first message: the whole route table, the session state and the shared ticket keys. */
-  | { t: 'init'; routes: Route[]; errors: RouteErrors; sessions: SessionState | null; ticketKeys: string }
+  | { t: 'init'; routes: Route[]; errors: RouteErrors; sessions: SessionState | null; ticketKeys: string; control: string | null }
   /** A change of the route table: routes added or replaced by id, ids removed. */
   | { t: 'routes'; upsert: Route[]; remove: string[]; errors: RouteErrors }
   | { t: 'sessions'; state: SessionState }
+  /** The control the route stream comes from now (of several): the main host is proxied there. */
+  | { t: 'control'; url: string }
   /** Stop accepting, finish what is in flight, give long-lived connections `graceMs`, exit. */
   | { t: 'drain'; graceMs: number }
   /** Send your figures (a `figures` message with this id). */

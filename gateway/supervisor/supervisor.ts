@@ -74,6 +74,7 @@ export async function startSupervisor(s: GatewaySettings, log: Logger): Promise<
   let routeErrors: RouteErrors = [];
   let version = 0;
   let sessions: SessionState | null = null;
+  let control: string | null = null;
   let stopping = false;
   let addresses: { https: string; http?: string } | undefined;
 
@@ -97,6 +98,9 @@ export async function startSupervisor(s: GatewaySettings, log: Logger): Promise<
   const provider = createRouteProvider(s, log, (state) => {
     sessions = state;
     broadcast({ t: 'sessions', state });
+  }, (url) => {
+    control = url;
+    broadcast({ t: 'control', url });
   });
   await provider?.start((next, errors) => {
     feed = feed.then(() => publish(next, errors)).catch((err) => log.error({ err }, 'routes not handed to the workers'));
@@ -139,7 +143,7 @@ export async function startSupervisor(s: GatewaySettings, log: Logger): Promise<
       worker.on('message', (m: ToSupervisor) => {
         switch (m.t) {
           case 'hello':
-            send(worker, { t: 'init', routes: [...routes.values()], errors: routeErrors, sessions, ticketKeys });
+            send(worker, { t: 'init', routes: [...routes.values()], errors: routeErrors, sessions, ticketKeys, control });
             break;
           case 'ready':
             clearTimeout(timer);

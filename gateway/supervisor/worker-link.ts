@@ -15,6 +15,8 @@ export interface WorkerHandlers {
   apply(routes: Route[], errors: RouteErrors): void;
   update(upsert: Route[], remove: string[], errors: RouteErrors): void;
   sessions(state: SessionState): void;
+  /** The control the route stream comes from now (of several). */
+  control(url: string): void;
   /** Every route's stats and the raw TCP ports, for the supervisor's figures. */
   stats(): Iterable<RouteStats>;
   tcpPorts(): Map<string, number>;
@@ -57,6 +59,7 @@ export class WorkerLink {
         switch (m.t) {
           case 'init':
             if (m.sessions) handlers.sessions(m.sessions);
+            if (m.control) handlers.control(m.control);
             handlers.apply(m.routes, m.errors);
             resolve(Buffer.from(m.ticketKeys, 'base64'));
             break;
@@ -65,6 +68,9 @@ export class WorkerLink {
             break;
           case 'sessions':
             handlers.sessions(m.state);
+            break;
+          case 'control':
+            handlers.control(m.url);
             break;
           case 'collect':
             this.#send({ t: 'figures', id: m.id, figures: this.#figures() });

@@ -5,19 +5,20 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControlProcess } from '../support/control-process.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
-import { plainGet } from '../support/https-client.ts';
+import { plainGet, request } from '../support/https-client.ts';
 import { startPostgres, type Postgres } from '../support/postgres.ts';
 import { docker } from '../support/stack.ts';
 import { envLines, runWharf, spawnCollect, until, WHARF, type Running } from '../support/tcp.ts';
 
-// Two real controls on one PostgreSQL; a real agent on the Docker Engine and the CLI each given
-// both URLs; a gateway following the second control. Control 0 is killed with SIGKILL: the CLI
-// and the agent carry on through control 1, and an app launched then runs and is routed.
-describe('the CLI and an agent given two controls carry on when one dies', () => {
+// Two real controls on one PostgreSQL; a real agent on the Docker Engine, the CLI and two
+// gateways (one process; a supervisor with two workers) each given both URLs, control 0 first.
+// Control 0 is killed with SIGKILL: everything carries on through control 1, an app launched
+// then runs and is routed by both gateways, and their main hosts reach control 1.
+describe('the CLI, an agent and gateways given two controls carry on when one dies', () => {
   let postgres: Postgres;
   const homes: string[] = [];
   const controls: Running[] = [];
-  let gateway: GatewayProcess | undefined;
+  const gateways: GatewayProcess[] = [];
   let agent: Running | undefined;
   const label = `wharf.test=failover-${randomBytes(4).toString('hex')}`;
   let store = '';
@@ -30,8 +31,15 @@ describe('the CLI and an agent given two controls carry on when one dies', () =>
     return r.stdout;
   };
   const status = async (id: string) => (JSON.parse(await ok(['ls', '--json'])) as { id: string; status: string }[]).find((i) => i.id === id)?.status;
-  const routed = async (id: string) => ((JSON.parse((await plainGet(gateway!.adminPort, '/routes')).body) as { routes: { id: string; target?: string }[] }).routes)
-    .some((r) => r.id === id && r.target !== undefined);
+  const routed = async (id: string) => {
+    for (const gateway of gateways) {
+      const { routes } = JSON.parse((await plainGet(gateway.adminPort, '/routes')).body) as { routes: { id: string; target?: string }[] };
+      if (!routes.some((r) => r.id === id && r.target !== undefined)) return false;
+    }
+    return true;
+  };
+  /** The gateway's main host, which is control's: its /healthz. */
+  const mainHost = (gateway: GatewayProcess) => request(gateway.httpsPort, { host: 'localhost', path: '/healthz', ca: gateway.ca });
   const launch = async (name: string) => {
     const cfg = join(homes[0], `${name}.json`);
     writeFileSync(cfg, JSON.stringify({ app: 'container', name, image: 'wharf/busybox:local', command: 'httpd -f -p 8080', routing: { mode: 'https', port: 8080 } }));
@@ -47,7 +55,8 @@ describe('the CLI and an agent given two controls carry on when one dies', () =>
     // Control 0 is listed first, and will be the one to die.
     both = `${url(0)},${url(1)}`;
     const gw = envLines(await ok(['gateways', 'add', 'edge']));
-    gateway = await startGateway({ env: { ...gw, WHARF_GATEWAY_CONTROL: url(1) } });
+    gateways.push(await startGateway({ env: { ...gw, WHARF_GATEWAY_CONTROL: both } }));
+    gateways.push(await startGateway({ env: { ...gw, WHARF_GATEWAY_CONTROL: both }, args: ['--workers', '2'] }));
     const credentials = envLines(await ok(['agents', 'add', 'a1']));
     agent = spawnCollect(process.execPath, [WHARF, 'agent', '--metrics-listen', '127.0.0.1:0'], {
       ...process.env, WHARF_HOME: mkdtempSync(join(tmpdir(), 'wharf-failover-agent-')), ...credentials, WHARF_CONTROL_URL: both,
@@ -58,7 +67,7 @@ describe('the CLI and an agent given two controls carry on when one dies', () =>
   }, 90_000);
   afterAll(async () => {
     await agent?.stop();
-    await gateway?.stop();
+    await Promise.all(gateways.map((g) => g.stop()));
     await Promise.all(controls.map((c) => c.stop()));
     const ids = (await docker('ps', '-aq', '--filter', `label=${label}`)).stdout.trim().split('\n').filter(Boolean);
     if (ids.length) await docker('rm', '-f', '-v', ...ids);
@@ -66,19 +75,28 @@ describe('the CLI and an agent given two controls carry on when one dies', () =>
     for (const home of homes) rmSync(home, { recursive: true, force: true });
   });
 
-  it('runs an app launched through control 0 and routes it on the gateway of control 1', async () => {
+  it('runs an app launched through control 0, routed by both gateways', async () => {
     const id = await launch('before');
     await until('the app is active', async () => (await status(id)) === 'active', 60_000, 250);
-    await until('the gateway routes it', () => routed(id), 10_000);
+    await until('the gateways route it', () => routed(id), 10_000);
+    for (const gateway of gateways) expect((await mainHost(gateway)).status).toBe(200);
   }, 90_000);
 
-  it('after control 0 is killed: the CLI answers through control 1, and a new app runs and is routed', async () => {
+  it('after control 0 is killed: the CLI answers through control 1, a new app runs, both gateways route it and reach control 1', async () => {
     controls[0].child.kill('SIGKILL');
     await controls[0].exited;
     expect(await freePortIsClosed(url(0))).toBe(true);
     const id = await launch('after');
     await until('the app launched after the kill is active', async () => (await status(id)) === 'active', 60_000, 250);
-    await until('the gateway routes it', () => routed(id), 10_000);
+    await until('both gateways route it', () => routed(id), 20_000);
+    // Their main hosts are proxied to the control that is left (every worker's too).
+    for (const gateway of gateways) {
+      for (let i = 0; i < 6; i++) {
+        const res = await mainHost(gateway);
+        expect(res.status, res.body).toBe(200);
+        expect(JSON.parse(res.body)).toEqual({ status: 'ok' });
+      }
+    }
     expect(await ok(['stop', id])).toContain(id);
   }, 120_000);
 });
