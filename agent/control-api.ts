@@ -3,6 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { ControlUrls, parseControlUrls } from '../protocol/control-urls.ts';
 import { parseLaunchSpec, type LaunchSpec } from '../protocol/launch-spec.ts';
+import { LEASE_EPOCH_HEADER } from '../protocol/lease-epoch.ts';
 import type { ResourceSampleReport } from '../protocol/resource-sample.ts';
 
 /*
@@ -83,6 +84,8 @@ export class AgentControlApi {
   readonly #urls: ControlUrls;
   readonly #auth: string;
   readonly #restores = new Map<string, RestoreInfo | null>();
+  /** The fencing epoch of each instance leased here (protocol/lease-epoch.ts), sent with its reports. */
+  readonly #epochs = new Map<string, number>();
 
   /** `controlUrl`: one URL, or several controls' (comma-separated): the next is used when one cannot be reached. */
   constructor(controlUrl: string, key: string, secret: string) {
@@ -117,7 +120,9 @@ export class AgentControlApi {
     } catch (err) {
       throw new UnrunnableJob(a.instance, (err as Error).message);
     }
-    return { instance: a.instance, queue: String(a.queue ?? ''), spec, attempts: Number(a.attempts ?? 1), restore };
+    const attempts = Number(a.attempts ?? 1);
+    if (Number.isSafeInteger(attempts) && attempts >= 1) this.#epochs.set(a.instance, attempts);
+    return { instance: a.instance, queue: String(a.queue ?? ''), spec, attempts, restore };
   }
 
   /** The restore of the instance's last lease (undefined: none leased here, e.g. adopted). */
@@ -127,6 +132,7 @@ export class AgentControlApi {
 
   forget(id: string): void {
     this.#restores.delete(id);
+    this.#epochs.delete(id);
   }
 
   /** A snapshot made of an already stored blob with this digest (nothing uploaded); undefined when control has none. */
@@ -238,10 +244,15 @@ export class AgentControlApi {
   async #call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
     let res: Response;
     try {
+      const epoch = this.#epochs.get(/^instances\/([^/]+)\//.exec(path)?.[1] ?? '');
       res = await this.#urls.use((base) => fetch(agentPath(base, path), {
         method,
         signal,
-        headers: { authorization: this.#auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          authorization: this.#auth,
+          ...(epoch === undefined ? {} : { [LEASE_EPOCH_HEADER]: String(epoch) }),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
       }));
     } catch (err) {

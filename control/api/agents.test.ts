@@ -37,8 +37,8 @@ describe('agents API (in process, injected clock)', () => {
     const auth = `Bearer ${a.key}:${a.secret}`;
     return {
       id: a.id,
-      call: (method: 'POST' | 'DELETE', path: string, payload?: object) =>
-        control.app.inject({ method, url: `/api/v1/agent/${path}`, payload, headers: { authorization: auth } }),
+      call: (method: 'POST' | 'DELETE', path: string, payload?: object, headers: Record<string, string> = {}) =>
+        control.app.inject({ method, url: `/api/v1/agent/${path}`, payload, headers: { authorization: auth, ...headers } }),
     };
   }
 
@@ -72,6 +72,25 @@ describe('agents API (in process, injected clock)', () => {
     expect(got).toEqual([a1, a2, b1, b2]);
     expect((await t.store.instances.get(a1))!.status).toBe('starting');
     expect((await agent.call('POST', 'lease?wait=50')).statusCode).toBe(204);
+  });
+
+  it('refuses a report of an earlier lease by its fencing epoch, and a malformed epoch with 400', async () => {
+    const id = await launch('default');
+    const agent = await addAgent('a1', ['default']);
+    expect((await agent.call('POST', 'lease?wait=0')).json()).toMatchObject({ instance: id, attempts: 1 });
+    t.clock.advance(LEASE_MS);
+    await sweeper.sweep();
+    expect((await agent.call('POST', 'lease?wait=0')).json()).toMatchObject({ instance: id, attempts: 2 });
+    const stale = await agent.call('POST', `instances/${id}/endpoint`, { host: '127.0.0.1', port: 1234 }, { 'x-wharf-lease-epoch': '1' });
+    expect(stale.statusCode).toBe(409);
+    expect(stale.json().error.code).toBe('CTL_LEASE_EXPIRED');
+    expect((await agent.call('POST', `instances/${id}/status`, { status: 'failed', reason: 'late' }, { 'x-wharf-lease-epoch': '1' })).statusCode).toBe(409);
+    const malformed = await agent.call('POST', `instances/${id}/status`, { status: 'active' }, { 'x-wharf-lease-epoch': 'one' });
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json().error.message).toMatch(/x-wharf-lease-epoch/);
+    const current = await agent.call('POST', `instances/${id}/endpoint`, { host: '127.0.0.1', port: 1234 }, { 'x-wharf-lease-epoch': '2' });
+    expect(current.statusCode).toBe(200);
+    expect((await t.store.instances.get(id))!.status).toBe('active');
   });
 
   it('re-queues an expired lease exactly once, and refuses the old holder\'s report with 409', async () => {

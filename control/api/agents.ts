@@ -1,13 +1,14 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { INSTANCE_STATUSES, isFinished, type InstanceStatus } from '../../protocol/instance-status.ts';
+import { LEASE_EPOCH_HEADER, parseLeaseEpoch } from '../../protocol/lease-epoch.ts';
 import { ResourceSampleReport } from '../../protocol/resource-sample.ts';
 import { parse } from '../../protocol/validate.ts';
 import { PortPinner, routeOf, type StoredEndpoint } from '../agents/endpoint-routes.ts';
 import { AGENT_OFFLINE } from '../agents/sweeper.ts';
 import { ControlError } from '../errors.ts';
 import type { RouteLog } from '../routes/route-log.ts';
-import type { Agent, Clock, Instance, Store } from '../store/store.ts';
+import type { Agent, Clock, Instance, Reporter, Store } from '../store/store.ts';
 import type { ApiAuth } from './auth.ts';
 import type { ConsoleFeed } from '../console/console-feed.ts';
 import type { MetricsHistory } from '../metrics/history.ts';
@@ -36,6 +37,8 @@ import { takeSnapshotRequests } from './snapshot-requests.ts';
  * - POST instances/:id/samples (protocol/resource-sample.ts) → {recorded}: a resource sample
  *   into the metrics history (false: outside its retention), and a signal for the idle monitor.
  * Every instance report needs the agent to hold the instance: 409 CTL_LEASE_EXPIRED otherwise.
+ * With `X-Wharf-Lease-Epoch: <attempts>` (the lease's fencing epoch), a report of an earlier
+ * lease than the starting instance's current one is refused too (protocol/lease-epoch.ts).
  */
 
 export const AGENT_PREFIX = '/api/v1/agent/';
@@ -230,7 +233,7 @@ export function agentRoutes(app: FastifyInstance, store: Store, auth: ApiAuth, r
       const current = await store.instances.get(request.params.id);
       if (current?.status === 'stopping') reason = current.statusReason;
     }
-    const instance = await store.instances.updateStatus(request.params.id, body.status, reason, { agent: agent.id });
+    const instance = await store.instances.updateStatus(request.params.id, body.status, reason, reporter(request, agent.id));
     if (isFinished(instance.status) || !routeOf(instance)) routes.remove(instance.id);
     return { id: instance.id, status: instance.status, statusReason: instance.statusReason };
   });
@@ -239,7 +242,8 @@ export function agentRoutes(app: FastifyInstance, store: Store, auth: ApiAuth, r
     const agent = me(request);
     const body = parse(EndpointReport, request.body ?? {});
     const id = request.params.id;
-    await store.jobs.assertHolder(agent.id, id, clock());
+    const by = reporter(request, agent.id);
+    await store.jobs.assertHolder(agent.id, id, clock(), by.epoch);
     const instance = await store.instances.get(id);
     if (!instance) throw new ControlError('CTL_NOT_FOUND', `no instance with id "${id}"`);
     const published = body.containerPort === undefined ? instance.spec.ports[0] : instance.spec.ports.find((p) => p.port === body.containerPort);
@@ -251,10 +255,10 @@ export function agentRoutes(app: FastifyInstance, store: Store, auth: ApiAuth, r
     const endpoint: StoredEndpoint = { host: body.host, port: body.port, routing: published.routing, containerPort: published.port };
     const save = async (gatewayPort?: number) => {
       const stored = gatewayPort === undefined ? endpoint : { ...endpoint, gatewayPort };
-      return store.instances.setEndpoint(id, stored as unknown as Record<string, unknown>, { agent: agent.id });
+      return store.instances.setEndpoint(id, stored as unknown as Record<string, unknown>, by);
     };
     let updated = published.routing === 'tcp' ? await pinner.pin(instance, save) : await save();
-    if (updated.status === 'starting') updated = await store.instances.updateStatus(id, 'active', null, { agent: agent.id });
+    if (updated.status === 'starting') updated = await store.instances.updateStatus(id, 'active', null, by);
     const route = routeOf(updated);
     if (!route) throw new ControlError('CTL_INVALID', `instance ${id} is ${updated.status}: it gets no route`);
     routes.upsert(route);
@@ -263,7 +267,7 @@ export function agentRoutes(app: FastifyInstance, store: Store, auth: ApiAuth, r
 
   app.delete<{ Params: { id: string } }>(`${AGENT_PREFIX}instances/:id/endpoint`, async (request, reply) => {
     const agent = me(request);
-    await store.instances.setEndpoint(request.params.id, null, { agent: agent.id });
+    await store.instances.setEndpoint(request.params.id, null, reporter(request, agent.id));
     routes.remove(request.params.id);
     return reply.code(204).send();
   });
@@ -271,7 +275,7 @@ export function agentRoutes(app: FastifyInstance, store: Store, auth: ApiAuth, r
   app.post<{ Params: { id: string } }>(`${AGENT_PREFIX}instances/:id/console`, async (request) => {
     const agent = me(request);
     const body = parse(ConsoleReport, request.body ?? {});
-    await store.jobs.assertHolder(agent.id, request.params.id, clock());
+    await store.jobs.assertHolder(agent.id, request.params.id, clock(), reporter(request, agent.id).epoch);
     const seq = await store.console.append(request.params.id, body.lines);
     feeds.console?.notify(request.params.id, seq);
     return { seq };
@@ -281,7 +285,7 @@ export function agentRoutes(app: FastifyInstance, store: Store, auth: ApiAuth, r
     const agent = me(request);
     const body = parse(ResourceSampleReport, request.body ?? {});
     const now = clock();
-    await store.jobs.assertHolder(agent.id, request.params.id, now);
+    await store.jobs.assertHolder(agent.id, request.params.id, now, reporter(request, agent.id).epoch);
     feeds.idle?.sample(request.params.id, body, now);
     if (!feeds.history) return { recorded: false };
     return { recorded: feeds.history.recordSample(request.params.id, body, now) };
@@ -292,4 +296,15 @@ async function findAgent(store: Store, idOrName: string): Promise<Agent> {
   const agent = (await store.agents.get(idOrName)) ?? (await store.agents.list()).find((a) => a.name === idOrName);
   if (!agent) throw new ControlError('CTL_NOT_FOUND', `no agent "${idOrName}"`);
   return agent;
+}
+
+/** The agent, with the fencing epoch of the lease its report is made under (protocol/lease-epoch.ts), when it sent one. */
+function reporter(request: FastifyRequest, agent: string): Reporter {
+  let epoch: number | undefined;
+  try {
+    epoch = parseLeaseEpoch(request.headers[LEASE_EPOCH_HEADER]);
+  } catch (err) {
+    throw new ControlError('CTL_INVALID', (err as Error).message);
+  }
+  return epoch === undefined ? { agent } : { agent, epoch };
 }

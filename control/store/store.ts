@@ -183,6 +183,12 @@ export interface InstanceFilter {
 /** Who reports a change: an agent must hold the instance (CTL_LEASE_EXPIRED otherwise). */
 export interface Reporter {
   agent: string;
+  /**
+   * The fencing epoch: which lease of the job the report is made under (Job.attempts, as the
+   * lease answered it). While the instance starts, a report of an earlier lease is refused,
+   * even from the agent that holds the current one.
+   */
+  epoch?: number;
 }
 
 export interface IdleState {
@@ -278,8 +284,11 @@ export interface JobStore {
    * place, and its instance back to queued. Returns those jobs, as they were leased, once.
    */
   expire(now: number): Promise<Job[]>;
-  /** Throws CTL_LEASE_EXPIRED unless the agent holds the instance: a live lease while it starts, the instance's agent after. */
-  assertHolder(agentId: string, instanceId: string, now: number): Promise<void>;
+  /**
+   * Throws CTL_LEASE_EXPIRED unless the agent holds the instance: a live lease while it starts
+   * (of epoch `epoch`, when given), the instance's agent after.
+   */
+  assertHolder(agentId: string, instanceId: string, now: number, epoch?: number): Promise<void>;
   get(instanceId: string): Promise<Job | undefined>;
   /** Waiting and leased jobs per queue, by queue name. */
   depths(): Promise<QueueDepth[]>;

@@ -94,7 +94,7 @@ export class SqlInstances implements InstanceStore {
     const now = this.#clock();
     return this.#sql.transaction(async (tx) => {
       const row = await readInstanceRow(tx, id);
-      if (by) await checkHolder(tx, by.agent, id, now);
+      if (by) await checkHolder(tx, by.agent, id, now, by.epoch);
       return applyStatus(tx, row, { to, reason, now });
     });
   }
@@ -103,7 +103,7 @@ export class SqlInstances implements InstanceStore {
     const now = this.#clock();
     return this.#sql.transaction(async (tx) => {
       const row = await readInstanceRow(tx, id);
-      if (by) await checkHolder(tx, by.agent, id, now);
+      if (by) await checkHolder(tx, by.agent, id, now, by.epoch);
       if (endpoint !== null && (row.status === 'queued' || isFinished(row.status))) {
         throw new ControlError('CTL_INVALID', `instance ${id} is ${row.status}: an endpoint is accepted only while it starts or runs`);
       }

@@ -123,6 +123,25 @@ describe.each(backends)('$name job queue', ({ open }) => {
     expect((await t.store.jobs.expire(t.clock.now)).map((j) => j.instance)).toEqual([instance.id]);
   });
 
+  it('refuse a report of an earlier lease of the same agent: the fencing epoch', async () => {
+    const instance = await launch();
+    const a = await agent();
+    const first = (await lease(a))!;
+    expect(first.attempts).toBe(1);
+    t.clock.advance(LEASE_MS);
+    await t.store.jobs.expire(t.clock.now);
+    const second = (await lease(a))!; // the same agent takes the job again
+    expect(second.attempts).toBe(2);
+    // The set-up of the first lease reports late: refused, though the agent holds the job.
+    await expect(t.store.jobs.assertHolder(a, instance.id, t.clock.now, 1)).rejects.toMatchObject({ code: 'CTL_LEASE_EXPIRED' });
+    await expect(t.store.instances.setEndpoint(instance.id, { host: 'x' }, { agent: a, epoch: 1 })).rejects.toMatchObject({ code: 'CTL_LEASE_EXPIRED' });
+    await expect(t.store.instances.updateStatus(instance.id, 'active', null, { agent: a, epoch: 1 })).rejects.toMatchObject({ code: 'CTL_LEASE_EXPIRED' });
+    // The current lease's reports go through; once active, the job is done and epochs no longer matter.
+    await expect(t.store.jobs.assertHolder(a, instance.id, t.clock.now, 2)).resolves.toBeUndefined();
+    expect(await t.store.instances.updateStatus(instance.id, 'active', null, { agent: a, epoch: 2 })).toMatchObject({ status: 'active' });
+    await expect(t.store.jobs.assertHolder(a, instance.id, t.clock.now, 1)).resolves.toBeUndefined();
+  });
+
   it('refuse reports under an expired or a foreign lease', async () => {
     const instance = await launch();
     const a = await agent();

@@ -39,13 +39,14 @@ export async function enqueue(db: Sql, instance: string, queue: string, now: num
  * Throws CTL_LEASE_EXPIRED unless `agentId` holds the instance: while a launch job exists,
  * a live lease of that agent; once the job is done, the instance's own agent.
  */
-export async function checkHolder(db: Sql, agentId: string, instanceId: string, now: number): Promise<void> {
+export async function checkHolder(db: Sql, agentId: string, instanceId: string, now: number, epoch?: number): Promise<void> {
   const instance = await readInstanceRow(db, instanceId);
   const job = await db.get<JobRow>(`SELECT ${COLUMNS} FROM jobs WHERE instance = ?`, instanceId);
   if (job) {
     if (job.state === 'queued') throw refused(`instance ${instanceId} is waiting in queue "${job.queue}" again: its lease expired`);
     if (job.agent !== agentId) throw refused(`instance ${instanceId} is leased to another agent`);
     if (job.lease_expires! <= now) throw refused(`the lease on instance ${instanceId} expired ${now - job.lease_expires!} ms ago`);
+    if (epoch !== undefined && epoch !== job.attempts) throw refused(`instance ${instanceId} is under lease ${job.attempts}; this report is of lease ${epoch}, which expired`);
   } else if (instance.agent !== agentId) {
     throw refused(`instance ${instanceId} is ${instance.agent ? 'held by another agent' : `not held by any agent (it is ${instance.status})`}`);
   }
@@ -101,8 +102,8 @@ export class SqlJobs implements JobStore {
     });
   }
 
-  async assertHolder(agentId: string, instanceId: string, now: number): Promise<void> {
-    await checkHolder(this.#sql, agentId, instanceId, now);
+  async assertHolder(agentId: string, instanceId: string, now: number, epoch?: number): Promise<void> {
+    await checkHolder(this.#sql, agentId, instanceId, now, epoch);
   }
 
   async get(instanceId: string): Promise<Job | undefined> {
