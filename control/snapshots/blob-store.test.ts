@@ -113,12 +113,16 @@ describe('BlobStore', () => {
     }
   });
 
-  it('sweeps temp files left by a crash', async () => {
+  it('sweeps temp files left by a crash, but not one another control on the folder is writing', async () => {
     const source = new PassThrough();
     const writing = blobs.write(source, { maxBytes: 1e6 }).catch(() => undefined);
     source.write(Buffer.alloc(100));
     await new Promise((r) => setTimeout(r, 20));
-    expect(new BlobStore(blobs.dir).sweepTemp()).toBe(1);
+    // Written to a moment ago: a live upload, left alone.
+    expect(new BlobStore(blobs.dir).sweepTemp()).toBe(0);
+    expect(files()).toHaveLength(1);
+    // Untouched for over an hour: a crash's leftover.
+    expect(new BlobStore(blobs.dir).sweepTemp(Date.now() + 3_600_001)).toBe(1);
     source.destroy(new Error('gone'));
     await writing;
     expect(files()).toEqual([]);

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, mkdirSync, readdirSync, rmSync, type ReadStream } from 'node:fs';
+import { createReadStream, mkdirSync, readdirSync, rmSync, statSync, type ReadStream } from 'node:fs';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -16,6 +16,7 @@ import type { SnapshotStore } from '../store/store.ts';
 
 export const SHA256_HEX = /^[0-9a-f]{64}$/;
 const TEMP_PREFIX = '.tmp-';
+const TEMP_IDLE_MS = 3_600_000; // an hour
 
 export interface WriteOptions {
   /** The digest the sender announced (hex); a different one is CTL_SNAPSHOT_CHECKSUM. */
@@ -39,12 +40,22 @@ export class BlobStore {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
-  /** Removes temp files left by a crash mid-write; call at start, before any write. */
-  sweepTemp(): number {
+  /**
+   * Removes temp files left by a crash mid-write; call at start. Only those untouched for
+   * `idleMs` (default an hour): several controls may share the folder, and another one's
+   * upload in progress writes to its temp file all along.
+   */
+  sweepTemp(now: number = Date.now(), idleMs: number = TEMP_IDLE_MS): number {
     let n = 0;
     for (const name of readdirSync(this.dir)) {
       if (!name.startsWith(TEMP_PREFIX)) continue;
-      rmSync(join(this.dir, name), { force: true });
+      const file = join(this.dir, name);
+      try {
+        if (now - statSync(file).mtimeMs < idleMs) continue;
+      } catch {
+        continue; // gone meanwhile: its writer finished
+      }
+      rmSync(file, { force: true });
       n++;
     }
     return n;
