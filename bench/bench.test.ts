@@ -190,4 +190,22 @@ describe('bench (every case for 1 s)', () => {
     expect(bench().report).toMatch(/h2load nghttp2\/\d+\.\d+/);
     expect(bench().report).toMatch(/Redis \d+\.\d+/);
   });
+
+  it('runs the several-controls cases: launches on each set-up, store operations, route changes between controls', () => {
+    const ha = bench().ha;
+    expect(ha.launch.map((l) => l.name)).toEqual(['1 control, SQLite', '1 control, PostgreSQL', '3 controls, PostgreSQL']);
+    for (const l of ha.launch) {
+      expect(l.failures, l.name).toBe(0);
+      expect(l.samples, l.name).toBeGreaterThan(0);
+      expect(l.p50, l.name).toBeGreaterThan(0);
+    }
+    expect(ha.ops.map((o) => o.store)).toEqual(['SQLite', 'PostgreSQL']);
+    for (const o of ha.ops) {
+      expect(o.leasesPerS, o.store).toBeGreaterThan(0);
+      expect(o.routeChangesPerS, o.store).toBeGreaterThan(0);
+    }
+    expect(ha.crossControl.samples).toBeGreaterThan(0);
+    expect(ha.crossControl.p99).toBeGreaterThanOrEqual(ha.crossControl.p50);
+    expect(bench().report).toContain('## Several controls on PostgreSQL');
+  });
 });

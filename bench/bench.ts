@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { PROPAGATION_ROUTE_COUNTS, runRouteLatency } from './groups/route-latency.ts';
 import { JUPYTER_LAUNCH, runLaunch } from './groups/launch.ts';
 import { runRoutePropagation } from './groups/route-propagation.ts';
+import { runHa } from './groups/ha.ts';
 import { runSnapshot } from './groups/snapshot.ts';
 import { runRoutes } from './groups/routes.ts';
 import { runTcp } from './groups/tcp.ts';
@@ -72,6 +73,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult & { r
       const jupyterLaunch = await runLaunch(ctx, JUPYTER_LAUNCH);
       log('workspace snapshot and restore: wharf agent on the Docker Engine, wharf control\'s snapshot store');
       const snapshot = await runSnapshot(ctx);
+      log('several controls: launch → active on SQLite, PostgreSQL, three controls; store operations; route changes between controls');
+      const ha = await runHa(ctx);
       const result: BenchResult = {
         date,
         command: options.command ?? `node bench/run.ts --duration ${durationS}`,
@@ -91,6 +94,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult & { r
         launch,
         jupyterLaunch,
         snapshot,
+        ha,
         targets: evaluateTargets({ http, h2, routes, ws, tcp, propagation, propagationE2e, launch, jupyterLaunch, snapshot }),
       };
       const report = renderReport(result);

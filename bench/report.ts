@@ -208,6 +208,23 @@ export function renderReport(r: BenchResult): string {
     ['restore, by launch time', tp(sn.restoreByLaunch), `clone launch ${sn.restoreByLaunch.cloneLaunchSeconds.toFixed(1)} s − plain launch ${sn.restoreByLaunch.baselineLaunchSeconds.toFixed(2)} s`],
   ], [1]), '');
 
+  out.push('## Several controls on PostgreSQL (issue 17)', '');
+  out.push('Launch → active of the busybox https app (image present) as above, in real processes: N `wharf control` on the store, one `wharf agent` given' +
+    ' every control (`WHARF_CONTROL_URL`), launches sent to each control in turn. Store operations: one at a time, as a control\'s request does them, on' +
+    ' a fresh database (PostgreSQL 15 from Debian on this machine, fsync off as in the tests; SQLite in WAL mode): a lease (the oldest job, leased, its instance' +
+    ' starting) and a route change (an endpoint written, and on PostgreSQL announced to the other controls with NOTIFY). Between controls: a route changed in' +
+    ' one control\'s route log until the same route is in another\'s (NOTIFY, then the other reads the instance back), two controls on one database.', '');
+  out.push(table(['set-up', 'samples', 'p50', 'p95', 'max', 'failed'], r.ha.launch.map((l) => [
+    l.name, String(l.samples), formatMs(l.p50), formatMs(l.p95), formatMs(l.max), String(l.failures),
+  ]), [1, 2, 3, 4, 5]), '');
+  out.push(table(['store', 'leases/s', 'route changes/s', 'operations'], r.ha.ops.map((o) => [
+    o.store, formatRps(o.leasesPerS), formatRps(o.routeChangesPerS), String(o.operations),
+  ]), [1, 2, 3]), '');
+  const cc = r.ha.crossControl;
+  out.push(table(['route change between controls', 'samples', 'p50', 'p95', 'p99', 'max'], [[
+    'control A\'s route log → control B\'s', String(cc.samples), formatMs(cc.p50), formatMs(cc.p95), formatMs(cc.p99), formatMs(cc.max),
+  ]], [1, 2, 3, 4, 5]), '');
+
   out.push('## Targets', '');
   out.push('The HTTP goals are for HTTPS and the 100 B body, one gateway worker (`--workers 1`) against one nginx worker and Caddy at GOMAXPROCS=1:' +
     ' req/s from wrk, CPU per request from h2load --h1, HTTP/2 req/s from h2load (see above).', '');

@@ -1,3 +1,4 @@
+import type { HaResult } from './groups/ha.ts';
 import type { BodyName } from './bodies.ts';
 import type { PropagationCase } from './groups/route-latency.ts';
 import type { LaunchResult } from './groups/launch.ts';
@@ -154,5 +155,7 @@ export interface BenchResult {
   jupyterLaunch: LaunchResult;
   /** Workspace snapshot and restore throughput through a real agent and control (issue 6). */
   snapshot: SnapshotResult;
+  /** Several controls on PostgreSQL (issue 17): launch → active per set-up, store operations, route changes between controls. */
+  ha: HaResult;
   targets: Target[];
 }

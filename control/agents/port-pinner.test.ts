@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseLaunchSpec } from '../../protocol/launch-spec.ts';
 import type { Instance, Store } from '../store/store.ts';
-import { storeBackends, testConfig, testSpec, type TestStore } from '../store/testing.ts';
+import { storeBackends } from '../store/store-backends.ts';
+import { testConfig, testSpec, type TestStore } from '../store/testing.ts';
 import { PortPinner, type StoredEndpoint } from './endpoint-routes.ts';
 
 const RANGE: [number, number] = [20000, 20009];

@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { storeBackends, tempStore, type TempStore, type TestStore } from '../store/testing.ts';
+import { storeBackends } from '../store/store-backends.ts';
+import { tempStore, type TempStore, type TestStore } from '../store/testing.ts';
 import { sharedKey } from './shared-key.ts';
 
 describe.each(storeBackends())('shared keys on $name', ({ open }) => {

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuthFailure, TokenVerifier } from '../../gateway/auth/token-verifier.ts';
-import { storeBackends, type TestStore } from '../store/testing.ts';
+import { storeBackends } from '../store/store-backends.ts';
+import { type TestStore } from '../store/testing.ts';
 import { SigningKeys } from './signing-keys.ts';
 
 const HOUR = 3_600_000;

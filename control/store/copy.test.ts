@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { copyStore, rowCounts, TABLES } from './copy.ts';
 import type { Store } from './store.ts';
-import { storeBackends, testConfig, testSpec, type TestStore } from './testing.ts';
+import { storeBackends } from './store-backends.ts';
+import { testConfig, testSpec, type TestStore } from './testing.ts';
 
 const backends = storeBackends();
 const [sqlite, postgres] = backends;

@@ -1,19 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll } from 'vitest';
-import { startPostgres, type Postgres } from '../../test/support/postgres.ts';
 import { parseAppConfig, type AppConfig } from '../../protocol/app-config.ts';
 import { parseLaunchSpec, type LaunchSpec } from '../../protocol/launch-spec.ts';
 import type { Store } from './store.ts';
-import { openPostgresSql, openPostgresStore } from './postgres/open.ts';
-import type { ConsoleLimits } from './sql/console.ts';
 import type { Sql } from './sql/sql.ts';
 import { openSqliteSql, openSqliteStore, type SqliteStoreOptions } from './sqlite/open.ts';
 
 /*
- * Helpers for the store's tests: a real SQLite file in a temp folder or a fresh database on a
- * real PostgreSQL, a clock tests move, fixtures.
+ * Helpers for the store's tests (and the bench): a real SQLite file in a temp folder, a clock
+ * tests move, fixtures. Both backends for the contract suite: store-backends.ts.
  */
 
 /** Cheap enough for tests (about 1 ms a hash); production uses DEFAULT_SCRYPT_COST. */
@@ -80,59 +76,6 @@ export function tempStore(options: Partial<SqliteStoreOptions> = {}): TempStore 
     },
   };
   return t;
-}
-
-export interface StoreBackend {
-  name: 'SQLite' | 'PostgreSQL';
-  open(options?: { console?: ConsoleLimits }): Promise<TestStore>;
-}
-
-/**
- * Both backends, for the contract suite: every case runs on each (`describe.each`), so the two
- * cannot drift. PostgreSQL: one cluster per test file, started at the first case that needs it
- * and stopped after the file; a fresh database per case.
- */
-export function storeBackends(): StoreBackend[] {
-  let cluster: Promise<Postgres> | undefined;
-  afterAll(async () => {
-    if (cluster) await (await cluster).destroy();
-  });
-  return [
-    { name: 'SQLite', open: async (options) => tempStore(options) },
-    {
-      name: 'PostgreSQL',
-      async open(options = {}) {
-        cluster ??= startPostgres();
-        const url = await (await cluster).createDatabase();
-        const clock = new ManualClock();
-        const open = () => openPostgresStore({ url, clock: clock.read, scryptCost: TEST_SCRYPT_COST, ...options });
-        const others: { close(): unknown }[] = [];
-        const t: TestStore = {
-          clock, store: await open(),
-          async sql() {
-            const raw = await openPostgresSql({ url, clock: clock.read });
-            others.push(raw);
-            return raw.sql;
-          },
-          async reopen() {
-            await t.store.close();
-            t.store = await open();
-            return t.store;
-          },
-          async openAnother() {
-            const other = await open();
-            others.push(other);
-            return other;
-          },
-          async cleanup() {
-            for (const other of others) await other.close();
-            await t.store.close();
-          },
-        };
-        return t;
-      },
-    },
-  ];
 }
 
 export function testConfig(overrides: Record<string, unknown> = {}): AppConfig {

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { storeBackends, type TestStore } from '../testing.ts';
+import { storeBackends } from '../store-backends.ts';
+import { type TestStore } from '../testing.ts';
 
 const backends = storeBackends();
 

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Instance, Store, User } from '../store.ts';
-import { storeBackends, testConfig, testSpec, type TestStore } from '../testing.ts';
+import { storeBackends } from '../store-backends.ts';
+import { testConfig, testSpec, type TestStore } from '../testing.ts';
 
 const backends = storeBackends();
 
