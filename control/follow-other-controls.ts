@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import { routeOf, storedRoutes } from './agents/endpoint-routes.ts';
+import { readSharedObservation, type IdleMonitor, type SharedObservation } from './idle/idle-monitor.ts';
 import type { AppSessions } from './keys/app-sessions.ts';
 import type { ConsoleSessions } from './keys/console-sessions.ts';
 import type { RouteLog } from './routes/route-log.ts';
-import { NO_FEED } from './store/change-feed.ts';
+import { NO_FEED, type ChangeFeed } from './store/change-feed.ts';
 import type { Store } from './store/store.ts';
 
 /** How often every route is read again, in case a change notice was lost on the way. */
@@ -14,6 +15,8 @@ export interface FollowParts {
   routes: RouteLog;
   appSessions: AppSessions;
   consoleSessions: ConsoleSessions;
+  /** Takes what agents and gateways reported to the other controls. */
+  idle?: IdleMonitor;
   log: Logger;
   resyncEveryMs?: number;
 }
@@ -27,6 +30,8 @@ export interface FollowParts {
  *   when the feed was cut, and every 30 s, in case a notice was lost.
  * - App session revocations (and the dashboard sessions they end): read again when another
  *   control added one.
+ * - Idle observations (agents' samples, gateways' traffic) that reached another control go
+ *   to this one's idle monitor, so that whichever control leads decides on all of them.
  * Nothing to follow on a store one control has to itself (SQLite). Returns the stop function.
  */
 export function followOtherControls(parts: FollowParts): () => void {
@@ -67,6 +72,8 @@ export function followOtherControls(parts: FollowParts): () => void {
       });
     } else if (event.kind === 'sessions') {
       run('reading app session revocations', () => reloadSessions(appSessions, consoleSessions));
+    } else if (event.kind === 'idle') {
+      parts.idle?.replay(event.observations.map(readSharedObservation).filter((o) => o !== undefined));
     } else {
       log.info('the store\'s change feed is back: reading routes and revocations again');
       resyncRoutes();
@@ -84,4 +91,42 @@ export function followOtherControls(parts: FollowParts): () => void {
 
 async function reloadSessions(appSessions: AppSessions, consoleSessions: ConsoleSessions): Promise<void> {
   for (const r of await appSessions.reload()) if (r.instance === '*') consoleSessions.endSessionsOf(r.user, r.before);
+}
+
+/** How often observations go out: each control's share of a second's samples and traffic in one notice (or a few). */
+const OBSERVATIONS_EVERY_MS = 1_000;
+
+/**
+ * Observations reported to this control, gathered and sent to the other controls once a
+ * second. Best effort: a lost batch is a second of one app's signals, which the detector
+ * tolerates (a verdict holds until the next sample).
+ */
+export class ObservationOutbox {
+  readonly #feed: ChangeFeed;
+  readonly #log: Logger;
+  #pending: SharedObservation[] = [];
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(feed: ChangeFeed, log: Logger) {
+    this.#feed = feed;
+    this.#log = log;
+    this.#timer = setInterval(() => this.flush(), OBSERVATIONS_EVERY_MS);
+    this.#timer.unref();
+  }
+
+  push(observation: SharedObservation): void {
+    this.#pending.push(observation);
+  }
+
+  flush(): void {
+    if (this.#pending.length === 0) return;
+    const observations = this.#pending;
+    this.#pending = [];
+    this.#feed.publish({ kind: 'idle', observations }).catch((err: unknown) => this.#log.warn({ err, dropped: observations.length }, 'telling other controls of idle observations failed'));
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.flush();
+  }
 }

@@ -37,7 +37,8 @@ import { snapshotRoutes } from './api/snapshots.ts';
 import { snapshotRequestRoutes } from './api/snapshot-requests.ts';
 import { BlobStore } from './snapshots/blob-store.ts';
 import { firstStart } from './first-start.ts';
-import { followOtherControls } from './follow-other-controls.ts';
+import { followOtherControls, ObservationOutbox } from './follow-other-controls.ts';
+import { NO_FEED } from './store/change-feed.ts';
 import { sharedKey } from './keys/shared-key.ts';
 import { SigningKeys } from './keys/signing-keys.ts';
 import { caRoutes } from './api/ca.ts';
@@ -119,9 +120,6 @@ export function buildControlApp(parts: ControlParts): ControlApp {
     await appSessions.load();
     for (const r of appSessions.revocations()) if (r.instance === '*') sessions.endSessionsOf(r.user, r.before);
   });
-  // Other controls on the same database: their route and session changes reach this one's gateways.
-  const stopFollowing = followOtherControls({ store, routes, appSessions, consoleSessions: sessions, log });
-  app.addHook('onClose', async () => stopFollowing());
   const linkSweep = setInterval(() => {
     store.usedLinks.sweep(clock()).catch((err: unknown) => log.error({ err }, 'sweeping used one-time links failed'));
   }, SWEEP_LINKS_EVERY_MS);
@@ -135,8 +133,17 @@ export function buildControlApp(parts: ControlParts): ControlApp {
   const compactTimer = setInterval(() => history.compact(clock()), COMPACT_EVERY_MS);
   compactTimer.unref();
   app.addHook('onClose', async () => clearInterval(compactTimer));
-  const idle = new IdleMonitor({ store, clock, log, console: consoleFeed, windowMs: parts.idle?.windowMs, warningMs: parts.idle?.warningMs });
+  // Several controls on one database: all observe everything, the one holding the lock acts.
+  const outbox = store.changes === NO_FEED ? undefined : new ObservationOutbox(store.changes, log);
+  app.addHook('onClose', async () => outbox?.stop());
+  const idle = new IdleMonitor({
+    store, clock, log, console: consoleFeed, windowMs: parts.idle?.windowMs, warningMs: parts.idle?.warningMs,
+    lead: () => store.locks.hold('idle-monitor'), onObserve: outbox && ((o) => outbox.push(o)),
+  });
   if (parts.idle && parts.idle.tickMs !== 0) idle.start(parts.idle.tickMs);
+  // Other controls on the same database: their route, session and idle news reach this one.
+  const stopFollowing = followOtherControls({ store, routes, appSessions, consoleSessions: sessions, idle, log });
+  app.addHook('onClose', async () => stopFollowing());
   app.addHook('onClose', () => idle.stop());
   const stream = createRouteStreamHandler({
     routes,
@@ -259,7 +266,10 @@ export async function startControl(settings: ControlSettings, log: Logger, optio
     const stopRotation = startKeyRotation(keys, clock, settings.keyRotationDays * 86_400_000, log);
     built.app.addHook('onClose', async () => stopRotation());
     // Snapshots of stopped instances: the last --snapshot-keep per lineage, none older than --snapshot-max-age.
-    const retention = startSnapshotRetention({ store, blobs, clock, log, policy: { keepLast: settings.snapshotKeep, maxAgeMs: settings.snapshotMaxAgeMs }, intervalMs: options.retentionIntervalMs });
+    const retention = startSnapshotRetention({
+      store, blobs, clock, log, policy: { keepLast: settings.snapshotKeep, maxAgeMs: settings.snapshotMaxAgeMs }, intervalMs: options.retentionIntervalMs,
+      lead: () => store.locks.hold('snapshot-retention'),
+    });
     built.app.addHook('onClose', () => retention.stop());
     hstsHeader(built.app, { hosts, includeSubDomains: settings.hstsIncludeSubdomains }); // Strict-Transport-Security on the main host
     await built.app.listen({ host: settings.listen.host, port: settings.listen.port });

@@ -35,6 +35,14 @@ export interface IdleMonitorOptions extends IdleDetectorOptions {
   log?: Logger;
   /** Console followers (`wharf logs -f`) are told of the monitor's lines. */
   console?: ConsoleFeed;
+  /**
+   * Several controls on one database: whether this one acts (a tick that is not the lead's
+   * only keeps what it observed). Every control observes everything (`onObserve`, `replay`),
+   * so that whichever leads decides on every agent's samples and every gateway's traffic.
+   */
+  lead?: () => Promise<boolean>;
+  /** Told of each observation reported to this control, for the other controls. */
+  onObserve?: (observation: SharedObservation) => void;
 }
 
 export interface IdleTickResult {
@@ -47,6 +55,27 @@ export interface IdleTickResult {
 type Observation =
   | { kind: 'sample'; at: number; signals: AgentSignals }
   | { kind: 'traffic'; at: number; source: string; bytes: number; intervalMs: number };
+
+/** An observation as controls pass it to one another. */
+export type SharedObservation = Observation & { instance: string };
+
+const SIGNAL_FIELDS = ['cpuPercent', 'gpuPercent', 'networkBytesPerS', 'networkRxBytesPerS', 'networkTxBytesPerS', 'activityAt'] as const;
+const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/** An observation another control sent, checked field by field; undefined when it is not one. */
+export function readSharedObservation(value: unknown): SharedObservation | undefined {
+  const o = value as Partial<Record<string, unknown>> | null;
+  if (!o || typeof o.instance !== 'string' || !finite(o.at)) return undefined;
+  if (o.kind === 'traffic') {
+    if (typeof o.source !== 'string' || !finite(o.bytes) || !finite(o.intervalMs)) return undefined;
+    return { instance: o.instance, kind: 'traffic', at: o.at, source: o.source, bytes: o.bytes, intervalMs: o.intervalMs };
+  }
+  if (o.kind !== 'sample' || typeof o.signals !== 'object' || o.signals === null) return undefined;
+  const raw = o.signals as Record<string, unknown>;
+  const signals: AgentSignals = {};
+  for (const field of SIGNAL_FIELDS) if (finite(raw[field])) signals[field] = raw[field];
+  return { instance: o.instance, kind: 'sample', at: o.at, signals };
+}
 
 interface Tracked {
   detector: IdleDetector;
@@ -87,12 +116,24 @@ export class IdleMonitor {
   /** An agent's resource sample for `instance`, received at `at` (control's clock). */
   sample(instance: string, signals: AgentSignals, at: number = this.#o.clock()): void {
     this.#observe(instance, { kind: 'sample', at, signals });
+    // To the other controls: the fields the detector reads, none of the rest of the sample.
+    const shared: AgentSignals = {};
+    for (const field of SIGNAL_FIELDS) if (finite(signals[field])) shared[field] = signals[field];
+    this.#o.onObserve?.({ instance, kind: 'sample', at, signals: shared });
   }
 
   /** A gateway's traffic for `instance`'s route: bytes in + out over [from, to]. */
   traffic(instance: string, source: string, delta: { bytesIn: number; bytesOut: number; interval: { from: number; to: number } }, at: number = this.#o.clock()): void {
-    this.#observe(instance, { kind: 'traffic', at, source, bytes: delta.bytesIn + delta.bytesOut, intervalMs: delta.interval.to - delta.interval.from });
+    const o: Observation = { kind: 'traffic', at, source, bytes: delta.bytesIn + delta.bytesOut, intervalMs: delta.interval.to - delta.interval.from };
+    this.#observe(instance, o);
+    this.#o.onObserve?.({ instance, ...o });
   }
+
+  /** Observations another control was told of. */
+  replay(observations: readonly SharedObservation[]): void {
+    for (const { instance, ...o } of observations) this.#observe(instance, o);
+  }
+
 
   #observe(instance: string, o: Observation): void {
     const tracked = this.#tracked.get(instance);
@@ -149,6 +190,8 @@ export class IdleMonitor {
     const { store, clock } = this.#o;
     const result: IdleTickResult = { idle: [], active: [], warned: [], stopped: [] };
     this.#nextStop = undefined;
+    // Another control leads: it acts, on what every control observed; this one keeps observing.
+    if (this.#o.lead && !(await this.#o.lead())) return result;
     // A few columns per instance each second; the full instance (its idle config) only once, when first tracked.
     const instances = await store.instances.idleStates();
     const live = new Set(instances.map((i) => i.id));

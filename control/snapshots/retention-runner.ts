@@ -67,12 +67,13 @@ export interface SnapshotRetention {
 }
 
 /** A pass at once, then every `intervalMs` (unref'd: it never holds the process open). */
-export function startSnapshotRetention(deps: RetentionDeps & { intervalMs?: number }): SnapshotRetention {
+export function startSnapshotRetention(deps: RetentionDeps & { intervalMs?: number; lead?: () => Promise<boolean> }): SnapshotRetention {
   let running: Promise<string[]> | undefined;
   let stopped = false;
   const run = (): Promise<string[]> => {
     if (stopped) return Promise.resolve([]);
-    running ??= applySnapshotRetention(deps)
+    // Several controls on one database: one pass at a time, by the one that holds the lock.
+    running ??= (deps.lead ? deps.lead() : Promise.resolve(true)).then((lead) => (lead ? applySnapshotRetention(deps) : []))
       .catch((err) => {
         deps.log.error({ err }, 'snapshot retention pass failed; next pass retries');
         return [] as string[];

@@ -9,7 +9,12 @@ export type StoreChange =
   /** These instances' routes may have changed: read them again. */
   | { kind: 'routes'; instances: string[] }
   /** App session revocations were added: read them again. */
-  | { kind: 'sessions' };
+  | { kind: 'sessions' }
+  /**
+   * What agents and gateways reported to a control that the idle monitors of the others need
+   * too (control/idle/idle-monitor.ts, SharedObservation): checked by the receiver.
+   */
+  | { kind: 'idle'; observations: unknown[] };
 
 /** `resync`: the feed was cut and is back; changes may have been missed, so read everything again. */
 export type FeedEvent = StoreChange | { kind: 'resync' };

@@ -369,6 +369,16 @@ export interface SigningKeyStore {
   remove(kid: string): Promise<void>;
 }
 
+/** Work that runs on one control at a time, of several on one database (idle stops, snapshot retention). */
+export interface StoreLocks {
+  /**
+   * True while this control holds the lock `name`, taking it when it is free. A control holds
+   * it until its connection to the store ends (the process died, the network is cut): then
+   * another takes it at its next call. Never true on two controls at once.
+   */
+  hold(name: string): Promise<boolean>;
+}
+
 export interface Store {
   readonly users: UserStore;
   readonly apiTokens: ApiTokenStore;
@@ -384,5 +394,6 @@ export interface Store {
   readonly signingKeys: SigningKeyStore;
   /** What this control tells the others on the same database, and hears from them. */
   readonly changes: ChangeFeed;
+  readonly locks: StoreLocks;
   close(): Promise<void>;
 }

@@ -42,6 +42,8 @@ describe('PostgreSQL change feed', () => {
       await a.changes.publish({ kind: 'routes', instances: ['i-1'] });
       await a.changes.publish({ kind: 'routes', instances: many });
       await b.changes.publish({ kind: 'sessions' });
+      const observations = Array.from({ length: 45 }, (_, i) => ({ instance: `i-${i}`, kind: 'traffic', at: i, source: 'g', bytes: 1, intervalMs: 5_000 }));
+      await a.changes.publish({ kind: 'idle', observations });
       const ids = (heard: FeedEvent[]) => heard.flatMap((e) => (e.kind === 'routes' ? e.instances : []));
       await until('c heard everything', () => ids(heardC).length === 1_001 && heardC.some((e) => e.kind === 'sessions'));
       expect(ids(heardC)).toEqual(['i-1', ...many]);
@@ -49,6 +51,9 @@ describe('PostgreSQL change feed', () => {
       expect(heardB.some((e) => e.kind === 'sessions')).toBe(false);
       expect(ids(heardA)).toEqual([]);
       expect(heardA).toEqual([{ kind: 'sessions' }]);
+      // Idle observations arrive whole, in order, however many notices they took.
+      await until('c heard the observations', () => heardC.flatMap((e) => (e.kind === 'idle' ? e.observations : [])).length === 45);
+      expect(heardC.flatMap((e) => (e.kind === 'idle' ? e.observations : []))).toEqual(observations);
     } finally {
       await Promise.all([a, b, c].map((s) => s.close()));
     }

@@ -15,8 +15,9 @@ import type { ChangeFeed, FeedEvent, StoreChange } from '../change-feed.ts';
  */
 
 const CHANNEL = 'wharf_changes';
-/** NOTIFY payloads end at 8,000 bytes: ids go in chunks well below. */
+/** NOTIFY payloads end at 8,000 bytes: ids and observations go in chunks well below. */
 const IDS_PER_MESSAGE = 200;
+const OBSERVATIONS_PER_MESSAGE = 20;
 const HEARTBEAT_MS = 10_000;
 const HEARTBEAT_TIMEOUT_MS = 5_000;
 const RETRY_FIRST_MS = 250;
@@ -53,9 +54,9 @@ export class PostgresChangeFeed implements ChangeFeed {
   }
 
   async publish(change: StoreChange): Promise<void> {
-    const messages = change.kind === 'routes'
-      ? chunks(change.instances, IDS_PER_MESSAGE).map((instances) => ({ ...change, instances }))
-      : [change];
+    const messages = change.kind === 'routes' ? chunks(change.instances, IDS_PER_MESSAGE).map((instances) => ({ ...change, instances }))
+      : change.kind === 'idle' ? chunks(change.observations, OBSERVATIONS_PER_MESSAGE).map((observations) => ({ ...change, observations }))
+        : [change];
     for (const message of messages) {
       await this.#options.pool.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify({ from: this.#id, ...message })]);
     }
@@ -98,7 +99,7 @@ export class PostgresChangeFeed implements ChangeFeed {
   }
 
   #heard(payload: string | undefined): void {
-    let message: { from?: unknown; kind?: unknown; instances?: unknown };
+    let message: { from?: unknown; kind?: unknown; instances?: unknown; observations?: unknown };
     try {
       message = JSON.parse(payload ?? '');
     } catch {
@@ -109,6 +110,8 @@ export class PostgresChangeFeed implements ChangeFeed {
       this.#emit({ kind: 'routes', instances: message.instances as string[] });
     } else if (message.kind === 'sessions') {
       this.#emit({ kind: 'sessions' });
+    } else if (message.kind === 'idle' && Array.isArray(message.observations)) {
+      this.#emit({ kind: 'idle', observations: message.observations });
     }
   }
 

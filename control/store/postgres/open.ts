@@ -4,6 +4,7 @@ import type { Migration } from '../migrations.ts';
 import { sqlStore, type SqlStoreOptions } from '../sql/sql-store.ts';
 import type { Store } from '../store.ts';
 import { PostgresChangeFeed } from './change-feed.ts';
+import { PostgresLocks } from './locks.ts';
 import { POSTGRES_MIGRATIONS, migratePostgres } from './migrations.ts';
 import { PostgresSql } from './postgres-sql.ts';
 
@@ -35,13 +36,14 @@ const types = {
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
   const { sql, pool, close } = await openPostgresSql(options);
   const changes = new PostgresChangeFeed({ url: options.url, pool, onError: options.onError });
+  const locks = new PostgresLocks(options.url, options.onError);
   try {
     await changes.start();
   } catch (err) {
     await close();
     throw new ControlError('CTL_STORE_UNREACHABLE', `cannot listen for changes on PostgreSQL at ${redact(options.url)}: ${(err as Error).message}`, { cause: err });
   }
-  return sqlStore(sql, options, close, changes);
+  return sqlStore(sql, options, close, { changes, locks });
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { ScryptCost } from '../passwords.ts';
 import { NO_FEED, type ChangeFeed } from '../change-feed.ts';
-import type { Clock, Store } from '../store.ts';
+import type { Clock, Store, StoreLocks } from '../store.ts';
 import { SqlAgents } from './agents.ts';
 import { SqlApiTokens } from './api-tokens.ts';
 import { SqlConsole, type ConsoleLimits } from './console.ts';
@@ -23,8 +23,12 @@ export interface SqlStoreOptions {
   console?: ConsoleLimits;
 }
 
+/** A store one control has to itself (SQLite): every lock is its own. */
+const ONE_CONTROL = { hold: async () => true, close: async () => {} };
+
 /** The whole store over one database, whichever it is; `close` releases the database (after the feed). */
-export function sqlStore(sql: Sql, options: SqlStoreOptions, close: () => Promise<void>, changes: ChangeFeed = NO_FEED): Store {
+export function sqlStore(sql: Sql, options: SqlStoreOptions, close: () => Promise<void>, shared: { changes: ChangeFeed; locks: StoreLocks & { close(): Promise<void> } } = { changes: NO_FEED, locks: ONE_CONTROL }): Store {
+  const { changes, locks } = shared;
   const { clock } = options;
   return {
     users: new SqlUsers(sql, clock, options.scryptCost),
@@ -40,8 +44,10 @@ export function sqlStore(sql: Sql, options: SqlStoreOptions, close: () => Promis
     sharedKeys: new SqlSharedKeys(sql, clock),
     signingKeys: new SqlSigningKeys(sql),
     changes,
+    locks,
     async close() {
       await changes.close();
+      await locks.close();
       await close();
     },
   };

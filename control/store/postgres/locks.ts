@@ -1,0 +1,76 @@
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import type { StoreLocks } from '../store.ts';
+
+/*
+ * Locks on PostgreSQL's session advisory locks, on a connection of their own: PostgreSQL
+ * releases them when that connection ends, so a control that dies (kill -9, a cut network)
+ * lets another take its work at once. Each `hold` first checks the connection still answers:
+ * a control whose connection is gone holds nothing, even before it notices.
+ */
+
+export class PostgresLocks implements StoreLocks {
+  readonly #url: string;
+  readonly #onError: ((err: Error) => void) | undefined;
+  #client: pg.Client | undefined;
+  #connecting: Promise<pg.Client> | undefined;
+  readonly #held = new Set<string>();
+  #closed = false;
+
+  constructor(url: string, onError?: (err: Error) => void) {
+    this.#url = url;
+    this.#onError = onError;
+  }
+
+  async hold(name: string): Promise<boolean> {
+    if (this.#closed) return false;
+    try {
+      const client = await this.#connection();
+      if (this.#held.has(name)) {
+        await client.query('SELECT 1'); // still connected: still ours
+        return true;
+      }
+      const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [lockKey(name)]);
+      if (rows[0]?.ok) this.#held.add(name);
+      return rows[0]?.ok === true;
+    } catch (err) {
+      this.#drop(err as Error);
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const client = this.#client;
+    this.#client = undefined;
+    this.#held.clear();
+    await client?.end().catch(() => {});
+  }
+
+  #connection(): Promise<pg.Client> {
+    if (this.#client) return Promise.resolve(this.#client);
+    this.#connecting ??= (async () => {
+      const client = new pg.Client({ connectionString: this.#url, application_name: 'wharf control (locks)', connectionTimeoutMillis: 5_000 });
+      // Unheard, a connection's error would end the process; its locks are gone with it.
+      client.on('error', (err) => this.#drop(err, client));
+      client.on('end', () => this.#drop(undefined, client));
+      await client.connect();
+      this.#client = client;
+      return client;
+    })().finally(() => (this.#connecting = undefined));
+    return this.#connecting;
+  }
+
+  #drop(err?: Error, client = this.#client): void {
+    if (!client || client !== this.#client) return;
+    this.#client = undefined;
+    this.#held.clear();
+    client.end().catch(() => {});
+    if (err) this.#onError?.(err);
+  }
+}
+
+/** A lock's 64-bit key: the first 8 bytes of the name's sha256, as PostgreSQL's bigint. */
+function lockKey(name: string): string {
+  return createHash('sha256').update(`wharf:${name}`).digest().readBigInt64BE(0).toString();
+}
