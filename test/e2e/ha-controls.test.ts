@@ -1,8 +1,9 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControlProcess } from '../support/control-process.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
@@ -39,7 +40,8 @@ describe('three controls, two gateways, two agents: launches through control kil
     return r.stdout;
   };
   const startControl = async (i: number) => {
-    controls[i] = await startControlProcess(env({ WHARF_HOME: homes[i], WHARF_URL: '' }), ['--listen', `127.0.0.1:${ports[i]}`, '--lease-timeout', '10']);
+    // A short idle window: the idle case below stops apps within the test.
+    controls[i] = await startControlProcess(env({ WHARF_HOME: homes[i], WHARF_URL: '' }), ['--listen', `127.0.0.1:${ports[i]}`, '--lease-timeout', '10', '--idle-window', '5', '--idle-warning', '0']);
   };
   const kill = async (i: number) => {
     controls[i]!.child.kill('SIGKILL');
@@ -63,7 +65,7 @@ describe('three controls, two gateways, two agents: launches through control kil
       const credentials = envLines(await ok(['agents', 'add', `a${k}`]));
       const agent = spawnCollect(process.execPath, [WHARF, 'agent', '--metrics-listen', '127.0.0.1:0'], {
         ...process.env, WHARF_HOME: mkdtempSync(join(tmpdir(), `wharf-ha-agent-${k}-`)), ...credentials, WHARF_CONTROL_URL: order(k + 1),
-        WHARF_LABELS: label, WHARF_HEARTBEAT_S: '0.5', WHARF_STOP_TIMEOUT_S: '2', WHARF_MAX_APPS: String(LAUNCHES),
+        WHARF_LABELS: label, WHARF_HEARTBEAT_S: '0.5', WHARF_STOP_TIMEOUT_S: '2', WHARF_MAX_APPS: String(LAUNCHES + 5), WHARF_SAMPLE_INTERVAL_S: '1',
       });
       agents.push(agent);
       await until(`agent ${k} takes jobs`, () => /taking jobs/.test(agent.stderr()) || agent.child.exitCode !== null, 20_000);
@@ -79,7 +81,7 @@ describe('three controls, two gateways, two agents: launches through control kil
     for (const home of homes) rmSync(home, { recursive: true, force: true });
   });
 
-  it('ends with every instance active once, on one container, routed by both gateways', async () => {
+  it('ends with every instance running once, on one container, routed by both gateways', async () => {
     const cfg = join(homes[0], 'web.json');
     writeFileSync(cfg, JSON.stringify({ app: 'container', name: 'web', image: 'wharf/busybox:local', command: 'httpd -f -p 8080', routing: { mode: 'https', port: 8080 } }));
     const ids: string[] = [];
@@ -98,9 +100,10 @@ describe('three controls, two gateways, two agents: launches through control kil
     expect(new Set(ids).size).toBe(LAUNCHES);
 
     const statuses = async () => new Map((JSON.parse(await ok(['ls', '--json'])) as { id: string; status: string; statusReason: string | null }[]).map((i) => [i.id, i]));
-    await until('every instance is active', async () => {
+    // Running: `active`, or `idle` once quiet for the (short) idle window.
+    await until('every instance is running', async () => {
       const all = await statuses();
-      return ids.every((id) => all.get(id)?.status === 'active');
+      return ids.every((id) => ['active', 'idle'].includes(all.get(id)?.status ?? ''));
     }, 180_000, 1_000).catch(async (err) => {
       const all = await statuses();
       throw new Error(`${(err as Error).message}: ${JSON.stringify(ids.map((id) => all.get(id)))}`);
@@ -122,4 +125,46 @@ describe('three controls, two gateways, two agents: launches through control kil
     // The dashboard's host answers through every gateway.
     for (const gateway of gateways) expect((await request(gateway.httpsPort, { host: 'localhost', path: '/healthz', ca: gateway.ca })).status).toBe(200);
   }, 300_000);
+
+  it('stops idle apps once each, by the control that holds the idle lock, and hands that work on within 15 s when it is killed', async () => {
+    const cfg = join(homes[0], 'idle.json');
+    // Idle for 18 s (after the 5 s window): stopped.
+    writeFileSync(cfg, JSON.stringify({ app: 'container', name: 'sleepy', image: 'wharf/busybox:local', command: 'httpd -f -p 8080', routing: { mode: 'https', port: 8080 }, idle: { maxHours: 0.005 } }));
+    const sleepy: string[] = [];
+    for (let i = 0; i < 3; i++) sleepy.push((await ok(['launch', '-f', cfg])).trim());
+    const view = async (id: string) => JSON.parse(await ok(['show', id, '--json'])) as { status: string; idleSeconds: number | null };
+    const status = async (id: string) => (await view(id)).status;
+    await until('the idle apps are idle', async () => (await Promise.all(sleepy.map(status))).every((s) => s === 'idle'), 60_000, 250);
+    // When each is due to stop: 18 s of quiet, of which idleSeconds have passed.
+    const due = new Map<string, number>();
+    for (const id of sleepy) due.set(id, Date.now() + (18 - ((await view(id)).idleSeconds ?? 0)) * 1000);
+
+    // The control holding the idle monitor's lock: PostgreSQL knows, by the connection's name.
+    const client = new pg.Client(store);
+    await client.connect();
+    const key = createHash('sha256').update('wharf:idle-monitor').digest().readBigInt64BE(0);
+    const holder = await client.query<{ name: string }>(
+      `SELECT a.application_name AS name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+        WHERE l.locktype = 'advisory' AND l.granted AND (l.classid::bigint << 32 | l.objid::bigint) = $1`, [BigInt.asUintN(64, key).toString()]);
+    await client.end();
+    const pid = Number(/pid (\d+)/.exec(holder.rows[0]?.name ?? '')?.[1]);
+    const victim = controls.findIndex((c) => c?.child.pid === pid);
+    expect(victim, `lock holder ${holder.rows[0]?.name}`).toBeGreaterThanOrEqual(0);
+    const killedAt = Date.now();
+    await kill(victim);
+
+    // Each is stopped by the control that takes the lock on: no later than 15 s after it was due.
+    const stoppedAt = new Map<string, number>();
+    await until('every idle app is stopping or stopped', async () => {
+      for (const id of sleepy) if (!stoppedAt.has(id) && ['stopping', 'stopped'].includes(await status(id))) stoppedAt.set(id, Date.now());
+      return stoppedAt.size === sleepy.length;
+    }, 90_000, 250);
+    for (const id of sleepy) expect(stoppedAt.get(id)! - Math.max(due.get(id)!, killedAt), id).toBeLessThan(15_000);
+    await until('every idle app is stopped', async () => (await Promise.all(sleepy.map(status))).every((s) => s === 'stopped'), 60_000, 500);
+    for (const id of sleepy) {
+      const lines = await ok(['logs', id]);
+      expect(lines.match(/idle limit reached: idle for/g), `${id}: ${lines}`).toHaveLength(1);
+    }
+    await startControl(victim);
+  }, 180_000);
 });

@@ -50,7 +50,7 @@ export class PostgresLocks implements StoreLocks {
   #connection(): Promise<pg.Client> {
     if (this.#client) return Promise.resolve(this.#client);
     this.#connecting ??= (async () => {
-      const client = new pg.Client({ connectionString: this.#url, application_name: 'wharf control (locks)', connectionTimeoutMillis: 5_000 });
+      const client = new pg.Client({ connectionString: this.#url, application_name: `wharf control (locks, pid ${process.pid})`, connectionTimeoutMillis: 5_000 });
       // Unheard, a connection's error would end the process; its locks are gone with it.
       client.on('error', (err) => this.#drop(err, client));
       client.on('end', () => this.#drop(undefined, client));
