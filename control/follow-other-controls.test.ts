@@ -83,6 +83,35 @@ describe('controls on one PostgreSQL follow each other', () => {
     expect(a.routes.get(instance.id)).toBeUndefined();
   });
 
+  it('never puts back an older route over a change of its own made while it read the other control\'s', async () => {
+    const [a, b] = controls;
+    const owner = await a.store.users.add({ name: 'ada', password: 'x' });
+    const { agent } = await a.store.agents.add({ name: 'host', queues: ['default'] });
+    const instance = await a.store.instances.create({ owner: owner.id, config: testConfig(), spec: testSpec() });
+    await a.store.jobs.lease(agent.id, ['default'], 30_000, clock.now);
+    const endpoint = (host: string) => ({ host, port: 8080, routing: 'https', containerPort: 8080 });
+    // While b reads the instance a announced, b's own agent API moves it on (store, then its log).
+    const read = b.store.instances.get.bind(b.store.instances);
+    let interleave: (() => Promise<void>) | undefined;
+    b.store.instances.get = async (id, options) => {
+      const found = await read(id, options);
+      const step = interleave;
+      interleave = undefined;
+      await step?.();
+      return found;
+    };
+    interleave = async () => {
+      const moved = await b.store.instances.setEndpoint(instance.id, endpoint('10.0.0.3'), { agent: agent.id });
+      b.routes.upsert(routeOf(moved)!);
+    };
+    const reported = await a.store.instances.setEndpoint(instance.id, endpoint('10.0.0.2'), { agent: agent.id });
+    a.routes.upsert(routeOf(reported)!);
+    // b ends with the newest, its own, whatever order the reads and writes took; a follows it.
+    await until('a has the newest target', () => a.routes.get(instance.id)?.target === 'http://10.0.0.3:8080');
+    await sleep(300);
+    expect(b.routes.get(instance.id)?.target).toBe('http://10.0.0.3:8080');
+  });
+
   it('a route lost on the way comes back with the next full read', async () => {
     const [a, b] = controls;
     b.stop();

@@ -51,10 +51,21 @@ export function followOtherControls(parts: FollowParts): () => void {
       applying = false;
     }
   };
-  const resyncRoutes = () => run('reading every route again', async () => {
-    const all = await storedRoutes(store);
-    apply(() => routes.replace(all));
-  });
+  /**
+   * Reads from the store, then applies to the route log, unless a change of this control's own
+   * landed in the log meanwhile: what was read may predate it, so it is read again (a few
+   * times; a busy control's next full read comes soon anyway).
+   */
+  const readThenApply = async <T>(read: () => Promise<T>, change: (value: T) => void): Promise<void> => {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const version = routes.version;
+      const value = await read();
+      if (routes.version !== version) continue;
+      apply(() => change(value));
+      return;
+    }
+  };
+  const resyncRoutes = () => run('reading every route again', () => readThenApply(() => storedRoutes(store), (all) => routes.replace(all)));
 
   const stopPublishing = routes.subscribe((delta) => {
     if (applying) return;
@@ -65,9 +76,11 @@ export function followOtherControls(parts: FollowParts): () => void {
     if (event.kind === 'routes') {
       run('reading changed routes', async () => {
         for (const id of event.instances) {
-          const instance = await store.instances.get(id);
-          const route = instance && routeOf(instance);
-          apply(() => (route ? routes.upsert(route) : routes.remove(id)));
+          await readThenApply(() => store.instances.get(id), (instance) => {
+            const route = instance && routeOf(instance);
+            if (route) routes.upsert(route);
+            else routes.remove(id);
+          });
         }
       });
     } else if (event.kind === 'sessions') {
