@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startPostgres, type Postgres } from '../test/support/postgres.ts';
 import { routeOf } from './agents/endpoint-routes.ts';
+import { JobSignal } from './agents/job-signal.ts';
 import { followOtherControls } from './follow-other-controls.ts';
 import { AppSessions } from './keys/app-sessions.ts';
 import { ConsoleSessions } from './keys/console-sessions.ts';
@@ -25,6 +26,7 @@ interface Control {
   routes: RouteLog;
   appSessions: AppSessions;
   consoleSessions: ConsoleSessions;
+  jobs: JobSignal;
   stop: () => void;
 }
 
@@ -51,9 +53,10 @@ describe('controls on one PostgreSQL follow each other', () => {
       const appSessions = new AppSessions(store, key);
       await appSessions.load();
       const consoleSessions = new ConsoleSessions(key, clock.read);
+      const jobs = new JobSignal(store.changes);
       // No periodic full read within a test: what arrives, arrives by the feed.
-      const stop = followOtherControls({ store, routes, appSessions, consoleSessions, log: silent, resyncEveryMs: 600_000 });
-      controls.push({ store, routes, appSessions, consoleSessions, stop });
+      const stop = followOtherControls({ store, routes, appSessions, consoleSessions, jobs, log: silent, resyncEveryMs: 600_000 });
+      controls.push({ store, routes, appSessions, consoleSessions, jobs, stop });
     }
   });
   afterEach(async () => {
@@ -110,6 +113,13 @@ describe('controls on one PostgreSQL follow each other', () => {
     await until('a has the newest target', () => a.routes.get(instance.id)?.target === 'http://10.0.0.3:8080');
     await sleep(300);
     expect(b.routes.get(instance.id)?.target).toBe('http://10.0.0.3:8080');
+  });
+
+  it('a job queued through one wakes the leases waiting on the other', async () => {
+    const [a, b] = controls;
+    const waiting = b.jobs.wait(60_000).then(() => 'woken');
+    a.jobs.queued();
+    expect(await Promise.race([waiting, sleep(10_000).then(() => 'slept')])).toBe('woken');
   });
 
   it('a route lost on the way comes back with the next full read', async () => {

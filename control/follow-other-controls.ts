@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { routeOf, storedRoutes } from './agents/endpoint-routes.ts';
+import type { JobSignal } from './agents/job-signal.ts';
 import { readSharedObservation, type IdleMonitor, type SharedObservation } from './idle/idle-monitor.ts';
 import type { AppSessions } from './keys/app-sessions.ts';
 import type { ConsoleSessions } from './keys/console-sessions.ts';
@@ -17,6 +18,8 @@ export interface FollowParts {
   consoleSessions: ConsoleSessions;
   /** Takes what agents and gateways reported to the other controls. */
   idle?: IdleMonitor;
+  /** Wakes this control's waiting leases when another queued a job. */
+  jobs?: JobSignal;
   log: Logger;
   resyncEveryMs?: number;
 }
@@ -30,6 +33,7 @@ export interface FollowParts {
  *   when the feed was cut, and every 30 s, in case a notice was lost.
  * - App session revocations (and the dashboard sessions they end): read again when another
  *   control added one.
+ * - A queued job wakes the leases waiting here.
  * - Idle observations (agents' samples, gateways' traffic) that reached another control go
  *   to this one's idle monitor, so that whichever control leads decides on all of them.
  * Nothing to follow on a store one control has to itself (SQLite). Returns the stop function.
@@ -85,6 +89,8 @@ export function followOtherControls(parts: FollowParts): () => void {
       });
     } else if (event.kind === 'sessions') {
       run('reading app session revocations', () => reloadSessions(appSessions, consoleSessions));
+    } else if (event.kind === 'jobs') {
+      parts.jobs?.heard();
     } else if (event.kind === 'idle') {
       parts.idle?.replay(event.observations.map(readSharedObservation).filter((o) => o !== undefined));
     } else {

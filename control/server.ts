@@ -37,6 +37,7 @@ import { snapshotRoutes } from './api/snapshots.ts';
 import { snapshotRequestRoutes } from './api/snapshot-requests.ts';
 import { BlobStore } from './snapshots/blob-store.ts';
 import { firstStart } from './first-start.ts';
+import { JobSignal } from './agents/job-signal.ts';
 import { followOtherControls, ObservationOutbox } from './follow-other-controls.ts';
 import { NO_FEED } from './store/change-feed.ts';
 import { sharedKey } from './keys/shared-key.ts';
@@ -141,8 +142,10 @@ export function buildControlApp(parts: ControlParts): ControlApp {
     lead: () => store.locks.hold('idle-monitor'), onObserve: outbox && ((o) => outbox.push(o)),
   });
   if (parts.idle && parts.idle.tickMs !== 0) idle.start(parts.idle.tickMs);
-  // Other controls on the same database: their route, session and idle news reach this one.
-  const stopFollowing = followOtherControls({ store, routes, appSessions, consoleSessions: sessions, idle, log });
+  // Agents' waiting leases wake when a job is queued, here or through another control.
+  const jobs = new JobSignal(store.changes, log);
+  // Other controls on the same database: their route, session, job and idle news reach this one.
+  const stopFollowing = followOtherControls({ store, routes, appSessions, consoleSessions: sessions, idle, jobs, log });
   app.addHook('onClose', async () => stopFollowing());
   app.addHook('onClose', () => idle.stop());
   const stream = createRouteStreamHandler({
@@ -185,11 +188,11 @@ export function buildControlApp(parts: ControlParts): ControlApp {
   userRoutes(app, { store, auth, clock, sessions: appSessions, passwords });
   tokenRoutes(app, store, auth);
   gatewayRoutes(app, store, auth, stream, clock);
-  agentRoutes(app, store, auth, routes, clock, parts.agents, { console: consoleFeed, history, idle });
+  agentRoutes(app, store, auth, routes, clock, parts.agents, { console: consoleFeed, history, idle, jobs });
   consoleRoutes(app, { store, auth, feed: consoleFeed, log });
   metricsRoutes(app, { store, auth, routes, history, clock, idle });
   configRoutes(app, store, auth);
-  instanceRoutes(app, { store, auth, keys, clock, hosts, log, notBefore, console: consoleFeed, history, routes, blobs: parts.snapshots?.blobs });
+  instanceRoutes(app, { store, auth, keys, clock, hosts, log, notBefore, console: consoleFeed, history, routes, blobs: parts.snapshots?.blobs, jobs });
   signinRoutes(app, { store, auth, keys, clock, hosts, notBefore, passwords });
   dashboardRoutes(app, { auth });
   keyRoutes(app, keys, auth, clock);

@@ -5,6 +5,7 @@ import { LEASE_EPOCH_HEADER, parseLeaseEpoch } from '../../protocol/lease-epoch.
 import { ResourceSampleReport } from '../../protocol/resource-sample.ts';
 import { parse } from '../../protocol/validate.ts';
 import { PortPinner, routeOf, type StoredEndpoint } from '../agents/endpoint-routes.ts';
+import type { JobSignal } from '../agents/job-signal.ts';
 import { AGENT_OFFLINE } from '../agents/sweeper.ts';
 import { ControlError } from '../errors.ts';
 import type { RouteLog } from '../routes/route-log.ts';
@@ -95,6 +96,8 @@ export interface AgentFeeds {
   history?: MetricsHistory;
   /** Samples are one of the idle detector's signals. */
   idle?: IdleMonitor;
+  /** Wakes a waiting lease when a job is queued, before its next look. */
+  jobs?: JobSignal;
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -218,8 +221,11 @@ export function agentRoutes(app: FastifyInstance, store: Store, auth: ApiAuth, r
           restore: source ? { snapshot: source.id, sha256: source.sha256, from: source.instance } : null,
         };
       }
-      if (closed || request.raw.destroyed || request.raw.socket?.destroyed || Date.now() + pollMs > deadline) break;
-      await new Promise((r) => setTimeout(r, pollMs));
+      const left = deadline - Date.now();
+      if (closed || request.raw.destroyed || request.raw.socket?.destroyed || left <= 0) break;
+      // Until the next look, or until a job is queued (here, or through another control).
+      const pause = Math.min(pollMs, left);
+      await (feeds.jobs ? feeds.jobs.wait(pause) : new Promise((r) => setTimeout(r, pause)));
     }
     return reply.code(204).send();
   });

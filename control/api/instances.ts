@@ -5,6 +5,7 @@ import { cloneAppConfig } from '../../protocol/app-config.ts';
 import { INSTANCE_STATUSES, isFinished, type InstanceStatus } from '../../protocol/instance-status.ts';
 import { parse, ValidationError } from '../../protocol/validate.ts';
 import type { ConsoleFeed } from '../console/console-feed.ts';
+import type { JobSignal } from '../agents/job-signal.ts';
 import { ControlError } from '../errors.ts';
 import { instanceView, type InstanceView } from '../instances/instance-view.ts';
 import { updateQueueNotices } from '../instances/queue-notice.ts';
@@ -20,6 +21,8 @@ import { eventStreams, Follow, following } from './event-stream.ts';
 
 export interface InstanceRouteDeps {
   store: Store;
+  /** Told of each launch, to wake the agents' waiting leases. */
+  jobs?: JobSignal;
   auth: ApiAuth;
   keys: SigningKeys;
   hosts: AppHosts;
@@ -132,6 +135,7 @@ export function instanceRoutes(app: FastifyInstance, deps: InstanceRouteDeps): v
     const me = auth.user(request);
     const { config, spec } = await checkConfig(store, me, request.body);
     const instance = await store.instances.create({ owner: me.id, config, spec });
+    deps.jobs?.queued();
     // A queue no agent serves says so at once, not after the sweeper's next pass.
     const noticed = await updateQueueNotices({ store, console: deps.console, log }, [instance.queue]);
     const fresh = noticed.includes(instance.id) ? (await store.instances.get(instance.id)) ?? instance : instance;

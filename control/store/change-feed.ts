@@ -10,6 +10,8 @@ export type StoreChange =
   | { kind: 'routes'; instances: string[] }
   /** App session revocations were added: read them again. */
   | { kind: 'sessions' }
+  /** A launch job was queued: agents waiting for one may lease it. */
+  | { kind: 'jobs' }
   /**
    * What agents and gateways reported to a control that the idle monitors of the others need
    * too (control/idle/idle-monitor.ts, SharedObservation): checked by the receiver.

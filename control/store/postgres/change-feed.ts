@@ -108,8 +108,8 @@ export class PostgresChangeFeed implements ChangeFeed {
     if (message.from === this.#id) return;
     if (message.kind === 'routes' && Array.isArray(message.instances) && message.instances.every((i) => typeof i === 'string')) {
       this.#emit({ kind: 'routes', instances: message.instances as string[] });
-    } else if (message.kind === 'sessions') {
-      this.#emit({ kind: 'sessions' });
+    } else if (message.kind === 'sessions' || message.kind === 'jobs') {
+      this.#emit({ kind: message.kind });
     } else if (message.kind === 'idle' && Array.isArray(message.observations)) {
       this.#emit({ kind: 'idle', observations: message.observations });
     }
