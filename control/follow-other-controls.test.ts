@@ -12,14 +12,7 @@ import { RouteLog } from './routes/route-log.ts';
 import { openPostgresStore } from './store/postgres/open.ts';
 import type { Store } from './store/store.ts';
 import { ManualClock, TEST_SCRYPT_COST, testConfig, testSpec } from './store/testing.ts';
-
-async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await sleep(20);
-  }
-}
+import { until } from '../test/support/tcp.ts';
 
 interface Control {
   store: Store;
@@ -75,13 +68,13 @@ describe('controls on one PostgreSQL follow each other', () => {
     // As control's agent API does: the store first, then its own route log.
     const reported = await a.store.instances.setEndpoint(instance.id, { host: '10.0.0.9', port: 8080, routing: 'https', containerPort: 8080 }, { agent: agent.id });
     a.routes.upsert(routeOf(reported)!);
-    await until('b has the route', () => b.routes.get(instance.id)?.target === 'http://10.0.0.9:8080');
+    await until('b has the route', () => b.routes.get(instance.id)?.target === 'http://10.0.0.9:8080', 10_000);
     const moved = await a.store.instances.setEndpoint(instance.id, { host: '10.0.0.10', port: 8080, routing: 'https', containerPort: 8080 }, { agent: agent.id });
     a.routes.upsert(routeOf(moved)!);
-    await until('b has the new target', () => b.routes.get(instance.id)?.target === 'http://10.0.0.10:8080');
+    await until('b has the new target', () => b.routes.get(instance.id)?.target === 'http://10.0.0.10:8080', 10_000);
     await a.store.instances.updateStatus(instance.id, 'stopped', null, { agent: agent.id });
     a.routes.remove(instance.id);
-    await until('b dropped the route', () => b.routes.get(instance.id) === undefined);
+    await until('b dropped the route', () => b.routes.get(instance.id) === undefined, 10_000);
     // Applying b's change did not echo back to a as a change of its own.
     expect(a.routes.get(instance.id)).toBeUndefined();
   });
@@ -110,7 +103,7 @@ describe('controls on one PostgreSQL follow each other', () => {
     const reported = await a.store.instances.setEndpoint(instance.id, endpoint('10.0.0.2'), { agent: agent.id });
     a.routes.upsert(routeOf(reported)!);
     // b ends with the newest, its own, whatever order the reads and writes took; a follows it.
-    await until('a has the newest target', () => a.routes.get(instance.id)?.target === 'http://10.0.0.3:8080');
+    await until('a has the newest target', () => a.routes.get(instance.id)?.target === 'http://10.0.0.3:8080', 10_000);
     await sleep(300);
     expect(b.routes.get(instance.id)?.target).toBe('http://10.0.0.3:8080');
   });
@@ -143,8 +136,8 @@ describe('controls on one PostgreSQL follow each other', () => {
     expect(b.consoleSessions.verify(cookie)).toBeDefined();
     clock.advance(1_000);
     await a.appSessions.revoke('u-bob', clock.now);
-    await until('b tells its gateways', () => lines.some((l) => l.includes('u-bob')));
+    await until('b tells its gateways', () => lines.some((l) => l.includes('u-bob')), 10_000);
     expect(b.appSessions.revocations()).toEqual([{ user: 'u-bob', instance: '*', before: expect.any(Number) }]);
-    await until('b refuses the older dashboard session', () => b.consoleSessions.verify(cookie) === undefined);
+    await until('b refuses the older dashboard session', () => b.consoleSessions.verify(cookie) === undefined, 10_000);
   });
 });

@@ -5,20 +5,13 @@ import type { FeedEvent } from '../change-feed.ts';
 import type { Store } from '../store.ts';
 import { ManualClock, TEST_SCRYPT_COST } from '../testing.ts';
 import { openPostgresStore } from './open.ts';
+import { until } from '../../../test/support/tcp.ts';
 
 /** Collects what a store's feed hears. */
 function hear(store: Store): FeedEvent[] {
   const heard: FeedEvent[] = [];
   store.changes.subscribe((e) => heard.push(e));
   return heard;
-}
-
-async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await sleep(20);
-  }
 }
 
 // The change feed over a real PostgreSQL: NOTIFY from one control, LISTEN on a connection of
@@ -45,14 +38,14 @@ describe('PostgreSQL change feed', () => {
       const observations = Array.from({ length: 45 }, (_, i) => ({ instance: `i-${i}`, kind: 'traffic', at: i, source: 'g', bytes: 1, intervalMs: 5_000 }));
       await a.changes.publish({ kind: 'idle', observations });
       const ids = (heard: FeedEvent[]) => heard.flatMap((e) => (e.kind === 'routes' ? e.instances : []));
-      await until('c heard everything', () => ids(heardC).length === 1_001 && heardC.some((e) => e.kind === 'sessions'));
+      await until('c heard everything', () => ids(heardC).length === 1_001 && heardC.some((e) => e.kind === 'sessions'), 10_000);
       expect(ids(heardC)).toEqual(['i-1', ...many]);
-      await until('b heard a', () => ids(heardB).length === 1_001);
+      await until('b heard a', () => ids(heardB).length === 1_001, 10_000);
       expect(heardB.some((e) => e.kind === 'sessions')).toBe(false);
       expect(ids(heardA)).toEqual([]);
       expect(heardA).toEqual([{ kind: 'sessions' }]);
       // Idle observations arrive whole, in order, however many notices they took.
-      await until('c heard the observations', () => heardC.flatMap((e) => (e.kind === 'idle' ? e.observations : [])).length === 45);
+      await until('c heard the observations', () => heardC.flatMap((e) => (e.kind === 'idle' ? e.observations : [])).length === 45, 10_000);
       expect(heardC.flatMap((e) => (e.kind === 'idle' ? e.observations : []))).toEqual(observations);
     } finally {
       await Promise.all([a, b, c].map((s) => s.close()));
@@ -75,7 +68,7 @@ describe('PostgreSQL change feed', () => {
         sent = await a.changes.publish({ kind: 'routes', instances: ['i-after'] }).then(() => true, () => false);
         if (!sent) await sleep(50);
       }
-      await until('b hears after the restart', () => heard.some((e) => e.kind === 'routes' && e.instances[0] === 'i-after'));
+      await until('b hears after the restart', () => heard.some((e) => e.kind === 'routes' && e.instances[0] === 'i-after'), 10_000);
     } finally {
       await Promise.all([a, b].map((s) => s.close()));
     }
