@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { Server as HttpServer } from 'node:http';
+import Fastify, { type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import type { Logger } from 'pino';
 import { ROUTE_STREAM_PATH } from '../protocol/route-stream.ts';
 import { GATEWAY_KEY_HEADER } from '../protocol/gateway-forwarding.ts';
@@ -51,6 +53,7 @@ import type { ScryptCost } from './store/passwords.ts';
 import { describeStore, openStore } from './store/location.ts';
 import type { Clock, Store } from './store/store.ts';
 import { checkControlSettings, type ControlSettings } from './settings.ts';
+import { controlTls, isLoopback } from './tls.ts';
 
 /** What the HTTP app is built from: created by `startControl`, or by tests around a temp store. */
 export interface ControlParts {
@@ -88,6 +91,8 @@ export interface ControlParts {
   idle?: { windowMs: number; warningMs: number; tickMs?: number };
   /** Sign-in throttling (--signin-failures, --signin-delay-ms); the defaults when left out. */
   signin?: Partial<SigninThrottleOptions>;
+  /** Serve HTTPS with this certificate and key (control/tls.ts); plain HTTP when left out. */
+  tls?: { cert: string; key: string };
 }
 
 export interface ControlApp {
@@ -112,7 +117,13 @@ const BODY_LIMIT_BYTES = 1024 * 1024; // 1 MiB: configs and small JSON, never bl
 export function buildControlApp(parts: ControlParts): ControlApp {
   const { store, keys, routes, log, clock } = parts;
   // fastify's own logger off: our pino logs what matters (errors), with our field names.
-  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES, forceCloseConnections: true });
+  const tls = parts.tls;
+  // An https.Server is an http.Server to fastify's handlers; fastify's typed `https` option would
+  // give the app other types for a choice made at start.
+  const serverFactory: FastifyServerFactory | undefined = tls
+    ? (handler) => createHttpsServer({ cert: tls.cert, key: tls.key }, handler) as unknown as HttpServer
+    : undefined;
+  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES, forceCloseConnections: true, serverFactory });
   const hosts = parts.hosts ?? DEFAULT_APP_HOSTS;
   const sessions = parts.consoleSessions ?? ConsoleSessions.ephemeral(clock);
   const appSessions = parts.appSessions ?? new AppSessions(store, randomBytes(32));
@@ -208,8 +219,10 @@ export interface Control extends ControlApp {
   routes: RouteLog;
   /** `host:port` as bound. */
   listen: string;
-  /** `http://host:port` of the API. */
+  /** `http(s)://host:port` of the API (a wildcard address as loopback). */
   url: string;
+  /** The local CA file that issued the API's certificate (--tls auto/on without --tls-cert), for clients to trust. */
+  tlsCaFile?: string;
   /** The public URL as it stands, and where it came from (setting, composer, gateway, default). */
   hosts: LiveAppHosts;
   /**
@@ -236,6 +249,10 @@ export interface StartOptions {
  */
 export async function startControl(settings: ControlSettings, log: Logger, options: StartOptions = {}): Promise<Control> {
   checkControlSettings(settings);
+  const tls = controlTls(settings);
+  if (!tls && !isLoopback(settings.listen.host)) {
+    log.warn({ listen: settings.listen }, 'control serves plain HTTP beyond loopback (--tls off): tokens and keys cross that network in clear; keep it on a private one');
+  }
   const clock = options.clock ?? Date.now;
   const store = await openStore(settings.store, { home: settings.home, clock, scryptCost: options.scryptCost, log });
   log.info({ store: describeStore(settings.store, settings.home) }, 'store open');
@@ -261,6 +278,7 @@ export async function startControl(settings: ControlSettings, log: Logger, optio
       caFile: join(settings.home, 'certs', 'ca.pem'),
       idle: { windowMs: settings.idleWindowS * 1000, warningMs: settings.idleWarningS * 1000 },
       signin: { refuseAfter: settings.signinFailures, delayMs: settings.signinDelayMs },
+      tls,
     });
     const sweeper = new AgentSweeper({ store, routes, clock, graceMs: settings.agentGraceS * 1000, log, console: built.consoleFeed });
     sweeper.start(options.sweepIntervalMs ?? 5_000);
@@ -279,9 +297,10 @@ export async function startControl(settings: ControlSettings, log: Logger, optio
     const address = built.app.server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const listen = `${host}:${address.port}`;
+    const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '[::]' ? '[::1]' : host;
     let closing: Promise<void> | undefined;
     return {
-      ...built, store, keys, routes, listen, url: `http://${listen}`, hosts,
+      ...built, store, keys, routes, listen, url: `${tls ? 'https' : 'http'}://${reachable}:${address.port}`, hosts, tlsCaFile: tls?.caFile,
       setPublicUrl: (url) => hosts.set(url),
       close() {
         // Streams first (they would hold the server open), then the server, then the store.

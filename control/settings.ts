@@ -1,6 +1,7 @@
 import { parsers, UsageError, type Setting, type Values } from '../protocol/settings.ts';
 import { DEFAULT_COARSE_RETENTION_MS, DEFAULT_RAW_RETENTION_MS } from './metrics/history.ts';
 import { parseStoreLocation, type StoreLocation } from './store/location.ts';
+import { parseTlsMode, type TlsMode } from './tls.ts';
 
 const opt = <T>(s: Setting<T>): Setting<T> => s;
 
@@ -28,6 +29,9 @@ export const DEFAULT_SNAPSHOT_MAX_AGE_MS = 30 * 86_400_000; // 30 days
 /** Control's boot settings (static configuration): flags, env vars and defaults. */
 export const controlSettings = {
   listen: opt({ flag: 'listen', env: 'WHARF_CONTROL_LISTEN', default: { host: '127.0.0.1', port: 7400 }, shownDefault: '127.0.0.1:7400', parse: parseListen, help: 'address of the API (HOST:PORT, port 0: any free port)' }),
+  tls: opt<TlsMode>({ flag: 'tls', env: 'WHARF_CONTROL_TLS', default: 'auto', parse: parseTlsMode, help: 'HTTPS on the API: auto (from the local CA when --listen is beyond loopback, plain HTTP on loopback), on, or off (a private network only; see docs/control.md)' }),
+  tlsCert: opt<string | undefined>({ flag: 'tls-cert', env: 'WHARF_CONTROL_TLS_CERT', default: undefined, parse: parsers.string, help: 'certificate file (PEM, with its chain) the API serves instead of one from the local CA' }),
+  tlsKey: opt<string | undefined>({ flag: 'tls-key', env: 'WHARF_CONTROL_TLS_KEY', default: undefined, parse: parsers.string, help: 'private key file of --tls-cert' }),
   store: opt<StoreLocation | undefined>({ flag: 'store', env: 'WHARF_STORE', default: undefined, shownDefault: 'sqlite: (WHARF_HOME/wharf.db)', parse: parseStoreLocation, help: 'where control keeps its state: sqlite:PATH, or postgres://USER:PASSWORD@HOST:PORT/DATABASE (docs/store.md)' }),
   publicUrl: opt<string | undefined>({ flag: 'public-url', env: 'WHARF_PUBLIC_URL', default: undefined, parse: parsers.string, help: 'the main host users open (default: what the gateway reports)' }),
   appsDomain: opt({ flag: 'apps-domain', env: 'WHARF_APPS_DOMAIN', default: 'apps.localhost', parse: parsers.string, help: 'apps live on <id>.<apps-domain>' }),

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
+import { getCACertificates } from 'node:tls';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { CertStore } from '../certs/store.ts';
@@ -28,9 +28,12 @@ export function checkSettings(s: GatewaySettings): void {
   if (s.control && !s.key) throw new Error('WHARF_GATEWAY_CONTROL is set but WHARF_GATEWAY_KEY is not: create a key with `wharf gateways add NAME`');
 }
 
-/** The CAs an https control URL is trusted by: the public roots and Wharf's local CA. */
+/**
+ * The CAs an https control URL is trusted by: what Node trusts by default (the public roots,
+ * NODE_EXTRA_CA_CERTS, the system's with --use-system-ca) and Wharf's local CA.
+ */
 export function controlCa(s: GatewaySettings): string[] {
-  return [...rootCertificates, new CertStore(s.home).authority().cert];
+  return [...getCACertificates('default'), new CertStore(s.home).authority().cert];
 }
 
 /**

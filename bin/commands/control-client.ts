@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CertStore } from '../../certs/store.ts';
+import { trustCa } from '../../certs/trust.ts';
 import { ControlUrls, parseControlUrls } from '../../protocol/control-urls.ts';
 import { wharfHome } from '../../protocol/home.ts';
 
@@ -38,6 +40,11 @@ export function findControl(env: NodeJS.ProcessEnv = process.env): ControlTarget
       throw new Error(`WHARF_TOKEN is not set and ${tokenFile} cannot be read: set WHARF_TOKEN to an API token`);
     }
   }
+  // A control serving HTTPS from this home's local CA (--tls) is trusted, as the gateway trusts it.
+  const ca = new CertStore(home).caPath;
+  try {
+    trustCa(readFileSync(ca, 'utf8'));
+  } catch { /* no local CA here */ }
   let urls: string[];
   try {
     urls = parseControlUrls(url);

@@ -15,6 +15,7 @@ export async function runControl(argv: string[]): Promise<void> {
   const runFile = writeRunFile(home, 'control', { listen: control.listen, url: control.url });
   log.info({ listen: control.listen, runFile }, 'control ready');
   console.error(`wharf control: ${control.url}/ · admin token ${home}/admin.token · password ${home}/admin.password`);
+  if (control.tlsCaFile) console.error(`wharf control: HTTPS from the local CA; clients trust it with NODE_EXTRA_CA_CERTS=${control.tlsCaFile}`);
   const stop = (signal: string) => {
     log.info({ signal }, 'control stopping');
     void control.close().then(() => process.exit(0));

@@ -7,6 +7,7 @@ import { connectDocker } from '../../agent/docker-engine.ts';
 import { agentSettings } from '../../agent/settings.ts';
 import { startControl } from '../../control/server.ts';
 import { controlSettings, parseListen } from '../../control/settings.ts';
+import { trustCa } from '../../certs/trust.ts';
 import type { Store } from '../../control/store/store.ts';
 import { startGateway } from '../../gateway/gateway.ts';
 import { gatewaySettings } from '../../gateway/settings.ts';
@@ -123,6 +124,8 @@ export async function runUp(argv: string[]): Promise<void> {
 
   const control = await startControl({ ...c, listen, home, logLevel: up.logLevel }, log.child({ part: 'control' }));
   const closers: (() => Promise<unknown>)[] = [() => control.close()];
+  // Beyond loopback control serves HTTPS from the local CA: this process's gateway and agent trust it.
+  if (control.tlsCaFile) trustCa(readFileSync(control.tlsCaFile, 'utf8'));
   try {
     writeRunFile(home, 'control', { listen: control.listen, url: control.url });
     const creds = await credentials(home, control.store);

@@ -4,6 +4,8 @@
 // listens), so flags, env and port 0 need no second copy here, and asks its /healthz.
 // Exit 0: healthy; 1: not (the reason on stderr, which `docker inspect` shows).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
 import { wharfHome } from '../../protocol/home.ts';
 
@@ -30,6 +32,18 @@ export function healthAddress(part: Part, run: Record<string, any>): string | nu
   return raw.replace(/^(0\.0\.0\.0|\[::\]|::):/, '127.0.0.1:');
 }
 
+function probe(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const get = url.startsWith('https:') ? httpsGet : httpGet;
+    const req = get(url, { rejectUnauthorized: false, timeout: 4_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${url}: no answer in 4 s`)));
+    req.on('error', reject);
+  });
+}
+
 async function main(part: Part): Promise<string> {
   const file = runFile(wharfHome(), part);
   if (!file) throw new Error(`no run file for ${part} in ${wharfHome()}/run yet`);
@@ -44,9 +58,12 @@ async function main(part: Part): Promise<string> {
   const address = healthAddress(part, run);
   // An agent run with --metrics-listen off has no HTTP port: a live process is all there is to see.
   if (!address) return `${part} pid ${run.pid} alive (no health port)`;
-  const res = await fetch(`http://${address}/healthz`, { signal: AbortSignal.timeout(4_000) });
-  if (!res.ok) throw new Error(`http://${address}/healthz answered ${res.status}`);
-  return `${part} http://${address}/healthz ${res.status}`;
+  // Control over HTTPS (--tls): its certificate need not name loopback, and this probe asks the
+  // process next to it, so it checks liveness, not the certificate.
+  const url = `${part === 'control' && String(run.url).startsWith('https:') ? 'https' : 'http'}://${address}/healthz`;
+  const status = await probe(url);
+  if (status !== 200) throw new Error(`${url} answered ${status}`);
+  return `${part} ${url} ${status}`;
 }
 
 if (import.meta.main) {
