@@ -280,8 +280,13 @@ export async function startControl(settings: ControlSettings, log: Logger, optio
       signin: { refuseAfter: settings.signinFailures, delayMs: settings.signinDelayMs },
       tls,
     });
-    const sweeper = new AgentSweeper({ store, routes, clock, graceMs: settings.agentGraceS * 1000, log, console: built.consoleFeed });
-    sweeper.start(options.sweepIntervalMs ?? 5_000);
+    const sweepIntervalMs = options.sweepIntervalMs ?? 5_000;
+    const sweeper = new AgentSweeper({
+      store, routes, clock, graceMs: settings.agentGraceS * 1000, log, console: built.consoleFeed,
+      // Three passes missed (a paused process, a store that was away): agents get a fresh grace.
+      outageMs: Math.max(3 * sweepIntervalMs, 15_000),
+    });
+    sweeper.start(sweepIntervalMs);
     built.app.addHook('onClose', () => sweeper.stop());
     // Rotate the signing key when it is older than --key-rotation-days; prune retired keys (hourly).
     const stopRotation = startKeyRotation(keys, clock, settings.keyRotationDays * 86_400_000, log);

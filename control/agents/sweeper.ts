@@ -17,6 +17,11 @@ import { dropStaleRoutes } from './endpoint-routes.ts';
  *   (instances/queue-notice.ts): agents go offline here, and are added without a call.
  * The lease timeout is shorter than the grace, so a lost agent's starting jobs are re-queued
  * before its running apps are failed.
+ *
+ * Silence is counted from this sweeper's start at the earliest, and again from the end of a gap
+ * in its passes longer than `outageMs` (this control suspended, or its store unreachable so that
+ * passes failed): agents could not report while control or its store was away, so after such an
+ * outage each gets a fresh grace instead of every instance failing at the first pass.
  */
 
 export const AGENT_OFFLINE = 'agent offline';
@@ -30,6 +35,8 @@ export interface SweeperOptions {
   clock: Clock;
   /** Silence after which an agent is offline; as long again and its instances fail. */
   graceMs: number;
+  /** A gap between successful passes longer than this gives every agent a fresh grace (default: none). */
+  outageMs?: number;
   log?: Logger;
   /** Where the queue notices' console lines are announced. */
   console?: ConsoleFeed;
@@ -51,9 +58,13 @@ export class AgentSweeper {
   readonly #o: SweeperOptions;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<SweepResult> | undefined;
+  /** Silence is counted from here at the earliest: this sweeper's start, or the end of an outage. */
+  #since: number;
+  #lastPass: number | undefined;
 
   constructor(options: SweeperOptions) {
     this.#o = options;
+    this.#since = options.clock();
   }
 
   /** One pass; a pass asked for while one runs waits for it and gets its result. */
@@ -79,15 +90,19 @@ export class AgentSweeper {
   }
 
   async #sweep(): Promise<SweepResult> {
-    const { store, routes, clock, graceMs, log } = this.#o;
+    const { store, routes, clock, graceMs, outageMs, log } = this.#o;
     const now = clock();
+    if (outageMs !== undefined && this.#lastPass !== undefined && now - this.#lastPass > outageMs) {
+      this.#since = now;
+      log?.warn({ gapMs: now - this.#lastPass }, 'no agent sweep for a while (control or its store was away): every agent gets a fresh grace');
+    }
     const expired = await store.jobs.expire(now);
     for (const job of expired) log?.warn({ instance: job.instance, agent: job.agent }, 'lease expired: job queued again');
     const offline: string[] = [];
     const failed: string[] = [];
     for (const agent of await store.agents.list()) {
       if (agent.lastSeen === null) continue;
-      const silent = now - agent.lastSeen;
+      const silent = now - Math.max(agent.lastSeen, this.#since);
       if (silent < graceMs) continue;
       if (agent.state !== 'offline') {
         await store.agents.setState(agent.id, 'offline');
@@ -112,6 +127,7 @@ export class AgentSweeper {
     }
     const dropped = await dropStaleRoutes(store, routes);
     const noticed = await updateQueueNotices({ store, console: this.#o.console, log });
+    this.#lastPass = now;
     return { expired, offline, failed, dropped, noticed };
   }
 }

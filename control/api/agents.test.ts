@@ -201,6 +201,33 @@ describe('agents API (in process, injected clock)', () => {
     expect((await sweeper.sweep()).failed).toEqual([]);
   });
 
+  it('after an outage of control or its store, gives every agent a fresh grace instead of failing its apps', async () => {
+    const id = await launch('default');
+    const agent = await addAgent('a1', ['default']);
+    await agent.call('POST', 'heartbeat', {});
+    await agent.call('POST', 'lease?wait=0');
+    await agent.call('POST', `instances/${id}/endpoint`, { host: '127.0.0.1', port: 32768 });
+    const watching = new AgentSweeper({ store: t.store, routes, clock: t.clock.read, graceMs: GRACE_MS, outageMs: 15_000 });
+    await watching.sweep();
+    // No pass for three graces (control was away, or every pass failed on its store): nothing is
+    // called offline or gone at the first pass after it.
+    t.clock.advance(3 * GRACE_MS);
+    expect(await watching.sweep()).toMatchObject({ offline: [], failed: [] });
+    expect(await t.store.instances.get(id)).toMatchObject({ status: 'active', statusReason: null });
+    // A control started after the outage counts silence from its start, too.
+    const restarted = new AgentSweeper({ store: t.store, routes, clock: t.clock.read, graceMs: GRACE_MS });
+    expect(await restarted.sweep()).toMatchObject({ offline: [], failed: [] });
+    // From then on, the grace runs as usual (passes every 5 s, no gap).
+    for (let i = 0; i < GRACE_MS / 5_000 - 1; i++) {
+      t.clock.advance(5_000);
+      expect((await watching.sweep()).offline).toEqual([]);
+    }
+    t.clock.advance(5_000);
+    expect((await watching.sweep()).offline).toEqual([agent.id]);
+    expect(await t.store.instances.get(id)).toMatchObject({ status: 'active', statusReason: AGENT_OFFLINE });
+    expect((await restarted.sweep()).offline).toEqual([]); // already marked by the other
+  });
+
   it('drains an agent: no new jobs, its apps get stop commands', async () => {
     const running = await launch('default');
     const agent = await addAgent('a1', ['default']);
