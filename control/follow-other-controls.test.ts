@@ -5,9 +5,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { startPostgres, type Postgres } from '../test/support/postgres.ts';
 import { routeOf } from './agents/endpoint-routes.ts';
 import { JobSignal } from './agents/job-signal.ts';
-import { followOtherControls } from './follow-other-controls.ts';
+import { followOtherControls, reloadSessions } from './follow-other-controls.ts';
 import { AppSessions } from './keys/app-sessions.ts';
 import { ConsoleSessions } from './keys/console-sessions.ts';
+import { signOut } from './keys/sign-out.ts';
 import { RouteLog } from './routes/route-log.ts';
 import { openPostgresStore } from './store/postgres/open.ts';
 import type { Store } from './store/store.ts';
@@ -139,5 +140,21 @@ describe('controls on one PostgreSQL follow each other', () => {
     await until('b tells its gateways', () => lines.some((l) => l.includes('u-bob')), 10_000);
     expect(b.appSessions.revocations()).toEqual([{ user: 'u-bob', instance: '*', before: expect.any(Number) }]);
     await until('b refuses the older dashboard session', () => b.consoleSessions.verify(cookie) === undefined, 10_000);
+  });
+
+  it('a dashboard sign-out on one is refused by the other, and by a control started later', async () => {
+    const [a, b] = controls;
+    const minted = a.consoleSessions.mint('u-carol');
+    const other = b.consoleSessions.mint('u-carol').value;
+    expect(b.consoleSessions.verify(minted.value)).toBeDefined();
+    await signOut(a.store, a.consoleSessions, minted.session);
+    expect(a.consoleSessions.verify(minted.value)).toBeUndefined();
+    await until('b refuses the signed-out session', () => b.consoleSessions.verify(minted.value) === undefined, 10_000);
+    // Only that session: the user's other one holds.
+    expect(b.consoleSessions.verify(other)).toBeDefined();
+    const later = new ConsoleSessions(key, clock.read);
+    await reloadSessions(b.store, b.appSessions, later, clock.now);
+    expect(later.verify(minted.value)).toBeUndefined();
+    expect(later.verify(other)).toBeDefined();
   });
 });

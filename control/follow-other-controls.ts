@@ -31,8 +31,8 @@ export interface FollowParts {
  *   another control is read back from the store (a route is a function of its instance) and
  *   applied to this control's route log, which its gateways follow. Every route is read again
  *   when the feed was cut, and every 30 s, in case a notice was lost.
- * - App session revocations (and the dashboard sessions they end): read again when another
- *   control added one.
+ * - App session revocations (and the dashboard sessions they end) and dashboard sign-outs:
+ *   read again when another control added one.
  * - A queued job wakes the leases waiting here.
  * - Idle observations (agents' samples, gateways' traffic) that reached another control go
  *   to this one's idle monitor, so that whichever control leads decides on all of them.
@@ -88,7 +88,7 @@ export function followOtherControls(parts: FollowParts): () => void {
         }
       });
     } else if (event.kind === 'sessions') {
-      run('reading app session revocations', () => reloadSessions(appSessions, consoleSessions));
+      run('reading session revocations and sign-outs', () => reloadSessions(store, appSessions, consoleSessions, Date.now()));
     } else if (event.kind === 'jobs') {
       parts.jobs?.heard();
     } else if (event.kind === 'idle') {
@@ -96,7 +96,7 @@ export function followOtherControls(parts: FollowParts): () => void {
     } else {
       log.info('the store\'s change feed is back: reading routes and revocations again');
       resyncRoutes();
-      run('reading app session revocations', () => reloadSessions(appSessions, consoleSessions));
+      run('reading session revocations and sign-outs', () => reloadSessions(store, appSessions, consoleSessions, Date.now()));
     }
   });
   const timer = setInterval(resyncRoutes, parts.resyncEveryMs ?? RESYNC_EVERY_MS);
@@ -108,8 +108,14 @@ export function followOtherControls(parts: FollowParts): () => void {
   };
 }
 
-async function reloadSessions(appSessions: AppSessions, consoleSessions: ConsoleSessions): Promise<void> {
+/**
+ * What ends sessions, read from the store into memory: app session revocations (a user's `*`
+ * one also ends their dashboard sessions) and dashboard sign-outs. At start, and whenever
+ * another control changed them.
+ */
+export async function reloadSessions(store: Store, appSessions: AppSessions, consoleSessions: ConsoleSessions, now: number): Promise<void> {
   for (const r of await appSessions.reload()) if (r.instance === '*') consoleSessions.endSessionsOf(r.user, r.before);
+  consoleSessions.signedOut(await store.signOuts.list(now));
 }
 
 /** How often observations go out: each control's share of a second's samples and traffic in one notice (or a few). */

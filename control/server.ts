@@ -40,7 +40,7 @@ import { snapshotRequestRoutes } from './api/snapshot-requests.ts';
 import { BlobStore } from './snapshots/blob-store.ts';
 import { firstStart } from './first-start.ts';
 import { JobSignal } from './agents/job-signal.ts';
-import { followOtherControls, ObservationOutbox } from './follow-other-controls.ts';
+import { followOtherControls, ObservationOutbox, reloadSessions } from './follow-other-controls.ts';
 import { NO_FEED } from './store/change-feed.ts';
 import { sharedKey } from './keys/shared-key.ts';
 import { SigningKeys } from './keys/signing-keys.ts';
@@ -106,7 +106,7 @@ export interface ControlApp {
 }
 
 const COMPACT_EVERY_MS = 60_000; // metrics history compaction
-const SWEEP_LINKS_EVERY_MS = 60_000; // used one-time links past their expiry
+const SWEEP_EXPIRED_EVERY_MS = 60_000; // used one-time links, sign-outs and sign-in failures past their time
 
 /** API endpoints that check credentials themselves (login takes a password; logout works signed out). */
 const SIGNIN_OPEN = new Set(['/api/v1/auth/login', '/api/v1/auth/logout']);
@@ -128,15 +128,7 @@ export function buildControlApp(parts: ControlParts): ControlApp {
   const sessions = parts.consoleSessions ?? ConsoleSessions.ephemeral(clock);
   const appSessions = parts.appSessions ?? new AppSessions(store, randomBytes(32));
   // Revocations are read before the first request; the dashboard sessions they ended stay ended.
-  app.addHook('onReady', async () => {
-    await appSessions.load();
-    for (const r of appSessions.revocations()) if (r.instance === '*') sessions.endSessionsOf(r.user, r.before);
-  });
-  const linkSweep = setInterval(() => {
-    store.usedLinks.sweep(clock()).catch((err: unknown) => log.error({ err }, 'sweeping used one-time links failed'));
-  }, SWEEP_LINKS_EVERY_MS);
-  linkSweep.unref();
-  app.addHook('onClose', async () => clearInterval(linkSweep));
+  app.addHook('onReady', () => reloadSessions(store, appSessions, sessions, clock()));
   // The origin is read per request: the public URL may be set after start (LiveAppHosts).
   const auth = new ApiAuth(store, { sessions, get origin() { return new URL(hosts.publicUrl).origin; } });
   const metrics = new ControlMetrics();
@@ -196,6 +188,15 @@ export function buildControlApp(parts: ControlParts): ControlApp {
   const notBefore = (sub: string) => appSessions.notBefore(sub);
   // One throttle for every password typed: the sign-in and the current one of a change.
   const passwords = new PasswordCheck({ store, clock, metrics, throttle: parts.signin });
+  // What is kept only until it expires: used one-time links, sign-outs, old sign-in failures.
+  const sweep = setInterval(() => {
+    const failed = (what: string) => (err: unknown) => log.error({ err }, `sweeping ${what} failed`);
+    store.usedLinks.sweep(clock()).catch(failed('used one-time links'));
+    store.signOuts.sweep(clock()).catch(failed('sign-outs'));
+    passwords.sweep().catch(failed('sign-in failures'));
+  }, SWEEP_EXPIRED_EVERY_MS);
+  sweep.unref();
+  app.addHook('onClose', async () => clearInterval(sweep));
   userRoutes(app, { store, auth, clock, sessions: appSessions, passwords });
   tokenRoutes(app, store, auth);
   gatewayRoutes(app, store, auth, stream, clock);

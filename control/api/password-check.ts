@@ -24,9 +24,14 @@ export class PasswordCheck {
   readonly #deps: PasswordCheckDeps;
   readonly #throttle: SigninThrottle;
 
+  /** Forgets old tallies (control calls it every minute). */
+  sweep(): Promise<number> {
+    return this.#throttle.sweep();
+  }
+
   constructor(deps: PasswordCheckDeps) {
     this.#deps = deps;
-    this.#throttle = new SigninThrottle(deps.clock, deps.throttle);
+    this.#throttle = new SigninThrottle(deps.store.signinFailures, deps.clock, deps.throttle);
   }
 
   /**
@@ -36,7 +41,7 @@ export class PasswordCheck {
   async verify(request: FastifyRequest, reply: FastifyReply, name: string, password: string): Promise<User | undefined> {
     // Behind a gateway, the browser's address rather than the gateway's (client-address.ts).
     const address = await clientAddress(request, this.#deps.store.gateways);
-    const verdict = this.#throttle.attempt(address, name);
+    const verdict = await this.#throttle.attempt(address, name);
     if (verdict.kind === 'refuse') {
       this.#deps.metrics?.countSigninFailure('throttled');
       reply.header('retry-after', String(verdict.retryAfterS));
@@ -49,7 +54,7 @@ export class PasswordCheck {
       this.#deps.metrics?.countSigninFailure('bad_login');
       return undefined;
     }
-    this.#throttle.succeeded(address, name);
+    await this.#throttle.succeeded(address, name);
     return user;
   }
 }

@@ -1,9 +1,10 @@
 import { isIP } from 'node:net';
-import type { Clock } from '../store/store.ts';
+import type { Clock, SigninFailureStore, SigninTally } from '../store/store.ts';
 
 /*
  * Sign-in throttling (issue 15 "Security"). Two tallies of failed password sign-ins, both
- * kept in memory, bounded, and forgotten an hour after their last failure:
+ * kept in the store (so every control on it counts the same guesses, and a restart is no fresh
+ * start) and forgotten an hour after their last failure:
  *
  * - per client address: after `freeFailures` a growing delay before the password is even
  *   checked, and from `refuseAfter` failures a refusal (429 CTL_TOO_MANY_SIGNINS with
@@ -32,8 +33,6 @@ export interface SigninThrottleOptions {
   maxRefuseMs: number;
   /** A tally is forgotten this long after its last failure. */
   forgetMs: number;
-  /** Addresses kept, and as many user names: past that the least recently seen go first. */
-  maxEntries: number;
 }
 
 export const DEFAULT_SIGNIN_THROTTLE: SigninThrottleOptions = {
@@ -43,8 +42,7 @@ export const DEFAULT_SIGNIN_THROTTLE: SigninThrottleOptions = {
   refuseAfter: 10,
   refuseMs: 60_000, // one minute, then 2, 4, 8 minutes
   maxRefuseMs: 15 * 60_000,
-  forgetMs: 3_600_000, // one hour
-  maxEntries: 10_000, // a few hundred KiB at most
+  forgetMs: 3_600_000, // one hour: `sweep` deletes older tallies, which bounds the table
 };
 
 export type SigninVerdict =
@@ -54,52 +52,6 @@ export type SigninVerdict =
 interface Tally {
   failures: number;
   last: number;
-}
-
-/** Failure tallies by key: a Map kept in order of use, so the least recently used is evicted first. */
-class Tallies {
-  readonly #map = new Map<string, Tally>();
-  readonly #max: number;
-  readonly #forgetMs: number;
-
-  constructor(max: number, forgetMs: number) {
-    this.#max = max;
-    this.#forgetMs = forgetMs;
-  }
-
-  get size(): number {
-    return this.#map.size;
-  }
-
-  /** The live tally of `key` (a stale one is dropped), moved to the most recently used end. */
-  get(key: string, now: number): Tally | undefined {
-    const tally = this.#map.get(key);
-    if (!tally) return undefined;
-    this.#map.delete(key);
-    if (now - tally.last >= this.#forgetMs) return undefined;
-    this.#map.set(key, tally);
-    return tally;
-  }
-
-  fail(key: string, now: number): void {
-    const tally = this.get(key, now);
-    if (tally) {
-      tally.failures++;
-      tally.last = now;
-      return;
-    }
-    this.#map.set(key, { failures: 1, last: now });
-    if (this.#map.size > this.#max) this.#map.delete(this.#map.keys().next().value!);
-  }
-
-  undo(key: string): void {
-    const tally = this.#map.get(key);
-    if (tally && --tally.failures <= 0) this.#map.delete(key);
-  }
-
-  forget(key: string): void {
-    this.#map.delete(key);
-  }
 }
 
 /** What an address is counted by: IPv4 as is (also when IPv4-mapped), IPv6 by its /64. */
@@ -117,23 +69,16 @@ export function addressKey(address: string): string {
   return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
 }
 
-/** The sign-in throttle: pure bookkeeping on an injected clock; the caller waits and answers. */
+/** The sign-in throttle: bookkeeping in the store on an injected clock; the caller waits and answers. */
 export class SigninThrottle {
   readonly #o: SigninThrottleOptions;
   readonly #clock: Clock;
-  readonly #addresses: Tallies;
-  readonly #users: Tallies;
+  readonly #tallies: SigninFailureStore;
 
-  constructor(clock: Clock, options: Partial<SigninThrottleOptions> = {}) {
+  constructor(tallies: SigninFailureStore, clock: Clock, options: Partial<SigninThrottleOptions> = {}) {
     this.#o = { ...DEFAULT_SIGNIN_THROTTLE, ...options };
     this.#clock = clock;
-    this.#addresses = new Tallies(this.#o.maxEntries, this.#o.forgetMs);
-    this.#users = new Tallies(this.#o.maxEntries, this.#o.forgetMs);
-  }
-
-  /** Addresses and user names tallied (for tests of the bound). */
-  get size(): { addresses: number; users: number } {
-    return { addresses: this.#addresses.size, users: this.#users.size };
+    this.#tallies = tallies;
   }
 
   /**
@@ -141,19 +86,14 @@ export class SigninThrottle {
    * A refused attempt is not counted (the refusal would otherwise never end while a client
    * keeps trying); an allowed one counts as a failure until `succeeded` is called.
    */
-  attempt(address: string, user: string): SigninVerdict {
+  attempt(address: string, user: string): Promise<SigninVerdict> {
     const now = this.#clock();
-    const key = addressKey(address);
-    const byAddress = this.#addresses.get(key, now);
-    if (byAddress && byAddress.failures >= this.#o.refuseAfter) {
-      const until = byAddress.last + this.#refusalMs(byAddress.failures);
-      if (now < until) return { kind: 'refuse', retryAfterS: Math.ceil((until - now) / 1000) };
-    }
-    const byUser = this.#users.get(user, now);
-    const delayMs = Math.max(this.#delayMs(byAddress?.failures ?? 0), this.#delayMs(byUser?.failures ?? 0));
-    this.#addresses.fail(key, now);
-    this.#users.fail(user, now);
-    return { kind: 'go', delayMs };
+    return this.#tallies.attempt(addressKey(address), user, now, this.#o.forgetMs, (byAddress, byUser) => {
+      const refusal = this.#refusal(byAddress, now);
+      if (refusal) return { count: false, value: refusal };
+      const delayMs = Math.max(this.#delayMs(byAddress?.failures ?? 0), this.#delayMs(byUser?.failures ?? 0));
+      return { count: true, value: { kind: 'go', delayMs } };
+    });
   }
 
   /**
@@ -161,9 +101,19 @@ export class SigninThrottle {
    * user's tally ends (only someone who knows the password can end it). The address keeps
    * its earlier failures, so that signing in to one's own account does not buy more guesses.
    */
-  succeeded(address: string, user: string): void {
-    this.#addresses.undo(addressKey(address));
-    this.#users.forget(user);
+  succeeded(address: string, user: string): Promise<void> {
+    return this.#tallies.succeeded(addressKey(address), user);
+  }
+
+  /** Forgets tallies an hour (forgetMs) after their last failure: what keeps the table small. */
+  sweep(): Promise<number> {
+    return this.#tallies.sweep(this.#clock() - this.#o.forgetMs);
+  }
+
+  #refusal(byAddress: SigninTally | undefined, now: number): SigninVerdict | undefined {
+    if (!byAddress || byAddress.failures < this.#o.refuseAfter) return undefined;
+    const until = byAddress.last + this.#refusalMs(byAddress.failures);
+    return now < until ? { kind: 'refuse', retryAfterS: Math.ceil((until - now) / 1000) } : undefined;
   }
 
   #delayMs(failures: number): number {

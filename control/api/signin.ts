@@ -14,6 +14,7 @@ import { visibleInstance } from './configs.ts';
 import { DASHBOARD_CSP, DEFAULT_DIST_DIR } from './dashboard.ts';
 import { PasswordCheck } from './password-check.ts';
 import type { SigninThrottleOptions } from './signin-throttle.ts';
+import { signOut } from '../keys/sign-out.ts';
 
 /*
  * Dashboard sign-in (DESIGN.md "Tokens", issue 4 "Sign-in" and "Browser sign-in for apps"):
@@ -178,7 +179,7 @@ export function signinRoutes(app: FastifyInstance, deps: SigninDeps): void {
     const signedIn = await auth.session(request);
     if (signedIn) {
       auth.checkOrigin(request);
-      sessions().revoke(signedIn.session);
+      await signOut(store, sessions(), signedIn.session);
     }
     return reply.code(204).header('set-cookie', ConsoleSessions.clearCookie()).send();
   });

@@ -21,9 +21,9 @@ export interface ConsoleSession {
  * under a key shared by every control through the store (keys/shared-key.ts), so that a
  * sign-in holds on every control and across restarts without a table. Each cookie names a
  * random session id; logout revokes that id until the cookie would have expired anyway. The
- * revocation list is in memory: a restart forgets it, and another control does not know it,
- * so a copied cookie of a signed-out session would work again there until its expiry (at most
- * CONSOLE_SESSION_TTL_S). Replacing the stored key signs everyone out.
+ * revoked ids are checked here, in memory, and kept in the store (SignOutStore), from which every
+ * control reads them at start and again when another signs someone out (follow-other-controls.ts),
+ * so a copied cookie of a signed-out session works nowhere. Replacing the stored key signs everyone out.
  *
  * A user's sessions can also end together (a changed password): endSessionsOf refuses every
  * session of theirs issued before a time (the browser that changed it gets a new session, with
@@ -92,7 +92,12 @@ export class ConsoleSessions {
   }
 
 
-  /** Logout: the session is refused from now on (until control restarts; see above). */
+  /** Sign-outs from the store (this control's and the others'): refused like those revoked here. */
+  signedOut(entries: { sid: string; expires: number }[]): void {
+    for (const e of entries) this.#revoked.set(e.sid, Math.floor(e.expires / 1000));
+  }
+
+  /** Logout: the session is refused from now on by this control (the caller records it in the store for the others). */
   revoke(session: ConsoleSession): void {
     const nowS = this.#clock() / 1000;
     for (const [sid, exp] of this.#revoked) if (exp <= nowS) this.#revoked.delete(sid);

@@ -21,6 +21,8 @@ export const TABLES = [
   { name: 'console_lines', key: ['instance', 'seq'] },
   { name: 'session_revocations', key: ['user', 'instance'] },
   { name: 'used_links', key: ['jti'] },
+  { name: 'signed_out', key: ['sid'] },
+  { name: 'signin_failures', key: ['kind', 'key'] },
   { name: 'shared_keys', key: ['name'] },
   { name: 'signing_keys', key: ['kid'] },
 ] as const;

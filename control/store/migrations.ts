@@ -193,6 +193,28 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX instances_by_gateway_port ON instances(gateway_port) WHERE gateway_port IS NOT NULL;
     `,
   },
+  {
+    version: 6,
+    name: 'sign-in state shared by every control',
+    sql: `
+      -- Dashboard sessions signed out, kept until their cookie would have expired.
+      CREATE TABLE signed_out (
+        sid TEXT PRIMARY KEY,
+        expires INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX signed_out_by_expiry ON signed_out(expires);
+
+      -- Failed password sign-ins per client address (kind 'address') and per user name ('user').
+      CREATE TABLE signin_failures (
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        failures INTEGER NOT NULL,
+        last INTEGER NOT NULL,
+        PRIMARY KEY (kind, key)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX signin_failures_by_last ON signin_failures(last);
+    `,
+  },
 ];
 
 /** The newest version this code knows. */

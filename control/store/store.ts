@@ -63,6 +63,40 @@ export interface SessionRevocationStore {
   list(): Promise<Revocation[]>;
 }
 
+/** Dashboard sessions signed out before their cookie expired: refused by every control, across restarts. */
+export interface SignOutStore {
+  /** Records that session `sid` ended; kept until `expires` (ms), when its cookie would have expired anyway. */
+  add(sid: string, expires: number): Promise<void>;
+  /** The sign-outs still in force at `now`. */
+  list(now: number): Promise<{ sid: string; expires: number }[]>;
+  /** Forgets sign-outs expired at `now`; returns how many. */
+  sweep(now: number): Promise<number>;
+}
+
+/** Failed password sign-ins by client address and by user name (control/api/signin-throttle.ts). */
+export interface SigninTally {
+  failures: number;
+  /** The last failure, ms. */
+  last: number;
+}
+
+/** The sign-in throttle's tallies, shared by every control on the store, so that no control is a fresh start for a guesser. */
+export interface SigninFailureStore {
+  /**
+   * One attempt, atomically (so that parallel attempts, on any control, see each other):
+   * `decide` gets the tallies of `address` and `user` (none when absent or last failed more than
+   * `forgetMs` ago) and says whether the attempt counts; if it does, both grow by one failure at `now`.
+   */
+  attempt<T>(
+    address: string, user: string, now: number, forgetMs: number,
+    decide: (byAddress: SigninTally | undefined, byUser: SigninTally | undefined) => { count: boolean; value: T },
+  ): Promise<T>;
+  /** The attempt's password was right: the address's tally shrinks by one, the user's ends. */
+  succeeded(address: string, user: string): Promise<void>;
+  /** Forgets tallies whose last failure was at or before `before`; returns how many. */
+  sweep(before: number): Promise<number>;
+}
+
 /** The one-time links gateways have exchanged: a link works once across every gateway and restart. */
 export interface UsedLinkStore {
   /** Marks `jti` used until `expires` (ms): true the first time, false when it was used before. Atomic. */
@@ -390,6 +424,8 @@ export interface Store {
   readonly console: ConsoleStore;
   readonly revocations: SessionRevocationStore;
   readonly usedLinks: UsedLinkStore;
+  readonly signOuts: SignOutStore;
+  readonly signinFailures: SigninFailureStore;
   readonly sharedKeys: SharedKeyStore;
   readonly signingKeys: SigningKeyStore;
   /** What this control tells the others on the same database, and hears from them. */

@@ -164,6 +164,26 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX instances_by_gateway_port ON instances(gateway_port) WHERE gateway_port IS NOT NULL;
     `,
   },
+  {
+    version: 4,
+    name: 'sign-in state shared by every control',
+    sql: `
+      CREATE TABLE signed_out (
+        sid ${TEXT} PRIMARY KEY,
+        expires BIGINT NOT NULL
+      );
+      CREATE INDEX signed_out_by_expiry ON signed_out(expires);
+
+      CREATE TABLE signin_failures (
+        kind ${TEXT} NOT NULL,
+        key ${TEXT} NOT NULL,
+        failures INTEGER NOT NULL,
+        last BIGINT NOT NULL,
+        PRIMARY KEY (kind, key)
+      );
+      CREATE INDEX signin_failures_by_last ON signin_failures(last);
+    `,
+  },
 ];
 
 /** Any 64-bit number; every control takes this advisory lock while it migrates. */

@@ -13,6 +13,8 @@ import { SqlSigningKeys } from './signing-keys.ts';
 import { SqlSnapshots } from './snapshots.ts';
 import type { Sql } from './sql.ts';
 import { SqlUsedLinks } from './used-links.ts';
+import { SqlSignOuts } from './sign-outs.ts';
+import { SqlSigninFailures } from './signin-failures.ts';
 import { SqlUsers } from './users.ts';
 
 export interface SqlStoreOptions {
@@ -41,6 +43,8 @@ export function sqlStore(sql: Sql, options: SqlStoreOptions, close: () => Promis
     console: new SqlConsole(sql, clock, options.console),
     revocations: new SqlSessionRevocations(sql),
     usedLinks: new SqlUsedLinks(sql),
+    signOuts: new SqlSignOuts(sql),
+    signinFailures: new SqlSigninFailures(sql),
     sharedKeys: new SqlSharedKeys(sql, clock),
     signingKeys: new SqlSigningKeys(sql),
     changes,
