@@ -13,15 +13,20 @@ import { docker } from '../support/stack.ts';
 import { envLines, freePort, runWharf, spawnCollect, until, WHARF, type Running } from '../support/tcp.ts';
 
 const CONTROLS = 3;
-const LAUNCHES = 20;
+// `npm test`: 20 launches and two kills. `npm run soak` sets 200 launches and a kill every 20 s.
+const LAUNCHES = Number(process.env.WHARF_HA_LAUNCHES ?? 20);
+const KILL_EVERY_MS = Number(process.env.WHARF_HA_KILL_EVERY_S ?? 0) * 1000;
+/** Kill a control before launch `n`: at a quarter and at three fifths of the launches, or every KILL_EVERY_MS. */
+const killBefore = (n: number, sinceLastKillMs: number) =>
+  KILL_EVERY_MS > 0 ? sinceLastKillMs >= KILL_EVERY_MS : n === Math.floor(LAUNCHES / 4) || n === Math.floor((LAUNCHES * 3) / 5);
 
 /*
- * High availability, end to end (issue 17's bar, the `npm test` size): three `wharf control`
- * processes on one PostgreSQL, two gateways and two agents (on this machine's one Docker
- * Engine) given every control, and the CLI too. 20 launches while a control is killed with
- * SIGKILL twice (and started again on its port): every instance ends `active`, with exactly one
- * container on the Docker Engine, routed by both gateways; the CLI and the gateways' main
- * hosts keep answering through the controls that are up.
+ * High availability, end to end (issue 17's bar): three `wharf control` processes on one
+ * PostgreSQL, two gateways and two agents (on this machine's one Docker Engine) given every
+ * control, and the CLI too. 20 launches while a control is killed with SIGKILL twice (200 and
+ * one kill every 20 s in `npm run soak`), each control in turn, started again on its port 2 s
+ * later: every instance ends `active`, with exactly one container on the Docker Engine, routed by
+ * both gateways; the CLI and the gateways' main hosts keep answering through the controls that are up.
  */
 describe('three controls, two gateways, two agents: launches through control kills', () => {
   let postgres: Postgres;
@@ -82,13 +87,17 @@ describe('three controls, two gateways, two agents: launches through control kil
   });
 
   it('ends with every instance running once, on one container, routed by both gateways', async () => {
+    const started = Date.now();
     const cfg = join(homes[0], 'web.json');
     writeFileSync(cfg, JSON.stringify({ app: 'container', name: 'web', image: 'wharf/busybox:local', command: 'httpd -f -p 8080', routing: { mode: 'https', port: 8080 } }));
     const ids: string[] = [];
+    let kills = 0;
+    let lastKill = Date.now();
     for (let n = 0; n < LAUNCHES; n++) {
-      // Two kills, each while launches are still coming and earlier ones are starting.
-      if (n === 5 || n === 12) {
-        const victim = n === 5 ? 0 : 1;
+      // Each kill while launches are still coming and earlier ones are starting.
+      if (killBefore(n, Date.now() - lastKill)) {
+        const victim = kills++ % CONTROLS;
+        lastKill = Date.now();
         await kill(victim);
         ids.push((await ok(['launch', '-f', cfg])).trim()); // through the controls that are up
         await sleep(2_000);
@@ -98,13 +107,15 @@ describe('three controls, two gateways, two agents: launches through control kil
       ids.push((await ok(['launch', '-f', cfg])).trim());
     }
     expect(new Set(ids).size).toBe(LAUNCHES);
+    expect(kills).toBeGreaterThanOrEqual(2);
+    console.log(`ha-controls: ${LAUNCHES} launches, ${kills} controls killed, in ${Math.round((Date.now() - started) / 1000)} s`);
 
     const statuses = async () => new Map((JSON.parse(await ok(['ls', '--json'])) as { id: string; status: string; statusReason: string | null }[]).map((i) => [i.id, i]));
     // Running: `active`, or `idle` once quiet for the (short) idle window.
     await until('every instance is running', async () => {
       const all = await statuses();
       return ids.every((id) => ['active', 'idle'].includes(all.get(id)?.status ?? ''));
-    }, 180_000, 1_000).catch(async (err) => {
+    }, 180_000 + LAUNCHES * 1_000, 1_000).catch(async (err) => {
       const all = await statuses();
       throw new Error(`${(err as Error).message}: ${JSON.stringify(ids.map((id) => all.get(id)))}`);
     });
@@ -121,10 +132,10 @@ describe('three controls, two gateways, two agents: launches through control kil
         if (!ids.every((id) => routed.has(id))) return false;
       }
       return true;
-    }, 30_000, 500);
+    }, 30_000 + LAUNCHES * 100, 500);
     // The dashboard's host answers through every gateway.
     for (const gateway of gateways) expect((await request(gateway.httpsPort, { host: 'localhost', path: '/healthz', ca: gateway.ca })).status).toBe(200);
-  }, 300_000);
+  }, 300_000 + LAUNCHES * 5_000);
 
   it('stops idle apps once each, by the control that holds the idle lock, and hands that work on within 15 s when it is killed', async () => {
     const cfg = join(homes[0], 'idle.json');
