@@ -1,6 +1,7 @@
+import { existsSync } from 'node:fs';
 import { pino } from 'pino';
 import { copyStore, type TableName } from '../../control/store/copy.ts';
-import { describeStore, openSql, parseStoreLocation, type StoreLocation } from '../../control/store/location.ts';
+import { describeStore, openSql, parseStoreLocation, sqliteFile, type StoreLocation } from '../../control/store/location.ts';
 import { wharfHome } from '../../protocol/home.ts';
 import { UsageError } from '../../protocol/settings.ts';
 import { parseCommand, positionals } from './cli-args.ts';
@@ -35,6 +36,10 @@ export async function runStore(argv: string[]): Promise<void> {
   const toName = describeStore(to, home);
   if (fromName === toName) throw new UsageError(`--from and --to are the same store (${fromName})`);
 
+  // Opening a SQLite file that is not there would make an empty store and copy nothing from it.
+  if (from?.kind !== 'postgres' && !existsSync(sqliteFile(from, home))) {
+    throw new UsageError(`--from ${fromName}: no such database file; give the sqlite:PATH of the install to copy (its WHARF_HOME/wharf.db)`);
+  }
   const log = pino({ level: 'warn' }, process.stderr);
   const options = { home, clock: Date.now, log };
   const source = await openSql(from, options);

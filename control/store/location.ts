@@ -40,7 +40,7 @@ export function describeStore(location: StoreLocation | undefined, home: string)
   return `sqlite:${sqliteFile(location, home)}`;
 }
 
-function sqliteFile(location: StoreLocation | undefined, home: string): string {
+export function sqliteFile(location: StoreLocation | undefined, home: string): string {
   return location?.kind === 'sqlite' && location.file ? location.file : join(home, 'wharf.db');
 }
 

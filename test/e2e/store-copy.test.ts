@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,6 +90,14 @@ describe('wharf store copy: a populated SQLite install onto PostgreSQL', () => {
     const replaced = await runWharf(['store', 'copy', '--to', target, '--replace', '--json'], env());
     expect(replaced.code, replaced.stderr).toBe(0);
     expect(JSON.parse(replaced.stdout).rows).toMatchObject({ users: 2, instances: 3, snapshots: 1, jobs: 2 });
+
+    // A mistyped source is refused by name, rather than made as an empty store and copied as nothing.
+    const typo = join(home, 'wharf.bd');
+    const missing = await runWharf(['store', 'copy', '--from', `sqlite:${typo}`, '--to', target, '--replace'], env());
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`--from sqlite:${typo}: no such database file`);
+    expect(existsSync(typo)).toBe(false);
+    expect(JSON.parse((await runWharf(['store', 'copy', '--to', target, '--replace', '--json'], env())).stdout).rows).toMatchObject({ users: 2 });
   });
 
   it('a control on the copy serves the same instances, users, agents and snapshots; the same token and password work', async () => {
