@@ -132,9 +132,14 @@ export function buildControlApp(parts: ControlParts): ControlApp {
   // The origin is read per request: the public URL may be set after start (LiveAppHosts).
   const auth = new ApiAuth(store, { sessions, get origin() { return new URL(hosts.publicUrl).origin; } });
   const metrics = new ControlMetrics();
-  const history = parts.history ?? new MetricsHistory();
+  const history = parts.history ?? new MetricsHistory(store.metrics);
   const consoleFeed = new ConsoleFeed();
-  const compactTimer = setInterval(() => history.compact(clock()), COMPACT_EVERY_MS);
+  // Compaction deletes and seals in the shared store: one control at a time does it.
+  const compactTimer = setInterval(() => {
+    void (async () => {
+      if (await store.locks.hold('metrics-compaction')) await history.compact(clock());
+    })().catch((err: unknown) => log.warn({ err }, 'metrics history compaction failed'));
+  }, COMPACT_EVERY_MS);
   compactTimer.unref();
   app.addHook('onClose', async () => clearInterval(compactTimer));
   // Several controls on one database: all observe everything, the one holding the lock acts.
@@ -267,7 +272,7 @@ export async function startControl(settings: ControlSettings, log: Logger, optio
     const blobs = new BlobStore(join(settings.home, 'snapshots'));
     blobs.sweepTemp();
     const hosts = new LiveAppHosts({ appsDomain: settings.appsDomain, publicUrl: settings.publicUrl, log });
-    const history = new MetricsHistory({ rawRetentionMs: settings.metricsRawRetentionMs, coarseRetentionMs: settings.metricsRetentionMs });
+    const history = new MetricsHistory(store.metrics, { rawRetentionMs: settings.metricsRawRetentionMs, coarseRetentionMs: settings.metricsRetentionMs });
     const built = buildControlApp({
       store, keys, routes, log, clock, hosts, history,
       agents: { leaseMs: settings.leaseTimeoutS * 1000, tcpPorts: settings.tcpPorts },

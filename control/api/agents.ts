@@ -294,7 +294,7 @@ export function agentRoutes(app: FastifyInstance, store: Store, auth: ApiAuth, r
     await store.jobs.assertHolder(agent.id, request.params.id, now, reporter(request, agent.id).epoch);
     feeds.idle?.sample(request.params.id, body, now);
     if (!feeds.history) return { recorded: false };
-    return { recorded: feeds.history.recordSample(request.params.id, body, now) };
+    return { recorded: await feeds.history.recordSample(request.params.id, body, now) };
   });
 }
 

@@ -218,7 +218,7 @@ export function instanceRoutes(app: FastifyInstance, deps: InstanceRouteDeps): v
     const found = await store.instances.get(request.params.id, { removed: withSnapshots });
     if (!found || (found.owner !== me.id && !me.admin)) throw new ControlError('CTL_NOT_FOUND', `no instance "${request.params.id}"`);
     const { snapshots } = await store.instances.remove(found.id, { snapshots: withSnapshots });
-    deps.history?.forget(found.id);
+    await deps.history?.forget(found.id);
     deps.routes?.remove(found.id);
     for (const s of snapshots) {
       // The row is gone; a blob left behind is only disk, and the next removal of its digest retries.

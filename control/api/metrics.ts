@@ -71,7 +71,7 @@ export function metricsRoutes(app: FastifyInstance, deps: MetricsRouteDeps): voi
     for (const delta of deltas) {
       const instance = routes.get(delta.route) ? delta.route : (await store.instances.get(delta.route))?.id;
       if (!instance) unknown++;
-      else if (history.recordGateway(instance, delta, now)) {
+      else if (await history.recordGateway(instance, delta, now)) {
         recorded++;
         idle?.traffic(instance, gateway.id, delta, now); // late deltas are no sign of traffic now
       } else late++;

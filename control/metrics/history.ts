@@ -1,17 +1,20 @@
 import { decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 import { ValidationError } from '../../protocol/validate.ts';
+import type { MetricsPoint, MetricsPointStore, PointKey } from '../store/store.ts';
 import { decodeLatency, type GatewayDelta } from './gateway-delta.ts';
 
 /*
- * Per-instance metrics history (issue 4, "Metrics history"), in memory, under a given clock.
+ * Per-instance metrics history (issue 4, "Metrics history"), in the store (issue 17): a gateway
+ * or agent reports to any control, and every control charts the same history, which survives
+ * restarts and `wharf store copy`.
  *
  * Two tiers of fixed-width points, both aligned to the Unix epoch:
  *   raw    10 s points, kept for `rawRetentionMs`    (default 24 h)
  *   coarse  1 min points, kept for `coarseRetentionMs` (default 7 d, counted from now as well)
- * Every write goes into its 10 s point and its 1 min point at once (a rollup on write), so
- * `compact` only has to drop: 10 s points older than the raw retention (their minute already
- * holds them) and 1 min points older than the coarse retention. A query is answered from one
- * tier: 10 s when the whole range lies in the raw retention, else 1 min for all of it.
+ * Every write goes into its 10 s point and its 1 min point at once (a rollup on write, in one
+ * transaction), so `compact` only has to drop: 10 s points older than the raw retention (their
+ * minute already holds them) and 1 min points older than the coarse retention. A query is
+ * answered from one tier: 10 s when the whole range lies in the raw retention, else 1 min for all of it.
  *
  * How a point combines what falls into it:
  *   requests, errors (5xx), bytesIn, bytesOut  summed
@@ -27,19 +30,13 @@ import { decodeLatency, type GatewayDelta } from './gateway-delta.ts';
  *
  * Latency histograms are held only while a point can still take deltas: a delta whose
  * interval midpoint is more than `lateMs` (default 5 min) old is refused, and points that
- * old keep their percentiles but drop the histogram. Writes more than FUTURE_MS ahead of now
- * are refused too (a gateway with a wrong clock).
+ * old keep their percentiles but drop the histogram (`compact`). Writes more than FUTURE_MS
+ * ahead of now are refused too (a gateway with a wrong clock).
  *
- * Memory: a point is 15 doubles (120 B) in chunks allocated per hour of 10 s points (360
- * points, 43 KiB) or per 6 h of 1 min points (360 points, 43 KiB), only where data fell. An
- * instance reporting without pause holds at most 26 raw chunks (24 h + both edges) and 30
- * coarse chunks (7 d + edges): about 2.4 MiB with the defaults, plus the open histograms
- * (about (lateMs + 1 min) / 10 s + (lateMs + 1 min) / 1 min + 2 ≈ 44 strings, each under
- * MAX_LATENCY_CHARS and typically well under 1 KiB). An instance seen for an hour costs about
- * 86 KiB. This bound holds as long as `compact(now)` runs: each instance compacts itself on
- * a write at least a minute after its last compaction, and control should call `compact`
- * every minute so that instances no longer reporting are released, and `forget` when an
- * instance is deleted.
+ * Size: a point is one row of about 150 bytes (plus its histogram while open, typically well
+ * under 1 KiB): an instance reporting without pause for the default retentions holds 8,640 raw
+ * and 10,080 coarse points, about 3 MB. Control calls `compact` every minute (on one control at
+ * a time) and `forget` when an instance is deleted.
  */
 
 export const RAW_RESOLUTION_MS = 10_000; // 10 seconds
@@ -48,8 +45,6 @@ export const DEFAULT_RAW_RETENTION_MS = 24 * 3_600_000; // 24 hours
 export const DEFAULT_COARSE_RETENTION_MS = 7 * 24 * 3_600_000; // 7 days
 export const DEFAULT_LATE_MS = 5 * 60_000; // 5 minutes
 export const FUTURE_MS = 60_000; // one minute of clock skew
-const COMPACT_EVERY_MS = 60_000; // one minute
-const SLOTS_PER_CHUNK = 360; // 1 h of 10 s points, 6 h of 1 min points
 
 export interface HistoryOptions {
   rawRetentionMs?: number;
@@ -106,119 +101,19 @@ export interface HistoryStats {
   rawPoints: number;
   coarsePoints: number;
   openHistograms: number;
-  /** Bytes of point storage allocated (chunks), histograms not included. */
-  chunkBytes: number;
-  /** Writes refused as too late, too early, or past the coarse retention. */
+  /** Writes refused by this control as too late, too early, or past the coarse retention. */
   refused: number;
 }
 
-// Fields of a point.
-const REQUESTS = 0, ERRORS = 1, BYTES_IN = 2, BYTES_OUT = 3, P50 = 4, P95 = 5, P99 = 6;
-const CPU_SUM = 7, CPU_N = 8, GPU_SUM = 9, GPU_N = 10, MEM_MAX = 11, NET_SUM = 12, NET_N = 13, TOUCHED = 14;
-const FIELDS = 15;
-const NAN_FIELDS = [P50, P95, P99, MEM_MAX];
-
-/** One resolution of one instance: points in chunks, and the histograms of open points. */
-class Tier {
-  readonly resolutionMs: number;
-  readonly #chunkMs: number;
-  readonly #chunks = new Map<number, Float64Array>(); // chunk start → points
-  /** Point start → its merged latency histogram, while the point can still take deltas. */
-  readonly histograms = new Map<number, string>();
-
-  constructor(resolutionMs: number) {
-    this.resolutionMs = resolutionMs;
-    this.#chunkMs = resolutionMs * SLOTS_PER_CHUNK;
-  }
-
-  start(t: number): number {
-    return Math.floor(t / this.resolutionMs) * this.resolutionMs;
-  }
-
-  /** The point holding time `t`: its chunk and the offset of its first field. */
-  point(t: number): { a: Float64Array; o: number } {
-    const chunkStart = Math.floor(t / this.#chunkMs) * this.#chunkMs;
-    let a = this.#chunks.get(chunkStart);
-    if (!a) {
-      a = new Float64Array(SLOTS_PER_CHUNK * FIELDS);
-      clear(a, 0, SLOTS_PER_CHUNK);
-      this.#chunks.set(chunkStart, a);
-    }
-    return { a, o: Math.floor((t - chunkStart) / this.resolutionMs) * FIELDS };
-  }
-
-  /** Drops every point that starts before `cutoff`. */
-  dropBefore(cutoff: number): void {
-    for (const [chunkStart, a] of this.#chunks) {
-      if (chunkStart + this.#chunkMs <= cutoff) {
-        this.#chunks.delete(chunkStart);
-      } else if (chunkStart < cutoff) {
-        clear(a, 0, Math.ceil((cutoff - chunkStart) / this.resolutionMs));
-        if (countPoints(a) === 0) this.#chunks.delete(chunkStart);
-      }
-    }
-    for (const t of this.histograms.keys()) if (t < cutoff) this.histograms.delete(t);
-  }
-
-  /** Forgets the histograms of points that ended at or before `before`. */
-  seal(before: number): void {
-    for (const t of this.histograms.keys()) if (t + this.resolutionMs <= before) this.histograms.delete(t);
-  }
-
-  /** Points with data whose start is in [from, to), oldest first. */
-  *points(from: number, to: number): Generator<[number, Float64Array, number]> {
-    const starts = [...this.#chunks.keys()].filter((s) => s + this.#chunkMs > from && s < to).sort((x, y) => x - y);
-    for (const chunkStart of starts) {
-      const a = this.#chunks.get(chunkStart)!;
-      for (let i = 0; i < SLOTS_PER_CHUNK; i++) {
-        const t = chunkStart + i * this.resolutionMs;
-        if (t >= from && t < to && a[i * FIELDS + TOUCHED] !== 0) yield [t, a, i * FIELDS];
-      }
-    }
-  }
-
-  get count(): number {
-    let n = 0;
-    for (const a of this.#chunks.values()) n += countPoints(a);
-    return n;
-  }
-
-  get chunkBytes(): number {
-    let bytes = 0;
-    for (const a of this.#chunks.values()) bytes += a.byteLength;
-    return bytes;
-  }
-
-  get empty(): boolean {
-    return this.#chunks.size === 0;
-  }
-}
-
-function countPoints(a: Float64Array): number {
-  let n = 0;
-  for (let i = TOUCHED; i < a.length; i += FIELDS) if (a[i] !== 0) n++;
-  return n;
-}
-
-function clear(a: Float64Array, fromSlot: number, toSlot: number): void {
-  a.fill(0, fromSlot * FIELDS, toSlot * FIELDS);
-  for (let s = fromSlot; s < toSlot; s++) for (const f of NAN_FIELDS) a[s * FIELDS + f] = Number.NaN;
-}
-
-interface InstanceSeries {
-  raw: Tier;
-  coarse: Tier;
-  compactedAt: number;
-}
-
 export class MetricsHistory {
+  readonly #points: MetricsPointStore;
   readonly #rawRetentionMs: number;
   readonly #coarseRetentionMs: number;
   readonly #lateMs: number;
-  readonly #instances = new Map<string, InstanceSeries>();
   #refused = 0;
 
-  constructor(options: HistoryOptions = {}) {
+  constructor(points: MetricsPointStore, options: HistoryOptions = {}) {
+    this.#points = points;
     this.#rawRetentionMs = options.rawRetentionMs ?? DEFAULT_RAW_RETENTION_MS;
     this.#coarseRetentionMs = options.coarseRetentionMs ?? DEFAULT_COARSE_RETENTION_MS;
     this.#lateMs = options.lateMs ?? DEFAULT_LATE_MS;
@@ -231,7 +126,7 @@ export class MetricsHistory {
    * Adds a gateway's delta (checked with parseGatewayDelta) to `instance`, at the midpoint of
    * its interval. False when refused: too old (see `lateMs`), or ahead of `now`.
    */
-  recordGateway(instance: string, delta: GatewayDelta, now: number): boolean {
+  async recordGateway(instance: string, delta: GatewayDelta, now: number): Promise<boolean> {
     const t = Math.floor((delta.interval.from + delta.interval.to) / 2);
     if (t < now - this.#lateMs || t < now - this.#coarseRetentionMs || t > now + FUTURE_MS) {
       this.#refused++;
@@ -240,21 +135,18 @@ export class MetricsHistory {
     const latency = decodeLatency(delta.latency);
     let errors = 0;
     for (const [code, n] of Object.entries(delta.codes)) if (code >= '500') errors += n;
-    const series = this.#series(instance, now);
-    for (const tier of this.#tiersFor(series, t, now)) {
-      const { a, o } = tier.point(t);
-      a[o + REQUESTS] += delta.requests;
-      a[o + ERRORS] += errors;
-      a[o + BYTES_IN] += delta.bytesIn;
-      a[o + BYTES_OUT] += delta.bytesOut;
-      a[o + TOUCHED] = 1;
-      if (latency.totalCount > 0) mergeLatency(tier, tier.start(t), a, o, latency, delta.latency);
-    }
+    await this.#points.update(this.#keys(instance, t, now), (p) => {
+      p.requests += delta.requests;
+      p.errors += errors;
+      p.bytesIn += delta.bytesIn;
+      p.bytesOut += delta.bytesOut;
+      if (latency.totalCount > 0) mergeLatency(p, latency, delta.latency);
+    });
     return true;
   }
 
   /** Adds an agent's resource sample for `instance`. False when outside the retention or ahead of `now`. */
-  recordSample(instance: string, sample: ResourceSample, now: number): boolean {
+  async recordSample(instance: string, sample: ResourceSample, now: number): Promise<boolean> {
     const t = sample.at ?? now;
     for (const field of ['at', 'cpuPercent', 'gpuPercent', 'memoryBytes', 'networkBytesPerS'] as const) {
       const v = sample[field];
@@ -264,20 +156,17 @@ export class MetricsHistory {
       this.#refused++;
       return false;
     }
-    const series = this.#series(instance, now);
-    for (const tier of this.#tiersFor(series, t, now)) {
-      const { a, o } = tier.point(t);
-      if (sample.cpuPercent !== undefined) (a[o + CPU_SUM] += sample.cpuPercent), a[o + CPU_N]++;
-      if (sample.gpuPercent !== undefined) (a[o + GPU_SUM] += sample.gpuPercent), a[o + GPU_N]++;
-      if (sample.networkBytesPerS !== undefined) (a[o + NET_SUM] += sample.networkBytesPerS), a[o + NET_N]++;
-      if (sample.memoryBytes !== undefined) a[o + MEM_MAX] = Number.isNaN(a[o + MEM_MAX]) ? sample.memoryBytes : Math.max(a[o + MEM_MAX], sample.memoryBytes);
-      a[o + TOUCHED] = 1;
-    }
+    await this.#points.update(this.#keys(instance, t, now), (p) => {
+      if (sample.cpuPercent !== undefined) (p.cpuSum += sample.cpuPercent), p.cpuN++;
+      if (sample.gpuPercent !== undefined) (p.gpuSum += sample.gpuPercent), p.gpuN++;
+      if (sample.networkBytesPerS !== undefined) (p.netSum += sample.networkBytesPerS), p.netN++;
+      if (sample.memoryBytes !== undefined) p.memMax = Math.max(p.memMax ?? 0, sample.memoryBytes);
+    });
     return true;
   }
 
   /** The series of `instance` over [from, to), at 10 s if the raw tier covers it all, else 1 min. */
-  query(instance: string, options: QueryOptions): MetricsSeries {
+  async query(instance: string, options: QueryOptions): Promise<MetricsSeries> {
     const { now } = options;
     const to = options.to ?? now;
     const from = options.from ?? to - 3_600_000;
@@ -288,100 +177,73 @@ export class MetricsHistory {
       instance, from, to, resolutionMs, t: [], requests: [], errors: [], bytesIn: [], bytesOut: [],
       latencyMs: { p50: [], p95: [], p99: [] }, cpuPercent: [], gpuPercent: [], memoryBytes: [], networkBytesPerS: [],
     };
-    const series = this.#instances.get(instance);
-    if (!series) return out;
-    const tier = useRaw ? series.raw : series.coarse;
     const cutoff = useRaw ? rawCutoff : now - this.#coarseRetentionMs;
-    const nullIfNaN = (v: number) => (Number.isNaN(v) ? null : v);
+    const start = Math.floor(from / resolutionMs) * resolutionMs;
     const mean = (sum: number, n: number) => (n > 0 ? sum / n : null);
-    for (const [t, a, o] of tier.points(Math.max(tier.start(from), cutoff), to)) {
-      out.t.push(t);
-      out.requests.push(a[o + REQUESTS]);
-      out.errors.push(a[o + ERRORS]);
-      out.bytesIn.push(a[o + BYTES_IN]);
-      out.bytesOut.push(a[o + BYTES_OUT]);
-      out.latencyMs.p50.push(nullIfNaN(a[o + P50]));
-      out.latencyMs.p95.push(nullIfNaN(a[o + P95]));
-      out.latencyMs.p99.push(nullIfNaN(a[o + P99]));
-      out.cpuPercent.push(mean(a[o + CPU_SUM], a[o + CPU_N]));
-      out.gpuPercent.push(mean(a[o + GPU_SUM], a[o + GPU_N]));
-      out.memoryBytes.push(nullIfNaN(a[o + MEM_MAX]));
-      out.networkBytesPerS.push(mean(a[o + NET_SUM], a[o + NET_N]));
+    for (const p of await this.#points.list(instance, resolutionMs, Math.max(start, cutoff), to)) {
+      out.t.push(p.t);
+      out.requests.push(p.requests);
+      out.errors.push(p.errors);
+      out.bytesIn.push(p.bytesIn);
+      out.bytesOut.push(p.bytesOut);
+      out.latencyMs.p50.push(p.p50);
+      out.latencyMs.p95.push(p.p95);
+      out.latencyMs.p99.push(p.p99);
+      out.cpuPercent.push(mean(p.cpuSum, p.cpuN));
+      out.gpuPercent.push(mean(p.gpuSum, p.gpuN));
+      out.memoryBytes.push(p.memMax);
+      out.networkBytesPerS.push(mean(p.netSum, p.netN));
     }
     return out;
   }
 
   /**
    * Drops 10 s points past the raw retention (their 1 min points hold them already), 1 min
-   * points past the coarse retention, histograms of points too old for deltas, and instances
-   * left with nothing.
+   * points past the coarse retention, and the histograms of points too old for deltas.
    */
-  compact(now: number): void {
-    for (const [instance, series] of this.#instances) {
-      this.#compact(series, now);
-      if (series.coarse.empty && series.raw.empty) this.#instances.delete(instance);
-    }
+  async compact(now: number): Promise<void> {
+    await this.#points.dropBefore(RAW_RESOLUTION_MS, now - this.#rawRetentionMs);
+    await this.#points.dropBefore(COARSE_RESOLUTION_MS, now - this.#coarseRetentionMs);
+    await this.#points.seal(now - this.#lateMs);
   }
 
   /** Forgets an instance's history (the instance was deleted). */
-  forget(instance: string): void {
-    this.#instances.delete(instance);
+  forget(instance: string): Promise<void> {
+    return this.#points.forget(instance);
   }
 
-  stats(): HistoryStats {
-    const s: HistoryStats = { instances: this.#instances.size, rawPoints: 0, coarsePoints: 0, openHistograms: 0, chunkBytes: 0, refused: this.#refused };
-    for (const { raw, coarse } of this.#instances.values()) {
-      s.rawPoints += raw.count;
-      s.coarsePoints += coarse.count;
-      s.openHistograms += raw.histograms.size + coarse.histograms.size;
-      s.chunkBytes += raw.chunkBytes + coarse.chunkBytes;
-    }
-    return s;
+  async stats(): Promise<HistoryStats> {
+    const c = await this.#points.count();
+    return {
+      instances: c.instances, rawPoints: c.byResolution[RAW_RESOLUTION_MS] ?? 0, coarsePoints: c.byResolution[COARSE_RESOLUTION_MS] ?? 0,
+      openHistograms: c.open, refused: this.#refused,
+    };
   }
 
-  #series(instance: string, now: number): InstanceSeries {
-    let series = this.#instances.get(instance);
-    if (!series) {
-      series = { raw: new Tier(RAW_RESOLUTION_MS), coarse: new Tier(COARSE_RESOLUTION_MS), compactedAt: now };
-      this.#instances.set(instance, series);
-    } else if (now - series.compactedAt >= COMPACT_EVERY_MS) {
-      this.#compact(series, now);
-    }
-    return series;
-  }
-
-  /** The tiers a write at `t` goes into: the raw one only while `t` is within its retention. */
-  #tiersFor(series: InstanceSeries, t: number, now: number): Tier[] {
-    return t >= now - this.#rawRetentionMs ? [series.raw, series.coarse] : [series.coarse];
-  }
-
-  #compact(series: InstanceSeries, now: number): void {
-    series.raw.dropBefore(now - this.#rawRetentionMs);
-    series.coarse.dropBefore(now - this.#coarseRetentionMs);
-    series.raw.seal(now - this.#lateMs);
-    series.coarse.seal(now - this.#lateMs);
-    series.compactedAt = now;
+  /** The points a write at `t` goes into: its 10 s one only while `t` is within the raw retention, and its minute. */
+  #keys(instance: string, t: number, now: number): PointKey[] {
+    const at = (resolutionMs: number) => ({ instance, resolutionMs, t: Math.floor(t / resolutionMs) * resolutionMs });
+    return t >= now - this.#rawRetentionMs ? [at(RAW_RESOLUTION_MS), at(COARSE_RESOLUTION_MS)] : [at(COARSE_RESOLUTION_MS)];
   }
 }
 
 /** Merges one delta's latency into a point's histogram and refreshes its percentiles (ms). */
-function mergeLatency(tier: Tier, start: number, a: Float64Array, o: number, latency: Histogram, encoded: string): void {
-  const held = tier.histograms.get(start);
+function mergeLatency(p: MetricsPoint, latency: Histogram, encoded: string): void {
   let merged: Histogram;
-  if (held !== undefined) {
-    merged = decodeFromCompressedBase64(held, 32, false); // our own encoding: no header checks needed
+  if (p.latency !== null) {
+    merged = decodeFromCompressedBase64(p.latency, 32, false); // our own encoding: no header checks needed
     merged.autoResize = true; // a delta may track a wider range than the first one did
     merged.add(latency);
-    tier.histograms.set(start, encodeIntoCompressedBase64(merged));
-  } else if (Number.isNaN(a[o + P50])) {
+    p.latency = encodeIntoCompressedBase64(merged);
+  } else if (p.p50 === null) {
     merged = latency;
-    tier.histograms.set(start, encoded);
+    p.latency = encoded;
   } else {
     // The point's histogram was sealed already (the clock went back): its percentiles stay as
     // they were rather than be replaced by this delta's alone.
     return;
   }
-  a[o + P50] = merged.getValueAtPercentile(50) / 1000;
-  a[o + P95] = merged.getValueAtPercentile(95) / 1000;
-  a[o + P99] = merged.getValueAtPercentile(99) / 1000;
+  p.p50 = merged.getValueAtPercentile(50) / 1000;
+  p.p95 = merged.getValueAtPercentile(95) / 1000;
+  p.p99 = merged.getValueAtPercentile(99) / 1000;
 }

@@ -23,6 +23,7 @@ export const TABLES = [
   { name: 'used_links', key: ['jti'] },
   { name: 'signed_out', key: ['sid'] },
   { name: 'signin_failures', key: ['kind', 'key'] },
+  { name: 'metrics_points', key: ['instance', 'resolution', 't'] },
   { name: 'shared_keys', key: ['name'] },
   { name: 'signing_keys', key: ['kid'] },
 ] as const;

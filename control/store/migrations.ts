@@ -215,6 +215,37 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX signin_failures_by_last ON signin_failures(last);
     `,
   },
+  {
+    version: 7,
+    name: 'metrics history in the store',
+    sql: `
+      -- Points of each instance's metrics history (control/metrics/history.ts): 10 s and 1 min
+      -- (resolution, ms), each starting at t (Unix ms). The latency histogram (compressed
+      -- base64) is kept while the point may still take deltas, then only its percentiles.
+      CREATE TABLE metrics_points (
+        instance TEXT NOT NULL,
+        resolution INTEGER NOT NULL,
+        t INTEGER NOT NULL,
+        requests INTEGER NOT NULL,
+        errors INTEGER NOT NULL,
+        bytes_in INTEGER NOT NULL,
+        bytes_out INTEGER NOT NULL,
+        cpu_sum REAL NOT NULL,
+        cpu_n INTEGER NOT NULL,
+        gpu_sum REAL NOT NULL,
+        gpu_n INTEGER NOT NULL,
+        net_sum REAL NOT NULL,
+        net_n INTEGER NOT NULL,
+        mem_max REAL,
+        latency TEXT,
+        p50 REAL,
+        p95 REAL,
+        p99 REAL,
+        PRIMARY KEY (instance, resolution, t)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX metrics_points_by_age ON metrics_points(resolution, t);
+    `,
+  },
 ];
 
 /** The newest version this code knows. */

@@ -97,6 +97,55 @@ export interface SigninFailureStore {
   sweep(before: number): Promise<number>;
 }
 
+/**
+ * One point of an instance's metrics history (control/metrics/history.ts says how each field
+ * combines what falls into the point). Counts are summed; means are kept as sum and count.
+ */
+export interface MetricsPoint {
+  requests: number;
+  errors: number;
+  bytesIn: number;
+  bytesOut: number;
+  cpuSum: number;
+  cpuN: number;
+  gpuSum: number;
+  gpuN: number;
+  netSum: number;
+  netN: number;
+  memMax: number | null;
+  /** The merged latency histogram, while the point can still take deltas; null once sealed. */
+  latency: string | null;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+
+/** Where a point sits: its instance, its resolution (10 s or 1 min) and its start, Unix ms. */
+export interface PointKey {
+  instance: string;
+  resolutionMs: number;
+  t: number;
+}
+
+/** The metrics history's points, written by whichever control a gateway or agent reports to. */
+export interface MetricsPointStore {
+  /**
+   * Changes each point named (made empty first when new) with `change`, in one transaction, so
+   * that reports through several controls into one point add up. `change` may run more than once.
+   */
+  update(keys: PointKey[], change: (point: MetricsPoint, key: PointKey) => void): Promise<void>;
+  /** The points of `instance` at `resolutionMs` with `from <= t < to`, oldest first. */
+  list(instance: string, resolutionMs: number, from: number, to: number): Promise<(MetricsPoint & { t: number })[]>;
+  /** Deletes the points at `resolutionMs` that start before `cutoff`; returns how many. */
+  dropBefore(resolutionMs: number, cutoff: number): Promise<number>;
+  /** Drops the latency histograms of points (any resolution) that ended at or before `before`, keeping their percentiles. */
+  seal(before: number): Promise<number>;
+  /** Deletes an instance's points. */
+  forget(instance: string): Promise<void>;
+  /** Points held, per resolution, and how many still carry a histogram. */
+  count(): Promise<{ instances: number; byResolution: Record<number, number>; open: number }>;
+}
+
 /** The one-time links gateways have exchanged: a link works once across every gateway and restart. */
 export interface UsedLinkStore {
   /** Marks `jti` used until `expires` (ms): true the first time, false when it was used before. Atomic. */
@@ -426,6 +475,7 @@ export interface Store {
   readonly usedLinks: UsedLinkStore;
   readonly signOuts: SignOutStore;
   readonly signinFailures: SigninFailureStore;
+  readonly metrics: MetricsPointStore;
   readonly sharedKeys: SharedKeyStore;
   readonly signingKeys: SigningKeyStore;
   /** What this control tells the others on the same database, and hears from them. */

@@ -184,6 +184,34 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX signin_failures_by_last ON signin_failures(last);
     `,
   },
+  {
+    version: 5,
+    name: 'metrics history in the store',
+    sql: `
+      CREATE TABLE metrics_points (
+        instance ${TEXT} NOT NULL,
+        resolution INTEGER NOT NULL,
+        t BIGINT NOT NULL,
+        requests BIGINT NOT NULL,
+        errors BIGINT NOT NULL,
+        bytes_in BIGINT NOT NULL,
+        bytes_out BIGINT NOT NULL,
+        cpu_sum DOUBLE PRECISION NOT NULL,
+        cpu_n BIGINT NOT NULL,
+        gpu_sum DOUBLE PRECISION NOT NULL,
+        gpu_n BIGINT NOT NULL,
+        net_sum DOUBLE PRECISION NOT NULL,
+        net_n BIGINT NOT NULL,
+        mem_max DOUBLE PRECISION,
+        latency TEXT,
+        p50 DOUBLE PRECISION,
+        p95 DOUBLE PRECISION,
+        p99 DOUBLE PRECISION,
+        PRIMARY KEY (instance, resolution, t)
+      );
+      CREATE INDEX metrics_points_by_age ON metrics_points(resolution, t);
+    `,
+  },
 ];
 
 /** Any 64-bit number; every control takes this advisory lock while it migrates. */

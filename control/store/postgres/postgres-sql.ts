@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { ControlError } from '../../errors.ts';
-import type { Sql, SqlValue } from '../sql/sql.ts';
+import type { Sql, SqlValue, TransactionOptions } from '../sql/sql.ts';
 
 /*
  * The store's Sql over a node-postgres pool. Statements are written with SQLite's `?`
@@ -42,14 +42,14 @@ export class PostgresSql implements Sql {
     });
   }
 
-  async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: Sql) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const client = await this.#pool.connect().catch((err: unknown) => {
         throw unreachable(err) ?? err;
       });
       let broken: Error | undefined;
       try {
-        await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+        await client.query(`BEGIN ISOLATION LEVEL ${options.rowLocks ? 'READ COMMITTED' : 'SERIALIZABLE'}`);
         const result = await fn(onClient(client));
         await client.query('COMMIT');
         return result;

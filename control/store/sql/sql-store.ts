@@ -15,6 +15,7 @@ import type { Sql } from './sql.ts';
 import { SqlUsedLinks } from './used-links.ts';
 import { SqlSignOuts } from './sign-outs.ts';
 import { SqlSigninFailures } from './signin-failures.ts';
+import { SqlMetricsPoints } from './metrics-points.ts';
 import { SqlUsers } from './users.ts';
 
 export interface SqlStoreOptions {
@@ -45,6 +46,7 @@ export function sqlStore(sql: Sql, options: SqlStoreOptions, close: () => Promis
     usedLinks: new SqlUsedLinks(sql),
     signOuts: new SqlSignOuts(sql),
     signinFailures: new SqlSigninFailures(sql),
+    metrics: new SqlMetricsPoints(sql),
     sharedKeys: new SqlSharedKeys(sql, clock),
     signingKeys: new SqlSigningKeys(sql),
     changes,

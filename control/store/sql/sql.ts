@@ -20,7 +20,22 @@ export interface Sql {
    * the transaction to end); a `tx.transaction` inside simply joins it. PostgreSQL may run
    * `fn` again after a serialization failure, so `fn` has no effect outside the database.
    */
-  transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Sql) => Promise<T>, options?: TransactionOptions): Promise<T>;
+}
+
+export interface TransactionOptions {
+  /**
+   * The transaction locks the rows it reads for writing (`forUpdate`) instead of being checked
+   * whole for serializability: for hot rows that many writers change at once (a metrics point
+   * that two gateways report into through two controls), which under SERIALIZABLE would abort
+   * and retry each other in turn. PostgreSQL runs it READ COMMITTED; SQLite has one writer anyway.
+   */
+  rowLocks?: boolean;
+}
+
+/** ` FOR UPDATE` where the database locks rows on read (PostgreSQL), else nothing: for `rowLocks` transactions. */
+export function forUpdate(sql: Sql): string {
+  return sql.dialect === 'postgres' ? ' FOR UPDATE' : '';
 }
 
 export function toJson(value: unknown): string {

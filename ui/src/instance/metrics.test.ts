@@ -1,10 +1,23 @@
 import { build, encodeIntoCompressedBase64 } from 'hdr-histogram-js';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { parseGatewayDelta } from '../../../control/metrics/gateway-delta.ts';
 import { MetricsHistory, type MetricsSeries } from '../../../control/metrics/history.ts';
+import { tempStore, type TempStore } from '../../../control/store/testing.ts';
 import { chartColumns, latest, MAX_POINTS, summaries } from './metrics.ts';
 
 /* Answers made by control's own MetricsHistory, as GET /api/v1/instances/:id/metrics returns them (after JSON). */
+
+const stores: TempStore[] = [];
+afterEach(async () => {
+  for (const t of stores.splice(0)) await t.cleanup();
+});
+
+/** A history on an embedded store of its own. */
+function newHistory(): MetricsHistory {
+  const t = tempStore();
+  stores.push(t);
+  return new MetricsHistory(t.store.metrics);
+}
 
 const START = Date.UTC(2026, 2, 1, 12, 0, 0); // a minute boundary
 const S = 1000;
@@ -15,7 +28,7 @@ function latencyUs(values: number[]): string {
   return encodeIntoCompressedBase64(h);
 }
 
-function traffic(history: MetricsHistory, at: number, requests: number, ms: number, errors = 0): void {
+async function traffic(history: MetricsHistory, at: number, requests: number, ms: number, errors = 0): Promise<void> {
   const values = Array.from({ length: requests }, () => ms * 1000);
   const codes: Record<string, number> = requests - errors ? { '200': requests - errors } : {};
   if (errors) codes['502'] = errors;
@@ -23,20 +36,20 @@ function traffic(history: MetricsHistory, at: number, requests: number, ms: numb
     route: 'i1', instance: 'i1', interval: { from: at, to: at + 5 * S }, requests, codes,
     bytesIn: 0, bytesOut: 100 * requests, latency: latencyUs(values),
   });
-  expect(history.recordGateway('i1', delta, at + 5 * S)).toBe(true);
+  expect(await history.recordGateway('i1', delta, at + 5 * S)).toBe(true);
 }
 
-const answer = (history: MetricsHistory, now: number): MetricsSeries => JSON.parse(JSON.stringify(history.query('i1', { now })));
+const answer = async (history: MetricsHistory, now: number): Promise<MetricsSeries> => JSON.parse(JSON.stringify(await history.query('i1', { now })));
 
 describe('metrics answer → chart columns', () => {
-  it('turns 10 s points into per-second rates in seconds, with nulls where control left points out', () => {
-    const h = new MetricsHistory();
-    traffic(h, START, 30, 4);
-    h.recordSample('i1', { at: START + 2 * S, cpuPercent: 12.5, memoryBytes: 50 * 2 ** 20 }, START + 3 * S);
+  it('turns 10 s points into per-second rates in seconds, with nulls where control left points out', async () => {
+    const h = newHistory();
+    await traffic(h, START, 30, 4);
+    await h.recordSample('i1', { at: START + 2 * S, cpuPercent: 12.5, memoryBytes: 50 * 2 ** 20 }, START + 3 * S);
     // Nothing at all for 20 s, then traffic and samples again.
-    traffic(h, START + 30 * S, 10, 20, 1);
-    h.recordSample('i1', { at: START + 31 * S, cpuPercent: 40, memoryBytes: 60 * 2 ** 20 }, START + 32 * S);
-    const m = answer(h, START + 40 * S);
+    await traffic(h, START + 30 * S, 10, 20, 1);
+    await h.recordSample('i1', { at: START + 31 * S, cpuPercent: 40, memoryBytes: 60 * 2 ** 20 }, START + 32 * S);
+    const m = await answer(h, START + 40 * S);
     expect(m.t).toEqual([START, START + 30 * S]);
 
     const c = chartColumns(m);
@@ -52,18 +65,18 @@ describe('metrics answer → chart columns', () => {
     for (const col of [c.requestRate, c.errorRate, c.p50, c.p95, c.p99, c.cpu, c.gpu, c.memory]) expect(col).toHaveLength(c.x.length);
   });
 
-  it('gives empty columns for an instance with no history yet', () => {
-    const c = chartColumns(answer(new MetricsHistory(), START));
+  it('gives empty columns for an instance with no history yet', async () => {
+    const c = chartColumns(await answer(newHistory(), START));
     expect(c.x).toEqual([]);
     expect(c.requestRate).toEqual([]);
   });
 
-  it('draws the longest range offered whole: a week of 1 min points', () => {
-    const h = new MetricsHistory();
+  it('draws the longest range offered whole: a week of 1 min points', async () => {
+    const h = newHistory();
     const last = START + 7 * 24 * 3_600_000 - 60 * S;
-    h.recordSample('i1', { at: START, cpuPercent: 1 }, START);
-    h.recordSample('i1', { at: last, cpuPercent: 2 }, last);
-    const m = JSON.parse(JSON.stringify(h.query('i1', { from: START, to: last + 60 * S, now: last + 60 * S }))) as MetricsSeries;
+    await h.recordSample('i1', { at: START, cpuPercent: 1 }, START);
+    await h.recordSample('i1', { at: last, cpuPercent: 2 }, last);
+    const m = JSON.parse(JSON.stringify(await h.query('i1', { from: START, to: last + 60 * S, now: last + 60 * S }))) as MetricsSeries;
     expect(m.resolutionMs).toBe(60 * S);
     const c = chartColumns(m);
     expect(c.x).toHaveLength(7 * 24 * 60);
@@ -71,10 +84,10 @@ describe('metrics answer → chart columns', () => {
     expect([c.cpu[0], c.cpu.at(-1)]).toEqual([1, 2]);
   });
 
-  it('keeps only the newest MAX_POINTS points of a longer answer', () => {
+  it('keeps only the newest MAX_POINTS points of a longer answer', async () => {
     const step = 10 * S;
     const first = START, last = START + (MAX_POINTS + 500) * step;
-    const m = JSON.parse(JSON.stringify(new MetricsHistory().query('none', { from: first, to: last, now: last }))) as MetricsSeries;
+    const m = JSON.parse(JSON.stringify(await newHistory().query('none', { from: first, to: last, now: last }))) as MetricsSeries;
     m.resolutionMs = step;
     m.t = [first, last];
     m.requests = [1, 2]; m.errors = [0, 0]; m.bytesIn = [0, 0]; m.bytesOut = [0, 0];
@@ -89,12 +102,12 @@ describe('metrics answer → chart columns', () => {
 });
 
 describe('latest numbers and their words', () => {
-  it('sums requests over the window, rates the last two points over the time they cover, and the last latency, CPU and memory', () => {
-    const h = new MetricsHistory();
-    traffic(h, START, 50, 3);
-    traffic(h, START + 10 * S, 32, 8, 2);
-    h.recordSample('i1', { at: START + 12 * S, cpuPercent: 7.25, gpuPercent: 63, memoryBytes: 1.5 * 2 ** 30 }, START + 13 * S);
-    const m = answer(h, START + 17 * S);
+  it('sums requests over the window, rates the last two points over the time they cover, and the last latency, CPU and memory', async () => {
+    const h = newHistory();
+    await traffic(h, START, 50, 3);
+    await traffic(h, START + 10 * S, 32, 8, 2);
+    await h.recordSample('i1', { at: START + 12 * S, cpuPercent: 7.25, gpuPercent: 63, memoryBytes: 1.5 * 2 ** 30 }, START + 13 * S);
+    const m = await answer(h, START + 17 * S);
     const l = latest(m);
     expect(l.requests).toEqual({ total: 82, errors: 2, perSecondNow: 82 / 17 });
     expect(l.latency?.p95).toBeCloseTo(8, 1);
@@ -110,11 +123,11 @@ describe('latest numbers and their words', () => {
     expect(s.memory).toEqual({ value: String(1.5 * 2 ** 30), text: '1.5 GiB in use now' });
   });
 
-  it('says 0/s when the newest traffic is older than two points, and "No GPU" without GPU samples', () => {
-    const h = new MetricsHistory();
-    traffic(h, START, 120, 2);
-    h.recordSample('i1', { at: START + 1 * S, cpuPercent: 0, memoryBytes: 4096 }, START + 2 * S);
-    const m = answer(h, START + 5 * 60 * S);
+  it('says 0/s when the newest traffic is older than two points, and "No GPU" without GPU samples', async () => {
+    const h = newHistory();
+    await traffic(h, START, 120, 2);
+    await h.recordSample('i1', { at: START + 1 * S, cpuPercent: 0, memoryBytes: 4096 }, START + 2 * S);
+    const m = await answer(h, START + 5 * 60 * S);
     expect(latest(m).requests).toEqual({ total: 120, errors: 0, perSecondNow: 0 });
     const s = summaries(m, true);
     expect(s.requests.text).toBe('120 requests in the last 1h; 0/s now');
@@ -123,11 +136,11 @@ describe('latest numbers and their words', () => {
     expect(s.memory.text).toBe('4 KiB in use now');
   });
 
-  it('a stopped or failed instance: the last values as such, with their time, and nothing "now"', () => {
-    const h = new MetricsHistory();
-    traffic(h, START, 50, 3);
-    h.recordSample('i1', { at: START + 12 * S, cpuPercent: 0.1, gpuPercent: 40, memoryBytes: 166 * 2 ** 20 }, START + 13 * S);
-    const s = summaries(answer(h, START + 5 * 60 * S), false);
+  it('a stopped or failed instance: the last values as such, with their time, and nothing "now"', async () => {
+    const h = newHistory();
+    await traffic(h, START, 50, 3);
+    await h.recordSample('i1', { at: START + 12 * S, cpuPercent: 0.1, gpuPercent: 40, memoryBytes: 166 * 2 ** 20 }, START + 13 * S);
+    const s = summaries(await answer(h, START + 5 * 60 * S), false);
     for (const words of Object.values(s)) expect(words.text).not.toMatch(/\bnow\b/);
     expect(s.requests).toEqual({ value: '50', text: '50 requests in the last 1h' });
     expect(s.latency.text).toMatch(/^Last values: p50 3(\.\d)? ms, p95 3(\.\d)? ms, p99 3(\.\d)? ms at 12:00 UTC$/);
@@ -136,8 +149,8 @@ describe('latest numbers and their words', () => {
     expect(s.memory).toEqual({ value: String(166 * 2 ** 20), text: 'Last value: 166 MiB in use at 12:00 UTC' });
   });
 
-  it('words an empty history without numbers', () => {
-    const s = summaries(answer(new MetricsHistory(), START), true);
+  it('words an empty history without numbers', async () => {
+    const s = summaries(await answer(newHistory(), START), true);
     expect(s.requests).toEqual({ value: '0', text: '0 requests in the last 1h; 0/s now' });
     expect(s.latency).toEqual({ value: '', text: 'No requests timed in the last 1h' });
     expect(s.cpu.value).toBe('');
