@@ -30,6 +30,14 @@ async function populate(store: Store, now: () => number) {
   const snapshot = await store.snapshots.add({ instance: running.id, owner: bob.id, sha256: 'a'.repeat(64), size: 1234, path: 'blobs/aa' });
   await store.revocations.add({ user: bob.id, instance: running.id, before: now() });
   await store.usedLinks.claim('jti-1', now() + 60_000);
+  await store.signOuts.add('sid-1', now() + 60_000);
+  await store.signinFailures.attempt('203.0.113.7', 'bob', now(), 3_600_000, () => ({ count: true, value: undefined }));
+  const minute = Math.floor(now() / 60_000) * 60_000;
+  await store.metrics.update([{ instance: running.id, resolutionMs: 10_000, t: minute }, { instance: running.id, resolutionMs: 60_000, t: minute }], (p) => {
+    p.requests += 7;
+    p.memMax = 1.5e9;
+    p.p99 = 12.5;
+  });
   await store.users.remove(gone.id);
   return { ada, bob, token, agent, secret, gatewayKey, running, queued, job, leased, snapshot };
 }
@@ -76,6 +84,9 @@ describe.each([[sqlite, postgres], [postgres, sqlite]])('copy a populated store 
     expect(await store.agents.verify(made.agent.key, made.secret)).toMatchObject({ id: made.agent.id });
     expect(await store.gateways.verify(made.gatewayKey)).toMatchObject({ name: 'edge' });
     expect(await store.usedLinks.claim('jti-1', to.clock.now + 60_000)).toBe(false);
+    expect(await store.signOuts.list(to.clock.now)).toEqual([{ sid: 'sid-1', expires: from.clock.now + 60_000 }]);
+    expect(await store.metrics.list(made.running.id, 60_000, 0, 8.64e15)).toEqual(await from.store.metrics.list(made.running.id, 60_000, 0, 8.64e15));
+    expect((await store.metrics.list(made.running.id, 10_000, 0, 8.64e15))[0]).toMatchObject({ requests: 7, memMax: 1.5e9, p99: 12.5 });
     // The lease moved with its holder; the next launch queues after the copied jobs.
     await expect(store.jobs.assertHolder(made.agent.id, made.leased!.instance, to.clock.now)).resolves.toBeUndefined();
     const later = await store.instances.create({ owner: made.bob.id, config: testConfig(), spec: testSpec() });
