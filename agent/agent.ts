@@ -132,7 +132,7 @@ export async function startAgent(settings: ReadyAgentSettings, docker: Docker, l
       const sent = Date.now();
       let answer: HeartbeatAnswer;
       try {
-        answer = await api.heartbeat({ resources: resources() });
+        answer = await api.heartbeat({ resources: resources(), launching: [...apps.keys()] });
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'heartbeat failed');
         continue;

@@ -93,7 +93,13 @@ export class AgentControlApi {
     this.#auth = `Bearer ${key}:${secret}`;
   }
 
-  async heartbeat(body: { resources?: unknown; queues?: string[] }): Promise<HeartbeatAnswer> {
+  /**
+   * `launching`: the instances this agent is launching or running; control renews the leases of
+   * those only, so that a lease whose answer never arrived (its control died as it answered)
+   * runs out and its job goes back to the queue. Left out (the first heartbeat, before adoption):
+   * every lease this agent holds is renewed.
+   */
+  async heartbeat(body: { resources?: unknown; queues?: string[]; launching?: string[] }): Promise<HeartbeatAnswer> {
     const a = await this.#call<Partial<HeartbeatAnswer>>('POST', 'heartbeat', body);
     const ids = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
     if (typeof (a as { agent?: unknown })?.agent !== 'string') throw new Error('control answered a heartbeat without the agent id');
@@ -109,7 +115,7 @@ export class AgentControlApi {
 
   /** The next job of this agent's queues, or undefined after waiting `waitMs` with none. */
   async lease(waitMs: number, signal?: AbortSignal): Promise<Job | undefined> {
-    const a = await this.#call<Record<string, unknown> | undefined>('POST', `lease?wait=${Math.round(waitMs)}`, undefined, signal);
+    const a = await this.#call<Record<string, unknown> | undefined>('POST', `lease?wait=${Math.round(waitMs)}`, undefined, { signal });
     if (!a) return undefined;
     if (typeof a.instance !== 'string' || !/^[a-z0-9-]{1,64}$/.test(a.instance)) throw new Error('control answered a lease without a valid instance id');
     const restore = parseRestore(a.restore);
@@ -222,15 +228,15 @@ export class AgentControlApi {
   }
 
   status(id: string, status: string, reason?: string | null): Promise<unknown> {
-    return this.#call('POST', `instances/${encodeURIComponent(id)}/status`, { status, ...(reason === undefined ? {} : { reason: reason?.slice(0, 2000) ?? null }) });
+    return this.#call('POST', `instances/${encodeURIComponent(id)}/status`, { status, ...(reason === undefined ? {} : { reason: reason?.slice(0, 2000) ?? null }) }, { idempotent: true });
   }
 
   endpoint(id: string, host: string, port: number, containerPort: number): Promise<unknown> {
-    return this.#call('POST', `instances/${encodeURIComponent(id)}/endpoint`, { host, port, containerPort });
+    return this.#call('POST', `instances/${encodeURIComponent(id)}/endpoint`, { host, port, containerPort }, { idempotent: true });
   }
 
   removeEndpoint(id: string): Promise<unknown> {
-    return this.#call('DELETE', `instances/${encodeURIComponent(id)}/endpoint`);
+    return this.#call('DELETE', `instances/${encodeURIComponent(id)}/endpoint`, undefined, { idempotent: true });
   }
 
   console(id: string, lines: ConsoleLine[]): Promise<unknown> {
@@ -238,10 +244,15 @@ export class AgentControlApi {
   }
 
   samples(id: string, sample: ResourceSampleReport): Promise<unknown> {
-    return this.#call('POST', `instances/${encodeURIComponent(id)}/samples`, sample);
+    return this.#call('POST', `instances/${encodeURIComponent(id)}/samples`, sample, { idempotent: true });
   }
 
-  async #call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  /**
+   * One request to control. `idempotent`: one that may be carried out twice (a report of what
+   * is), so that a control killed under it does not turn into an error: the next one gets it.
+   */
+  async #call<T>(method: string, path: string, body?: unknown, options: { signal?: AbortSignal; idempotent?: boolean } = {}): Promise<T> {
+    const { signal, idempotent } = options;
     let res: Response;
     try {
       const epoch = this.#epochs.get(/^instances\/([^/]+)\//.exec(path)?.[1] ?? '');
@@ -254,7 +265,7 @@ export class AgentControlApi {
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         body: body === undefined ? undefined : JSON.stringify(body),
-      }));
+      }), { idempotent });
     } catch (err) {
       if ((err as Error).name === 'AbortError') throw err;
       throw this.#unreachable(err);

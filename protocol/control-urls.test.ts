@@ -55,6 +55,24 @@ describe('ControlUrls', () => {
     expect(hits).toBe(before + 1);
   });
 
+  it('sends an idempotent request to the next control when the connection broke under it, and only such a request', async () => {
+    // A control that dies as it reads the request: the socket is destroyed, no answer comes.
+    const dying = http.createServer((req) => req.socket.destroy());
+    await new Promise<void>((resolve) => dying.listen(0, '127.0.0.1', resolve));
+    const dies = `http://127.0.0.1:${(dying.address() as AddressInfo).port}`;
+    try {
+      const broken = await new ControlUrls([dies, up]).use(get('/report')).catch((e: unknown) => e);
+      expect(neverReached(broken)).toBe(false);
+      const before = hits;
+      const urls = new ControlUrls([dies, up]);
+      expect(await urls.use(get('/report'), { idempotent: true })).toBe('/report');
+      expect(hits).toBe(before + 1);
+      expect(urls.current).toBe(up);
+    } finally {
+      await new Promise<void>((resolve) => dying.close(() => resolve()));
+    }
+  });
+
   it('throws what the last one said when none can be reached', async () => {
     const urls = new ControlUrls([down, down]);
     const err = await urls.use(get('/x')).catch((e: unknown) => e);

@@ -3,7 +3,7 @@
  * client that talks to control (the CLI's WHARF_URL, an agent's WHARF_CONTROL_URL) takes them
  * as a comma-separated list, uses one, and moves on to the next when it cannot be reached.
  * Only a request that never reached a control is sent again to another: one that reached it
- * may have been carried out, and sending it twice is not the client's call to make.
+ * may have been carried out, and sending it twice is the client's call to make (`idempotent`).
  */
 
 /** Each URL of a comma-separated list, checked (http or https) and without a trailing slash. */
@@ -31,6 +31,15 @@ export function neverReached(err: unknown): boolean {
   return NOT_CONNECTED.has(e?.code ?? '') || NOT_CONNECTED.has(e?.cause?.code ?? '');
 }
 
+/** Codes of a connection that broke after the request went out: it may or may not have been carried out. */
+const BROKEN = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+
+/** True when `err` says the connection broke once the request was sent (the control died under it). */
+export function brokenOff(err: unknown): boolean {
+  const e = err as { code?: string; cause?: { code?: string } } | null;
+  return BROKEN.has(e?.code ?? '') || BROKEN.has(e?.cause?.code ?? '');
+}
+
 /** The URLs of a list, the one that last answered first. */
 export class ControlUrls {
   readonly all: readonly string[];
@@ -48,9 +57,11 @@ export class ControlUrls {
   /**
    * Runs `attempt` against the current URL; while it fails without having reached that control,
    * against the next ones in turn. The URL that answered stays current; when none could be
-   * reached, the last error is thrown.
+   * reached, the last error is thrown. An `idempotent` request (one that may be carried out twice
+   * with the effect of once: a status or endpoint report, a heartbeat) also moves on when the
+   * connection broke after it was sent, as it does when that control is killed under it.
    */
-  async use<T>(attempt: (url: string) => Promise<T>): Promise<T> {
+  async use<T>(attempt: (url: string) => Promise<T>, options: { idempotent?: boolean } = {}): Promise<T> {
     let last: unknown;
     for (let i = 0; i < this.all.length; i++) {
       const index = (this.#current + i) % this.all.length;
@@ -59,7 +70,7 @@ export class ControlUrls {
         this.#current = index;
         return result;
       } catch (err) {
-        if (!neverReached(err)) {
+        if (!neverReached(err) && !(options.idempotent && brokenOff(err))) {
           this.#current = index;
           throw err;
         }

@@ -69,6 +69,8 @@ export const NewAgent = Type.Object({
 const Heartbeat = Type.Object({
   resources: Type.Optional(Type.Unknown()),
   queues: Type.Optional(Type.Array(Name, { minItems: 1, maxItems: 32 })),
+  /** The instances the agent has (launching or running): only their leases are renewed. Left out: every lease of the agent. */
+  launching: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100_000 })),
 }, { additionalProperties: false });
 
 const StatusReport = Type.Object({
@@ -183,7 +185,7 @@ export function agentRoutes(app: FastifyInstance, store: Store, auth: ApiAuth, r
     const updated = await store.agents.heartbeat(agent.id, body);
     // Online again, or other queues: the queued instances its queues hold say so at once.
     if (agent.state !== 'online' || agent.queues.join() !== updated.queues.join()) await updateQueueNotices({ store, console: feeds.console }, [...new Set([...agent.queues, ...updated.queues])]);
-    await store.jobs.renew(agent.id, clock(), options.leaseMs);
+    await store.jobs.renew(agent.id, clock(), options.leaseMs, body.launching);
     const held = await store.instances.list({ agent: agent.id, status: RUNNING });
     // Back from silence: its instances no longer show "agent offline".
     for (const i of held) if (i.statusReason === AGENT_OFFLINE) await store.instances.setStatusReason(i.id, null);

@@ -361,7 +361,11 @@ export interface JobStore {
    */
   lease(agentId: string, queues: string[], leaseMs: number, now: number): Promise<Job | undefined>;
   /** The heartbeat: every live lease of the agent now ends at now + leaseMs. Returns how many. */
-  renew(agentId: string, now: number, leaseMs: number): Promise<number>;
+  /**
+   * Extends the live leases of `agentId` to `now + leaseMs`: those of `instances` only when
+   * given (what the agent says it has; a lease it never heard of then runs out), else all.
+   */
+  renew(agentId: string, now: number, leaseMs: number, instances?: readonly string[]): Promise<number>;
   /**
    * Puts every job whose lease ended at or before `now` back in its queue, at its old
    * place, and its instance back to queued. Returns those jobs, as they were leased, once.

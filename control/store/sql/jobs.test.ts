@@ -115,6 +115,21 @@ describe.each(backends)('$name job queue', ({ open }) => {
     expect(await t.store.instances.get(instance.id)).toMatchObject({ status: 'active', agent: a });
   });
 
+  it('renew only the leases an agent names, so that one whose answer it never got runs out', async () => {
+    const { agent: { id: a } } = await t.store.agents.add({ name: 'a', queues: ['q'] });
+    const first = (await launch('q')).id;
+    const lost = (await launch('q')).id;
+    await t.store.jobs.lease(a, ['q'], LEASE_MS, t.clock.now);
+    await t.store.jobs.lease(a, ['q'], LEASE_MS, t.clock.now); // its answer was lost on the way
+    t.clock.advance(LEASE_MS - 1);
+    expect(await t.store.jobs.renew(a, t.clock.now, LEASE_MS, [first, 'i-unknown'])).toBe(1);
+    t.clock.advance(1);
+    expect((await t.store.jobs.expire(t.clock.now)).map((j) => j.instance)).toEqual([lost]);
+    expect((await t.store.instances.get(lost))!.status).toBe('queued');
+    expect((await t.store.instances.get(first))!.status).toBe('starting');
+    expect(await t.store.jobs.renew(a, t.clock.now, LEASE_MS, [])).toBe(0);
+  });
+
   it('not revive a lease that ran out before the heartbeat came', async () => {
     const instance = await launch();
     const a = await agent();

@@ -84,9 +84,17 @@ export class SqlJobs implements JobStore {
     });
   }
 
-  async renew(agentId: string, now: number, leaseMs: number): Promise<number> {
+  async renew(agentId: string, now: number, leaseMs: number, instances?: readonly string[]): Promise<number> {
     if (!(leaseMs > 0)) throw new RangeError('leaseMs must be above 0');
-    return this.#sql.run("UPDATE jobs SET lease_expires = ? WHERE agent = ? AND state = 'leased' AND lease_expires > ?", now + leaseMs, agentId, now);
+    const renew = "UPDATE jobs SET lease_expires = ? WHERE agent = ? AND state = 'leased' AND lease_expires > ?";
+    if (!instances) return this.#sql.run(renew, now + leaseMs, agentId, now);
+    // The agent's leases are few (those still launching): one look, then only those it named.
+    const named = new Set(instances);
+    const held = (await this.#sql.all<{ instance: string }>("SELECT instance FROM jobs WHERE agent = ? AND state = 'leased' AND lease_expires > ?", agentId, now))
+      .map((r) => r.instance).filter((id) => named.has(id));
+    let renewed = 0;
+    for (const id of held) renewed += await this.#sql.run(`${renew} AND instance = ?`, now + leaseMs, agentId, now, id);
+    return renewed;
   }
 
   async expire(now: number): Promise<Job[]> {
