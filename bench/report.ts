@@ -223,7 +223,11 @@ export function renderReport(r: BenchResult): string {
   const cc = r.ha.crossControl;
   out.push(table(['route change between controls', 'samples', 'p50', 'p95', 'p99', 'max'], [[
     'control A\'s route log → control B\'s', String(cc.samples), formatMs(cc.p50), formatMs(cc.p95), formatMs(cc.p99), formatMs(cc.max),
-  ]], [1, 2, 3, 4, 5]), '');
+  ], ...(r.ha.crossControlEndToEnd ? [[
+    `agent's endpoint POST to control A → gateway on control B serves it (${r.ha.crossControlEndToEnd.routes.toLocaleString('en-US')} routes, errors ${r.ha.crossControlEndToEnd.errors})`,
+    String(r.ha.crossControlEndToEnd.live.count), formatMs(r.ha.crossControlEndToEnd.live.p50), formatMs(r.ha.crossControlEndToEnd.live.p95),
+    formatMs(r.ha.crossControlEndToEnd.live.p99), formatMs(r.ha.crossControlEndToEnd.live.max),
+  ]] : [])], [1, 2, 3, 4, 5]), '');
 
   out.push('## Targets', '');
   out.push('The HTTP goals are for HTTPS and the 100 B body, one gateway worker (`--workers 1`) against one nginx worker and Caddy at GOMAXPROCS=1:' +

@@ -19,6 +19,7 @@ import { formatMs, formatRps } from '../format.ts';
 import { adopt } from '../support/children.ts';
 import type { BenchContext } from './context.ts';
 import { BUSYBOX_LAUNCH, launchSamples } from './launch.ts';
+import { runRoutePropagation, type EndToEndPropagationCase } from './route-propagation.ts';
 
 /*
  * Issue 17's bench: what several controls on PostgreSQL cost and buy.
@@ -54,6 +55,8 @@ export interface HaResult {
   ops: HaStoreOps[];
   /** Control A's route log → control B's, ms. */
   crossControl: { samples: number; p50: number; p95: number; p99: number; max: number };
+  /** End to end: an agent's endpoint POST to control A → a gateway fed by control B serves the route. */
+  crossControlEndToEnd: EndToEndPropagationCase;
 }
 
 const LABEL = 'wharf.bench=ha';
@@ -70,7 +73,8 @@ export async function runHa(ctx: Pick<BenchContext, 'durationS' | 'log' | 'work'
     const operations = ctx.durationS >= 5 ? 500 : 50;
     const ops = [await storeOps(ctx, 'SQLite', postgres, operations), await storeOps(ctx, 'PostgreSQL', postgres, operations)];
     const crossControl = await crossControlPropagation(ctx, postgres, ctx.durationS >= 5 ? 300 : 30);
-    return { launch, ops, crossControl };
+    const [crossControlEndToEnd] = await runRoutePropagation(ctx, [1_000], { store: await postgres.createDatabase() });
+    return { launch, ops, crossControl, crossControlEndToEnd };
   } finally {
     await postgres.destroy();
   }

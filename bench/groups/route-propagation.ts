@@ -39,6 +39,14 @@ export interface EndToEndPropagationCase {
   errors: number;
 }
 
+export interface PropagationOptions {
+  /**
+   * A PostgreSQL store: two controls on it, the bench's agent calls on the first and the gateway
+   * fed by the second, so that each route crosses between controls (NOTIFY, then a read back).
+   */
+  store?: string;
+}
+
 function distribution(samples: number[]): Distribution {
   const s = [...samples].sort((a, b) => a - b);
   const at = (q: number) => s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] ?? NaN;
@@ -58,22 +66,33 @@ const envLines = (stdout: string) => Object.fromEntries(stdout.trim().split('\n'
  * stops answering "not there yet": 404, or 503 GW_ROUTE_STARTING once the lease's starting
  * route has arrived. The endpoint is a closed port, so a live route answers 502. The clock
  * stops when that first answer arrives, so a sample overstates by up to one poll round trip.
+ * With `options.store`, the agent's control and the gateway's are two controls on one PostgreSQL.
  */
-export async function runRoutePropagation(ctx: Pick<BenchContext, 'durationS' | 'log' | 'work'>, counts: readonly number[] = PROPAGATION_ROUTE_COUNTS): Promise<EndToEndPropagationCase[]> {
+export async function runRoutePropagation(
+  ctx: Pick<BenchContext, 'durationS' | 'log' | 'work'>,
+  counts: readonly number[] = PROPAGATION_ROUTE_COUNTS,
+  options: PropagationOptions = {},
+): Promise<EndToEndPropagationCase[]> {
   const samples = endToEndSamples(ctx.durationS);
   const cases: EndToEndPropagationCase[] = [];
   for (const routes of counts) {
-    const home = ctx.work.sub(`propagation-${routes}`);
-    const env = { ...process.env, WHARF_HOME: home, WHARF_URL: '', WHARF_TOKEN: '' };
-    let control: Running | undefined;
+    const home = ctx.work.sub(`propagation-${routes}${options.store ? '-2' : ''}`);
+    const env = { ...process.env, WHARF_HOME: home, WHARF_URL: '', WHARF_TOKEN: '', ...(options.store && { WHARF_STORE: options.store }) };
+    const controls: Running[] = [];
     let gw: GatewayProcess | undefined;
     let api: Pool | undefined;
     let poller: Client | undefined;
     let heartbeat: NodeJS.Timeout | undefined;
     try {
-      control = await startControlProcess(env, ['--log-level', 'warn']);
-      adopt(control.child);
-      const url = (JSON.parse(readFileSync(join(home, 'run', 'control.json'), 'utf8')) as { url: string }).url;
+      // With a shared store, a second control (home of its own) feeds the gateway.
+      const homes = options.store ? [home, ctx.work.sub(`propagation-${routes}-2-b`)] : [home];
+      for (const h of homes) {
+        const control = await startControlProcess({ ...env, WHARF_HOME: h }, ['--log-level', 'warn']);
+        adopt(control.child);
+        controls.push(control);
+      }
+      const urlOf = (h: string) => (JSON.parse(readFileSync(join(h, 'run', 'control.json'), 'utf8')) as { url: string }).url;
+      const url = urlOf(homes[0]);
       const admin = `Bearer ${readFileSync(join(home, 'admin.token'), 'utf8').trim()}`;
       const gateway = await runWharf(['gateways', 'add', 'bench'], env);
       if (gateway.code !== 0) throw new Error(`wharf gateways add: ${gateway.stderr}`);
@@ -83,7 +102,7 @@ export async function runRoutePropagation(ctx: Pick<BenchContext, 'durationS' | 
       const agent = `Bearer ${a.WHARF_AGENT_KEY}:${a.WHARF_AGENT_SECRET}`;
       const gwHome = join(home, 'gateway');
       mkdirSync(gwHome, { recursive: true });
-      gw = await startGateway({ home: gwHome, env: envLines(gateway.stdout), args: ['--log-level', 'warn'] });
+      gw = await startGateway({ home: gwHome, env: { ...envLines(gateway.stdout), WHARF_GATEWAY_CONTROL: urlOf(homes.at(-1)!) }, args: ['--log-level', 'warn'] });
       adopt(gw.child);
 
       api = new Pool(url, { connections: PRELOAD_CONCURRENCY, pipelining: 1 });
@@ -181,7 +200,7 @@ export async function runRoutePropagation(ctx: Pick<BenchContext, 'durationS' | 
       await poller?.close().catch(() => {});
       await api?.close().catch(() => {});
       await gw?.stop();
-      await control?.stop();
+      for (const control of controls) await control.stop();
     }
   }
   return cases;

@@ -14,7 +14,12 @@ import type { Sql, SqlValue, TransactionOptions } from '../sql/sql.ts';
  */
 
 const RETRYABLE = new Set(['40001', '40P01']);
-const ATTEMPTS = 10;
+// Sixteen agents and API calls writing instances at once (the bench's preload through two
+// controls) made some transactions lose ten times in a row: PostgreSQL's serializable checks
+// lock whole small tables, so writers conflict more than their rows do. Thirty attempts with
+// pauses growing to a quarter second let every one through.
+const ATTEMPTS = 30;
+const MAX_PAUSE_MS = 250;
 
 export class PostgresSql implements Sql {
   readonly dialect = 'postgres' as const;
@@ -61,7 +66,7 @@ export class PostgresSql implements Sql {
         client.release(broken);
       }
       // Jittered, growing pauses: contenders that collided once should not collide again.
-      await sleep(Math.random() * 2 ** Math.min(attempt, 6));
+      await sleep(Math.random() * Math.min(2 ** attempt, MAX_PAUSE_MS));
     }
   }
 }
