@@ -206,6 +206,9 @@ describe('bench (every case for 1 s)', () => {
     }
     expect(ha.crossControl.samples).toBeGreaterThan(0);
     expect(ha.crossControl.p99).toBeGreaterThanOrEqual(ha.crossControl.p50);
+    // An agent's report to one control reaches a gateway fed by the other, every time.
+    expect(ha.crossControlEndToEnd.live.count).toBeGreaterThan(0);
+    expect(ha.crossControlEndToEnd.errors).toBe(0);
     expect(bench().report).toContain('## Several controls on PostgreSQL');
   });
 });

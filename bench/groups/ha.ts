@@ -73,7 +73,8 @@ export async function runHa(ctx: Pick<BenchContext, 'durationS' | 'log' | 'work'
     const operations = ctx.durationS >= 5 ? 500 : 50;
     const ops = [await storeOps(ctx, 'SQLite', postgres, operations), await storeOps(ctx, 'PostgreSQL', postgres, operations)];
     const crossControl = await crossControlPropagation(ctx, postgres, ctx.durationS >= 5 ? 300 : 30);
-    const [crossControlEndToEnd] = await runRoutePropagation(ctx, [1_000], { store: await postgres.createDatabase() });
+    // 1,000 routes as in the single-control case; the smoke run (1 s cases) preloads 100.
+    const [crossControlEndToEnd] = await runRoutePropagation(ctx, [ctx.durationS < 5 ? 100 : 1_000], { store: await postgres.createDatabase() });
     return { launch, ops, crossControl, crossControlEndToEnd };
   } finally {
     await postgres.destroy();
