@@ -1,6 +1,8 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type Postgres } from '../../../test/support/postgres.ts';
 import { ManualClock, TEST_SCRYPT_COST } from '../testing.ts';
+import { lockClientConfig } from './locks.ts';
 import { openPostgresStore } from './open.ts';
 
 // Work that runs on one control at a time, on a real PostgreSQL: one holder, handed on at
@@ -32,6 +34,19 @@ describe('PostgreSQL locks', () => {
       expect(next.filter(Boolean)).toHaveLength(1);
     } finally {
       for (const s of [a, b, c]) await s.close().catch(() => {});
+    }
+  });
+
+  it('asks PostgreSQL for TCP keepalives on the locks\' connection, so that a vanished host releases them within 15 s', async () => {
+    const client = new pg.Client(lockClientConfig(await postgres.createDatabase()));
+    await client.connect();
+    try {
+      const show = async (name: string) => (await client.query<Record<string, string>>(`SHOW ${name}`)).rows[0][name];
+      const [idle, interval, count] = [Number(await show('tcp_keepalives_idle')), Number(await show('tcp_keepalives_interval')), Number(await show('tcp_keepalives_count'))];
+      expect([idle, interval, count]).toEqual([5, 2, 3]);
+      expect(idle + interval * count).toBeLessThan(15);
+    } finally {
+      await client.end();
     }
   });
 

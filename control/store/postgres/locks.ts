@@ -9,6 +9,25 @@ import type { StoreLocks } from '../store.ts';
  * a control whose connection is gone holds nothing, even before it notices.
  */
 
+/**
+ * The locks' connection. A control whose host vanishes (powered off, cut off) sends no FIN:
+ * PostgreSQL must find the connection dead by itself to release the locks, so the session asks
+ * for TCP keepalives after 5 s idle, every 2 s, 3 unanswered ending it (about 11 s: within the
+ * 15 s a lock's work may wait). This side probes too, and gives a query 5 s, so that a control
+ * cut off from PostgreSQL stops believing it holds anything.
+ */
+export function lockClientConfig(url: string): pg.ClientConfig {
+  return {
+    connectionString: url,
+    application_name: `wharf control (locks, pid ${process.pid})`,
+    connectionTimeoutMillis: 5_000,
+    query_timeout: 5_000,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 5_000,
+    options: '-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3',
+  };
+}
+
 export class PostgresLocks implements StoreLocks {
   readonly #url: string;
   readonly #onError: ((err: Error) => void) | undefined;
@@ -50,7 +69,7 @@ export class PostgresLocks implements StoreLocks {
   #connection(): Promise<pg.Client> {
     if (this.#client) return Promise.resolve(this.#client);
     this.#connecting ??= (async () => {
-      const client = new pg.Client({ connectionString: this.#url, application_name: `wharf control (locks, pid ${process.pid})`, connectionTimeoutMillis: 5_000 });
+      const client = new pg.Client(lockClientConfig(this.#url));
       // Unheard, a connection's error would end the process; its locks are gone with it.
       client.on('error', (err) => this.#drop(err, client));
       client.on('end', () => this.#drop(undefined, client));
