@@ -129,6 +129,27 @@ describe('controls on one PostgreSQL follow each other', () => {
     await until('b has the route', () => b.routes.get(instance.id)?.target === 'http://10.0.0.9:8080', 5_000);
   });
 
+  it('a route whose notice was lost arrives with the poll of changed instances, within seconds', async () => {
+    const [a, b] = controls;
+    b.stop();
+    // No full read within the test: only the poll of the instances' change numbers can bring it.
+    const following = followOtherControls({ ...b, log: silent, resyncEveryMs: 600_000, pollEveryMs: 200 });
+    b.stop = following;
+    await following.ready;
+    const owner = await a.store.users.add({ name: 'ada', password: 'x' });
+    const { agent } = await a.store.agents.add({ name: 'host', queues: ['default'] });
+    const before = (await a.store.instances.changedSince(Infinity)).seq;
+    const instance = await a.store.instances.create({ owner: owner.id, config: testConfig(), spec: testSpec() });
+    await a.store.jobs.lease(agent.id, ['default'], 30_000, clock.now);
+    const changed = await a.store.instances.changedSince(before);
+    expect(changed.ids).toEqual([instance.id]); // created, then started: one instance, its latest change
+    expect(changed.seq).toBeGreaterThan(before);
+    expect(await a.store.instances.changedSince(changed.seq)).toEqual({ ids: [], seq: changed.seq });
+    // Stored, never announced: b's poll finds it.
+    await a.store.instances.setEndpoint(instance.id, { host: '10.0.0.7', port: 8080, routing: 'https', containerPort: 8080 }, { agent: agent.id });
+    await until('b has the route', () => b.routes.get(instance.id)?.target === 'http://10.0.0.7:8080', 3_000);
+  });
+
   it('a revocation made through one reaches the other\'s gateways, and ends the dashboard sessions it covers', async () => {
     const [a, b] = controls;
     const lines: string[] = [];

@@ -10,6 +10,8 @@ import type { Store } from './store/store.ts';
 
 /** How often every route is read again, in case a change notice was lost on the way. */
 export const RESYNC_EVERY_MS = 30_000;
+/** How often the instances changed since the last look are read (the store numbers every change). */
+export const POLL_EVERY_MS = 2_000;
 
 export interface FollowParts {
   store: Store;
@@ -22,6 +24,7 @@ export interface FollowParts {
   jobs?: JobSignal;
   log: Logger;
   resyncEveryMs?: number;
+  pollEveryMs?: number;
 }
 
 /**
@@ -29,23 +32,26 @@ export interface FollowParts {
  * what the others change, through the store's change feed.
  * - Routes: each route change here is published (its instance ids); a change published by
  *   another control is read back from the store (a route is a function of its instance) and
- *   applied to this control's route log, which its gateways follow. Every route is read again
- *   when the feed was cut, and every 30 s, in case a notice was lost.
+ *   applied to this control's route log, which its gateways follow. The instances changed since
+ *   the last look (a sequence numbers every change) are read every 2 s, and every route when
+ *   the feed was cut and every 30 s, in case a notice was lost.
  * - App session revocations (and the dashboard sessions they end) and dashboard sign-outs:
  *   read again when another control added one.
  * - A queued job wakes the leases waiting here.
  * - Idle observations (agents' samples, gateways' traffic) that reached another control go
  *   to this one's idle monitor, so that whichever control leads decides on all of them.
- * Nothing to follow on a store one control has to itself (SQLite). Returns the stop function.
+ * Nothing to follow on a store one control has to itself (SQLite). Returns the stop function,
+ * with `ready`: settled once the first full read (at start) is done.
  */
-export function followOtherControls(parts: FollowParts): () => void {
+export function followOtherControls(parts: FollowParts): (() => void) & { ready: Promise<void> } {
   const { store, routes, appSessions, consoleSessions, log } = parts;
-  if (store.changes === NO_FEED) return () => {};
+  if (store.changes === NO_FEED) return Object.assign(() => {}, { ready: Promise.resolve() });
   // Changes from the feed are applied in order, one at a time; they are not published again.
   let applying = false;
   let queue: Promise<void> = Promise.resolve();
-  const run = (what: string, work: () => Promise<void>) => {
+  const run = (what: string, work: () => Promise<void>): Promise<void> => {
     queue = queue.then(work).catch((err: unknown) => log.warn({ err }, `following other controls: ${what} failed`));
+    return queue;
   };
   const apply = (change: () => void) => {
     applying = true;
@@ -70,6 +76,30 @@ export function followOtherControls(parts: FollowParts): () => void {
     }
   };
   const resyncRoutes = () => run('reading every route again', () => readThenApply(() => storedRoutes(store), (all) => routes.replace(all)));
+  const readRoutesOf = async (ids: readonly string[]) => {
+    for (const id of ids) {
+      await readThenApply(() => store.instances.get(id), (instance) => {
+        const route = instance && routeOf(instance);
+        if (route) routes.upsert(route);
+        else routes.remove(id);
+      });
+    }
+  };
+  // The prompt is the notice; the poll is what makes a lost notice cost seconds, not the 30 s of
+  // the full read. Changes committed out of their numbers' order can slip past it: the full read
+  // has those. Changes this control made itself are read back too (cheap, and their route is as stored).
+  // The first full read comes after the newest change number is taken, so nothing falls between.
+  let seen: number | undefined;
+  const ready = run('reading every route at start', async () => {
+    seen = (await store.instances.changedSince(Infinity)).seq;
+    await readThenApply(() => storedRoutes(store), (all) => routes.replace(all));
+  });
+  const poll = () => run('reading changed instances', async () => {
+    if (seen === undefined) return;
+    const changed = await store.instances.changedSince(seen);
+    seen = changed.seq;
+    await readRoutesOf(changed.ids);
+  });
 
   const stopPublishing = routes.subscribe((delta) => {
     if (applying) return;
@@ -78,15 +108,7 @@ export function followOtherControls(parts: FollowParts): () => void {
   });
   const stopListening = store.changes.subscribe((event) => {
     if (event.kind === 'routes') {
-      run('reading changed routes', async () => {
-        for (const id of event.instances) {
-          await readThenApply(() => store.instances.get(id), (instance) => {
-            const route = instance && routeOf(instance);
-            if (route) routes.upsert(route);
-            else routes.remove(id);
-          });
-        }
-      });
+      run('reading changed routes', () => readRoutesOf(event.instances));
     } else if (event.kind === 'sessions') {
       run('reading session revocations and sign-outs', () => reloadSessions(store, appSessions, consoleSessions, Date.now()));
     } else if (event.kind === 'jobs') {
@@ -101,11 +123,15 @@ export function followOtherControls(parts: FollowParts): () => void {
   });
   const timer = setInterval(resyncRoutes, parts.resyncEveryMs ?? RESYNC_EVERY_MS);
   timer.unref();
-  return () => {
+  const polling = setInterval(poll, parts.pollEveryMs ?? POLL_EVERY_MS);
+  polling.unref();
+  const stop = () => {
     clearInterval(timer);
+    clearInterval(polling);
     stopPublishing();
     stopListening();
   };
+  return Object.assign(stop, { ready });
 }
 
 /**

@@ -246,6 +246,16 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX metrics_points_by_age ON metrics_points(resolution, t);
     `,
   },
+  {
+    version: 8,
+    name: 'instance change sequence',
+    sql: `
+      -- On PostgreSQL, a sequence numbers every change of an instance, so that controls on one
+      -- database can read what changed since they last looked. One control on SQLite has nobody
+      -- to follow: the column is here so that both schemas have the same columns (wharf store copy).
+      ALTER TABLE instances ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 /** The newest version this code knows. */

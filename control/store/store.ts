@@ -283,6 +283,13 @@ export interface IdleState {
 
 export interface InstanceStore {
   /**
+   * Instances inserted or updated after change number `seq` (PostgreSQL numbers every change;
+   * SQLite, with one control, none), oldest change first, at most `limit`; and the newest
+   * change number seen (`seq` itself when nothing changed). `changedSince(Infinity)`: no ids,
+   * the newest number.
+   */
+  changedSince(seq: number, limit?: number): Promise<{ ids: string[]; seq: number }>;
+  /**
    * Stores a new instance as `queued` and puts its launch job at the back of its queue, in
    * one transaction. name, project, tags, queue and restoredFrom come from the config.
    */

@@ -212,6 +212,24 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX metrics_points_by_age ON metrics_points(resolution, t);
     `,
   },
+  {
+    version: 6,
+    name: 'instance change sequence',
+    sql: `
+      -- Every insert or update of an instance takes the next number: what a control polls for
+      -- changes made through the others (control/follow-other-controls.ts), in case a notice was lost.
+      CREATE SEQUENCE instance_changes;
+      ALTER TABLE instances ADD COLUMN change_seq BIGINT NOT NULL DEFAULT 0;
+      CREATE FUNCTION wharf_instance_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          NEW.change_seq := nextval('instance_changes');
+          RETURN NEW;
+        END
+      $$;
+      CREATE TRIGGER instances_changed BEFORE INSERT OR UPDATE ON instances FOR EACH ROW EXECUTE FUNCTION wharf_instance_changed();
+      CREATE INDEX instances_by_change ON instances(change_seq);
+    `,
+  },
 ];
 
 /** Any 64-bit number; every control takes this advisory lock while it migrates. */

@@ -20,6 +20,15 @@ export class SqlInstances implements InstanceStore {
     this.#clock = clock;
   }
 
+  async changedSince(seq: number, limit = 1_000): Promise<{ ids: string[]; seq: number }> {
+    if (seq === Infinity) {
+      const newest = await this.#sql.get<{ seq: number | null }>('SELECT MAX(change_seq) AS seq FROM instances');
+      return { ids: [], seq: Number(newest?.seq ?? 0) };
+    }
+    const rows = await this.#sql.all<{ id: string; change_seq: number }>('SELECT id, change_seq FROM instances WHERE change_seq > ? ORDER BY change_seq LIMIT ?', seq, limit);
+    return { ids: rows.map((r) => r.id), seq: rows.length ? Number(rows.at(-1)!.change_seq) : seq };
+  }
+
   async create(input: { owner: string; config: AppConfig; spec: LaunchSpec }): Promise<Instance> {
     const { owner, config, spec } = input;
     const now = this.#clock();
