@@ -3,7 +3,7 @@ import { IllegalTransitionError, isFinished, transition, type InstanceStatus } f
 import type { LaunchSpec } from '../../../protocol/launch-spec.ts';
 import { ControlError } from '../../errors.ts';
 import type { Endpoint, Instance } from '../store.ts';
-import { fromJson, type Sql } from './sql.ts';
+import { forUpdate, fromJson, type Sql } from './sql.ts';
 
 /* The instances table's rows, and the one place that writes a status change. */
 
@@ -44,8 +44,9 @@ export function toInstance(row: InstanceRow): Instance {
 }
 
 /** The row of an instance; CTL_NOT_FOUND when there is none, or it was removed (unless `removed`). */
-export async function readInstanceRow(db: Sql, id: string, options: { removed?: boolean } = {}): Promise<InstanceRow> {
-  const row = await db.get<InstanceRow>(`SELECT ${INSTANCE_COLUMNS} FROM instances WHERE id = ?${options.removed ? '' : ' AND removed IS NULL'}`, id);
+/** The row of instance `id`; `forUpdate`: locked until the transaction ends (a `rowLocks` transaction's first read). */
+export async function readInstanceRow(db: Sql, id: string, options: { removed?: boolean; forUpdate?: boolean } = {}): Promise<InstanceRow> {
+  const row = await db.get<InstanceRow>(`SELECT ${INSTANCE_COLUMNS} FROM instances WHERE id = ?${options.removed ? '' : ' AND removed IS NULL'}${options.forUpdate ? forUpdate(db) : ''}`, id);
   if (!row) throw new ControlError('CTL_NOT_FOUND', `no instance with id "${id}"`);
   return row;
 }

@@ -101,17 +101,19 @@ export class SqlInstances implements InstanceStore {
   async updateStatus(id: string, to: InstanceStatus, reason: string | null, by?: Reporter): Promise<Instance> {
     if (to === 'failed' && !reason) throw new ControlError('CTL_REASON_REQUIRED', `instance ${id} cannot fail without a reason`);
     const now = this.#clock();
+    // Row locks (the instance's first): agents report many instances at once, and SERIALIZABLE
+    // made sixteen such reports abort each other over the jobs table until some gave up.
     return this.#sql.transaction(async (tx) => {
-      const row = await readInstanceRow(tx, id);
+      const row = await readInstanceRow(tx, id, { forUpdate: true });
       if (by) await checkHolder(tx, by.agent, id, now, by.epoch);
       return applyStatus(tx, row, { to, reason, now });
-    });
+    }, { rowLocks: true });
   }
 
   async setEndpoint(id: string, endpoint: Endpoint | null, by?: Reporter): Promise<Instance> {
     const now = this.#clock();
     return this.#sql.transaction(async (tx) => {
-      const row = await readInstanceRow(tx, id);
+      const row = await readInstanceRow(tx, id, { forUpdate: true });
       if (by) await checkHolder(tx, by.agent, id, now, by.epoch);
       if (endpoint !== null && (row.status === 'queued' || isFinished(row.status))) {
         throw new ControlError('CTL_INVALID', `instance ${id} is ${row.status}: an endpoint is accepted only while it starts or runs`);
@@ -125,7 +127,7 @@ export class SqlInstances implements InstanceStore {
         throw err;
       }
       return toInstance(next);
-    });
+    }, { rowLocks: true });
   }
 
   async setStatusReason(id: string, reason: string | null, expect?: { status: InstanceStatus; reason: string | null }): Promise<boolean> {

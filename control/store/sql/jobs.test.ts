@@ -189,4 +189,32 @@ describe.each(backends)('$name job queue', ({ open }) => {
     expect(seqs).toHaveLength(20);
     expect(new Set(seqs).size).toBe(20);
   });
+
+  it('let sixteen agents launch, lease and report at once through two connections, none refused', async () => {
+    // What the bench's preload does through two controls. Leases, endpoints and statuses run with
+    // row locks on PostgreSQL (READ COMMITTED): each job still goes to one agent, each instance
+    // turns active once. (The serialization failures that made the bench's preload give up with
+    // a 500 needed its whole HTTP path; `npm run bench` reproduces that, this test does not.)
+    const other = await t.openAnother();
+    const agents = [await agent(), await agent()];
+    let next = 0;
+    const done: string[] = [];
+    await Promise.all(Array.from({ length: 16 }, async (_, w) => {
+      const store = w % 2 ? other : t.store;
+      const holder = agents[w % 2];
+      while (next < 64) {
+        next++;
+        await launch('default', store);
+        const job = await store.jobs.lease(holder, ['default'], LEASE_MS, t.clock.now);
+        if (!job) continue; // the other connection's worker took it: its own lease comes next
+        await store.instances.setEndpoint(job.instance, { host: '10.0.0.1', port: 8080 }, { agent: holder });
+        done.push((await store.instances.updateStatus(job.instance, 'active', null, { agent: holder })).id);
+      }
+    }));
+    const leftover = await t.store.jobs.lease(agents[0], ['default'], LEASE_MS, t.clock.now);
+    expect(done.length + (leftover ? 1 : 0)).toBeLessThanOrEqual(64);
+    expect(new Set(done).size).toBe(done.length);
+    expect((await t.store.instances.list({ status: ['active'] })).length).toBe(done.length);
+  });
 });
+

@@ -77,11 +77,11 @@ export class SqlJobs implements JobStore {
         const leased: JobRow = { ...row, state: 'leased', agent: agentId, lease_expires: now + leaseMs, attempts: row.attempts + 1 };
         await tx.run("UPDATE jobs SET state = 'leased', agent = ?, lease_expires = ?, attempts = ? WHERE seq = ?",
           agentId, leased.lease_expires, leased.attempts, row.seq);
-        await applyStatus(tx, await readInstanceRow(tx, row.instance), { to: 'starting', reason: null, now, byQueue: { agent: agentId } });
+        await applyStatus(tx, await readInstanceRow(tx, row.instance, { forUpdate: true }), { to: 'starting', reason: null, now, byQueue: { agent: agentId } });
         return toJob(leased);
       }
       return undefined;
-    });
+    }, { rowLocks: true }); // the queue's classic shape: FOR UPDATE SKIP LOCKED under READ COMMITTED
   }
 
   async renew(agentId: string, now: number, leaseMs: number, instances?: readonly string[]): Promise<number> {
