@@ -213,7 +213,9 @@ export function renderReport(r: BenchResult): string {
     ' every control (`WHARF_CONTROL_URL`), launches sent to each control in turn. Store operations: one at a time, as a control\'s request does them, on' +
     ' a fresh database (PostgreSQL 15 from Debian on this machine, fsync off as in the tests; SQLite in WAL mode): a lease (the oldest job, leased, its instance' +
     ' starting) and a route change (an endpoint written, and on PostgreSQL announced to the other controls with NOTIFY). Between controls: a route changed in' +
-    ' one control\'s route log until the same route is in another\'s (NOTIFY, then the other reads the instance back), two controls on one database.', '');
+    ' one control\'s route log until the same route is in another\'s (NOTIFY, then the other reads the instance back), two controls on one database.' +
+    ' End to end across controls: as in "Route propagation (agent endpoint POST → gateway serves the route)" above (the bench as the agent, 1,000 routes preloaded through the API by 16 callers),' +
+    ' but the agent\'s calls go to control A and the gateway follows control B, both on one PostgreSQL.', '');
   out.push(table(['set-up', 'samples', 'p50', 'p95', 'max', 'failed'], r.ha.launch.map((l) => [
     l.name, String(l.samples), formatMs(l.p50), formatMs(l.p95), formatMs(l.max), String(l.failures),
   ]), [1, 2, 3, 4, 5]), '');
