@@ -291,6 +291,7 @@ export async function startControl(settings: ControlSettings, log: Logger, optio
       store, routes, clock, graceMs: settings.agentGraceS * 1000, log, console: built.consoleFeed,
       // Three passes missed (a paused process, a store that was away): agents get a fresh grace.
       outageMs: Math.max(3 * sweepIntervalMs, 15_000),
+      lead: () => store.locks.hold('agent-sweep'),
     });
     sweeper.start(sweepIntervalMs);
     built.app.addHook('onClose', () => sweeper.stop());

@@ -6,7 +6,8 @@ import type { Clock, Job, Store } from '../store/store.ts';
 import { dropStaleRoutes } from './endpoint-routes.ts';
 
 /*
- * Control's periodic pass over agents and leases (DESIGN.md "Agent lifecycle", "Queues"):
+ * Control's periodic pass over agents and leases (DESIGN.md "Agent lifecycle", "Queues"), on
+ * one control at a time of several on one database (`lead`):
  * - a lease that ran out puts its job back in its queue and the instance back to queued,
  *   exactly once (the store's `expire` is one transaction that returns each job once);
  * - an agent silent past its grace goes offline and its instances show "agent offline";
@@ -37,6 +38,12 @@ export interface SweeperOptions {
   graceMs: number;
   /** A gap between successful passes longer than this gives every agent a fresh grace (default: none). */
   outageMs?: number;
+  /**
+   * Several controls on one database: true while this one is to sweep (it holds the store's
+   * lock); a pass on another control does nothing. A control that takes the sweep over after
+   * a gap gives every agent a fresh grace, as after an outage.
+   */
+  lead?: () => Promise<boolean>;
   log?: Logger;
   /** Where the queue notices' console lines are announced. */
   console?: ConsoleFeed;
@@ -61,6 +68,8 @@ export class AgentSweeper {
   /** Silence is counted from here at the earliest: this sweeper's start, or the end of an outage. */
   #since: number;
   #lastPass: number | undefined;
+  /** Another control held the sweep at the last pass. */
+  #following = false;
 
   constructor(options: SweeperOptions) {
     this.#o = options;
@@ -90,9 +99,17 @@ export class AgentSweeper {
   }
 
   async #sweep(): Promise<SweepResult> {
-    const { store, routes, clock, graceMs, outageMs, log } = this.#o;
+    const { store, routes, clock, graceMs, outageMs, log, lead } = this.#o;
+    if (lead && !(await lead())) {
+      this.#following = true;
+      return { expired: [], offline: [], failed: [], dropped: [], noticed: [] };
+    }
     const now = clock();
-    if (outageMs !== undefined && this.#lastPass !== undefined && now - this.#lastPass > outageMs) {
+    if (this.#following) {
+      // Taking the sweep over from another control: silence is counted from here.
+      this.#following = false;
+      this.#since = Math.max(this.#since, now);
+    } else if (outageMs !== undefined && this.#lastPass !== undefined && now - this.#lastPass > outageMs) {
       this.#since = now;
       log?.warn({ gapMs: now - this.#lastPass }, 'no agent sweep for a while (control or its store was away): every agent gets a fresh grace');
     }

@@ -228,6 +228,30 @@ describe('agents API (in process, injected clock)', () => {
     expect((await restarted.sweep()).offline).toEqual([]); // already marked by the other
   });
 
+  it('sweeps only on the control that leads, and a control taking the lead gives agents a fresh grace', async () => {
+    const id = await launch('default');
+    const agent = await addAgent('a1', ['default']);
+    await agent.call('POST', 'heartbeat', {});
+    await agent.call('POST', 'lease?wait=0');
+    let leading = false;
+    const follower = new AgentSweeper({ store: t.store, routes, clock: t.clock.read, graceMs: GRACE_MS, outageMs: 15_000, lead: async () => leading });
+    t.clock.advance(3 * GRACE_MS);
+    // Not leading: the expired lease and the silent agent are another control's to handle.
+    expect(await follower.sweep()).toEqual({ expired: [], offline: [], failed: [], dropped: [], noticed: [] });
+    expect(await t.store.instances.get(id)).toMatchObject({ status: 'starting' });
+    // Leading from now on: the lease runs out at once, the agent gets a fresh grace.
+    leading = true;
+    const first = await follower.sweep();
+    expect(first.expired.map((j) => j.instance)).toEqual([id]);
+    expect(first).toMatchObject({ offline: [], failed: [] });
+    const offline: string[] = [];
+    for (let i = 0; i < GRACE_MS / 5_000; i++) {
+      t.clock.advance(5_000); // passes every 5 s: no gap
+      offline.push(...(await follower.sweep()).offline);
+    }
+    expect(offline).toEqual([agent.id]);
+  });
+
   it('drains an agent: no new jobs, its apps get stop commands', async () => {
     const running = await launch('default');
     const agent = await addAgent('a1', ['default']);
