@@ -70,6 +70,11 @@ describe("control's TLS", () => {
     expect(() => controlTls({ ...s, tlsCert: files.tlsCert })).toThrow(/--tls-cert and --tls-key .* go together/);
     expect(() => controlTls({ ...s, ...files, tls: 'off' })).toThrow(/--tls off contradicts --tls-cert/);
     expect(() => controlTls({ ...s, ...files, tlsKey: join(s.home, 'missing.pem') })).toThrow(/--tls-key: cannot read .*missing\.pem: ENOENT/);
+    // Files that are there but are no certificate, or a key of another certificate: named, not a bare OpenSSL line.
+    writeFileSync(join(s.home, 'junk.pem'), 'not a certificate\n');
+    expect(() => controlTls({ ...s, tlsCert: join(s.home, 'junk.pem'), tlsKey: files.tlsKey })).toThrow(/^--tls-cert .*junk\.pem with --tls-key .*k\.pem: .*no start line; give a PEM certificate/);
+    writeFileSync(join(s.home, 'other-key.pem'), issueCertificate(createAuthority(), { names: ['x'] }).key);
+    expect(() => controlTls({ ...s, ...files, tlsKey: join(s.home, 'other-key.pem') })).toThrow(/--tls-key .*other-key\.pem: .*key values mismatch/);
   });
 
   it('serves the API over HTTPS with --tls on, trusted through its local CA', async () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { CertStore } from '../certs/store.ts';
 import { issueCertificate, type KeyPair } from '../certs/authority.ts';
@@ -53,7 +54,13 @@ export function controlTls(s: ControlTlsSettings): ControlTls | undefined {
   }
   if (s.tlsCert !== undefined && s.tlsKey !== undefined) {
     if (s.tls === 'off') throw new UsageError('--tls off contradicts --tls-cert/--tls-key: drop one of them');
-    return { cert: readPem(s.tlsCert, '--tls-cert'), key: readPem(s.tlsKey, '--tls-key'), source: 'files' };
+    const pair = { cert: readPem(s.tlsCert, '--tls-cert'), key: readPem(s.tlsKey, '--tls-key') };
+    try {
+      createSecureContext(pair); // what the listener will do: a bad file fails here, named
+    } catch (err) {
+      throw new UsageError(`--tls-cert ${s.tlsCert} with --tls-key ${s.tlsKey}: ${(err as Error).message}; give a PEM certificate and its own private key`);
+    }
+    return { ...pair, source: 'files' };
   }
   if (s.tls === 'off' || (s.tls === 'auto' && isLoopback(s.listen.host))) return undefined;
   const certs = new CertStore(s.home);
