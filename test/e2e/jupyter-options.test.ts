@@ -8,7 +8,7 @@ import { join, normalize } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthority, issueCertificate } from '../../certs/authority.ts';
 import { execute, jupyterApi, JUPYTER, kernelSocket, runCell, startKernel } from '../support/jupyter.ts';
-import { docker, inspect, startStack, type Stack } from '../support/stack.ts';
+import { docker, inspect, startStack, type InstanceView, type Stack } from '../support/stack.ts';
 import type WebSocket from 'ws';
 
 /*
@@ -215,11 +215,13 @@ describe('jupyter options: git, packages, init script, failures, direct access, 
     const socket = await kernelSocket(stack, busy.id, token, kernel);
     expect(await execute(socket, 'print(6 * 7)')).toBe('42\n');
     // A long cell that uses no CPU: only Jupyter's own activity says the app is in use. The socket
-    // closes, so no gateway traffic either; the cell runs on.
+    // closes, so no gateway traffic either; the cell runs on. It sleeps far longer than the test
+    // looks (the stack's teardown removes the container): a cell that ended while a loaded machine
+    // was still polling would rightly let the instance go idle.
     socket.send(JSON.stringify({
       header: { msg_id: 'long', username: 'wharf', session: 'wharf-e2e', msg_type: 'execute_request', version: '5.3', date: new Date().toISOString() },
       parent_header: {}, metadata: {}, channel: 'shell', buffers: [],
-      content: { code: 'import time\ntime.sleep(60)', silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true },
+      content: { code: 'import time\ntime.sleep(900)', silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true },
     }));
     // Close only once the kernel says it is busy with that cell: on a loaded machine a fixed
     // pause could close the socket before the request reached the kernel.
@@ -236,11 +238,14 @@ describe('jupyter options: git, packages, init script, failures, direct access, 
     socket.close();
 
     await stack.waitFor(untouched.id, 'idle', 30_000);
-    // Long past the 4 s idle window: the busy one is still active, sample after sample.
-    for (let i = 0; i < 12; i++) {
-      expect((await stack.show(busy.id)).status).toBe('active');
+    // Long past the 4 s idle window: the busy one is still active, sample after sample (through
+    // the API: a CLI process per look would stretch the 12 s on a loaded machine).
+    const until = Date.now() + 12_000;
+    while (Date.now() < until) {
+      expect(((await stack.api('GET', `/api/v1/instances/${busy.id}`)).json as InstanceView).status).toBe('active');
       await new Promise((r) => setTimeout(r, 1000));
     }
+    expect((await stack.show(busy.id)).status).toBe('active');
     expect((await stack.show(untouched.id)).status).toBe('idle');
   }, 180_000);
 });
