@@ -26,6 +26,7 @@ export const TABLES = [
   { name: 'metrics_points', key: ['instance', 'resolution', 't'] },
   { name: 'shared_keys', key: ['name'] },
   { name: 'signing_keys', key: ['kid'] },
+  { name: 'audit_log', key: ['seq'] },
 ] as const;
 
 export type TableName = (typeof TABLES)[number]['name'];
@@ -78,8 +79,12 @@ export async function copyStore(source: Sql, to: Sql, options: CopyOptions = {})
       copied[table.name] = rows;
       options.progress?.(table.name, rows);
     }
-    // PostgreSQL's identity does not move with rows inserted with their own seq: the next job must come after them.
-    if (tx.dialect === 'postgres') await tx.run("SELECT setval(pg_get_serial_sequence('jobs', 'seq'), COALESCE((SELECT MAX(seq) FROM jobs), 0) + 1, false)");
+    // PostgreSQL's identity does not move with rows inserted with their own seq: the next job or audit entry must come after them.
+    if (tx.dialect === 'postgres') {
+      for (const table of ['jobs', 'audit_log']) {
+        await tx.run(`SELECT setval(pg_get_serial_sequence('${table}', 'seq'), COALESCE((SELECT MAX(seq) FROM ${table}), 0) + 1, false)`);
+      }
+    }
     return copied;
   }));
 }

@@ -256,6 +256,27 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE instances ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 9,
+    name: 'audit log',
+    sql: `
+      -- Who did what (control/audit/audit-log.ts): appended, never changed, removed only by age
+      -- (--audit-retention). No foreign keys: an entry outlives the user or instance it names.
+      CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, -- the paging cursor, never reused
+        at INTEGER NOT NULL,
+        actor TEXT,                           -- user id; null for Wharf itself or an unknown caller
+        actor_name TEXT,                      -- as it was then ("idle limit" for Wharf's own stops)
+        action TEXT NOT NULL,
+        target TEXT,
+        instance TEXT,
+        detail TEXT NOT NULL DEFAULT '{}'     -- JSON object of plain values, never a secret
+      ) STRICT;
+      CREATE INDEX audit_log_by_time ON audit_log(at);
+      CREATE INDEX audit_log_by_instance ON audit_log(instance, seq);
+      CREATE INDEX audit_log_by_actor ON audit_log(actor_name, seq);
+    `,
+  },
 ];
 
 /** The newest version this code knows. */

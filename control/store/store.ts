@@ -463,6 +463,50 @@ export interface SigningKeyStore {
   remove(kid: string): Promise<void>;
 }
 
+/** A plain value of an audit entry's detail: never a secret (no token, password or key). */
+export type AuditValue = string | number | boolean;
+
+/** One line of the audit log: who did what to which, when (control/audit/audit-log.ts names the actions). */
+export interface AuditEntry {
+  /** The paging cursor: grows with every entry, never reused. */
+  seq: number;
+  at: number;
+  /** The user's id; null for Wharf itself (the idle limit) or a caller it does not know (a failed sign-in). */
+  actor: string | null;
+  /** The actor's name as it was then: kept after the user is removed. */
+  actorName: string | null;
+  action: string;
+  /** What it was done to: a user's name, a token's, agent's or gateway's id, an instance id. */
+  target: string | null;
+  /** The instance concerned, if any: what `wharf audit --instance` looks for. */
+  instance: string | null;
+  detail: Record<string, AuditValue>;
+}
+
+export interface AuditFilter {
+  /** From this time on (inclusive), in ms. */
+  since?: number;
+  /** Before this time (exclusive), in ms. */
+  until?: number;
+  /** Entries whose actor had this name. */
+  actorName?: string;
+  instance?: string;
+  action?: string;
+  /** Entries older than this seq: the previous page's last one. */
+  before?: number;
+  /** Most entries answered. */
+  limit: number;
+}
+
+export interface AuditStore {
+  /** Appends one entry (`at` defaults to now) and returns it. */
+  add(entry: Omit<AuditEntry, 'seq' | 'at'> & { at?: number }): Promise<AuditEntry>;
+  /** Newest first. */
+  list(filter: AuditFilter): Promise<AuditEntry[]>;
+  /** Removes the entries older than `before` (the retention); returns how many. */
+  sweep(before: number): Promise<number>;
+}
+
 /** Work that runs on one control at a time, of several on one database (idle stops, snapshot retention). */
 export interface StoreLocks {
   /**
@@ -489,6 +533,7 @@ export interface Store {
   readonly metrics: MetricsPointStore;
   readonly sharedKeys: SharedKeyStore;
   readonly signingKeys: SigningKeyStore;
+  readonly audit: AuditStore;
   /** What this control tells the others on the same database, and hears from them. */
   readonly changes: ChangeFeed;
   readonly locks: StoreLocks;

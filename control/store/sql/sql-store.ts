@@ -2,6 +2,7 @@ import type { ScryptCost } from '../passwords.ts';
 import { NO_FEED, type ChangeFeed } from '../change-feed.ts';
 import type { Clock, Store, StoreLocks } from '../store.ts';
 import { SqlAgents } from './agents.ts';
+import { SqlAudit } from './audit.ts';
 import { SqlApiTokens } from './api-tokens.ts';
 import { SqlConsole, type ConsoleLimits } from './console.ts';
 import { SqlGateways } from './gateways.ts';
@@ -49,6 +50,7 @@ export function sqlStore(sql: Sql, options: SqlStoreOptions, close: () => Promis
     metrics: new SqlMetricsPoints(sql),
     sharedKeys: new SqlSharedKeys(sql, clock),
     signingKeys: new SqlSigningKeys(sql),
+    audit: new SqlAudit(sql, clock),
     changes,
     locks,
     async close() {
