@@ -45,6 +45,8 @@ import { NO_FEED } from './store/change-feed.ts';
 import { sharedKey } from './keys/shared-key.ts';
 import { SigningKeys } from './keys/signing-keys.ts';
 import { caRoutes } from './api/ca.ts';
+import { auditRoutes } from './api/audit.ts';
+import { DEFAULT_AUDIT_RETENTION_MS } from './audit/audit-log.ts';
 import { ControlMetrics } from './metrics/control-metrics.ts';
 import { RouteLog } from './routes/route-log.ts';
 import { createRouteStreamHandler, type RouteStreamHandler } from './routes/route-stream-handler.ts';
@@ -93,6 +95,8 @@ export interface ControlParts {
   signin?: Partial<SigninThrottleOptions>;
   /** Serve HTTPS with this certificate and key (control/tls.ts); plain HTTP when left out. */
   tls?: { cert: string; key: string };
+  /** How long audit entries are kept (--audit-retention; DEFAULT_AUDIT_RETENTION_MS when left out). */
+  auditRetentionMs?: number;
 }
 
 export interface ControlApp {
@@ -106,7 +110,7 @@ export interface ControlApp {
 }
 
 const COMPACT_EVERY_MS = 60_000; // metrics history compaction
-const SWEEP_EXPIRED_EVERY_MS = 60_000; // used one-time links, sign-outs and sign-in failures past their time
+const SWEEP_EXPIRED_EVERY_MS = 60_000; // used one-time links, sign-outs, sign-in failures and audit entries past their time
 
 /** API endpoints that check credentials themselves (login takes a password; logout works signed out). */
 const SIGNIN_OPEN = new Set(['/api/v1/auth/login', '/api/v1/auth/logout']);
@@ -193,17 +197,19 @@ export function buildControlApp(parts: ControlParts): ControlApp {
   const notBefore = (sub: string) => appSessions.notBefore(sub);
   // One throttle for every password typed: the sign-in and the current one of a change.
   const passwords = new PasswordCheck({ store, clock, metrics, throttle: parts.signin });
-  // What is kept only until it expires: used one-time links, sign-outs, old sign-in failures.
+  // What is kept only until it expires: used one-time links, sign-outs, old sign-in failures, old audit entries.
   const sweep = setInterval(() => {
     const failed = (what: string) => (err: unknown) => log.error({ err }, `sweeping ${what} failed`);
     store.usedLinks.sweep(clock()).catch(failed('used one-time links'));
     store.signOuts.sweep(clock()).catch(failed('sign-outs'));
     passwords.sweep().catch(failed('sign-in failures'));
+    store.audit.sweep(clock() - (parts.auditRetentionMs ?? DEFAULT_AUDIT_RETENTION_MS)).catch(failed('audit entries past their retention'));
   }, SWEEP_EXPIRED_EVERY_MS);
   sweep.unref();
   app.addHook('onClose', async () => clearInterval(sweep));
   userRoutes(app, { store, auth, clock, sessions: appSessions, passwords });
   tokenRoutes(app, store, auth);
+  auditRoutes(app, store, auth);
   gatewayRoutes(app, store, auth, stream, clock);
   agentRoutes(app, store, auth, routes, clock, parts.agents, { console: consoleFeed, history, idle, jobs });
   consoleRoutes(app, { store, auth, feed: consoleFeed, log });
@@ -212,7 +218,7 @@ export function buildControlApp(parts: ControlParts): ControlApp {
   instanceRoutes(app, { store, auth, keys, clock, hosts, log, notBefore, console: consoleFeed, history, routes, blobs: parts.snapshots?.blobs, jobs });
   signinRoutes(app, { store, auth, keys, clock, hosts, notBefore, passwords });
   dashboardRoutes(app, { auth });
-  keyRoutes(app, keys, auth, clock);
+  keyRoutes(app, store, keys, auth, clock);
   caRoutes(app, auth, parts.caFile);
   if (parts.snapshots) snapshotRoutes(app, { store, auth, clock, ...parts.snapshots });
   snapshotRequestRoutes(app, { store, auth });
@@ -285,6 +291,7 @@ export async function startControl(settings: ControlSettings, log: Logger, optio
       idle: { windowMs: settings.idleWindowS * 1000, warningMs: settings.idleWarningS * 1000 },
       signin: { refuseAfter: settings.signinFailures, delayMs: settings.signinDelayMs },
       tls,
+      auditRetentionMs: settings.auditRetentionMs,
     });
     const sweepIntervalMs = options.sweepIntervalMs ?? 5_000;
     const sweeper = new AgentSweeper({

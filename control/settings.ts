@@ -1,4 +1,5 @@
 import { parsers, UsageError, type Setting, type Values } from '../protocol/settings.ts';
+import { DEFAULT_AUDIT_RETENTION_MS } from './audit/audit-log.ts';
 import { DEFAULT_COARSE_RETENTION_MS, DEFAULT_RAW_RETENTION_MS } from './metrics/history.ts';
 import { parseStoreLocation, type StoreLocation } from './store/location.ts';
 import { parseTlsMode, type TlsMode } from './tls.ts';
@@ -43,6 +44,7 @@ export const controlSettings = {
   keyRotationDays: opt({ flag: 'key-rotation-days', env: 'WHARF_KEY_ROTATION_DAYS', default: 30, parse: parsers.positive, help: 'days before control rotates its token signing key (retired keys stay published until their tokens expire)' }),
   metricsRawRetentionMs: opt({ flag: 'metrics-raw-retention', env: 'WHARF_METRICS_RAW_RETENTION', default: DEFAULT_RAW_RETENTION_MS, shownDefault: '24h', parse: parsers.duration, help: 'how long the metrics history keeps 10 s points (a duration: 90m, 24h, 2d), at most --metrics-retention' }),
   metricsRetentionMs: opt({ flag: 'metrics-retention', env: 'WHARF_METRICS_RETENTION', default: DEFAULT_COARSE_RETENTION_MS, shownDefault: '7d', parse: parsers.duration, help: 'how long the metrics history keeps 1 min points (a duration: 7d, 30d)' }),
+  auditRetentionMs: opt({ flag: 'audit-retention', env: 'WHARF_AUDIT_RETENTION', default: DEFAULT_AUDIT_RETENTION_MS, shownDefault: '180d', parse: parsers.duration, help: 'how long the audit log keeps its entries (a duration: 90d, 365d)' }),
   snapshotKeep: opt({ flag: 'snapshot-keep', env: 'WHARF_SNAPSHOT_KEEP', default: DEFAULT_SNAPSHOT_KEEP, parse: parsers.positive, help: 'snapshots kept per lineage (an instance and those restored from it) once their instances stopped' }),
   snapshotMaxAgeMs: opt({ flag: 'snapshot-max-age', env: 'WHARF_SNAPSHOT_MAX_AGE', default: DEFAULT_SNAPSHOT_MAX_AGE_MS, shownDefault: '30d', parse: parseMaxAge, help: 'older snapshots of stopped instances are deleted, except each lineage\'s newest (a duration, or off)' }),
   idleWindowS: opt({ flag: 'idle-window', env: 'WHARF_IDLE_WINDOW_S', default: 60, parse: parsers.positive, help: 'seconds every signal must stay under its idle threshold before an instance is idle (and a busy spell must last, to end an idle period)' }),

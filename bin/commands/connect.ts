@@ -75,7 +75,7 @@ export async function runConnect(argv: string[]): Promise<void> {
         ? `${id} is an HTTPS app, not a TCP app: wharf connect carries TCP apps only (routing.mode "tcp"); open it with \`wharf open ${id}\``
         : `${id} is not a TCP app (routing.mode "${mode ?? 'none'}"): wharf connect carries TCP apps only (routing.mode "tcp")`);
     }
-    const issued = await control.call<{ token: string; gateway: string }>('POST', `/api/v1/instances/${encodeURIComponent(id)}/token`, {});
+    const issued = await control.call<{ token: string; gateway: string }>('POST', `/api/v1/instances/${encodeURIComponent(id)}/token`, { purpose: 'connect' });
     token = issued.token;
     gateway ??= issued.gateway;
     if (!ca && !localCa) ca = await control.text('/api/v1/ca.pem').catch(() => undefined);

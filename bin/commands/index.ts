@@ -23,6 +23,7 @@ export const commands: Record<string, () => Promise<Command>> = {
   prune: load('./prune.ts', 'pruneHelp', 'runPrune'),
   users: load('./users.ts', 'usersHelp', 'runUsers'),
   tokens: load('./tokens.ts', 'tokensHelp', 'runTokens'),
+  audit: load('./audit.ts', 'auditHelp', 'runAudit'),
   gateways: load('./gateways.ts', 'gatewaysHelp', 'runGateways'),
   agents: load('./agents.ts', 'agentsHelp', 'runAgents'),
   snapshots: load('./snapshots.ts', 'snapshotsHelp', 'runSnapshots'),

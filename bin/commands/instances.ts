@@ -249,6 +249,6 @@ ${ENV_NOTE}`;
 export async function runOpen(argv: string[]): Promise<void> {
   const { positionals: given } = parseCommand(argv, {});
   const [id] = positionals(given, ['ID'], 'wharf open ID');
-  const answer = await new ControlClient().call<TokenAnswer>('POST', path(id, '/token'), {});
+  const answer = await new ControlClient().call<TokenAnswer>('POST', path(id, '/token'), { purpose: 'open' });
   console.log(answer.link);
 }

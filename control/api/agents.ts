@@ -7,6 +7,7 @@ import { parse } from '../../protocol/validate.ts';
 import { PortPinner, routeOf, type StoredEndpoint } from '../agents/endpoint-routes.ts';
 import type { JobSignal } from '../agents/job-signal.ts';
 import { AGENT_OFFLINE } from '../agents/sweeper.ts';
+import { audit } from '../audit/audit-log.ts';
 import { ControlError } from '../errors.ts';
 import type { RouteLog } from '../routes/route-log.ts';
 import type { Agent, Clock, Instance, Reporter, Store } from '../store/store.ts';
@@ -127,9 +128,10 @@ export function agentRoutes(app: FastifyInstance, store: Store, auth: ApiAuth, r
   // ---- admin side --------------------------------------------------------------------------
 
   app.post('/api/v1/agents', async (request, reply) => {
-    auth.admin(request);
+    const admin = auth.admin(request);
     const body = parse(NewAgent, request.body ?? {});
     const { agent, secret } = await store.agents.add({ name: body.name, queues: body.queues });
+    await audit(store, admin, 'agent.add', { target: agent.id, detail: { name: agent.name, queues: agent.queues.join(',') } });
     return reply.code(201).send({ ...agentView(agent), secret });
   });
 
@@ -142,13 +144,15 @@ export function agentRoutes(app: FastifyInstance, store: Store, auth: ApiAuth, r
   });
 
   app.post<{ Params: { id: string } }>('/api/v1/agents/:id/drain', async (request) => {
-    auth.admin(request);
+    const admin = auth.admin(request);
     const agent = await findAgent(store, request.params.id);
     await store.agents.setDrain(agent.id, true);
+    await audit(store, admin, 'agent.drain', { target: agent.id, detail: { name: agent.name } });
     await updateQueueNotices({ store, console: feeds.console }, agent.queues);
     // Its apps are snapshotted and stopped: the agent gets them as stop commands.
     for (const instance of await store.instances.list({ agent: agent.id, status: ['starting', 'active', 'idle'] })) {
-      await store.instances.updateStatus(instance.id, 'stopping', 'agent drain').catch(() => undefined);
+      const stopped = await store.instances.updateStatus(instance.id, 'stopping', 'agent drain').then(() => true, () => false);
+      if (stopped) await audit(store, admin, 'instance.stop', { instance: instance.id, detail: { from: instance.status, reason: 'agent drain' } });
     }
     const after = (await store.agents.get(agent.id))!;
     return agentView(after, await store.instances.list({ agent: agent.id, status: RUNNING }));
@@ -156,9 +160,10 @@ export function agentRoutes(app: FastifyInstance, store: Store, auth: ApiAuth, r
 
   // A drained agent takes jobs again once resumed (after an upgrade or a reboot of its server).
   app.post<{ Params: { id: string } }>('/api/v1/agents/:id/resume', async (request) => {
-    auth.admin(request);
+    const admin = auth.admin(request);
     const agent = await findAgent(store, request.params.id);
     await store.agents.setDrain(agent.id, false);
+    await audit(store, admin, 'agent.resume', { target: agent.id, detail: { name: agent.name } });
     await updateQueueNotices({ store, console: feeds.console }, agent.queues);
     const after = (await store.agents.get(agent.id))!;
     return agentView(after, await store.instances.list({ agent: agent.id, status: RUNNING }));

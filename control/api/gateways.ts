@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { parse } from '../../protocol/validate.ts';
 import { ROUTE_STREAM_PATH } from '../../protocol/route-stream.ts';
 import { LINK_CLAIM_PATH, LinkClaim } from '../../protocol/token.ts';
+import { audit } from '../audit/audit-log.ts';
 import { ControlError } from '../errors.ts';
 import type { RouteStreamHandler } from '../routes/route-stream-handler.ts';
 import type { Clock, Store } from '../store/store.ts';
@@ -27,9 +28,10 @@ export const NewGateway = Type.Object({
  */
 export function gatewayRoutes(app: FastifyInstance, store: Store, auth: ApiAuth, stream: RouteStreamHandler, clock: Clock): void {
   app.post('/api/v1/gateways', async (request, reply) => {
-    auth.admin(request);
+    const admin = auth.admin(request);
     const body = parse(NewGateway, request.body ?? {});
     const { gateway, key } = await store.gateways.add(body.name);
+    await audit(store, admin, 'gateway.add', { target: gateway.id, detail: { name: gateway.name } });
     return reply.code(201).send({ id: gateway.id, name: gateway.name, created: new Date(gateway.created).toISOString(), key });
   });
 

@@ -6,6 +6,7 @@ import { INSTANCE_STATUSES, isFinished, type InstanceStatus } from '../../protoc
 import { parse, ValidationError } from '../../protocol/validate.ts';
 import type { ConsoleFeed } from '../console/console-feed.ts';
 import type { JobSignal } from '../agents/job-signal.ts';
+import { audit } from '../audit/audit-log.ts';
 import { ControlError } from '../errors.ts';
 import { instanceView, type InstanceView } from '../instances/instance-view.ts';
 import { updateQueueNotices } from '../instances/queue-notice.ts';
@@ -73,6 +74,7 @@ export const InstanceShowQuery = Type.Object({ follow: Follow }, { additionalPro
 
 export const TokenRequest = Type.Object({
   lifetimeS: Type.Optional(Type.Integer({ minimum: 1, description: 'a whole number of seconds' })),
+  purpose: Type.Optional(Type.Union([Type.Literal('token'), Type.Literal('open'), Type.Literal('connect')], { description: 'what the token is for, as the audit log records it: token (default), open (a browser link) or connect (a TCP tunnel)' })),
 }, { additionalProperties: false });
 
 /** Statuses a user stop moves from, and where to. */
@@ -135,6 +137,7 @@ export function instanceRoutes(app: FastifyInstance, deps: InstanceRouteDeps): v
     const me = auth.user(request);
     const { config, spec } = await checkConfig(store, me, request.body);
     const instance = await store.instances.create({ owner: me.id, config, spec });
+    await audit(store, me, 'instance.launch', { instance: instance.id, detail: { app: instance.app, name: instance.name, project: instance.project, queue: instance.queue } });
     deps.jobs?.queued();
     // A queue no agent serves says so at once, not after the sweeper's next pass.
     const noticed = await updateQueueNotices({ store, console: deps.console, log }, [instance.queue]);
@@ -202,10 +205,13 @@ export function instanceRoutes(app: FastifyInstance, deps: InstanceRouteDeps): v
   });
 
   app.post<{ Params: { id: string } }>('/api/v1/instances/:id/stop', async (request) => {
-    const instance = await visibleInstance(store, auth.user(request), request.params.id);
+    const me = auth.user(request);
+    const instance = await visibleInstance(store, me, request.params.id);
     const to = STOP[instance.status];
     if (!to) throw new ControlError('CTL_ILLEGAL_TRANSITION', `instance "${instance.id}" is ${instance.status}: only a queued, starting, active or idle instance can be stopped`);
-    return view(await store.instances.updateStatus(instance.id, to, null));
+    const stopped = await store.instances.updateStatus(instance.id, to, null);
+    await audit(store, me, 'instance.stop', { instance: instance.id, detail: { from: instance.status } });
+    return view(stopped);
   });
 
   // Forgets a stopped or failed instance: its row, console and metrics; its snapshots unless
@@ -218,6 +224,7 @@ export function instanceRoutes(app: FastifyInstance, deps: InstanceRouteDeps): v
     const found = await store.instances.get(request.params.id, { removed: withSnapshots });
     if (!found || (found.owner !== me.id && !me.admin)) throw new ControlError('CTL_NOT_FOUND', `no instance "${request.params.id}"`);
     const { snapshots } = await store.instances.remove(found.id, { snapshots: withSnapshots });
+    await audit(store, me, 'instance.remove', { instance: found.id, detail: { snapshots: withSnapshots } });
     await deps.history?.forget(found.id);
     deps.routes?.remove(found.id);
     for (const s of snapshots) {
@@ -248,6 +255,7 @@ export function instanceRoutes(app: FastifyInstance, deps: InstanceRouteDeps): v
     const now = clock();
     const issued = await tokens.apiToken({ sub: me.id, scope: [instance.id], lifetimeS: body.lifetimeS }, now);
     const link = await tokens.browserLink({ sub: me.id, instance: instance.id }, now);
+    await audit(store, me, 'app.token', { instance: instance.id, detail: { purpose: body.purpose ?? 'token' } });
     const { links } = await view(instance);
     return {
       token: issued.token,

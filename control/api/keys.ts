@@ -1,13 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { SigningKeys } from '../keys/signing-keys.ts';
-import type { Clock } from '../store/store.ts';
+import { audit } from '../audit/audit-log.ts';
+import type { Clock, Store } from '../store/store.ts';
 import type { ApiAuth } from './auth.ts';
 
 /**
  * Signing keys (admin): list them (no secret material) and rotate now. A rotated key signs
  * at once; the retired one stays in the JWKS until every token it signed has expired.
  */
-export function keyRoutes(app: FastifyInstance, keys: SigningKeys, auth: ApiAuth, clock: Clock): void {
+export function keyRoutes(app: FastifyInstance, store: Store, keys: SigningKeys, auth: ApiAuth, clock: Clock): void {
   const view = () => ({
     current: keys.currentKid,
     keys: keys.list().map((k) => ({
@@ -25,8 +26,9 @@ export function keyRoutes(app: FastifyInstance, keys: SigningKeys, auth: ApiAuth
   });
 
   app.post('/api/v1/keys/rotate', async (request, reply) => {
-    auth.admin(request);
+    const admin = auth.admin(request);
     const kid = await keys.rotate(clock());
+    await audit(store, admin, 'keys.rotate', { target: kid });
     return reply.code(201).send({ kid, ...view() });
   });
 }

@@ -8,7 +8,8 @@ import { ConsoleSessions } from '../keys/console-sessions.ts';
 import type { ControlMetrics } from '../metrics/control-metrics.ts';
 import { appBaseUrl, GatewayTokens, type AppHosts, type NotBefore } from '../keys/gateway-tokens.ts';
 import type { SigningKeys } from '../keys/signing-keys.ts';
-import type { Clock, Store } from '../store/store.ts';
+import type { Clock, Store, User } from '../store/store.ts';
+import { audit } from '../audit/audit-log.ts';
 import type { ApiAuth } from './auth.ts';
 import { visibleInstance } from './configs.ts';
 import { DASHBOARD_CSP, DEFAULT_DIST_DIR } from './dashboard.ts';
@@ -168,8 +169,20 @@ export function signinRoutes(app: FastifyInstance, deps: SigninDeps): void {
     // Login CSRF: a browser's request from another site carries that site's Origin.
     if (request.headers.origin !== undefined) auth.checkOrigin(request);
     const body = parse(LoginRequest, request.body ?? {});
-    const user = await passwords.verify(request, reply, body.name, body.password);
-    if (!user) throw new ControlError('CTL_BAD_LOGIN');
+    // The name typed is the actor of a refusal (cut short: never more than a name's length).
+    const refused = (reason: string) => audit(store, { id: null, name: body.name.slice(0, 64) }, 'signin.failed', { detail: { method: 'password', reason } });
+    let user: User | undefined;
+    try {
+      user = await passwords.verify(request, reply, body.name, body.password);
+    } catch (err) {
+      if (err instanceof ControlError && err.code === 'CTL_TOO_MANY_SIGNINS') await refused('too many failed sign-ins');
+      throw err;
+    }
+    if (!user) {
+      await refused('wrong user name or password');
+      throw new ControlError('CTL_BAD_LOGIN');
+    }
+    await audit(store, user, 'signin', { target: user.name, detail: { method: 'password' } });
     const minted = sessions().mint(user.id);
     return reply.header('set-cookie', minted.setCookie).header('cache-control', 'no-store')
       .send({ user: { id: user.id, name: user.name, admin: user.admin }, expiresAt: new Date(minted.session.exp * 1000).toISOString() });
@@ -218,6 +231,7 @@ export function signinRoutes(app: FastifyInstance, deps: SigninDeps): void {
     if (!signedIn) return reply.redirect(`/signin?return=${encodeURIComponent(request.url)}`, 303);
     const found = await visibleInstance(store, signedIn.user, instance);
     const link = await tokens.browserLink({ sub: signedIn.user.id, instance: found.id }, clock());
+    await audit(store, signedIn.user, 'app.token', { instance: found.id, detail: { purpose: 'browser' } });
     let location = link.url;
     if (target) {
       target.searchParams.delete('wharf_token');

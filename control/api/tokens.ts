@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { parse } from '../../protocol/validate.ts';
+import { audit } from '../audit/audit-log.ts';
 import { ControlError } from '../errors.ts';
 import type { ApiToken, Store } from '../store/store.ts';
 import type { ApiAuth } from './auth.ts';
@@ -21,6 +22,7 @@ export function tokenRoutes(app: FastifyInstance, store: Store, auth: ApiAuth): 
     const me = auth.user(request);
     const body = parse(NewToken, request.body ?? {});
     const { apiToken, token } = await store.apiTokens.create(me.id, body.name);
+    await audit(store, me, 'apitoken.create', { target: apiToken.id, detail: { name: apiToken.name } });
     return reply.code(201).send({ ...tokenView(apiToken), token });
   });
 
@@ -35,6 +37,7 @@ export function tokenRoutes(app: FastifyInstance, store: Store, auth: ApiAuth): 
     // Another user's token is "not found" for a non-admin: its existence is not theirs to learn.
     if (!token || (token.user !== me.id && !me.admin)) throw new ControlError('CTL_NOT_FOUND', `no token "${request.params.id}"`);
     await store.apiTokens.revoke(token.id);
+    await audit(store, me, 'apitoken.revoke', { target: token.id, detail: { name: token.name } });
     return reply.code(204).send();
   });
 }

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { parse, ValidationError } from '../../protocol/validate.ts';
+import { audit } from '../audit/audit-log.ts';
 import { ControlError } from '../errors.ts';
 import type { AppSessions } from '../keys/app-sessions.ts';
 import type { PasswordCheck } from './password-check.ts';
@@ -62,9 +63,10 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
   });
 
   app.post('/api/v1/users', async (request, reply) => {
-    auth.admin(request);
+    const me = auth.admin(request);
     const body = parse(NewUser, request.body ?? {});
     const user = await store.users.add(body);
+    await audit(store, me, 'user.add', { target: user.name, detail: { admin: user.admin } });
     return reply.code(201).send(userView(user));
   });
 
@@ -83,6 +85,7 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
       if (!(await passwords.verify(request, reply, me.name, body.currentPassword))) throw new ControlError('CTL_WRONG_PASSWORD');
     }
     await store.users.setPassword(user.id, body.password);
+    await audit(store, me, 'user.password', { target: user.name });
     const current = own ? await auth.session(request) : undefined;
     await endSessions(user.id);
     // The browser that asked goes on with a new session: a copy of its old cookie, which may be
@@ -92,7 +95,7 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
   });
 
   app.patch<{ Params: { name: string } }>('/api/v1/users/:name', async (request) => {
-    auth.admin(request);
+    const me = auth.admin(request);
     const body = parse(UserChange, request.body ?? {});
     const user = await store.users.getByName(request.params.name);
     if (!user) throw new ControlError('CTL_NOT_FOUND', `no user "${request.params.name}"`);
@@ -101,16 +104,18 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
       await store.users.setAdmin(user.id, body.admin);
       // An admin's app cookies may be for others' instances, which a user cannot open.
       if (!body.admin) await sessions.revoke(user.id, clock());
+      await audit(store, me, 'user.admin', { target: user.name, detail: { admin: body.admin } });
     }
     return userView({ ...user, admin: body.admin });
   });
 
   app.delete<{ Params: { name: string } }>('/api/v1/users/:name', async (request, reply) => {
-    auth.admin(request);
+    const me = auth.admin(request);
     const user = await store.users.getByName(request.params.name);
     if (!user) throw new ControlError('CTL_NOT_FOUND', `no user "${request.params.name}"`);
     // The store refuses to remove the last admin (CTL_LAST_ADMIN) and revokes the API tokens.
     await store.users.remove(user.id);
+    await audit(store, me, 'user.remove', { target: user.name });
     await endSessions(user.id);
     return reply.code(204).send();
   });

@@ -96,6 +96,9 @@ describe('idle monitor (agent API and gateway stats in, status and idle clock ou
     expect(view).toMatchObject({ status: 'stopping', statusReason: IDLE_LIMIT_REASON, idleSeconds: null, idleWarning: null });
     expect(await consoleText()).toContain('idle limit reached: idle for 15 min (limit 15 min), stopping');
     expect((await agentCall('heartbeat', {})).json().stop).toEqual([instance]);
+    // The audit log says who stopped it: the idle limit, not a user.
+    const [stop] = await f.t.store.audit.list({ instance, action: 'instance.stop', limit: 5 });
+    expect(stop).toMatchObject({ actor: null, actorName: 'idle limit', target: instance, detail: { from: 'idle', idleSeconds: 900 } });
   });
 
   it('never stops a busy instance (CPU over the threshold)', async () => {

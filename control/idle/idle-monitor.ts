@@ -1,3 +1,4 @@
+import { audit, IDLE_LIMIT_ACTOR } from '../audit/audit-log.ts';
 import type { Logger } from 'pino';
 import type { ConsoleFeed } from '../console/console-feed.ts';
 import type { Clock, IdleState, Instance, Store } from '../store/store.ts';
@@ -238,6 +239,7 @@ export class IdleMonitor {
 
     if (d.stop) {
       await store.instances.updateStatus(id, 'stopping', IDLE_LIMIT_REASON);
+      await audit(store, IDLE_LIMIT_ACTOR, 'instance.stop', { instance: id, detail: { from: instance.status, idleSeconds: Math.round(d.idleMs / 1000) } });
       this.#tracked.delete(id);
       result.stopped.push(id);
       log?.info({ instance: id, idleMs: d.idleMs, quietSince: d.quietSince }, 'idle limit reached: stopping');
