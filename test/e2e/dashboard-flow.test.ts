@@ -327,6 +327,22 @@ describe('dashboard: launch, watch, open, export, import, stop and clone in a re
     expect(left.map((u) => u.name)).toEqual(['admin']);
   }, 60_000);
 
+  it('audit: lists what was just done, newest first, filters by action and links to the instance', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit' }).click();
+    await page.waitForURL(`${origin}/audit`);
+    const newest = page.locator('#audit tbody tr').first();
+    await expect.poll(() => newest.getAttribute('data-action'), { timeout: 10_000 }).toBe('user.remove');
+    expect(await newest.locator('td').nth(2).textContent()).toBe('bob');
+    await check('audit');
+    await page.getByLabel('Action', { exact: true }).fill('agent.drain');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(`${origin}/audit?action=agent.drain`);
+    await expect.poll(() => page.locator('#audit tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-action')))).toEqual(['agent.drain']);
+    await page.goto(`${origin}/audit?action=instance.launch`);
+    await page.locator(`#audit tbody tr[data-action="instance.launch"] a[href="/instances/${id}"]`).click();
+    await page.waitForURL(`${origin}/instances/${id}`);
+  }, 60_000);
+
   it('account: an API token shown once works for the CLI until revoked; a changed password signs in', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Account' }).click();
     await page.waitForURL(`${origin}/account`);

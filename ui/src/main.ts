@@ -5,6 +5,7 @@ import { matchRoute, section, type PageName } from './router.ts';
 import { accountPage } from './pages/account.ts';
 import { agentsPage } from './pages/agents.ts';
 import { appsPage } from './pages/apps.ts';
+import { auditPage } from './pages/audit.ts';
 import { instancePage } from './pages/instance.ts';
 import { instancesPage } from './pages/instances.ts';
 import { launchPage } from './pages/launch.ts';
@@ -24,6 +25,7 @@ const PAGES: Record<PageName, Page> = {
   account: accountPage,
   users: usersPage,
   agents: agentsPage,
+  audit: auditPage,
 };
 
 const NAV: { name: PageName; label: string; href: string; admin?: boolean }[] = [
@@ -31,6 +33,7 @@ const NAV: { name: PageName; label: string; href: string; admin?: boolean }[] = 
   { name: 'apps', label: 'Apps', href: '/apps' },
   { name: 'agents', label: 'Agents', href: '/agents', admin: true },
   { name: 'users', label: 'Users', href: '/users', admin: true },
+  { name: 'audit', label: 'Audit', href: '/audit', admin: true },
   { name: 'account', label: 'Account', href: '/account' },
 ];
 

@@ -7,10 +7,11 @@ describe('dashboard addresses', () => {
     expect(matchRoute('/instances/r1-abc')).toEqual({ name: 'instance', params: { id: 'r1-abc' }, admin: false });
     expect(matchRoute('/apps/')).toMatchObject({ name: 'apps' });
     expect(matchRoute('/users')).toMatchObject({ name: 'users', admin: true });
+    expect(matchRoute('/audit')).toEqual({ name: 'audit', params: {}, admin: true });
     expect(section('launch')).toBe('apps');
   });
 
   it('knows nothing else', () => {
-    for (const p of ['/instances', '/instances/', '/instances/A', '/instances/a/b', '/nope', '//apps', '/apps/x']) expect(matchRoute(p), p).toBeUndefined();
+    for (const p of ['/instances', '/instances/', '/instances/A', '/instances/a/b', '/nope', '//apps', '/apps/x', '/audit/1']) expect(matchRoute(p), p).toBeUndefined();
   });
 });

@@ -4,7 +4,7 @@
  * Pure: tested in router.test.ts.
  */
 
-export type PageName = 'instances' | 'instance' | 'apps' | 'launch' | 'account' | 'users' | 'agents';
+export type PageName = 'instances' | 'instance' | 'apps' | 'launch' | 'account' | 'users' | 'agents' | 'audit';
 
 interface RouteDef { name: PageName; pattern: RegExp; keys: string[]; admin?: boolean }
 
@@ -18,6 +18,7 @@ export const ROUTES: RouteDef[] = [
   { name: 'account', pattern: /^\/account$/, keys: [] },
   { name: 'users', pattern: /^\/users$/, keys: [], admin: true },
   { name: 'agents', pattern: /^\/agents$/, keys: [], admin: true },
+  { name: 'audit', pattern: /^\/audit$/, keys: [], admin: true },
 ];
 
 export interface Match { name: PageName; params: Record<string, string>; admin: boolean }

@@ -32,7 +32,7 @@ export function usersPage(ctx: PageContext): void {
     const self = u.id === ctx.me.id;
     const yes = await confirmAction(view, admin
       ? { title: `Make ${u.name} an admin?`, message: `${u.name} will be able to add and change users and agents, and see every instance.`, confirm: 'Make admin' }
-      : { title: `Remove admin from ${u.name}?`, message: self ? 'You will no longer be an admin: this page and the agents page close to you.' : `${u.name} will keep their instances but lose admin rights.`, confirm: 'Remove admin' });
+      : { title: `Remove admin from ${u.name}?`, message: self ? 'You will no longer be an admin: this page and the agents and audit pages close to you.' : `${u.name} will keep their instances but lose admin rights.`, confirm: 'Remove admin' });
     if (!yes) return;
     listError.textContent = '';
     try {
