@@ -18,6 +18,7 @@ export const TABLES = [
   { name: 'instances', key: ['id'] },
   { name: 'jobs', key: ['seq'] },
   { name: 'snapshots', key: ['id'] },
+  { name: 'instance_shares', key: ['instance', 'user'] },
   { name: 'console_lines', key: ['instance', 'seq'] },
   { name: 'session_revocations', key: ['user', 'instance'] },
   { name: 'used_links', key: ['jti'] },

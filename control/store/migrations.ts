@@ -277,6 +277,23 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_log_by_actor ON audit_log(actor_name, seq);
     `,
   },
+  {
+    version: 10,
+    name: 'instance shares',
+    sql: `
+      -- An instance shared by its owner (or an admin) with another user, as viewer or user
+      -- (control/access/instance-access.ts). Goes with the instance and with the user.
+      CREATE TABLE instance_shares (
+        instance TEXT NOT NULL REFERENCES instances(id) ON DELETE CASCADE,
+        user TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('viewer', 'user')),
+        created INTEGER NOT NULL,
+        by TEXT,                              -- who shared it (user id); null once that user is gone
+        PRIMARY KEY (instance, user)
+      ) STRICT;
+      CREATE INDEX instance_shares_by_user ON instance_shares(user);
+    `,
+  },
 ];
 
 /** The newest version this code knows. */

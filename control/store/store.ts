@@ -259,6 +259,8 @@ export interface InstanceFilter {
   tag?: string;
   queue?: string;
   owner?: string;
+  /** Instances this user owns or that are shared with them (a user's own list). */
+  visibleTo?: string;
   agent?: string;
   limit?: number;
 }
@@ -463,6 +465,29 @@ export interface SigningKeyStore {
   remove(kid: string): Promise<void>;
 }
 
+/** What a share lets its user do: viewer sees the instance and its dashboards, user also opens and connects to the app and clones its workspace. */
+export type ShareRole = 'viewer' | 'user';
+
+export interface Share {
+  instance: string;
+  /** The user it is shared with (id). */
+  user: string;
+  role: ShareRole;
+  created: number;
+  /** Who shared it (user id); null once that user is removed. */
+  by: string | null;
+}
+
+export interface ShareStore {
+  /** Shares the instance with the user, or changes the role of the share there is; returns it. */
+  set(instance: string, user: string, role: ShareRole, by: string): Promise<Share>;
+  get(instance: string, user: string): Promise<Share | undefined>;
+  /** The instance's shares, oldest first. */
+  list(instance: string): Promise<Share[]>;
+  /** True when there was such a share. */
+  remove(instance: string, user: string): Promise<boolean>;
+}
+
 /** A plain value of an audit entry's detail: never a secret (no token, password or key). */
 export type AuditValue = string | number | boolean;
 
@@ -534,6 +559,7 @@ export interface Store {
   readonly sharedKeys: SharedKeyStore;
   readonly signingKeys: SigningKeyStore;
   readonly audit: AuditStore;
+  readonly shares: ShareStore;
   /** What this control tells the others on the same database, and hears from them. */
   readonly changes: ChangeFeed;
   readonly locks: StoreLocks;

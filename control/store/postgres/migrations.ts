@@ -249,6 +249,21 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_log_by_actor ON audit_log(actor_name, seq);
     `,
   },
+  {
+    version: 8,
+    name: 'instance shares',
+    sql: `
+      CREATE TABLE instance_shares (
+        instance ${TEXT} NOT NULL REFERENCES instances(id) ON DELETE CASCADE,
+        "user" ${TEXT} NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('viewer', 'user')),
+        created BIGINT NOT NULL,
+        by ${TEXT},
+        PRIMARY KEY (instance, "user")
+      );
+      CREATE INDEX instance_shares_by_user ON instance_shares("user");
+    `,
+  },
 ];
 
 /** Any 64-bit number; every control takes this advisory lock while it migrates. */

@@ -175,6 +175,10 @@ function whereOf(filter: InstanceFilter, dialect: Dialect): { sql: string; param
       params.push(value);
     }
   }
+  if (filter.visibleTo !== undefined) {
+    where.push(`(owner = ? OR id IN (SELECT instance FROM instance_shares WHERE "user" = ?))`);
+    params.push(filter.visibleTo, filter.visibleTo);
+  }
   if (filter.tag !== undefined) {
     where.push(dialect === 'postgres'
       ? 'EXISTS (SELECT 1 FROM json_array_elements_text(instances.tags::json) AS tag(value) WHERE tag.value = ?)'

@@ -3,6 +3,7 @@ import { NO_FEED, type ChangeFeed } from '../change-feed.ts';
 import type { Clock, Store, StoreLocks } from '../store.ts';
 import { SqlAgents } from './agents.ts';
 import { SqlAudit } from './audit.ts';
+import { SqlShares } from './shares.ts';
 import { SqlApiTokens } from './api-tokens.ts';
 import { SqlConsole, type ConsoleLimits } from './console.ts';
 import { SqlGateways } from './gateways.ts';
@@ -51,6 +52,7 @@ export function sqlStore(sql: Sql, options: SqlStoreOptions, close: () => Promis
     sharedKeys: new SqlSharedKeys(sql, clock),
     signingKeys: new SqlSigningKeys(sql),
     audit: new SqlAudit(sql, clock),
+    shares: new SqlShares(sql, clock),
     changes,
     locks,
     async close() {
