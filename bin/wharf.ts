@@ -22,6 +22,7 @@ Commands:
   clone ID         print its config restoring from its snapshot
   token ID         print a gateway token for an instance
   open ID          print a one-time browser link
+  share ID USER    share an instance with a user (--role viewer|user, --revoke)
   logs ID [-f]     an instance's console; -f follows it live
   connect ID       carry a TCP app to a local port through the gateway's HTTPS port
   users add|passwd|admin|rm|ls users of control

@@ -46,6 +46,7 @@ import { sharedKey } from './keys/shared-key.ts';
 import { SigningKeys } from './keys/signing-keys.ts';
 import { caRoutes } from './api/ca.ts';
 import { auditRoutes } from './api/audit.ts';
+import { shareRoutes } from './api/shares.ts';
 import { DEFAULT_AUDIT_RETENTION_MS } from './audit/audit-log.ts';
 import { ControlMetrics } from './metrics/control-metrics.ts';
 import { RouteLog } from './routes/route-log.ts';
@@ -107,6 +108,8 @@ export interface ControlApp {
   consoleFeed: ConsoleFeed;
   idle: IdleMonitor;
   appSessions: AppSessions;
+  /** Every endpoint as `METHOD /path` (HEAD left out): what the authorization tests go through. */
+  endpoints: string[];
 }
 
 const COMPACT_EVERY_MS = 60_000; // metrics history compaction
@@ -172,6 +175,10 @@ export function buildControlApp(parts: ControlParts): ControlApp {
   });
 
   installErrorHandling(app, log);
+  const endpoints: string[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') endpoints.push(`${method} ${route.url}`);
+  });
   app.addHook('onRequest', async (request) => {
     if (request.url.startsWith('/api/') && request.routeOptions.url !== ROUTE_STREAM_PATH && request.routeOptions.url !== GATEWAY_STATS_PATH && request.routeOptions.url !== LINK_CLAIM_PATH && !request.url.startsWith(AGENT_PREFIX) && !SIGNIN_OPEN.has(request.routeOptions.url ?? '')) await auth.authenticate(request);
   });
@@ -210,6 +217,7 @@ export function buildControlApp(parts: ControlParts): ControlApp {
   userRoutes(app, { store, auth, clock, sessions: appSessions, passwords });
   tokenRoutes(app, store, auth);
   auditRoutes(app, store, auth);
+  shareRoutes(app, { store, auth, clock, sessions: appSessions });
   gatewayRoutes(app, store, auth, stream, clock);
   agentRoutes(app, store, auth, routes, clock, parts.agents, { console: consoleFeed, history, idle, jobs });
   consoleRoutes(app, { store, auth, feed: consoleFeed, log });
@@ -222,7 +230,7 @@ export function buildControlApp(parts: ControlParts): ControlApp {
   caRoutes(app, auth, parts.caFile);
   if (parts.snapshots) snapshotRoutes(app, { store, auth, clock, ...parts.snapshots });
   snapshotRequestRoutes(app, { store, auth });
-  return { app, stream, metrics, history, consoleFeed, idle, appSessions };
+  return { app, stream, metrics, history, consoleFeed, idle, appSessions, endpoints };
 }
 
 export interface Control extends ControlApp {

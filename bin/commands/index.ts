@@ -39,5 +39,6 @@ export const commands: Record<string, () => Promise<Command>> = {
   clone: instances('clone'),
   token: instances('token'),
   open: instances('open'),
+  share: load('./share.ts', 'shareHelp', 'runShare'),
   logs: load('./logs.ts', 'logsHelp', 'runLogs'),
 };

@@ -40,6 +40,10 @@ describe('the audit log through the API (in process)', () => {
     const instance = launched.id as string;
     secrets.push((await ok('POST', `/api/v1/instances/${instance}/token`, bob.token, {})).token);
     secrets.push((await ok('POST', `/api/v1/instances/${instance}/token`, bob.token, { purpose: 'connect' })).token);
+    await ok('POST', `/api/v1/instances/${instance}/shares`, bob.token, { user: 'root', role: 'viewer' });
+    await ok('POST', `/api/v1/instances/${instance}/shares`, bob.token, { user: 'root', role: 'viewer' }); // no change: no entry
+    await ok('POST', `/api/v1/instances/${instance}/shares`, bob.token, { user: 'root', role: 'user' });
+    await ok('DELETE', `/api/v1/instances/${instance}/shares/root`, bob.token);
     await ok('POST', `/api/v1/instances/${instance}/stop`, bob.token);
     await ok('DELETE', `/api/v1/instances/${instance}`, bob.token);
     // Users, admins, passwords, API tokens.
@@ -69,6 +73,9 @@ describe('the audit log through the API (in process)', () => {
       `bob instance.launch ${instance} ${instance} ${JSON.stringify({ app: 'container', name: launched.name, project: launched.project, queue: launched.queue })}`,
       `bob app.token ${instance} ${instance} {"purpose":"token"}`,
       `bob app.token ${instance} ${instance} {"purpose":"connect"}`,
+      `bob share.add root ${instance} {"role":"viewer"}`,
+      `bob share.add root ${instance} {"role":"user","was":"viewer"}`,
+      `bob share.remove root ${instance} {}`,
       `bob instance.stop ${instance} ${instance} {"from":"queued"}`,
       `bob instance.remove ${instance} ${instance} {"snapshots":false}`,
       'root user.add carol  {"admin":false}',

@@ -7,16 +7,6 @@ import type { Instance, Store, User } from '../store/store.ts';
 import type { ApiAuth } from './auth.ts';
 
 /**
- * An instance `user` may see: their own, or any as an admin. Another user's instance is "not
- * found" for a non-admin: its existence is not theirs to learn.
- */
-export async function visibleInstance(store: Store, user: User, id: string): Promise<Instance> {
-  const instance = await store.instances.get(id);
-  if (!instance || (instance.owner !== user.id && !user.admin)) throw new ControlError('CTL_NOT_FOUND', `no instance "${id}"`);
-  return instance;
-}
-
-/**
  * Restoring needs a source the user may see that has a snapshot; `field` names where the
  * source id came from (`workspace.restoreFrom`, or the instance being cloned).
  */

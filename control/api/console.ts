@@ -5,7 +5,7 @@ import { parse, ValidationError } from '../../protocol/validate.ts';
 import type { ConsoleFeed } from '../console/console-feed.ts';
 import type { ConsoleLine, Store } from '../store/store.ts';
 import type { ApiAuth } from './auth.ts';
-import { visibleInstance } from './configs.ts';
+import { instanceFor } from '../access/instance-access.ts';
 import { eventStreams, eventText, Follow, following } from './event-stream.ts';
 
 /*
@@ -47,7 +47,7 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleRouteDeps): voi
   const openStream = eventStreams(app, (request) => auth.stillValid(request), deps.heartbeatMs);
 
   app.get<{ Params: { id: string } }>('/api/v1/instances/:id/console', async (request, reply) => {
-    const instance = await visibleInstance(store, auth.user(request), request.params.id);
+    const instance = await instanceFor(store, auth.user(request), request.params.id, 'viewer');
     const q = parse(ConsoleQuery, request.query ?? {});
     let since = q.since === undefined ? 0 : Number(q.since);
     const limit = q.limit === undefined ? PAGE : Number(q.limit);

@@ -17,7 +17,8 @@ import type { RouteLog } from '../routes/route-log.ts';
 import type { BlobStore } from '../snapshots/blob-store.ts';
 import type { Clock, Instance, InstanceFilter, Store, User } from '../store/store.ts';
 import type { ApiAuth } from './auth.ts';
-import { checkConfig, checkRestorable, visibleInstance } from './configs.ts';
+import { checkConfig, checkRestorable } from './configs.ts';
+import { instanceFor } from '../access/instance-access.ts';
 import { eventStreams, Follow, following } from './event-stream.ts';
 
 export interface InstanceRouteDeps {
@@ -187,7 +188,9 @@ export function instanceRoutes(app: FastifyInstance, deps: InstanceRouteDeps): v
     }
     if (!me.admin) {
       if (q.owner !== undefined && q.owner !== me.name) throw new ControlError('CTL_FORBIDDEN', 'owner: only an admin sees other users\' instances');
-      filter.owner = me.id;
+      // Theirs, and those shared with them; `?owner=` their own name: only theirs.
+      if (q.owner === undefined) filter.visibleTo = me.id;
+      else filter.owner = me.id;
     } else if (q.owner !== undefined) {
       const owner = await store.users.getByName(q.owner);
       if (!owner) return undefined;
@@ -199,14 +202,14 @@ export function instanceRoutes(app: FastifyInstance, deps: InstanceRouteDeps): v
   app.get<{ Params: { id: string } }>('/api/v1/instances/:id', async (request, reply) => {
     const me = auth.user(request);
     const q = parse(InstanceShowQuery, request.query ?? {});
-    const first = await visibleInstance(store, me, request.params.id);
+    const first = await instanceFor(store, me, request.params.id, 'viewer');
     if (!following(q.follow)) return view(first);
-    return watch(request, reply, `instance ${first.id}`, 'instance', async () => view(await visibleInstance(store, me, first.id)));
+    return watch(request, reply, `instance ${first.id}`, 'instance', async () => view(await instanceFor(store, me, first.id, 'viewer')));
   });
 
   app.post<{ Params: { id: string } }>('/api/v1/instances/:id/stop', async (request) => {
     const me = auth.user(request);
-    const instance = await visibleInstance(store, me, request.params.id);
+    const instance = await instanceFor(store, me, request.params.id, 'owner');
     const to = STOP[instance.status];
     if (!to) throw new ControlError('CTL_ILLEGAL_TRANSITION', `instance "${instance.id}" is ${instance.status}: only a queued, starting, active or idle instance can be stopped`);
     const stopped = await store.instances.updateStatus(instance.id, to, null);
@@ -221,8 +224,7 @@ export function instanceRoutes(app: FastifyInstance, deps: InstanceRouteDeps): v
     const q = parse(RemoveQuery, request.query ?? {});
     const withSnapshots = q.snapshots === '1' || q.snapshots === 'true';
     // A removed instance whose snapshots were kept can be removed again, with them.
-    const found = await store.instances.get(request.params.id, { removed: withSnapshots });
-    if (!found || (found.owner !== me.id && !me.admin)) throw new ControlError('CTL_NOT_FOUND', `no instance "${request.params.id}"`);
+    const found = await instanceFor(store, me, request.params.id, 'owner', { removed: withSnapshots });
     const { snapshots } = await store.instances.remove(found.id, { snapshots: withSnapshots });
     await audit(store, me, 'instance.remove', { instance: found.id, detail: { snapshots: withSnapshots } });
     await deps.history?.forget(found.id);
@@ -236,21 +238,20 @@ export function instanceRoutes(app: FastifyInstance, deps: InstanceRouteDeps): v
   });
 
   app.get<{ Params: { id: string } }>('/api/v1/instances/:id/config', async (request) => {
-    return (await visibleInstance(store, auth.user(request), request.params.id)).config;
+    return (await instanceFor(store, auth.user(request), request.params.id, 'user')).config;
   });
 
   app.post<{ Params: { id: string } }>('/api/v1/instances/:id/clone', async (request) => {
     const me: User = auth.user(request);
     // A removed instance whose snapshots are kept is cloned as before: its config is kept with them.
-    const instance = await store.instances.get(request.params.id, { removed: true });
-    if (!instance || (instance.owner !== me.id && !me.admin)) throw new ControlError('CTL_NOT_FOUND', `no instance "${request.params.id}"`);
+    const instance = await instanceFor(store, me, request.params.id, 'owner', { removed: true });
     await checkRestorable(store, me, instance.id, 'workspace.restoreFrom');
     return cloneAppConfig(instance.config, instance.id);
   });
 
   app.post<{ Params: { id: string } }>('/api/v1/instances/:id/token', async (request) => {
     const me = auth.user(request);
-    const instance = await visibleInstance(store, me, request.params.id);
+    const instance = await instanceFor(store, me, request.params.id, 'user');
     const body = parse(TokenRequest, request.body ?? {});
     const now = clock();
     const issued = await tokens.apiToken({ sub: me.id, scope: [instance.id], lifetimeS: body.lifetimeS }, now);

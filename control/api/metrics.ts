@@ -8,7 +8,7 @@ import type { IdleMonitor } from '../idle/idle-monitor.ts';
 import type { RouteLog } from '../routes/route-log.ts';
 import type { Clock, Store } from '../store/store.ts';
 import { bearer, type ApiAuth } from './auth.ts';
-import { visibleInstance } from './configs.ts';
+import { instanceFor } from '../access/instance-access.ts';
 
 /*
  * Metrics history endpoints (issue 4, "Metrics history"); agents' samples are in agents.ts.
@@ -80,7 +80,7 @@ export function metricsRoutes(app: FastifyInstance, deps: MetricsRouteDeps): voi
   });
 
   app.get<{ Params: { id: string } }>('/api/v1/instances/:id/metrics', async (request) => {
-    const instance = await visibleInstance(store, auth.user(request), request.params.id);
+    const instance = await instanceFor(store, auth.user(request), request.params.id, 'viewer');
     const q = parse(MetricsQuery, request.query ?? {});
     const from = time('from', q.from);
     const to = time('to', q.to);

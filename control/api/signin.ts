@@ -11,7 +11,7 @@ import type { SigningKeys } from '../keys/signing-keys.ts';
 import type { Clock, Store, User } from '../store/store.ts';
 import { audit } from '../audit/audit-log.ts';
 import type { ApiAuth } from './auth.ts';
-import { visibleInstance } from './configs.ts';
+import { instanceFor } from '../access/instance-access.ts';
 import { DASHBOARD_CSP, DEFAULT_DIST_DIR } from './dashboard.ts';
 import { PasswordCheck } from './password-check.ts';
 import type { SigninThrottleOptions } from './signin-throttle.ts';
@@ -229,7 +229,7 @@ export function signinRoutes(app: FastifyInstance, deps: SigninDeps): void {
     const signedIn = await auth.session(request);
     reply.header('cache-control', 'no-store');
     if (!signedIn) return reply.redirect(`/signin?return=${encodeURIComponent(request.url)}`, 303);
-    const found = await visibleInstance(store, signedIn.user, instance);
+    const found = await instanceFor(store, signedIn.user, instance, 'user');
     const link = await tokens.browserLink({ sub: signedIn.user.id, instance: found.id }, clock());
     await audit(store, signedIn.user, 'app.token', { instance: found.id, detail: { purpose: 'browser' } });
     let location = link.url;

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { ControlError } from '../errors.ts';
 import type { Store } from '../store/store.ts';
 import type { ApiAuth } from './auth.ts';
-import { visibleInstance } from './configs.ts';
+import { instanceFor } from '../access/instance-access.ts';
 
 /*
  * On-demand snapshots (`wharf snapshot ID`, issue 6 "Workspaces").
@@ -35,7 +35,7 @@ export function takeSnapshotRequests(store: Store, held: string[]): string[] {
 export function snapshotRequestRoutes(app: FastifyInstance, deps: { store: Store; auth: ApiAuth }): void {
   const { store, auth } = deps;
   app.post<{ Params: { id: string } }>('/api/v1/instances/:id/snapshot', async (request, reply) => {
-    const instance = await visibleInstance(store, auth.user(request), request.params.id);
+    const instance = await instanceFor(store, auth.user(request), request.params.id, 'owner');
     if (!['starting', 'active', 'idle'].includes(instance.status)) {
       throw new ControlError('CTL_INVALID', `instance ${instance.id} is ${instance.status}: only a running instance can be snapshotted (a stopped one was snapshotted when it stopped)`);
     }

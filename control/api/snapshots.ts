@@ -5,7 +5,7 @@ import type { BlobStore } from '../snapshots/blob-store.ts';
 import type { Agent, Clock, Snapshot, Store, User } from '../store/store.ts';
 import { AGENT_PREFIX } from './agents.ts';
 import type { ApiAuth } from './auth.ts';
-import { visibleInstance } from './configs.ts';
+import { instanceFor } from '../access/instance-access.ts';
 
 /*
  * Snapshots (issue 4 "Snapshots", issue 6 "Workspaces").
@@ -135,7 +135,7 @@ export function snapshotRoutes(app: FastifyInstance, deps: SnapshotApiDeps): voi
   app.get<{ Querystring: { instance?: string } }>('/api/v1/snapshots', async (request) => {
     const me = auth.user(request);
     const instance = request.query.instance;
-    if (instance) await visibleInstance(store, me, instance);
+    if (instance) await instanceFor(store, me, instance, 'viewer');
     const list = await store.snapshots.list({ instance: instance || undefined, owner: me.admin ? undefined : me.id });
     return { snapshots: list.map(snapshotView) };
   });

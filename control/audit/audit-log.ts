@@ -17,6 +17,8 @@ export const AUDIT_ACTIONS = {
   'instance.stop': 'stopped an instance (the actor "idle limit" when its idle limit stopped it)',
   'instance.remove': 'removed a stopped instance (detail.snapshots: removed with its snapshots)',
   'app.token': 'was issued access to an instance\'s app: detail.purpose browser (a one-time link from the dashboard or a gateway\'s sign-in), token (`wharf token`, a gateway token and a link), open (`wharf open`) or connect (a `wharf connect` tunnel)',
+  'share.add': 'shared an instance with a user (target), or changed the role (detail.role, detail.was)',
+  'share.remove': 'revoked an instance\'s share with a user (target); their live connections to it close',
   'user.add': 'added a user (detail.admin)',
   'user.remove': 'removed a user',
   'user.admin': 'made a user an admin or no longer one (detail.admin)',

@@ -62,6 +62,8 @@ describe('wharf audit', () => {
     instance = (JSON.parse(await wharf(['launch', '-f', file, '--json'])) as { id: string }).id;
     secrets.push((await wharf(['token', instance])).trim());
     secrets.push((await wharf(['open', instance])).trim());
+    await wharf(['share', instance, 'bob', '--role', 'viewer']);
+    await wharf(['share', instance, 'bob', '--revoke']);
     await wharf(['stop', instance]);
     await wharf(['rm', instance]);
   }, 120_000);
@@ -91,7 +93,8 @@ describe('wharf audit', () => {
     expect(about('agent.drain')).toEqual(about('agent.resume'));
     expect(about('gateway.add')).toHaveLength(1);
     expect(all.filter((e) => e.instance === instance).map((e) => `${e.action}${e.detail.purpose ? `:${e.detail.purpose}` : ''}`))
-      .toEqual(['instance.remove', 'instance.stop', 'app.token:open', 'app.token:token', 'instance.launch']);
+      .toEqual(['instance.remove', 'instance.stop', 'share.remove', 'share.add', 'app.token:open', 'app.token:token', 'instance.launch']);
+    expect(about('share.add')).toEqual(['admin bob']);
     const text = JSON.stringify(all) + await wharf(['audit', '--limit', '1000']);
     for (const secret of secrets) expect(text, 'a secret in the audit log').not.toContain(secret);
   });

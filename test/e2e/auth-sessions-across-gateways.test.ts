@@ -1,11 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { echoOnce, openAppSocket } from '../support/app-websocket.ts';
+import { callControl } from '../support/control-api.ts';
 import { startControlProcess } from '../support/control-process.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { plainGet, request, type Reply } from '../support/https-client.ts';
@@ -40,14 +41,7 @@ describe('app sessions shared by the gateways of one control', () => {
   const env = () => ({ ...process.env, WHARF_HOME: home, WHARF_URL: '', WHARF_TOKEN: '' });
   const host = () => `${id}.apps.localhost`;
 
-  const api = async (method: string, path: string, body?: unknown, auth = `Bearer ${adminToken}`, headers: Record<string, string> = {}) => {
-    const res = await fetch(`${url}${path}`, {
-      method, headers: { ...(auth ? { authorization: auth } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : undefined };
-  };
+  const api = (method: string, path: string, body?: unknown, auth = `Bearer ${adminToken}`, headers: Record<string, string> = {}) => callControl(url, method, path, body, auth, headers);
   /** A fresh one-time link token of alice's for her instance. */
   const link = async (): Promise<string> => {
     const res = await api('POST', `/api/v1/instances/${id}/token`, {}, `Bearer ${aliceToken}`);
@@ -71,18 +65,8 @@ describe('app sessions shared by the gateways of one control', () => {
     expect(reply.headers['x-upstream']).toBeUndefined();
   };
   /** Opens a WebSocket to alice's app through `gw` with `cookie`; resolves once open. */
-  const openSocket = (gw: GatewayProcess, cookie: string): Promise<WebSocket> => new Promise((resolve, reject) => {
-    const ws = new WebSocket(`wss://127.0.0.1:${gw.httpsPort}/ws`, { headers: { host: host(), cookie }, servername: host(), ca: gw.ca, handshakeTimeout: 5_000 } as WebSocket.ClientOptions);
-    sockets.push(ws);
-    ws.once('open', () => resolve(ws));
-    ws.once('unexpected-response', (_req, res: IncomingMessage) => reject(new Error(`WebSocket refused: ${res.statusCode} ${res.headers['x-wharf-error']}`)));
-    ws.once('error', reject);
-  });
-  const echo = (ws: WebSocket, text: string): Promise<string> => new Promise((resolve, reject) => {
-    ws.once('message', (data) => resolve(data.toString()));
-    ws.once('error', reject);
-    ws.send(text);
-  });
+  const openSocket = (gw: GatewayProcess, cookie: string) => openAppSocket(gw, host(), cookie, sockets);
+  const echo = echoOnce;
   const closedSoon = (ws: WebSocket) => until('the WebSocket is closed by the gateway', () => ws.readyState === WebSocket.CLOSED, 5_000);
   /** A keep-alive HTTPS connection to alice's app through `gw` that has served one request with `cookie`. */
   const keepAlive = async (gw: GatewayProcess, cookie: string): Promise<{ closed: () => boolean }> => {

@@ -1,0 +1,141 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { echoOnce, openAppSocket } from '../support/app-websocket.ts';
+import { callControl } from '../support/control-api.ts';
+import { startControlProcess } from '../support/control-process.ts';
+import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { request, type Reply } from '../support/https-client.ts';
+import { envLines, runWharf, until, type Running } from '../support/tcp.ts';
+import { startUpstream, type Upstream } from '../support/upstream.ts';
+
+/*
+ * Sharing one instance (issue 18) with real processes: a `wharf control`, a `wharf gateway`, the
+ * real CLI, and an app endpoint reported by this test acting as the agent. alice owns the
+ * instance; she shares it with bob (`wharf share`), first as viewer (he sees it, cannot open it),
+ * then as user (he opens it through the gateway and holds a WebSocket); carol, with no share,
+ * cannot even see it. Revoking the share closes bob's WebSocket and refuses his cookie.
+ */
+describe('sharing an instance', () => {
+  let home: string;
+  let control: Running | undefined;
+  let gw: GatewayProcess | undefined;
+  let upstream: Upstream;
+  let url: string;
+  let adminToken: string;
+  const tokens: Record<string, string> = {};
+  let id: string;
+  const sockets: WebSocket[] = [];
+  const env = (token = '') => ({ ...process.env, WHARF_HOME: home, WHARF_URL: token ? url : '', WHARF_TOKEN: token });
+  const host = () => `${id}.apps.localhost`;
+
+  const api = (method: string, path: string, body?: unknown, auth = `Bearer ${adminToken}`, headers: Record<string, string> = {}) => callControl(url, method, path, body, auth, headers);
+  /** A user with an API token of their own (signed in once to make it). */
+  const addUser = async (name: string, origin: string) => {
+    expect((await api('POST', '/api/v1/users', { name, password: `${name}-password-1` })).status).toBe(201);
+    const login = await api('POST', '/api/v1/auth/login', { name, password: `${name}-password-1` }, '');
+    const cookie = login.headers.get('set-cookie')!.split(';')[0];
+    const created = await api('POST', '/api/v1/tokens', { name: 'e2e' }, '', { cookie, origin });
+    expect(created.status, JSON.stringify(created.json)).toBe(201);
+    tokens[name] = created.json.token as string;
+  };
+  const as = (name: string) => `Bearer ${tokens[name]}`;
+  const get = (path: string, headers: Record<string, string> = {}): Promise<Reply> =>
+    request(gw!.httpsPort, { host: host(), path, ca: gw!.ca, headers: { accept: 'application/json', ...headers } });
+  /** bob's one-time link for the instance, exchanged at the gateway for an app cookie. */
+  const cookieOf = async (name: string): Promise<string> => {
+    const issued = await api('POST', `/api/v1/instances/${id}/token`, {}, as(name));
+    expect(issued.status, JSON.stringify(issued.json)).toBe(200);
+    const reply = await get(`/?wharf_token=${new URL(issued.json.link as string).searchParams.get('wharf_token')}`);
+    expect(reply.status, reply.body).toBe(303);
+    return [reply.headers['set-cookie'] ?? []].flat().find((c) => c.startsWith('__Host-wharf_session='))!.split(';')[0];
+  };
+  const openSocket = (cookie: string) => openAppSocket(gw!, host(), cookie, sockets);
+  const echo = echoOnce;
+  const share = async (...args: string[]) => {
+    const out = await runWharf(['share', id, ...args], env(tokens.alice));
+    expect(out.code, out.stderr).toBe(0);
+    return out.stdout;
+  };
+
+  beforeAll(async () => {
+    home = mkdtempSync(join(tmpdir(), 'wharf-sharing-e2e-'));
+    upstream = await startUpstream();
+    control = await startControlProcess(env(), ['--public-url', 'https://localhost:8443/']);
+    url = (JSON.parse(readFileSync(join(home, 'run', 'control.json'), 'utf8')) as { url: string }).url;
+    adminToken = readFileSync(join(home, 'admin.token'), 'utf8').trim();
+    const added = await runWharf(['gateways', 'add', 'g1'], env());
+    expect(added.code, added.stderr).toBe(0);
+    gw = await startGateway({ env: envLines(added.stdout) });
+    for (const name of ['alice', 'bob', 'carol']) await addUser(name, 'https://localhost:8443');
+
+    // alice's instance, served by this test acting as an agent.
+    const agent = envLines((await runWharf(['agents', 'add', 'a1', '--queues', 'e2e-sharing'], env())).stdout);
+    const agentAuth = `Bearer ${agent.WHARF_AGENT_KEY}:${agent.WHARF_AGENT_SECRET}`;
+    const launched = await api('POST', '/api/v1/instances', { app: 'container', image: 'wharf/busybox:local', queue: 'e2e-sharing', routing: { mode: 'https', port: 8080 } }, as('alice'));
+    expect(launched.status, JSON.stringify(launched.json)).toBe(201);
+    id = launched.json.id as string;
+    expect((await api('POST', '/api/v1/agent/heartbeat', {}, agentAuth)).status).toBe(200);
+    expect((await api('POST', '/api/v1/agent/lease?wait=2000', undefined, agentAuth)).json).toMatchObject({ instance: id });
+    expect((await api('POST', `/api/v1/agent/instances/${id}/endpoint`, { host: '127.0.0.1', port: upstream.port }, agentAuth)).status).toBe(200);
+    const bearer = (await api('POST', `/api/v1/instances/${id}/token`, {}, as('alice'))).json.token as string;
+    await until('the gateway serves alice\'s app', async () => (await get('/', { authorization: `Bearer ${bearer}` })).status === 200, 10_000);
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const ws of sockets) ws.terminate();
+    await gw?.stop();
+    await control?.stop();
+    await upstream?.close();
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  it('keeps an unshared instance from everyone but its owner and admins', async () => {
+    for (const name of ['bob', 'carol']) {
+      expect((await api('GET', `/api/v1/instances/${id}`, undefined, as(name))).status, name).toBe(404);
+      expect((await api('POST', `/api/v1/instances/${id}/token`, {}, as(name))).status, name).toBe(404);
+      const connect = await runWharf(['connect', id], env(tokens[name]));
+      expect(connect.code, name).not.toBe(0);
+      expect(connect.stderr, name).toContain('CTL_NOT_FOUND');
+    }
+    expect((await api('GET', `/api/v1/instances/${id}`)).status).toBe(200);
+  });
+
+  it('as viewer, bob sees the instance and its console, but gets no token or link', async () => {
+    expect(await share('bob', '--role', 'viewer')).toContain(`shared with bob as viewer`);
+    const listed = await runWharf(['ls', '--json'], env(tokens.bob));
+    expect((JSON.parse(listed.stdout) as { id: string }[]).map((i) => i.id)).toEqual([id]);
+    expect((await api('GET', `/api/v1/instances/${id}/console`, undefined, as('bob'))).status).toBe(200);
+    const token = await api('POST', `/api/v1/instances/${id}/token`, {}, as('bob'));
+    expect(token.status).toBe(403);
+    expect(token.json.error.message).toContain('shared with you as viewer');
+    // Nor may he share it on, or stop it.
+    expect((await api('POST', `/api/v1/instances/${id}/shares`, { user: 'carol' }, as('bob'))).status).toBe(403);
+    expect((await api('POST', `/api/v1/instances/${id}/stop`, undefined, as('bob'))).status).toBe(403);
+    expect((await api('GET', `/api/v1/instances/${id}`, undefined, as('carol'))).status).toBe(404);
+  });
+
+  it('as user, bob opens the app through the gateway; revoking the share closes his WebSocket and refuses his cookie', async () => {
+    expect(await share('bob')).toContain('shared with bob as user');
+    const listed = JSON.parse(await share('--json')) as { user: string; role: string; by: string }[];
+    expect(listed).toMatchObject([{ user: 'bob', role: 'user', by: 'alice' }]);
+    const cookie = await cookieOf('bob');
+    expect((await get('/', { cookie })).status).toBe(200);
+    const ws = await openSocket(cookie);
+    expect(await echo(ws, 'hello from bob')).toBe('hello from bob');
+
+    expect(await share('bob', '--revoke')).toContain('no longer shared with bob');
+    await until('the gateway closes bob\'s WebSocket', () => ws.readyState === WebSocket.CLOSED, 5_000);
+    const refused = await get('/', { cookie });
+    expect(refused.status, refused.body).toBe(401);
+    expect(refused.headers['x-wharf-error']).toBe('GW_AUTH_EXPIRED');
+    expect((await api('GET', `/api/v1/instances/${id}`, undefined, as('bob'))).status).toBe(404);
+    // alice's own sessions are untouched.
+    expect((await get('/', { cookie: await cookieOf('alice') })).status).toBe(200);
+    const again = await runWharf(['share', id, 'bob', '--revoke'], env(tokens.alice));
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toContain('is not shared with "bob"');
+  });
+});
