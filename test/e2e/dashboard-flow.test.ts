@@ -343,6 +343,27 @@ describe('dashboard: launch, watch, open, export, import, stop and clone in a re
     await page.waitForURL(`${origin}/instances/${id}`);
   }, 60_000);
 
+  it('sharing: shares the instance with a user from its page, makes them a viewer, and revokes', async () => {
+    const added = await runWharf(['users', 'add', 'carol'], env(), 'carol-password-1\n');
+    expect(added.code, added.stderr).toBe(0);
+    await page.goto(`${origin}/instances/${id}`);
+    await page.locator('#shares').waitFor();
+    await page.locator('#share-user').fill('carol');
+    await page.locator('#share-form').getByRole('button', { name: 'Share' }).click();
+    const row = page.locator('#shares-list tr[data-user="carol"]');
+    await row.waitFor();
+    const shares = async () => JSON.parse((await runWharf(['share', id, '--json'], env())).stdout) as { user: string; role: string; by: string }[];
+    expect(await shares()).toMatchObject([{ user: 'carol', role: 'user', by: 'admin' }]);
+    await check('sharing');
+    await page.getByLabel('Role of carol').selectOption('viewer');
+    await page.getByRole('dialog').getByRole('button', { name: 'Make viewer' }).click();
+    await expect.poll(async () => (await shares())[0]?.role, { timeout: 10_000 }).toBe('viewer');
+    await page.getByRole('button', { name: 'Revoke share: carol' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Revoke share' }).click();
+    await row.waitFor({ state: 'detached' });
+    expect(await shares()).toEqual([]);
+  }, 60_000);
+
   it('account: an API token shown once works for the CLI until revoked; a changed password signs in', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Account' }).click();
     await page.waitForURL(`${origin}/account`);

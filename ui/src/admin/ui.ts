@@ -9,7 +9,7 @@ import { MIN_PASSWORD, passwordProblem } from './format.ts';
  */
 
 /** A visible <label> tied to its control; `hint` is read after the label (aria-describedby). */
-export function field(label: string, control: HTMLInputElement, hint?: string): HTMLDivElement {
+export function field(label: string, control: HTMLInputElement | HTMLSelectElement, hint?: string): HTMLDivElement {
   const hintId = hint ? `${control.id}-hint` : undefined;
   if (hintId) control.setAttribute('aria-describedby', hintId);
   const isCheck = control.type === 'checkbox';

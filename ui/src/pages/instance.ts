@@ -10,12 +10,14 @@ import { atBottom, clock, consoleEvent, lineLook, MAX_LINES, overflow, type Cons
 import { canStop, cloneHref, connectCommand, exportFileName, exportText, noAddressWords, openLabel, openState } from '../instance/links.ts';
 import type { MetricsAnswer } from '../instance/metrics.ts';
 import { metricsPath, rangeOf, RANGES, refreshWords } from '../instance/metrics-range.ts';
+import { sharePanel } from '../instance/share-panel.ts';
 import { appWords, countdown, idleLimitWords, idleWords, isInstanceView, isLive, secondsLeft, type InstanceView } from '../instance/view.ts';
 import { statusBadge } from '../status-badge.ts';
 
 /*
  * One instance (`/instances/:id`): its status, idle clock and idle-stop warning, links, charts
- * of its traffic and resources, its console, and the actions Stop, Clone and Export.
+ * of its traffic and resources, its console, the actions Stop, Clone and Export, and for its
+ * owner or an admin, its sharing with other users (instance/share-panel.ts).
  *
  * The view is loaded once, then follows `GET /api/v1/instances/:id?follow=1` (event
  * `instance`; EventSource reconnects by itself after a break). Metrics are polled over the
@@ -123,6 +125,12 @@ export function instancePage(ctx: PageContext): () => void {
     h('p', { class: 'hint' }, 'Agent events and the app\u2019s output, live; times in UTC. Scroll up to pause following.'),
     consoleEmpty, log);
 
+  // ---- Sharing (the owner's or an admin's; shown once the view names the owner) ----------
+  const shares = sharePanel({
+    id, me: ctx.me, host: root, alive: () => !stopped,
+    label: () => (current?.name ? `${current.name} (${id})` : id),
+  });
+
   // ---- Stop confirmation --------------------------------------------------------------
   const confirmStop = h('button', { type: 'button', id: 'stop-confirm', class: 'danger' }, 'Stop instance');
   const cancelStop = h('button', { type: 'button', id: 'stop-cancel', autofocus: true }, 'Cancel');
@@ -133,7 +141,7 @@ export function instancePage(ctx: PageContext): () => void {
 
   root.replaceChildren(
     h('section', { class: 'inst-head', 'aria-label': 'Summary' }, statusLine, warningBox, h('div', {}, actions, openNote), facts),
-    linksSection, metricsSection, consoleSection, dialog);
+    linksSection, metricsSection, consoleSection, shares.element, dialog);
 
   // ---- Rendering the view -------------------------------------------------------------
   let current: InstanceView | null = null;
@@ -257,6 +265,7 @@ export function instancePage(ctx: PageContext): () => void {
         : h('span', { class: 'none' }, 'a new workspace'));
     }
     renderLinks(v);
+    shares.show(v.owner);
     tick();
   };
 
