@@ -66,6 +66,23 @@ describe('instance console (JSON, ownership, live follow over a real socket)', (
     return { ...f, events: f.events as unknown as { id: string; data: { seq: number; text: string } }[] };
   };
 
+  it('ends a follower\'s stream once the instance is no longer shared with them', async () => {
+    await control.app.listen({ host: '127.0.0.1', port: 0 });
+    const port = (control.app.server.address() as AddressInfo).port;
+    const bob = (await t.store.users.getByName('bob'))!;
+    await t.store.shares.set(instance, bob.id, 'viewer', ownerId);
+    await append('shared line');
+    const followed = await follow(port, '?follow=1', { authorization: `Bearer ${userToken}` });
+    expect(followed.res.statusCode).toBe(200);
+    await followed.waitFor(1);
+    expect(followed.events[0].data.text).toBe('shared line');
+    const ended = new Promise((r) => followed.res.once('end', r));
+    expect((await f.call('DELETE', `/api/v1/instances/${instance}/shares/bob`, adminToken)).statusCode).toBe(204);
+    await ended; // within the credential check's 2 s
+    await append('after the revocation');
+    expect(followed.events.map((e) => e.data.text)).toEqual(['shared line']);
+  });
+
   it('follows live as server-sent events and resumes from Last-Event-ID', async () => {
     await control.app.listen({ host: '127.0.0.1', port: 0 });
     const port = (control.app.server.address() as AddressInfo).port;

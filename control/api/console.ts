@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { parse, ValidationError } from '../../protocol/validate.ts';
 import type { ConsoleFeed } from '../console/console-feed.ts';
@@ -44,7 +44,10 @@ export interface ConsoleRouteDeps {
 
 export function consoleRoutes(app: FastifyInstance, deps: ConsoleRouteDeps): void {
   const { store, auth, feed, log } = deps;
-  const openStream = eventStreams(app, (request) => auth.stillValid(request), deps.heartbeatMs);
+  // A follower's stream ends with its credentials, and once the instance is no longer theirs to
+  // see (a share revoked): the same check as the request's, every few seconds.
+  const stillSees = (request: FastifyRequest) => instanceFor(store, auth.user(request), (request.params as { id: string }).id, 'viewer').then(() => true, () => false);
+  const openStream = eventStreams(app, async (request) => (await auth.stillValid(request)) && (await stillSees(request)), deps.heartbeatMs);
 
   app.get<{ Params: { id: string } }>('/api/v1/instances/:id/console', async (request, reply) => {
     const instance = await instanceFor(store, auth.user(request), request.params.id, 'viewer');
