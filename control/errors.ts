@@ -19,6 +19,7 @@ export const controlErrors = {
   CTL_NOT_FOUND: { status: 404, message: 'No such object. Check the id, or list what exists.' },
   CTL_LAST_ADMIN: { status: 409, message: 'Wharf keeps at least one admin. Make another user an admin first (`wharf users admin NAME`).' },
   CTL_USER_EXISTS: { status: 409, message: 'A user with this name exists already. Pick another name, or change that user\'s password.' },
+  CTL_PROJECT_EXISTS: { status: 409, message: 'A project with this name exists already. Pick another name, or add members to that one.' },
   CTL_INVALID: { status: 400, message: 'The request is not valid. The message names what to fix.' },
   CTL_UNAUTHENTICATED: { status: 401, message: 'Send `Authorization: Bearer <api token>`. The CLI reads WHARF_TOKEN, else WHARF_HOME/admin.token; create a token with `wharf tokens create NAME`.' },
   CTL_FORBIDDEN: { status: 403, message: 'Only an admin may do this. Ask an admin, or use an admin\'s token.' },

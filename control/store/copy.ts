@@ -15,6 +15,8 @@ export const TABLES = [
   { name: 'api_tokens', key: ['id'] },
   { name: 'agents', key: ['id'] },
   { name: 'gateways', key: ['id'] },
+  { name: 'projects', key: ['name'] },
+  { name: 'project_members', key: ['project', 'user'] },
   { name: 'instances', key: ['id'] },
   { name: 'jobs', key: ['seq'] },
   { name: 'snapshots', key: ['id'] },

@@ -294,6 +294,30 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX instance_shares_by_user ON instance_shares(user);
     `,
   },
+  {
+    version: 11,
+    name: 'projects and their members',
+    sql: `
+      -- Projects users launch into and their members (control/access/projects.ts). The built-in
+      -- ones ("Interactive Session", "Apps") are not rows: anyone launches there, nobody is a member.
+      CREATE TABLE projects (
+        name TEXT PRIMARY KEY,
+        created INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE project_members (
+        project TEXT NOT NULL REFERENCES projects(name) ON DELETE CASCADE,
+        user TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('viewer', 'user', 'owner')),
+        added INTEGER NOT NULL,
+        by TEXT,                              -- who added them (user id)
+        PRIMARY KEY (project, user)
+      ) STRICT;
+      CREATE INDEX project_members_by_user ON project_members(user);
+      -- The projects instances named before projects existed, so that they stay launchable (by admins).
+      INSERT INTO projects (name, created)
+        SELECT project, MIN(created) FROM instances WHERE project NOT IN ('Interactive Session', 'Apps') GROUP BY project;
+    `,
+  },
 ];
 
 /** The newest version this code knows. */

@@ -259,7 +259,7 @@ export interface InstanceFilter {
   tag?: string;
   queue?: string;
   owner?: string;
-  /** Instances this user owns or that are shared with them (a user's own list). */
+  /** Instances this user owns, that are shared with them, or in a project they are a member of (a user's own list). */
   visibleTo?: string;
   agent?: string;
   limit?: number;
@@ -488,6 +488,41 @@ export interface ShareStore {
   remove(instance: string, user: string): Promise<boolean>;
 }
 
+/** A member's role in a project: viewer sees its instances, user also launches into it and opens its apps, owner also manages its members. */
+export type ProjectRole = 'viewer' | 'user' | 'owner';
+
+export interface Project {
+  name: string;
+  created: number;
+}
+
+export interface ProjectMember {
+  project: string;
+  /** The member (user id). */
+  user: string;
+  role: ProjectRole;
+  added: number;
+  /** Who added them (user id); null once that user is removed. */
+  by: string | null;
+}
+
+export interface ProjectStore {
+  /** A new project; CTL_CONFLICT when one has that name. */
+  add(name: string): Promise<Project>;
+  get(name: string): Promise<Project | undefined>;
+  /** By name. */
+  list(): Promise<Project[]>;
+  /** Adds a member, or changes the role of one; returns them. */
+  setMember(project: string, user: string, role: ProjectRole, by: string): Promise<ProjectMember>;
+  getMember(project: string, user: string): Promise<ProjectMember | undefined>;
+  /** The project's members, oldest first. */
+  members(project: string): Promise<ProjectMember[]>;
+  /** The user's memberships, by project. */
+  memberships(user: string): Promise<ProjectMember[]>;
+  /** True when they were a member. */
+  removeMember(project: string, user: string): Promise<boolean>;
+}
+
 /** A plain value of an audit entry's detail: never a secret (no token, password or key). */
 export type AuditValue = string | number | boolean;
 
@@ -560,6 +595,7 @@ export interface Store {
   readonly signingKeys: SigningKeyStore;
   readonly audit: AuditStore;
   readonly shares: ShareStore;
+  readonly projects: ProjectStore;
   /** What this control tells the others on the same database, and hears from them. */
   readonly changes: ChangeFeed;
   readonly locks: StoreLocks;

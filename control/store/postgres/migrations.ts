@@ -264,6 +264,27 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX instance_shares_by_user ON instance_shares("user");
     `,
   },
+  {
+    version: 9,
+    name: 'projects and their members',
+    sql: `
+      CREATE TABLE projects (
+        name ${TEXT} PRIMARY KEY,
+        created BIGINT NOT NULL
+      );
+      CREATE TABLE project_members (
+        project ${TEXT} NOT NULL REFERENCES projects(name) ON DELETE CASCADE,
+        "user" ${TEXT} NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('viewer', 'user', 'owner')),
+        added BIGINT NOT NULL,
+        by ${TEXT},
+        PRIMARY KEY (project, "user")
+      );
+      CREATE INDEX project_members_by_user ON project_members("user");
+      INSERT INTO projects (name, created)
+        SELECT project, MIN(created) FROM instances WHERE project NOT IN ('Interactive Session', 'Apps') GROUP BY project;
+    `,
+  },
 ];
 
 /** Any 64-bit number; every control takes this advisory lock while it migrates. */

@@ -176,8 +176,8 @@ function whereOf(filter: InstanceFilter, dialect: Dialect): { sql: string; param
     }
   }
   if (filter.visibleTo !== undefined) {
-    where.push(`(owner = ? OR id IN (SELECT instance FROM instance_shares WHERE "user" = ?))`);
-    params.push(filter.visibleTo, filter.visibleTo);
+    where.push('(owner = ? OR id IN (SELECT instance FROM instance_shares WHERE "user" = ?) OR project IN (SELECT project FROM project_members WHERE "user" = ?))');
+    params.push(filter.visibleTo, filter.visibleTo, filter.visibleTo);
   }
   if (filter.tag !== undefined) {
     where.push(dialect === 'postgres'

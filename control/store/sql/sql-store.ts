@@ -4,6 +4,7 @@ import type { Clock, Store, StoreLocks } from '../store.ts';
 import { SqlAgents } from './agents.ts';
 import { SqlAudit } from './audit.ts';
 import { SqlShares } from './shares.ts';
+import { SqlProjects } from './projects.ts';
 import { SqlApiTokens } from './api-tokens.ts';
 import { SqlConsole, type ConsoleLimits } from './console.ts';
 import { SqlGateways } from './gateways.ts';
@@ -53,6 +54,7 @@ export function sqlStore(sql: Sql, options: SqlStoreOptions, close: () => Promis
     signingKeys: new SqlSigningKeys(sql),
     audit: new SqlAudit(sql, clock),
     shares: new SqlShares(sql, clock),
+    projects: new SqlProjects(sql, clock),
     changes,
     locks,
     async close() {
