@@ -27,6 +27,7 @@ Commands:
   connect ID       carry a TCP app to a local port through the gateway's HTTPS port
   users add|passwd|admin|rm|ls users of control
   tokens create|revoke|ls  your API tokens
+  projects add|ls|members  projects and their members (viewer, user, owner)
   audit [--since 24h]      who did what: sign-ins, launches, stops, tokens, changes (admins)
   gateways add NAME        a gateway key and the env lines to start a gateway with
   agents add|ls|drain|resume agents: credentials, list, drain, resume

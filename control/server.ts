@@ -47,6 +47,7 @@ import { SigningKeys } from './keys/signing-keys.ts';
 import { caRoutes } from './api/ca.ts';
 import { auditRoutes } from './api/audit.ts';
 import { shareRoutes } from './api/shares.ts';
+import { projectRoutes } from './api/projects.ts';
 import { DEFAULT_AUDIT_RETENTION_MS } from './audit/audit-log.ts';
 import { ControlMetrics } from './metrics/control-metrics.ts';
 import { RouteLog } from './routes/route-log.ts';
@@ -218,6 +219,7 @@ export function buildControlApp(parts: ControlParts): ControlApp {
   tokenRoutes(app, store, auth);
   auditRoutes(app, store, auth);
   shareRoutes(app, { store, auth, clock, sessions: appSessions });
+  projectRoutes(app, { store, auth, clock, sessions: appSessions });
   gatewayRoutes(app, store, auth, stream, clock);
   agentRoutes(app, store, auth, routes, clock, parts.agents, { console: consoleFeed, history, idle, jobs });
   consoleRoutes(app, { store, auth, feed: consoleFeed, log });

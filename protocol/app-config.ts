@@ -141,10 +141,13 @@ const Run = {
 
 const Lifetime = { idle: Idle, workspace: Workspace };
 
+/** The projects that exist from the start, the kinds' defaults: anyone launches there, and nobody is a member. */
+export const BUILT_IN_PROJECTS: readonly string[] = ['Interactive Session', 'Apps'];
+
 export const ContainerAppConfig = Type.Object({
   ...Head,
   app: Type.Literal('container'),
-  ...about('Apps'),
+  ...about(BUILT_IN_PROJECTS[1]),
   image: imageRef(),
   ...Run,
   routing: Type.Object({ mode: RoutingMode, port: Type.Optional(port()) }, { additionalProperties: false, default: {} }),
@@ -169,7 +172,7 @@ export const GitSource = Type.Object({
 export const JupyterAppConfig = Type.Object({
   ...Head,
   app: Type.Literal('jupyter'),
-  ...about('Interactive Session'),
+  ...about(BUILT_IN_PROJECTS[0]),
   image: imageRef({ default: 'wharf/jupyter:local' }),
   ...Run,
   // Jupyter serves on 8888 unless the config says otherwise.

@@ -40,5 +40,6 @@ export const commands: Record<string, () => Promise<Command>> = {
   token: instances('token'),
   open: instances('open'),
   share: load('./share.ts', 'shareHelp', 'runShare'),
+  projects: load('./projects.ts', 'projectsHelp', 'runProjects'),
   logs: load('./logs.ts', 'logsHelp', 'runLogs'),
 };

@@ -1,4 +1,5 @@
 import { ControlError } from '../errors.ts';
+import { projectRole } from './projects.ts';
 import type { Instance, Store, User } from '../store/store.ts';
 
 /*
@@ -8,17 +9,22 @@ import type { Instance, Store, User } from '../store/store.ts';
  *   user    also opens and connects to the app (gateway tokens, browser links, tunnels) and reads
  *           its config
  *   owner   also stops, removes, snapshots, clones and shares it: its owner, or an admin
- * A share gives another user viewer or user; nobody else sees the instance at all.
+ * A share, or a membership of the instance's project, gives another user viewer or user (a
+ * project's owner is a user of its instances); nobody else sees the instance at all.
  */
 
 export type InstanceAccess = 'viewer' | 'user' | 'owner';
 
 const RANK: Record<InstanceAccess, number> = { viewer: 1, user: 2, owner: 3 };
 
-/** What `user` may do with `instance`, or undefined when nothing (not even see it). */
+/** What `user` may do with `instance`, or undefined when nothing (not even see it): the most its share and its project give. */
 export async function accessOf(store: Store, user: User, instance: Instance): Promise<InstanceAccess | undefined> {
   if (instance.owner === user.id || user.admin) return 'owner';
-  return (await store.shares.get(instance.id, user.id))?.role;
+  const shared = (await store.shares.get(instance.id, user.id))?.role;
+  const member = await projectRole(store, user, instance.project);
+  // A project's owner manages its members, not its instances: for those, owner is user.
+  const fromProject: InstanceAccess | undefined = member === 'owner' ? 'user' : member;
+  return [shared, fromProject].reduce<InstanceAccess | undefined>((best, a) => (a && (!best || RANK[a] > RANK[best]) ? a : best), undefined);
 }
 
 /**

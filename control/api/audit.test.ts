@@ -46,6 +46,10 @@ describe('the audit log through the API (in process)', () => {
     await ok('DELETE', `/api/v1/instances/${instance}/shares/root`, bob.token);
     await ok('POST', `/api/v1/instances/${instance}/stop`, bob.token);
     await ok('DELETE', `/api/v1/instances/${instance}`, bob.token);
+    // Projects and members.
+    await ok('POST', '/api/v1/projects', root.token, { name: 'ML', owner: 'bob' });
+    await ok('POST', '/api/v1/projects/ML/members', bob.token, { user: 'root', role: 'viewer' });
+    await ok('DELETE', '/api/v1/projects/ML/members/root', bob.token);
     // Users, admins, passwords, API tokens.
     await ok('POST', '/api/v1/users', root.token, { name: 'carol', password: 'carol-s3cret-password' });
     secrets.push('carol-s3cret-password', 'carol-n3w-password');
@@ -78,6 +82,10 @@ describe('the audit log through the API (in process)', () => {
       `bob share.remove root ${instance} {}`,
       `bob instance.stop ${instance} ${instance} {"from":"queued"}`,
       `bob instance.remove ${instance} ${instance} {"snapshots":false}`,
+      'root project.add ML  {}',
+      'root member.add bob  {"project":"ML","role":"owner"}',
+      'bob member.add root  {"project":"ML","role":"viewer"}',
+      'bob member.remove root  {"project":"ML"}',
       'root user.add carol  {"admin":false}',
       'root user.admin carol  {"admin":true}',
       'root user.password carol  {}',

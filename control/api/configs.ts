@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { compileApp } from '../../apps/index.ts';
 import { parseAppConfig, type AppConfig } from '../../protocol/app-config.ts';
 import type { LaunchSpec } from '../../protocol/launch-spec.ts';
+import { checkLaunchProject } from '../access/projects.ts';
 import { ControlError } from '../errors.ts';
 import type { Instance, Store, User } from '../store/store.ts';
 import type { ApiAuth } from './auth.ts';
@@ -28,6 +29,7 @@ export async function checkRestorable(store: Store, user: User, source: string, 
 export async function checkConfig(store: Store, user: User, body: unknown): Promise<{ config: AppConfig; spec: LaunchSpec }> {
   const config = parseAppConfig(body ?? {});
   const spec = compileApp(config, { admin: user.admin, owner: user.id });
+  await checkLaunchProject(store, user, config.project);
   if (config.workspace.restoreFrom) await checkRestorable(store, user, config.workspace.restoreFrom, 'workspace.restoreFrom');
   return { config, spec };
 }

@@ -4,13 +4,14 @@ import { apiFixture, type ApiFixture } from './testing.ts';
 
 /*
  * Who may do what with an instance (control/access/instance-access.ts), route by route: its
- * owner, a user it is shared with as viewer, one it is shared with as user, another user, an
- * admin, and nobody (no credentials). Each cell is asserted; a new instance route without a
+ * owner, a user it is shared with as viewer, one it is shared with as user, a viewer, a user
+ * and an owner of its project, another user, an admin, and nobody (no credentials). Each cell is asserted; a new instance route without a
  * row fails the test. Each call gets a fresh instance of its own, shared the same way.
  */
 
-type Caller = 'anonymous' | 'other' | 'viewer' | 'user' | 'owner' | 'admin';
-const CALLERS: Caller[] = ['anonymous', 'other', 'viewer', 'user', 'owner', 'admin'];
+/** viewer, user: shared with as such; projectViewer, projectUser, projectOwner: members of the instance's project. */
+type Caller = 'anonymous' | 'other' | 'viewer' | 'user' | 'projectViewer' | 'projectUser' | 'projectOwner' | 'owner' | 'admin';
+const CALLERS: Caller[] = ['anonymous', 'other', 'viewer', 'user', 'projectViewer', 'projectUser', 'projectOwner', 'owner', 'admin'];
 
 interface Row {
   /** `METHOD /path` as the app registers it. */
@@ -21,9 +22,10 @@ interface Row {
   prepare?: (id: string) => Promise<void>;
 }
 
-const SEE = { anonymous: 401, other: 404, viewer: 200, user: 200, owner: 200, admin: 200 };
-const USE = { anonymous: 401, other: 404, viewer: 403, user: 200, owner: 200, admin: 200 };
-const OWN = (ok: number) => ({ anonymous: 401, other: 404, viewer: 403, user: 403, owner: ok, admin: ok });
+const SEE = { anonymous: 401, other: 404, viewer: 200, user: 200, projectViewer: 200, projectUser: 200, projectOwner: 200, owner: 200, admin: 200 };
+const USE = { anonymous: 401, other: 404, viewer: 403, user: 200, projectViewer: 403, projectUser: 200, projectOwner: 200, owner: 200, admin: 200 };
+// A project's owner manages its members, not its instances.
+const OWN = (ok: number) => ({ anonymous: 401, other: 404, viewer: 403, user: 403, projectViewer: 403, projectUser: 403, projectOwner: 403, owner: ok, admin: ok });
 
 describe('instance routes × callers (in process)', () => {
   let f: ApiFixture;
@@ -33,16 +35,18 @@ describe('instance routes × callers (in process)', () => {
   beforeAll(async () => {
     f = await apiFixture();
     const made = await Promise.all([
-      f.user('root', { admin: true }), f.user('alice'), f.user('bob'), f.user('cy'), f.user('dan'),
+      f.user('root', { admin: true }), f.user('alice'), f.user('bob'), f.user('cy'), f.user('dan'), f.user('pia'), f.user('pat'), f.user('poe'),
     ]);
-    [tokens.admin, tokens.owner, tokens.viewer, tokens.user, tokens.other] = made.map((m) => m.token);
+    [tokens.admin, tokens.owner, tokens.viewer, tokens.user, tokens.other, tokens.projectViewer, tokens.projectUser, tokens.projectOwner] = made.map((m) => m.token);
     ids = { owner: made[1].id, viewer: made[2].id, user: made[3].id };
+    await f.t.store.projects.add('Team');
+    for (const [i, role] of [[5, 'viewer'], [6, 'user'], [7, 'owner']] as const) await f.t.store.projects.setMember('Team', made[i].id, role, made[0].id);
   });
   afterAll(() => f.close());
 
-  /** A fresh instance of alice's, shared with bob as viewer and cy as user. */
+  /** A fresh instance of alice's in project Team, shared with bob as viewer and cy as user. */
   const fresh = async (): Promise<string> => {
-    const id = (await f.t.store.instances.create({ owner: ids.owner, config: testConfig(), spec: testSpec() })).id;
+    const id = (await f.t.store.instances.create({ owner: ids.owner, config: testConfig({ project: 'Team' }), spec: testSpec() })).id;
     await f.t.store.shares.set(id, ids.viewer, 'viewer', ids.owner);
     await f.t.store.shares.set(id, ids.user, 'user', ids.owner);
     return id;
@@ -91,7 +95,7 @@ describe('instance routes × callers (in process)', () => {
   it('lists to each user their own instances and those shared with them; an admin sees all', async () => {
     const id = await fresh();
     const listed = async (caller: Exclude<Caller, 'anonymous'>) => ((await f.call('GET', '/api/v1/instances', tokens[caller])).json() as { instances: { id: string }[] }).instances.map((i) => i.id);
-    for (const caller of ['owner', 'viewer', 'user', 'admin'] as const) expect(await listed(caller), caller).toContain(id);
+    for (const caller of ['owner', 'viewer', 'user', 'projectViewer', 'projectUser', 'projectOwner', 'admin'] as const) expect(await listed(caller), caller).toContain(id);
     expect(await listed('other')).not.toContain(id);
     // `?owner=` one's own name: only one's own.
     expect(((await f.call('GET', '/api/v1/instances?owner=bob', tokens.viewer)).json() as { instances: unknown[] }).instances).toEqual([]);

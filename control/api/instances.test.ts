@@ -156,6 +156,12 @@ describe('instances API (in process)', () => {
   });
 
   it('keeps instances to their owner; an admin sees and filters all', async () => {
+    // Each launches into a project of their own, as a user of it.
+    for (const [project, name] of [['P1', 'bob'], ['P2', 'carol']]) {
+      const member = (await t.store.users.getByName(name))!;
+      await t.store.projects.add(project);
+      await t.store.projects.setMember(project, member.id, 'user', member.id);
+    }
     const bobs = await launch(bobToken, { ...minimal, project: 'P1', tags: ['t1'] });
     const carols = await launch(carolToken, { ...minimal, project: 'P2', queue: 'gpu' });
     for (const path of ['', '/config', '/stop', '/clone', '/token']) {

@@ -47,6 +47,10 @@ describe('wharf audit', () => {
     const created = JSON.parse(await wharf(['tokens', 'create', 'laptop', '--json'])) as { id: string; token: string };
     secrets.push(created.token);
     await wharf(['tokens', 'revoke', created.id]);
+    // Projects and their members.
+    await wharf(['projects', 'add', 'ML']);
+    await wharf(['projects', 'members', 'add', 'ML', 'bob', '--role', 'viewer']);
+    await wharf(['projects', 'members', 'rm', 'ML', 'bob']);
     // Agents, gateways, keys.
     const agent = envLines(await wharf(['agents', 'add', 'gpu-1', '--queues', 'gpu']));
     secrets.push(agent.WHARF_AGENT_SECRET);
@@ -92,6 +96,9 @@ describe('wharf audit', () => {
     expect(about('signin.failed')).toEqual(['bob -']);
     expect(about('agent.drain')).toEqual(about('agent.resume'));
     expect(about('gateway.add')).toHaveLength(1);
+    expect(about('project.add')).toEqual(['admin ML']);
+    expect(about('member.add')).toEqual(['admin bob']);
+    expect(about('member.remove')).toEqual(['admin bob']);
     expect(all.filter((e) => e.instance === instance).map((e) => `${e.action}${e.detail.purpose ? `:${e.detail.purpose}` : ''}`))
       .toEqual(['instance.remove', 'instance.stop', 'share.remove', 'share.add', 'app.token:open', 'app.token:token', 'instance.launch']);
     expect(about('share.add')).toEqual(['admin bob']);

@@ -89,6 +89,7 @@ describe.each(['SQLite', 'PostgreSQL'])('control restarted keeps its state (%s s
     const agent = JSON.parse(await ok(['agents', 'add', 'a1', '--queues', 'q1', '--json'])) as { key: string; secret: string };
     agentAuth = `${agent.key}:${agent.secret}`;
 
+    await ok(['projects', 'add', 'Restart', '--owner', 'bob']);
     const file = join(home, 'cfg.json');
     ids = [];
     for (const name of ['first', 'second', 'third']) {

@@ -75,6 +75,8 @@ describe('dashboard: the instance list in a real browser through the gateway', (
 
     // A marker on window: it survives only if the page is never reloaded.
     await page.evaluate(() => { (window as unknown as { marker: number }).marker = 42; });
+    const project = await runWharf(['projects', 'add', 'E2E'], env());
+    expect(project.code, project.stderr).toBe(0);
     const file = join(home, 'cfg.json');
     writeFileSync(file, JSON.stringify({ app: 'container', name: 'dash e2e', project: 'E2E', tags: ['e2e', 'demo'], queue: 'e2e', image: 'wharf/busybox:local', routing: { mode: 'https', port: 8080 } }));
     const launched = await runWharf(['launch', '-f', file], env());

@@ -21,6 +21,9 @@ describe('wharf launch, ls, show, export, stop against a real control', () => {
   beforeAll(async () => {
     home = mkdtempSync(join(tmpdir(), 'wharf-instances-'));
     control = await startControlProcess(env());
+    // A launch names a project that exists (or a built-in one).
+    const project = await runWharf(['projects', 'add', 'E2E'], env());
+    expect(project.code, project.stderr).toBe(0);
   });
   afterAll(async () => {
     await control?.stop();

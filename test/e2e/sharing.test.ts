@@ -12,11 +12,12 @@ import { envLines, runWharf, until, type Running } from '../support/tcp.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 /*
- * Sharing one instance (issue 18) with real processes: a `wharf control`, a `wharf gateway`, the
+ * Sharing one instance, and a project's members (issue 18), with real processes: a `wharf control`, a `wharf gateway`, the
  * real CLI, and an app endpoint reported by this test acting as the agent. alice owns the
  * instance; she shares it with bob (`wharf share`), first as viewer (he sees it, cannot open it),
  * then as user (he opens it through the gateway and holds a WebSocket); carol, with no share,
- * cannot even see it. Revoking the share closes bob's WebSocket and refuses his cookie.
+ * cannot even see it. Revoking the share closes bob's WebSocket and refuses his cookie. The same
+ * through a project: bob, a user of it, opens alice's app there until he is removed from it.
  */
 describe('sharing an instance', () => {
   let home: string;
@@ -60,6 +61,21 @@ describe('sharing an instance', () => {
     return out.stdout;
   };
 
+  let agentAuth: string;
+  /** An instance of `owner`'s in `project`, served by this test acting as its agent: its id, once the gateway serves it. */
+  const serve = async (owner: string, project: string): Promise<string> => {
+    const launched = await api('POST', '/api/v1/instances', { app: 'container', image: 'wharf/busybox:local', project, queue: 'e2e-sharing', routing: { mode: 'https', port: 8080 } }, as(owner));
+    expect(launched.status, JSON.stringify(launched.json)).toBe(201);
+    const served = launched.json.id as string;
+    expect((await api('POST', '/api/v1/agent/heartbeat', {}, agentAuth)).status).toBe(200);
+    expect((await api('POST', '/api/v1/agent/lease?wait=2000', undefined, agentAuth)).json).toMatchObject({ instance: served });
+    expect((await api('POST', `/api/v1/agent/instances/${served}/endpoint`, { host: '127.0.0.1', port: upstream.port }, agentAuth)).status).toBe(200);
+    const bearer = (await api('POST', `/api/v1/instances/${served}/token`, {}, as(owner))).json.token as string;
+    const reply = () => request(gw!.httpsPort, { host: `${served}.apps.localhost`, path: '/', ca: gw!.ca, headers: { accept: 'application/json', authorization: `Bearer ${bearer}` } });
+    await until(`the gateway serves ${owner}'s app`, async () => (await reply()).status === 200, 10_000);
+    return served;
+  };
+
   beforeAll(async () => {
     home = mkdtempSync(join(tmpdir(), 'wharf-sharing-e2e-'));
     upstream = await startUpstream();
@@ -71,17 +87,9 @@ describe('sharing an instance', () => {
     gw = await startGateway({ env: envLines(added.stdout) });
     for (const name of ['alice', 'bob', 'carol']) await addUser(name, 'https://localhost:8443');
 
-    // alice's instance, served by this test acting as an agent.
     const agent = envLines((await runWharf(['agents', 'add', 'a1', '--queues', 'e2e-sharing'], env())).stdout);
-    const agentAuth = `Bearer ${agent.WHARF_AGENT_KEY}:${agent.WHARF_AGENT_SECRET}`;
-    const launched = await api('POST', '/api/v1/instances', { app: 'container', image: 'wharf/busybox:local', queue: 'e2e-sharing', routing: { mode: 'https', port: 8080 } }, as('alice'));
-    expect(launched.status, JSON.stringify(launched.json)).toBe(201);
-    id = launched.json.id as string;
-    expect((await api('POST', '/api/v1/agent/heartbeat', {}, agentAuth)).status).toBe(200);
-    expect((await api('POST', '/api/v1/agent/lease?wait=2000', undefined, agentAuth)).json).toMatchObject({ instance: id });
-    expect((await api('POST', `/api/v1/agent/instances/${id}/endpoint`, { host: '127.0.0.1', port: upstream.port }, agentAuth)).status).toBe(200);
-    const bearer = (await api('POST', `/api/v1/instances/${id}/token`, {}, as('alice'))).json.token as string;
-    await until('the gateway serves alice\'s app', async () => (await get('/', { authorization: `Bearer ${bearer}` })).status === 200, 10_000);
+    agentAuth = `Bearer ${agent.WHARF_AGENT_KEY}:${agent.WHARF_AGENT_SECRET}`;
+    id = await serve('alice', 'Apps');
   }, 90_000);
 
   afterAll(async () => {
@@ -137,5 +145,34 @@ describe('sharing an instance', () => {
     const again = await runWharf(['share', id, 'bob', '--revoke'], env(tokens.alice));
     expect(again.code).not.toBe(0);
     expect(again.stderr).toContain('is not shared with "bob"');
+  });
+
+  it('in a project, a user member opens another member\'s app; a stranger cannot; removing the membership closes his WebSocket', async () => {
+    const projects = async (args: string[], token = tokens.alice) => {
+      const out = await runWharf(['projects', ...args], token ? env(token) : env());
+      expect(out.code, out.stderr).toBe(0);
+      return out.stdout;
+    };
+    await projects(['add', 'Team', '--owner', 'alice'], '');
+    expect(await projects(['members', 'add', 'Team', 'bob'])).toContain('bob is a user of Team');
+    id = await serve('alice', 'Team');
+    // carol, in no project, neither sees it nor gets a token or a tunnel.
+    expect((await api('GET', `/api/v1/instances/${id}`, undefined, as('carol'))).status).toBe(404);
+    expect((await api('POST', `/api/v1/instances/${id}/token`, {}, as('carol'))).status).toBe(404);
+    const tunnel = await runWharf(['connect', id], env(tokens.carol));
+    expect(tunnel.code).not.toBe(0);
+    expect(tunnel.stderr).toContain('CTL_NOT_FOUND');
+    // bob, a user of Team, lists it, opens it and holds a WebSocket.
+    expect((JSON.parse((await runWharf(['ls', '--project', 'Team', '--json'], env(tokens.bob))).stdout) as { id: string }[]).map((i) => i.id)).toEqual([id]);
+    const cookie = await cookieOf('bob');
+    const ws = await openSocket(cookie);
+    expect(await echo(ws, 'team work')).toBe('team work');
+    // A member who is not its owner manages no one.
+    expect((await runWharf(['projects', 'members', 'add', 'Team', 'carol'], env(tokens.bob))).stderr).toContain('CTL_FORBIDDEN');
+
+    expect(await projects(['members', 'rm', 'Team', 'bob'])).toContain('no longer a member of Team');
+    await until('the gateway closes bob\'s WebSocket', () => ws.readyState === WebSocket.CLOSED, 5_000);
+    expect((await get('/', { cookie })).status).toBe(401);
+    expect((await api('POST', `/api/v1/instances/${id}/token`, {}, as('bob'))).status).toBe(404);
   });
 });
