@@ -46,7 +46,7 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 /** The dashboard's pages (ui/src/router.ts): each serves the shell, so a reload or a return from sign-in lands on it. */
-export const SHELL_PATHS = ['/', '/apps', '/launch', '/account', '/users', '/agents', '/audit', '/instances/:id'];
+export const SHELL_PATHS = ['/', '/apps', '/launch', '/projects', '/account', '/users', '/agents', '/audit', '/instances/:id'];
 
 /** esbuild's `[name]-[hash]`: eight base32 characters before the extension. */
 const HASHED = /-[A-Z0-9]{8}\.[a-z0-9]+$/;

@@ -364,6 +364,22 @@ describe('dashboard: launch, watch, open, export, import, stop and clone in a re
     expect(await shares()).toEqual([]);
   }, 60_000);
 
+  it('projects: an admin creates a project and adds a member from the page', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Projects' }).click();
+    await page.waitForURL(`${origin}/projects`);
+    await page.locator('#projects tr[data-project="Apps"]').waitFor();
+    await page.locator('#project-name').fill('ML');
+    await page.getByRole('button', { name: 'Create project' }).click();
+    await page.getByRole('button', { name: 'Manage members: ML' }).click();
+    await page.locator('#members').waitFor();
+    await page.locator('#member-user').fill('carol');
+    await page.getByRole('button', { name: 'Add member' }).click();
+    await page.locator('#members tr[data-user="carol"]').waitFor();
+    await check('projects');
+    const members = JSON.parse((await runWharf(['projects', 'members', 'ML', '--json'], env())).stdout) as { user: string; role: string; by: string }[];
+    expect(members).toMatchObject([{ user: 'carol', role: 'user', by: 'admin' }]);
+  }, 60_000);
+
   it('account: an API token shown once works for the CLI until revoked; a changed password signs in', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Account' }).click();
     await page.waitForURL(`${origin}/account`);

@@ -9,6 +9,7 @@ import { auditPage } from './pages/audit.ts';
 import { instancePage } from './pages/instance.ts';
 import { instancesPage } from './pages/instances.ts';
 import { launchPage } from './pages/launch.ts';
+import { projectsPage } from './pages/projects.ts';
 import { usersPage } from './pages/users.ts';
 
 /*
@@ -22,6 +23,7 @@ const PAGES: Record<PageName, Page> = {
   instance: instancePage,
   apps: appsPage,
   launch: launchPage,
+  projects: projectsPage,
   account: accountPage,
   users: usersPage,
   agents: agentsPage,
@@ -31,6 +33,7 @@ const PAGES: Record<PageName, Page> = {
 const NAV: { name: PageName; label: string; href: string; admin?: boolean }[] = [
   { name: 'instances', label: 'Instances', href: '/' },
   { name: 'apps', label: 'Apps', href: '/apps' },
+  { name: 'projects', label: 'Projects', href: '/projects' },
   { name: 'agents', label: 'Agents', href: '/agents', admin: true },
   { name: 'users', label: 'Users', href: '/users', admin: true },
   { name: 'audit', label: 'Audit', href: '/audit', admin: true },

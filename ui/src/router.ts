@@ -4,7 +4,7 @@
  * Pure: tested in router.test.ts.
  */
 
-export type PageName = 'instances' | 'instance' | 'apps' | 'launch' | 'account' | 'users' | 'agents' | 'audit';
+export type PageName = 'instances' | 'instance' | 'apps' | 'launch' | 'projects' | 'account' | 'users' | 'agents' | 'audit';
 
 interface RouteDef { name: PageName; pattern: RegExp; keys: string[]; admin?: boolean }
 
@@ -15,6 +15,7 @@ export const ROUTES: RouteDef[] = [
   { name: 'instance', pattern: new RegExp(`^/instances/${ID}$`), keys: ['id'] },
   { name: 'apps', pattern: /^\/apps$/, keys: [] },
   { name: 'launch', pattern: /^\/launch$/, keys: [] },
+  { name: 'projects', pattern: /^\/projects$/, keys: [] },
   { name: 'account', pattern: /^\/account$/, keys: [] },
   { name: 'users', pattern: /^\/users$/, keys: [], admin: true },
   { name: 'agents', pattern: /^\/agents$/, keys: [], admin: true },
