@@ -1,3 +1,4 @@
+import type { AppConfig } from '../../protocol/app-config.ts';
 import { ControlError } from '../errors.ts';
 import { projectRole } from './projects.ts';
 import type { Instance, Store, User } from '../store/store.ts';
@@ -37,7 +38,21 @@ export async function instanceFor(store: Store, user: User, id: string, need: In
   const access = instance && (await accessOf(store, user, instance));
   if (!instance || !access) throw new ControlError('CTL_NOT_FOUND', `no instance "${id}"`);
   if (RANK[access] < RANK[need]) {
-    throw new ControlError('CTL_FORBIDDEN', `instance "${id}" is shared with you as ${access}: ${need === 'owner' ? 'only its owner or an admin may do this' : 'opening or connecting to its app takes the user role'}`);
+    throw new ControlError('CTL_FORBIDDEN', `you are a ${access} of instance "${id}" (through a share or its project): ${need === 'owner' ? 'only its owner or an admin may do this' : 'opening or connecting to its app takes the user role'}`);
   }
   return instance;
+}
+
+/**
+ * The config as a viewer sees it: what the instance runs, not what it holds. Environment values,
+ * file contents and the init script may be secrets: they are left out (names and paths stay; a
+ * git URL never carries credentials, protocol/app-config.ts refuses them). Users of the instance
+ * read the whole config, as its owner does.
+ */
+export function viewerConfig(config: AppConfig): AppConfig {
+  const out = structuredClone(config);
+  out.env = Object.fromEntries(Object.keys(out.env).map((name) => [name, '']));
+  out.files = out.files.map((f) => ({ ...f, content: '' }));
+  if (out.app === 'jupyter') out.initScript = '';
+  return out;
 }

@@ -101,6 +101,31 @@ describe('instance routes × callers (in process)', () => {
     expect(((await f.call('GET', '/api/v1/instances?owner=bob', tokens.viewer)).json() as { instances: unknown[] }).instances).toEqual([]);
   });
 
+  it('shows a viewer the config without its secrets; a user, the owner and an admin see it all', async () => {
+    const config = testConfig({
+      app: 'jupyter', image: 'wharf/jupyter:local', project: 'Team', env: { API_KEY: 'k-s3cret' }, files: [{ path: '/etc/app.ini', content: 'password=f-s3cret', mode: '0600' }],
+      initScript: 'echo i-s3cret',
+    });
+    const id = (await f.t.store.instances.create({ owner: ids.owner, config, spec: testSpec() })).id;
+    await f.t.store.shares.set(id, ids.viewer, 'viewer', ids.owner);
+    await f.t.store.shares.set(id, ids.user, 'user', ids.owner);
+    const seen = async (caller: Exclude<Caller, 'anonymous'>) => {
+      const one = (await f.call('GET', `/api/v1/instances/${id}`, tokens[caller])).json();
+      const listed = ((await f.call('GET', '/api/v1/instances', tokens[caller])).json().instances as { id: string }[]).find((i) => i.id === id);
+      expect(listed, caller).toEqual(one);
+      return JSON.stringify(one.config);
+    };
+    for (const caller of ['viewer', 'projectViewer'] as const) {
+      const text = await seen(caller);
+      expect(text, caller).not.toMatch(/s3cret/);
+      expect(text, caller).toContain('"API_KEY":""');
+      expect(text, caller).toContain('"/etc/app.ini"');
+    }
+    for (const caller of ['user', 'projectUser', 'owner', 'admin'] as const) {
+      for (const secret of ['k-s3cret', 'f-s3cret', 'i-s3cret']) expect(await seen(caller), caller).toContain(secret);
+    }
+  });
+
   it('answers every /api/ endpoint but sign-in\'s and the machines\' own 401 without credentials', async () => {
     // Checked by something other than a user's token: a password, a gateway's or agent's key, or nothing (the CA, sign-out).
     const OPEN = new Set(['POST /api/v1/auth/login', 'POST /api/v1/auth/logout', 'GET /api/v1/gateways/routes', 'POST /api/v1/gateways/stats', 'POST /api/v1/gateways/links']);

@@ -18,7 +18,7 @@ import type { BlobStore } from '../snapshots/blob-store.ts';
 import type { Clock, Instance, InstanceFilter, Store, User } from '../store/store.ts';
 import type { ApiAuth } from './auth.ts';
 import { checkConfig, checkRestorable } from './configs.ts';
-import { instanceFor } from '../access/instance-access.ts';
+import { accessOf, instanceFor, viewerConfig } from '../access/instance-access.ts';
 import { eventStreams, Follow, following } from './event-stream.ts';
 
 export interface InstanceRouteDeps {
@@ -123,16 +123,21 @@ export function instanceRoutes(app: FastifyInstance, deps: InstanceRouteDeps): v
     await stream.done;
   }
 
-  /** Views of instances, each owner's name looked up once. */
-  async function views(instances: Instance[]): Promise<InstanceView[]> {
+  /**
+   * Views of instances, each owner's name looked up once. With the `caller`, an instance they
+   * may only view shows its config as a viewer sees it (viewerConfig: no secrets).
+   */
+  async function views(instances: Instance[], caller?: User): Promise<InstanceView[]> {
     const names = new Map<string, string>();
+    const viewed = new Set<string>();
     for (const i of instances) {
       if (!names.has(i.owner)) names.set(i.owner, (await store.users.get(i.owner))?.name ?? i.owner);
+      if (caller && i.owner !== caller.id && !caller.admin && (await accessOf(store, caller, i)) === 'viewer') viewed.add(i.id);
     }
     const now = clock();
-    return instances.map((i) => instanceView(i, names.get(i.owner)!, hosts, now));
+    return instances.map((i) => instanceView(viewed.has(i.id) ? { ...i, config: viewerConfig(i.config) } : i, names.get(i.owner)!, hosts, now));
   }
-  const view = async (i: Instance) => (await views([i]))[0];
+  const view = async (i: Instance, caller?: User) => (await views([i], caller))[0];
 
   app.post('/api/v1/instances', async (request, reply) => {
     const me = auth.user(request);
@@ -153,9 +158,9 @@ export function instanceRoutes(app: FastifyInstance, deps: InstanceRouteDeps): v
     const finishedLimit = q.finishedLimit === undefined ? undefined : Number(q.finishedLimit);
     const list = async () => {
       if (!filter) return finishedLimit === undefined ? { instances: [] } : { instances: [], finishedLeftOut: 0 };
-      if (finishedLimit === undefined) return { instances: await views(await store.instances.list(filter)) };
+      if (finishedLimit === undefined) return { instances: await views(await store.instances.list(filter), me) };
       const { instances, leftOut } = await capFinished(filter, finishedLimit);
-      return { instances: await views(instances), finishedLeftOut: leftOut };
+      return { instances: await views(instances, me), finishedLeftOut: leftOut };
     };
     if (!following(q.follow)) return list();
     return watch(request, reply, 'instances', 'instances', list);
@@ -203,8 +208,8 @@ export function instanceRoutes(app: FastifyInstance, deps: InstanceRouteDeps): v
     const me = auth.user(request);
     const q = parse(InstanceShowQuery, request.query ?? {});
     const first = await instanceFor(store, me, request.params.id, 'viewer');
-    if (!following(q.follow)) return view(first);
-    return watch(request, reply, `instance ${first.id}`, 'instance', async () => view(await instanceFor(store, me, first.id, 'viewer')));
+    if (!following(q.follow)) return view(first, me);
+    return watch(request, reply, `instance ${first.id}`, 'instance', async () => view(await instanceFor(store, me, first.id, 'viewer'), me));
   });
 
   app.post<{ Params: { id: string } }>('/api/v1/instances/:id/stop', async (request) => {

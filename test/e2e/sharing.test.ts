@@ -118,7 +118,7 @@ describe('sharing an instance', () => {
     expect((await api('GET', `/api/v1/instances/${id}/console`, undefined, as('bob'))).status).toBe(200);
     const token = await api('POST', `/api/v1/instances/${id}/token`, {}, as('bob'));
     expect(token.status).toBe(403);
-    expect(token.json.error.message).toContain('shared with you as viewer');
+    expect(token.json.error.message).toContain(`you are a viewer of instance "${id}"`);
     // Nor may he share it on, or stop it.
     expect((await api('POST', `/api/v1/instances/${id}/shares`, { user: 'carol' }, as('bob'))).status).toBe(403);
     expect((await api('POST', `/api/v1/instances/${id}/stop`, undefined, as('bob'))).status).toBe(403);
