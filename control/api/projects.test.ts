@@ -40,6 +40,7 @@ describe('projects and members (in process)', () => {
   });
 
   it('have members its owners manage: 404 for a stranger, 403 for a member who is not an owner, 400 on a built-in one', async () => {
+    f.t.clock.advance(1_000); // members are listed by when they were added
     expect((await member(alice, 'bob', 'viewer')).json()).toMatchObject({ user: 'bob', role: 'viewer', by: 'alice' });
     expect((await f.call('GET', '/api/v1/projects/ML/members', bob.token)).statusCode).toBe(403);
     expect((await member(bob.token, 'carol', 'owner')).statusCode).toBe(403);
