@@ -101,7 +101,7 @@ describe('instance routes × callers (in process)', () => {
     expect(((await f.call('GET', '/api/v1/instances?owner=bob', tokens.viewer)).json() as { instances: unknown[] }).instances).toEqual([]);
   });
 
-  it('shows a viewer the config without its secrets; a user, the owner and an admin see it all', async () => {
+  it('tells each caller their access, and shows a viewer the config without its secrets; a user, the owner and an admin see it all', async () => {
     const config = testConfig({
       app: 'jupyter', image: 'wharf/jupyter:local', project: 'Team', env: { API_KEY: 'k-s3cret' }, files: [{ path: '/etc/app.ini', content: 'password=f-s3cret', mode: '0600' }],
       initScript: 'echo i-s3cret',
@@ -113,6 +113,8 @@ describe('instance routes × callers (in process)', () => {
       const one = (await f.call('GET', `/api/v1/instances/${id}`, tokens[caller])).json();
       const listed = ((await f.call('GET', '/api/v1/instances', tokens[caller])).json().instances as { id: string }[]).find((i) => i.id === id);
       expect(listed, caller).toEqual(one);
+      // What the dashboard shows them: Open for a user, Stop, Clone and Remove for the owner.
+      expect(one.access, caller).toBe({ viewer: 'viewer', projectViewer: 'viewer', user: 'user', projectUser: 'user' }[caller as string] ?? 'owner');
       return JSON.stringify(one.config);
     };
     for (const caller of ['viewer', 'projectViewer'] as const) {

@@ -18,7 +18,7 @@ import type { BlobStore } from '../snapshots/blob-store.ts';
 import type { Clock, Instance, InstanceFilter, Store, User } from '../store/store.ts';
 import type { ApiAuth } from './auth.ts';
 import { checkConfig, checkRestorable } from './configs.ts';
-import { accessOf, instanceFor, viewerConfig } from '../access/instance-access.ts';
+import { accessOf, instanceFor, viewerConfig, type InstanceAccess } from '../access/instance-access.ts';
 import { eventStreams, Follow, following } from './event-stream.ts';
 
 export interface InstanceRouteDeps {
@@ -124,18 +124,23 @@ export function instanceRoutes(app: FastifyInstance, deps: InstanceRouteDeps): v
   }
 
   /**
-   * Views of instances, each owner's name looked up once. With the `caller`, an instance they
-   * may only view shows its config as a viewer sees it (viewerConfig: no secrets).
+   * Views of instances, each owner's name looked up once. With the `caller`, each says what
+   * they may do with it (`access`), and one they may only view shows its config as a viewer
+   * sees it (viewerConfig: no secrets).
    */
   async function views(instances: Instance[], caller?: User): Promise<InstanceView[]> {
     const names = new Map<string, string>();
-    const viewed = new Set<string>();
+    const access = new Map<string, InstanceAccess | undefined>();
     for (const i of instances) {
       if (!names.has(i.owner)) names.set(i.owner, (await store.users.get(i.owner))?.name ?? i.owner);
-      if (caller && i.owner !== caller.id && !caller.admin && (await accessOf(store, caller, i)) === 'viewer') viewed.add(i.id);
+      if (caller) access.set(i.id, await accessOf(store, caller, i));
     }
     const now = clock();
-    return instances.map((i) => instanceView(viewed.has(i.id) ? { ...i, config: viewerConfig(i.config) } : i, names.get(i.owner)!, hosts, now));
+    return instances.map((i) => {
+      const a = access.get(i.id);
+      const view = instanceView(a === 'viewer' ? { ...i, config: viewerConfig(i.config) } : i, names.get(i.owner)!, hosts, now);
+      return a ? { ...view, access: a } : view;
+    });
   }
   const view = async (i: Instance, caller?: User) => (await views([i], caller))[0];
 
@@ -148,7 +153,7 @@ export function instanceRoutes(app: FastifyInstance, deps: InstanceRouteDeps): v
     // A queue no agent serves says so at once, not after the sweeper's next pass.
     const noticed = await updateQueueNotices({ store, console: deps.console, log }, [instance.queue]);
     const fresh = noticed.includes(instance.id) ? (await store.instances.get(instance.id)) ?? instance : instance;
-    return reply.code(201).send(await view(fresh));
+    return reply.code(201).send(await view(fresh, me));
   });
 
   app.get('/api/v1/instances', async (request, reply) => {
@@ -219,7 +224,7 @@ export function instanceRoutes(app: FastifyInstance, deps: InstanceRouteDeps): v
     if (!to) throw new ControlError('CTL_ILLEGAL_TRANSITION', `instance "${instance.id}" is ${instance.status}: only a queued, starting, active or idle instance can be stopped`);
     const stopped = await store.instances.updateStatus(instance.id, to, null);
     await audit(store, me, 'instance.stop', { instance: instance.id, detail: { from: instance.status } });
-    return view(stopped);
+    return view(stopped, me);
   });
 
   // Forgets a stopped or failed instance: its row, console and metrics; its snapshots unless

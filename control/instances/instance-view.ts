@@ -1,3 +1,4 @@
+import type { InstanceAccess } from '../access/instance-access.ts';
 import type { AppConfig, AppKind } from '../../protocol/app-config.ts';
 import type { InstanceStatus } from '../../protocol/instance-status.ts';
 import { isIdleWarningReason } from '../idle/idle-monitor.ts';
@@ -52,6 +53,11 @@ export interface InstanceView {
   stopped: string | null;
   config: AppConfig;
   links: InstanceLinks;
+  /**
+   * What the caller may do with it (control/access/instance-access.ts), in the API's answers to
+   * a user: owner (its owner, or an admin), user (opens and connects) or viewer (sees it).
+   */
+  access?: InstanceAccess;
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());

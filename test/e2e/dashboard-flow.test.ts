@@ -358,6 +358,19 @@ describe('dashboard: launch, watch, open, export, import, stop and clone in a re
     await page.getByLabel('Role of carol').selectOption('viewer');
     await page.getByRole('dialog').getByRole('button', { name: 'Make viewer' }).click();
     await expect.poll(async () => (await shares())[0]?.role, { timeout: 10_000 }).toBe('viewer');
+    // carol, in a browser of her own, sees the instance but no Open, Stop, Clone or Sharing.
+    const hers = await browser!.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const carol = await hers.newPage();
+      await carol.goto(`${origin}/instances/${id}`);
+      await signIn(carol, 'carol-password-1', 'carol');
+      await carol.waitForURL(`${origin}/instances/${id}`);
+      await carol.locator('#open-note').filter({ hasText: 'Shared with you to view' }).waitFor();
+      for (const control of ['#open', '#stop', '#clone', '#export', '#remove']) expect(await carol.locator(control).isHidden(), control).toBe(true);
+      expect(await carol.locator('#shares').isHidden()).toBe(true);
+    } finally {
+      await hers.close();
+    }
     await page.getByRole('button', { name: 'Revoke share: carol' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Revoke share' }).click();
     await row.waitFor({ state: 'detached' });

@@ -233,12 +233,19 @@ export function instancePage(ctx: PageContext): () => void {
     if (open.kind === 'open' && openLink.getAttribute('href') !== open.href) openLink.href = open.href;
     setText(openLink, label);
     setText(openWait, label);
-    openLink.hidden = open.kind !== 'open';
-    openWait.hidden = open.kind !== 'wait';
-    setText(openNote, open.kind === 'open' ? '' : open.why ?? '');
+    // What the signed-in user may do (control says; an answer without it is an owner's): a
+    // viewer does not open the app, only its owner (or an admin) stops, clones or removes it.
+    const access = v.access ?? 'owner';
+    const viewer = access === 'viewer';
+    openLink.hidden = open.kind !== 'open' || viewer;
+    openWait.hidden = open.kind !== 'wait' || viewer;
+    setText(openNote, viewer ? 'Shared with you to view: opening the app takes the user role.' : open.kind === 'open' ? '' : open.why ?? '');
     charts.setLive(isLive(v.status));
+    stopButton.hidden = access !== 'owner';
     stopButton.disabled = busy || !canStop(v.status);
-    removeButton.hidden = v.status !== 'stopped' && v.status !== 'failed';
+    removeButton.hidden = access !== 'owner' || (v.status !== 'stopped' && v.status !== 'failed');
+    cloneLink.hidden = access !== 'owner';
+    exportButton.hidden = viewer;
 
     setText(f.session, v.id);
     setText(f.name, v.name || '—');
