@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { AuthResult, Authenticator } from './auth/authenticator.ts';
 import { bearerToken, takeLinkToken } from './auth/credentials.ts';
-import { isForeignRequest } from './auth/request-origin.ts';
+import { isForeignRequest, mayRedirectToSignIn } from './auth/request-origin.ts';
 import { connectionCertificate } from './entrypoints/h2-compat.ts';
 import { gatewayErrors, rawErrorResponse, sendError, type GatewayErrorCode } from './errors.ts';
 import { proxyHttp } from './proxy/http-proxy.ts';
@@ -204,14 +204,14 @@ export class Router {
 
   /**
    * Where a browser goes to sign in (DESIGN.md "Tokens"): control's `/auth/app`, when fed by
-   * control, for a GET/HEAD that accepts HTML and sent no Bearer token. Under path routing the
+   * control, for a GET/HEAD that is a browser's top-level navigation (mayRedirectToSignIn) and sent no Bearer token. Under path routing the
    * app's root is the return (control accepts returns on the app's own host only). The return
    * never carries the link token that failed: control adds a fresh one.
    */
   #signInUrl(req: IncomingMessage, code: GatewayErrorCode, instance: string, prefix: string | undefined): string | undefined {
     const control = this.#o.control;
     if (!control || !SIGN_IN_CURES.has(code) || (req.method !== 'GET' && req.method !== 'HEAD')) return undefined;
-    if (req.headers.authorization || !req.headers.accept?.includes('text/html')) return undefined;
+    if (req.headers.authorization || !mayRedirectToSignIn(req)) return undefined;
     const url = new URL('auth/app', control.publicUrl);
     url.searchParams.set('instance', instance);
     if (!prefix) url.searchParams.set('return', `https://${req.headers.host}${takeLinkToken(req.url!)?.rest ?? req.url}`);

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { isForeignRequest } from './request-origin.ts';
+import { isForeignRequest, mayRedirectToSignIn } from './request-origin.ts';
 
 const req = (method: string, headers: Record<string, string>) =>
   ({ method, headers: { host: 'alice.apps.localhost:8443', ...headers } }) as unknown as IncomingMessage;
@@ -36,5 +36,26 @@ describe('isForeignRequest', () => {
     // Programs (curl, the CLI, notebooks' API clients) send neither header.
     expect(isForeignRequest(req('POST', {}), false)).toBe(false);
     expect(isForeignRequest(req('GET', {}), true)).toBe(false);
+  });
+});
+
+describe('mayRedirectToSignIn', () => {
+  it('sends only a top-level navigation to sign in', () => {
+    expect(mayRedirectToSignIn(req('GET', { ...fetchMeta('none', 'navigate', 'document'), accept: 'text/html' }))).toBe(true);
+    expect(mayRedirectToSignIn(req('GET', { ...fetchMeta('cross-site', 'navigate', 'document'), accept: 'text/html' }))).toBe(true);
+  });
+
+  it("answers a page's fetch, event stream, WebSocket or frame with 401, whatever it accepts", () => {
+    // A fetch asking for HTML (a partial page) is still not a navigation.
+    expect(mayRedirectToSignIn(req('GET', { ...fetchMeta('same-origin', 'cors', 'empty'), accept: 'text/html' }))).toBe(false);
+    expect(mayRedirectToSignIn(req('GET', { ...fetchMeta('same-origin', 'cors', 'empty'), accept: 'text/event-stream' }))).toBe(false);
+    expect(mayRedirectToSignIn(req('GET', { ...fetchMeta('same-origin', 'websocket', 'websocket'), accept: '*/*' }))).toBe(false);
+    expect(mayRedirectToSignIn(req('GET', { ...fetchMeta('same-origin', 'navigate', 'iframe'), accept: 'text/html' }))).toBe(false);
+  });
+
+  it('falls back to Accept for clients without Fetch Metadata', () => {
+    expect(mayRedirectToSignIn(req('GET', { accept: 'text/html,application/xhtml+xml' }))).toBe(true);
+    expect(mayRedirectToSignIn(req('GET', { accept: 'application/json' }))).toBe(false);
+    expect(mayRedirectToSignIn(req('GET', {}))).toBe(false);
   });
 });

@@ -25,13 +25,31 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * - without it (older clients): an `Origin` that is present and not the request's own.
  * Programs send neither header, so Bearer-token and command-line clients are unaffected.
  */
+/** A browser's top-level navigation: `Sec-Fetch-Mode: navigate` with `Sec-Fetch-Dest: document`. */
+function isTopLevelNavigation(h: IncomingMessage['headers']): boolean {
+  return h['sec-fetch-mode'] === 'navigate' && h['sec-fetch-dest'] === 'document';
+}
+
+/**
+ * Whether a request without a valid session may be sent to sign in (a redirect) rather than
+ * answered 401 with a JSON body: only a browser's top-level navigation, by Fetch Metadata, or
+ * from a client that sends none, one that asks for HTML. A page's fetch, XHR, event stream,
+ * WebSocket or iframe gets the 401 it can act on, never a login page in place of its data
+ * (kubeflow community-distribution #2904).
+ */
+export function mayRedirectToSignIn(req: IncomingMessage): boolean {
+  const h = req.headers;
+  if (h['sec-fetch-mode'] !== undefined || h['sec-fetch-dest'] !== undefined) return isTopLevelNavigation(h);
+  return h.accept?.includes('text/html') ?? false;
+}
+
 export function isForeignRequest(req: IncomingMessage, upgrade: boolean): boolean {
   const h = req.headers;
   const site = h['sec-fetch-site'];
   if (site !== undefined) {
     if (site === 'same-origin' || site === 'none') return false;
     if (upgrade || !SAFE_METHODS.has(req.method!)) return true;
-    return h['sec-fetch-mode'] !== 'navigate' || h['sec-fetch-dest'] !== 'document';
+    return !isTopLevelNavigation(h);
   }
   const origin = h.origin;
   if (origin === undefined) return false;
