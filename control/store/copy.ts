@@ -30,6 +30,8 @@ export const TABLES = [
   { name: 'shared_keys', key: ['name'] },
   { name: 'signing_keys', key: ['kid'] },
   { name: 'audit_log', key: ['seq'] },
+  { name: 'sso_identities', key: ['issuer', 'subject'] },
+  { name: 'sso_sessions', key: ['sid'] },
 ] as const;
 
 export type TableName = (typeof TABLES)[number]['name'];

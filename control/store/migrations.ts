@@ -318,6 +318,30 @@ export const MIGRATIONS: readonly Migration[] = [
         SELECT project, MIN(created) FROM instances WHERE project NOT IN ('Interactive Session', 'Apps') GROUP BY project;
     `,
   },
+  {
+    version: 12,
+    name: 'single sign-on identities and sessions',
+    sql: `
+      -- Which user an identity provider's account is (control/sso): by issuer and subject, never by name.
+      CREATE TABLE sso_identities (
+        issuer TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        user TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        PRIMARY KEY (issuer, subject)
+      ) STRICT;
+      CREATE INDEX sso_identities_by_user ON sso_identities(user);
+      -- The IdP session behind each SSO sign-in: the sealed refresh token, server-side only.
+      CREATE TABLE sso_sessions (
+        sid TEXT PRIMARY KEY,
+        user TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        refresh_token TEXT,
+        id_token TEXT,
+        refresh_at INTEGER NOT NULL,
+        expires INTEGER NOT NULL,
+        claimed_until INTEGER NOT NULL DEFAULT 0
+      ) STRICT;
+    `,
+  },
 ];
 
 /** The newest version this code knows. */

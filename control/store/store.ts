@@ -567,6 +567,44 @@ export interface AuditStore {
   sweep(before: number): Promise<number>;
 }
 
+/** A dashboard sign-in made through the identity provider (control/sso): what its refresh needs, server-side only. */
+export interface SsoSession {
+  /** The console session's id (its cookie names it). */
+  sid: string;
+  /** The user's id. */
+  user: string;
+  /** The IdP's refresh token, sealed by control/sso/sealed.ts (never in clear in the store); null when the IdP gave none. */
+  refreshToken: string | null;
+  /** The last ID token: the end-session request's `id_token_hint`. */
+  idToken: string | null;
+  /** When the claims are read again from the IdP (ms): the access token's expiry. */
+  refreshAt: number;
+  /** When the console session expires anyway (ms); swept after. */
+  expires: number;
+}
+
+/** Single sign-on: which user each identity-provider account is, and the IdP sessions behind sign-ins. */
+export interface SsoStore {
+  /** The user id linked to `subject` at `issuer`, or undefined at the first sign-in. */
+  user(issuer: string, subject: string): Promise<string | undefined>;
+  /** The subject at `issuer` linked to a user, or undefined for a user who never signed in there. */
+  subjectOf(issuer: string, user: string): Promise<string | undefined>;
+  /** Links an IdP account to a user (its first sign-in made them). */
+  link(issuer: string, subject: string, user: string): Promise<void>;
+  /** Creates or replaces the session with this sid. */
+  saveSession(session: SsoSession): Promise<void>;
+  session(sid: string): Promise<SsoSession | undefined>;
+  /**
+   * Takes the refresh of a session whose `refreshAt` has come, for `leaseMs`: true for one
+   * caller only (of every control), so that a rotating refresh token is used once.
+   */
+  claimRefresh(sid: string, now: number, leaseMs: number): Promise<boolean>;
+  /** Forgets a session (signed out, or refused by the IdP). */
+  endSession(sid: string): Promise<void>;
+  /** Forgets the sessions expired at `now`; returns how many. */
+  sweep(now: number): Promise<number>;
+}
+
 /** Work that runs on one control at a time, of several on one database (idle stops, snapshot retention). */
 export interface StoreLocks {
   /**
@@ -596,6 +634,7 @@ export interface Store {
   readonly audit: AuditStore;
   readonly shares: ShareStore;
   readonly projects: ProjectStore;
+  readonly sso: SsoStore;
   /** What this control tells the others on the same database, and hears from them. */
   readonly changes: ChangeFeed;
   readonly locks: StoreLocks;

@@ -285,6 +285,28 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         SELECT project, MIN(created) FROM instances WHERE project NOT IN ('Interactive Session', 'Apps') GROUP BY project;
     `,
   },
+  {
+    version: 10,
+    name: 'single sign-on identities and sessions',
+    sql: `
+      CREATE TABLE sso_identities (
+        issuer ${TEXT} NOT NULL,
+        subject ${TEXT} NOT NULL,
+        "user" ${TEXT} NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        PRIMARY KEY (issuer, subject)
+      );
+      CREATE INDEX sso_identities_by_user ON sso_identities("user");
+      CREATE TABLE sso_sessions (
+        sid ${TEXT} PRIMARY KEY,
+        "user" ${TEXT} NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        refresh_token TEXT,
+        id_token TEXT,
+        refresh_at BIGINT NOT NULL,
+        expires BIGINT NOT NULL,
+        claimed_until BIGINT NOT NULL DEFAULT 0
+      );
+    `,
+  },
 ];
 
 /** Any 64-bit number; every control takes this advisory lock while it migrates. */

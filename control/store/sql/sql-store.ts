@@ -5,6 +5,7 @@ import { SqlAgents } from './agents.ts';
 import { SqlAudit } from './audit.ts';
 import { SqlShares } from './shares.ts';
 import { SqlProjects } from './projects.ts';
+import { SqlSso } from './sso.ts';
 import { SqlApiTokens } from './api-tokens.ts';
 import { SqlConsole, type ConsoleLimits } from './console.ts';
 import { SqlGateways } from './gateways.ts';
@@ -55,6 +56,7 @@ export function sqlStore(sql: Sql, options: SqlStoreOptions, close: () => Promis
     audit: new SqlAudit(sql, clock),
     shares: new SqlShares(sql, clock),
     projects: new SqlProjects(sql, clock),
+    sso: new SqlSso(sql),
     changes,
     locks,
     async close() {
