@@ -26,6 +26,7 @@ export const controlErrors = {
   CTL_BAD_ORIGIN: { status: 403, message: 'A request signed in by the dashboard cookie must come from the dashboard itself: its Origin must be the public URL\'s. Scripts should send `Authorization: Bearer <api token>` instead.' },
   CTL_BAD_RETURN: { status: 400, message: '`return` must be a URL on the instance\'s own host (<id>.<apps domain>, with the public port), or a path on this host for sign-in.' },
   CTL_BAD_LOGIN: { status: 401, message: 'The user name or password is wrong.' },
+  CTL_PASSWORDS_OFF: { status: 403, message: 'Password sign-in is off here: sign in with the identity provider.' },
   CTL_TOO_MANY_SIGNINS: { status: 429, message: 'Too many failed sign-ins from this address. Wait the seconds Retry-After gives, then try again. Forgot the password? An admin can set a new one (`wharf users passwd NAME`).' },
   CTL_WRONG_PASSWORD: { status: 403, message: 'The current password is wrong, so the password was not changed. Type your current password again (an admin can set a new one for you).' },
   CTL_LINK_USED: { status: 409, message: 'This one-time link has been used already. Open the app again from the dashboard for a fresh link.' },

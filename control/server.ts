@@ -14,7 +14,10 @@ import { AGENT_PREFIX, agentRoutes, type AgentApiOptions } from './api/agents.ts
 import { ApiAuth } from './api/auth.ts';
 import { PasswordCheck } from './api/password-check.ts';
 import { signinRoutes } from './api/signin.ts';
-import { dashboardRoutes } from './api/dashboard.ts';
+import { DEFAULT_DIST_DIR, dashboardRoutes } from './api/dashboard.ts';
+import { singleSignOn } from './sso/single-sign-on.ts';
+import { UsageError } from '../protocol/settings.ts';
+import { ssoConfig, type SsoConfig } from './sso/sso-config.ts';
 import { ConsoleSessions } from './keys/console-sessions.ts';
 import { AppSessions } from './keys/app-sessions.ts';
 import { consoleRoutes } from './api/console.ts';
@@ -99,6 +102,10 @@ export interface ControlParts {
   tls?: { cert: string; key: string };
   /** How long audit entries are kept (--audit-retention; DEFAULT_AUDIT_RETENTION_MS when left out). */
   auditRetentionMs?: number;
+  /** Single sign-on (WHARF_OIDC_*) and the key every control shares for its sealed values; none when left out. */
+  sso?: { config: SsoConfig; key: Buffer };
+  /** Password sign-in (WHARF_LOCAL_PASSWORDS): off leaves only the break-glass admin; on when left out. */
+  localPasswords?: boolean;
 }
 
 export interface ControlApp {
@@ -137,8 +144,9 @@ export function buildControlApp(parts: ControlParts): ControlApp {
   const appSessions = parts.appSessions ?? new AppSessions(store, randomBytes(32));
   // Revocations are read before the first request; the dashboard sessions they ended stay ended.
   app.addHook('onReady', () => reloadSessions(store, appSessions, sessions, clock()));
+  const sso = parts.sso && singleSignOn({ ...parts.sso, store, appSessions, consoleSessions: sessions, hosts, clock, log, distDir: DEFAULT_DIST_DIR });
   // The origin is read per request: the public URL may be set after start (LiveAppHosts).
-  const auth = new ApiAuth(store, { sessions, get origin() { return new URL(hosts.publicUrl).origin; } });
+  const auth = new ApiAuth(store, { sessions, get origin() { return new URL(hosts.publicUrl).origin; }, sso: sso?.sessions });
   const metrics = new ControlMetrics();
   const history = parts.history ?? new MetricsHistory(store.metrics);
   const consoleFeed = new ConsoleFeed();
@@ -211,6 +219,7 @@ export function buildControlApp(parts: ControlParts): ControlApp {
     store.usedLinks.sweep(clock()).catch(failed('used one-time links'));
     store.signOuts.sweep(clock()).catch(failed('sign-outs'));
     passwords.sweep().catch(failed('sign-in failures'));
+    store.sso.sweep(clock()).catch(failed('single sign-on sessions'));
     store.audit.sweep(clock() - (parts.auditRetentionMs ?? DEFAULT_AUDIT_RETENTION_MS)).catch(failed('audit entries past their retention'));
   }, SWEEP_EXPIRED_EVERY_MS);
   sweep.unref();
@@ -226,7 +235,8 @@ export function buildControlApp(parts: ControlParts): ControlApp {
   metricsRoutes(app, { store, auth, routes, history, clock, idle });
   configRoutes(app, store, auth);
   instanceRoutes(app, { store, auth, keys, clock, hosts, log, notBefore, console: consoleFeed, history, routes, blobs: parts.snapshots?.blobs, jobs });
-  signinRoutes(app, { store, auth, keys, clock, hosts, notBefore, passwords });
+  signinRoutes(app, { store, auth, keys, clock, hosts, notBefore, passwords, sso, localPasswords: parts.localPasswords });
+  sso?.routes(app);
   dashboardRoutes(app, { auth });
   keyRoutes(app, store, keys, auth, clock);
   caRoutes(app, auth, parts.caFile);
@@ -271,6 +281,8 @@ export interface StartOptions {
  */
 export async function startControl(settings: ControlSettings, log: Logger, options: StartOptions = {}): Promise<Control> {
   checkControlSettings(settings);
+  const sso = ssoConfig(settings);
+  if (!settings.localPasswords && !sso) throw new UsageError('--local-passwords off (WHARF_LOCAL_PASSWORDS) needs single sign-on: set --oidc-issuer (docs/sso.md)');
   const tls = controlTls(settings);
   if (!tls && !isLoopback(settings.listen.host)) {
     log.warn({ listen: settings.listen }, 'control serves plain HTTP beyond loopback (--tls off): tokens and keys cross that network in clear; keep it on a private one');
@@ -302,6 +314,8 @@ export async function startControl(settings: ControlSettings, log: Logger, optio
       signin: { refuseAfter: settings.signinFailures, delayMs: settings.signinDelayMs },
       tls,
       auditRetentionMs: settings.auditRetentionMs,
+      sso: sso && { config: sso, key: await sharedKey(store.sharedKeys, 'sso') },
+      localPasswords: settings.localPasswords,
     });
     const sweepIntervalMs = options.sweepIntervalMs ?? 5_000;
     const sweeper = new AgentSweeper({

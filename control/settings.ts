@@ -51,6 +51,16 @@ export const controlSettings = {
   idleWarningS: opt({ flag: 'idle-warning', env: 'WHARF_IDLE_WARNING_S', default: 600, parse: parsers.whole, help: 'seconds ahead of the idle limit at which the warning goes to the console and the instance view' }),
   signinFailures: opt({ flag: 'signin-failures', env: 'WHARF_SIGNIN_FAILURES', default: 10, parse: parsers.positive, help: 'failed sign-ins from one client address before control refuses it for a minute, then longer (429 with Retry-After)' }),
   signinDelayMs: opt({ flag: 'signin-delay-ms', env: 'WHARF_SIGNIN_DELAY_MS', default: 250, parse: parsers.whole, help: 'milliseconds a sign-in waits after the third failure from its address or for its user name, doubling with each further one up to 5 s (0: no wait)' }),
+  oidcIssuer: opt<string | undefined>({ flag: 'oidc-issuer', env: 'WHARF_OIDC_ISSUER', default: undefined, parse: parsers.string, help: 'single sign-on: the OpenID Connect identity provider\'s issuer URL (https:; docs/sso.md)' }),
+  oidcClientId: opt<string | undefined>({ flag: 'oidc-client-id', env: 'WHARF_OIDC_CLIENT_ID', default: undefined, parse: parsers.string, help: 'the client id Wharf has at the identity provider (redirect URI: <public URL>/auth/oidc/callback)' }),
+  oidcClientSecret: opt<string | undefined>({ flag: 'oidc-client-secret', env: 'WHARF_OIDC_CLIENT_SECRET', default: undefined, parse: parsers.string, help: 'its client secret (prefer --oidc-client-secret-file: an environment can be read by others)' }),
+  oidcClientSecretFile: opt<string | undefined>({ flag: 'oidc-client-secret-file', env: 'WHARF_OIDC_CLIENT_SECRET_FILE', default: undefined, parse: parsers.string, help: 'a file holding the client secret' }),
+  oidcName: opt<string | undefined>({ flag: 'oidc-name', env: 'WHARF_OIDC_NAME', default: undefined, shownDefault: 'the issuer\'s host name', parse: parsers.string, help: 'the identity provider\'s name on the sign-in page ("Sign in with NAME")' }),
+  oidcScopes: opt({ flag: 'oidc-scopes', env: 'WHARF_OIDC_SCOPES', default: 'openid profile email', parse: parsers.string, help: 'the scopes Wharf asks for (add the one that carries groups, if your IdP needs one)' }),
+  oidcGroupsClaim: opt({ flag: 'oidc-groups-claim', env: 'WHARF_OIDC_GROUPS_CLAIM', default: 'groups', parse: parsers.string, help: 'the claim that lists a user\'s groups' }),
+  oidcAdminGroups: opt({ flag: 'oidc-admin-groups', env: 'WHARF_OIDC_ADMIN_GROUPS', default: '', shownDefault: 'none (admins are made with wharf users admin)', parse: parsers.string, help: 'groups whose members are admins (comma-separated); set, a user leaving them stops being one at the next refresh' }),
+  oidcProjectGroups: opt({ flag: 'oidc-project-groups', env: 'WHARF_OIDC_PROJECT_GROUPS', default: '', shownDefault: 'none', parse: parsers.string, help: 'project memberships from groups: GROUP=PROJECT:ROLE, comma-separated (e.g. ml-team=ml:user); those projects\' SSO members come from the IdP only' }),
+  localPasswords: opt({ flag: 'local-passwords', env: 'WHARF_LOCAL_PASSWORDS', default: true, shownDefault: 'on', parse: parsers.bool, help: 'password sign-in to the dashboard; off leaves it to the break-glass admin account only (docs/sso.md)' }),
   logLevel: opt({ flag: 'log-level', env: 'WHARF_LOG_LEVEL', default: 'info', parse: parsers.string, help: 'fatal, error, warn, info, debug' }),
 };
 

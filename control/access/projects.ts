@@ -1,6 +1,7 @@
 import { BUILT_IN_PROJECTS } from '../../protocol/app-config.ts';
 import { ValidationError } from '../../protocol/validate.ts';
 import { ControlError } from '../errors.ts';
+import type { AppSessions } from '../keys/app-sessions.ts';
 import type { Project, ProjectRole, Store, User } from '../store/store.ts';
 
 /*
@@ -44,4 +45,12 @@ export async function ownedProject(store: Store, user: User, name: string): Prom
   if (!project || !role) throw new ControlError('CTL_NOT_FOUND', `no project "${name}"`);
   if (role !== 'owner') throw new ControlError('CTL_FORBIDDEN', `you are a ${role} of project "${name}": only its owners and admins manage its members`);
   return project;
+}
+
+/** The roles that open a project's apps (viewers see them only). */
+export const OPENS_APPS = new Set<ProjectRole>(['user', 'owner']);
+
+/** Ends a user's app sessions on every instance of a project (their membership ended or became viewer): gateways close their live connections. */
+export async function closeProjectSessions(store: Store, sessions: AppSessions, user: string, project: string, now: number): Promise<void> {
+  for (const instance of await store.instances.list({ project })) await sessions.revoke(user, now, instance.id);
 }

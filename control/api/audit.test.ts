@@ -34,7 +34,10 @@ describe('the audit log through the API (in process)', () => {
   it('records every kind of action with its actor, target and time, and never a secret', async () => {
     // Sign-ins: one refused, one accepted.
     expect((await f.call('POST', '/api/v1/auth/login', undefined, { name: 'bob', password: 'wrong-password' })).statusCode).toBe(401);
-    await ok('POST', '/api/v1/auth/login', undefined, { name: 'bob', password: 'bob-password' });
+    const signedIn = await f.call('POST', '/api/v1/auth/login', undefined, { name: 'bob', password: 'bob-password' });
+    const cookie = String(signedIn.headers['set-cookie']).split(';')[0];
+    secrets.push(cookie.slice(cookie.indexOf('=') + 1));
+    expect((await f.call('POST', '/api/v1/auth/logout', undefined, undefined, { cookie, origin: 'https://wharf.test:8443' })).statusCode).toBe(204);
     // An instance: launched, a token and a tunnel's token issued, stopped, removed.
     const launched = await ok('POST', '/api/v1/instances', bob.token, config);
     const instance = launched.id as string;
@@ -74,6 +77,7 @@ describe('the audit log through the API (in process)', () => {
     expect(entries.map(line).reverse()).toEqual([
       'bob signin.failed   {"method":"password","reason":"wrong user name or password"}',
       'bob signin bob  {"method":"password"}',
+      'bob signout bob  {"method":"password"}',
       `bob instance.launch ${instance} ${instance} ${JSON.stringify({ app: 'container', name: launched.name, project: launched.project, queue: launched.queue })}`,
       `bob app.token ${instance} ${instance} {"purpose":"token"}`,
       `bob app.token ${instance} ${instance} {"purpose":"connect"}`,

@@ -3,6 +3,7 @@ import { CONSOLE_COOKIE } from '../../protocol/token.ts';
 import { ControlError } from '../errors.ts';
 import { readCookie, type ConsoleSession, type ConsoleSessions } from '../keys/console-sessions.ts';
 import type { Store, User } from '../store/store.ts';
+import type { SsoSessions } from '../sso/sso-sessions.ts';
 
 /** The presented `Authorization: Bearer` credential, or undefined. */
 export function bearer(header: string | undefined): string | undefined {
@@ -18,6 +19,8 @@ export interface ConsoleAuth {
   sessions: ConsoleSessions;
   /** e.g. `https://localhost:8443`: an unsafe cookie-authenticated request must send this Origin. */
   origin: string;
+  /** Single sign-on: a session made through the IdP is refreshed when due, and ends when the IdP refuses. */
+  sso?: Pick<SsoSessions, 'check'>;
 }
 
 /**
@@ -44,7 +47,8 @@ export class ApiAuth {
     const session = this.console?.sessions.verify(readCookie(request.headers.cookie, CONSOLE_COOKIE));
     if (!session) return undefined;
     const user = await this.#store.users.get(session.sub);
-    return user ? { session, user } : undefined;
+    const current = user && this.console?.sso ? await this.console.sso.check(session, user) : user;
+    return current ? { session, user: current } : undefined;
   }
 
   /** Throws CTL_BAD_ORIGIN unless a state-changing request carries our own Origin. */
@@ -81,11 +85,12 @@ export class ApiAuth {
   async stillValid(request: FastifyRequest): Promise<boolean> {
     const credential = this.#credentials.get(request);
     if (!credential) return false;
-    const valid = 'token' in credential
-      ? (await this.#store.apiTokens.verify(credential.token)) !== undefined
-      : this.console?.sessions.verify(credential.cookie) !== undefined;
+    const session = 'token' in credential ? undefined : this.console?.sessions.verify(credential.cookie);
+    const valid = 'token' in credential ? (await this.#store.apiTokens.verify(credential.token)) !== undefined : session !== undefined;
     if (!valid) return false;
-    const now = await this.#store.users.get(credential.user.id);
+    let now = await this.#store.users.get(credential.user.id);
+    // An SSO session is refreshed here too when due: a stream sees the IdP's word like any request.
+    if (now && session && this.console?.sso) now = await this.console.sso.check(session, now);
     return now !== undefined && now.admin === credential.user.admin;
   }
 

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { BUILT_IN_PROJECTS } from '../../protocol/app-config.ts';
 import { parse, ValidationError } from '../../protocol/validate.ts';
-import { isBuiltIn, ownedProject } from '../access/projects.ts';
+import { closeProjectSessions, isBuiltIn, OPENS_APPS, ownedProject } from '../access/projects.ts';
 import { audit } from '../audit/audit-log.ts';
 import { ControlError } from '../errors.ts';
 import type { AppSessions } from '../keys/app-sessions.ts';
@@ -29,8 +29,6 @@ export interface ProjectRouteDeps {
   sessions: AppSessions;
 }
 
-const OPENS: ReadonlySet<ProjectRole> = new Set(['user', 'owner']);
-
 /**
  * Projects and their members: everyone lists the projects they may use (the built-in ones and
  * their memberships; an admin all), admins create projects, a project's owners (and admins)
@@ -46,11 +44,7 @@ export function projectRoutes(app: FastifyInstance, deps: ProjectRouteDeps): voi
     added: iso(m.added),
     by: m.by === null ? null : ((await store.users.get(m.by))?.name ?? null),
   })));
-  /** Ends the user's app sessions on every instance of the project. */
-  const closeSessions = async (user: string, project: string) => {
-    const now = clock();
-    for (const instance of await store.instances.list({ project })) await sessions.revoke(user, now, instance.id);
-  };
+  const closeSessions = (user: string, project: string) => closeProjectSessions(store, sessions, user, project, clock());
 
   app.get('/api/v1/projects', async (request) => {
     const me = auth.user(request);
@@ -93,7 +87,7 @@ export function projectRoutes(app: FastifyInstance, deps: ProjectRouteDeps): voi
     const role = body.role ?? 'user';
     const before = await store.projects.getMember(project.name, user.id);
     const member = await store.projects.setMember(project.name, user.id, role, me.id);
-    if (before && OPENS.has(before.role) && !OPENS.has(role)) await closeSessions(user.id, project.name);
+    if (before && OPENS_APPS.has(before.role) && !OPENS_APPS.has(role)) await closeSessions(user.id, project.name);
     if (before?.role !== role) await audit(store, me, 'member.add', { target: user.name, detail: before ? { project: project.name, role, was: before.role } : { project: project.name, role } });
     return (await memberViews([member]))[0];
   });

@@ -1,10 +1,9 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { parse } from '../../protocol/validate.ts';
 import { ControlError } from '../errors.ts';
-import { ConsoleSessions } from '../keys/console-sessions.ts';
+import { ConsoleSessions, readCookie } from '../keys/console-sessions.ts';
+import { CONSOLE_COOKIE } from '../../protocol/token.ts';
 import type { ControlMetrics } from '../metrics/control-metrics.ts';
 import { appBaseUrl, GatewayTokens, type AppHosts, type NotBefore } from '../keys/gateway-tokens.ts';
 import type { SigningKeys } from '../keys/signing-keys.ts';
@@ -12,7 +11,10 @@ import type { Clock, Store, User } from '../store/store.ts';
 import { audit } from '../audit/audit-log.ts';
 import type { ApiAuth } from './auth.ts';
 import { instanceFor } from '../access/instance-access.ts';
-import { DASHBOARD_CSP, DEFAULT_DIST_DIR } from './dashboard.ts';
+import { DEFAULT_DIST_DIR } from './dashboard.ts';
+import { escapeHtml, ownPage } from './own-page.ts';
+import { ADMIN_NAME } from '../first-start.ts';
+import type { SsoSessions } from '../sso/sso-sessions.ts';
 import { PasswordCheck } from './password-check.ts';
 import type { SigninThrottleOptions } from './signin-throttle.ts';
 import { signOut } from '../keys/sign-out.ts';
@@ -51,6 +53,13 @@ export interface SigninDeps {
   passwords?: PasswordCheck;
   /** The built dashboard, whose stylesheet the sign-in page uses (default: ui/dist). */
   distDir?: string;
+  /** Single sign-on, when configured: the IdP's name for the sign-in page, and its sessions (sign-out ends them). */
+  sso?: { name: string; sessions: SsoSessions };
+  /**
+   * Password sign-in (WHARF_LOCAL_PASSWORDS; default on). Off, only the first-start `admin`
+   * signs in with a password: the break-glass account for when the IdP is away (docs/sso.md).
+   */
+  localPasswords?: boolean;
 }
 
 export const LoginRequest = Type.Object({
@@ -86,40 +95,6 @@ export function checkReturn(ret: string, instance: string, hosts: AppHosts): URL
   return url;
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-/** The dashboard's stylesheet as ui/dist/index.html names it (its name carries a content hash), or undefined before a build. */
-async function dashboardStylesheet(dist: string): Promise<string | undefined> {
-  try {
-    return /<link rel="stylesheet" href="(\/ui\/[A-Za-z0-9_.-]+\.css)">/.exec(await readFile(join(dist, 'index.html'), 'utf8'))?.[1];
-  } catch {
-    return undefined;
-  }
-}
-
-/** A page of its own (not the dashboard's shell) in the dashboard's look, under the dashboard's CSP. */
-function page(reply: FastifyReply, title: string, stylesheet: string | undefined, body: string): FastifyReply {
-  return reply
-    .header('content-type', 'text/html; charset=utf-8')
-    .header('cache-control', 'no-store')
-    .header('x-frame-options', 'DENY')
-    .header('x-content-type-options', 'nosniff')
-    .header('referrer-policy', 'same-origin')
-    .header('content-security-policy', DASHBOARD_CSP)
-    .send(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<title>${escapeHtml(title)} · Wharf</title>
-<link rel="icon" href="data:,">
-${stylesheet ? `<link rel="stylesheet" href="${escapeHtml(stylesheet)}">\n` : ''}<script type="module" src="/signin.js"></script>
-</head><body class="signin">
-<header class="bar"><span class="brand">Wharf</span></header>
-<main id="main">
-${body}
-</main></body></html>
-`);
-}
-
 /** The sign-in form's script (GET /signin.js): JSON login, a clear message for each refusal, then `return`. */
 const SIGNIN_SCRIPT = `const form = document.getElementById('signin');
 const error = document.getElementById('error');
@@ -140,7 +115,7 @@ form.addEventListener('submit', async (event) => {
       const wait = Number(res.headers.get('retry-after'));
       error.textContent = res.status === 401 ? 'Wrong user name or password.'
         : res.status === 429 ? 'Too many failed sign-ins from here. Try again in ' + (wait > 90 ? Math.ceil(wait / 60) + ' minutes.' : (wait || 60) + ' seconds.')
-        : 'Sign-in failed (' + res.status + ').';
+        : ((await res.json().catch(() => undefined))?.error?.message ?? 'Sign-in failed (' + res.status + ').');
       return;
     }
     const ret = form.dataset.return;
@@ -169,6 +144,10 @@ export function signinRoutes(app: FastifyInstance, deps: SigninDeps): void {
     // Login CSRF: a browser's request from another site carries that site's Origin.
     if (request.headers.origin !== undefined) auth.checkOrigin(request);
     const body = parse(LoginRequest, request.body ?? {});
+    if (deps.localPasswords === false && body.name !== ADMIN_NAME) {
+      await audit(store, { id: null, name: body.name.slice(0, 64) }, 'signin.failed', { detail: { method: 'password', reason: 'password sign-in is off' } });
+      throw new ControlError('CTL_PASSWORDS_OFF', deps.sso ? `password sign-in is off here: sign in with ${deps.sso.name}` : 'password sign-in is off here');
+    }
     // The name typed is the actor of a refusal (cut short: never more than a name's length).
     const refused = (reason: string) => audit(store, { id: null, name: body.name.slice(0, 64) }, 'signin.failed', { detail: { method: 'password', reason } });
     let user: User | undefined;
@@ -189,12 +168,17 @@ export function signinRoutes(app: FastifyInstance, deps: SigninDeps): void {
   });
 
   app.post('/api/v1/auth/logout', async (request, reply) => {
-    const signedIn = await auth.session(request);
-    if (signedIn) {
-      auth.checkOrigin(request);
-      await signOut(store, sessions(), signedIn.session);
-    }
-    return reply.code(204).header('set-cookie', ConsoleSessions.clearCookie()).send();
+    // The cookie as it is (no refresh on the way out), its user as they were.
+    const session = auth.console?.sessions.verify(readCookie(request.headers.cookie, CONSOLE_COOKIE));
+    const user = session && await store.users.get(session.sub);
+    reply.header('set-cookie', ConsoleSessions.clearCookie()).header('cache-control', 'no-store');
+    if (!session || !user) return reply.code(204).send();
+    auth.checkOrigin(request);
+    await signOut(store, sessions(), session);
+    // An SSO session: the IdP's own sign-out is offered, to come back to this sign-in page.
+    const endSession = await deps.sso?.sessions.end(session, new URL('signin', hosts.publicUrl).href);
+    await audit(store, user, 'signout', { target: user.name, detail: { method: endSession === undefined ? 'password' : 'oidc' } });
+    return endSession ? reply.send({ endSession }) : reply.code(204).send();
   });
 
   app.get('/api/v1/auth/me', async (request) => {
@@ -206,13 +190,16 @@ export function signinRoutes(app: FastifyInstance, deps: SigninDeps): void {
     const raw = request.query.return;
     const ret = raw === undefined ? '/' : safeLocalPath(raw);
     if (ret === undefined) throw new ControlError('CTL_BAD_RETURN', 'return must be a path on this host');
-    return page(reply, 'Sign in', await dashboardStylesheet(dist), `<form id="signin" class="signin-card" data-return="${escapeHtml(ret)}" method="post" action="/api/v1/auth/login">
+    const form = `<form id="signin" class="signin-card" data-return="${escapeHtml(ret)}" method="post" action="/api/v1/auth/login">
 <h1>Sign in to Wharf</h1>
-<label for="name">User name</label><input id="name" name="name" autocomplete="username" required autofocus>
+${deps.sso ? `<a class="button primary" id="sso" href="/auth/oidc/start?return=${escapeHtml(encodeURIComponent(ret))}">Sign in with ${escapeHtml(deps.sso.name)}</a>
+${deps.localPasswords === false ? '<p>Password sign-in is off. The break-glass admin account still signs in below.</p>' : '<p>Or with a Wharf account:</p>'}
+` : ''}<label for="name">User name</label><input id="name" name="name" autocomplete="username" required${deps.sso ? '' : ' autofocus'}>
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
 <p id="error" role="alert" aria-live="assertive"></p>
-<button type="submit" class="primary">Sign in</button>
-</form>`);
+<button type="submit" class="${deps.sso ? '' : 'primary'}">Sign in</button>
+</form>`;
+    return ownPage(reply, dist, 'Sign in', form);
   });
 
   app.get('/signin.js', async (_request, reply) => reply

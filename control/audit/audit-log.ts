@@ -12,6 +12,7 @@ export const DEFAULT_AUDIT_RETENTION_MS = 180 * 86_400_000;
 /** Every action the log records, with what it means (docs/audit.md lists them the same way). */
 export const AUDIT_ACTIONS = {
   'signin': 'signed in to the dashboard (detail.method)',
+  'signout': 'signed out of the dashboard, or was signed out when the identity provider refused to refresh the session (detail.method, detail.reason)',
   'signin.failed': 'a sign-in was refused (detail.method, detail.reason; the actor is the name typed)',
   'instance.launch': 'launched an instance',
   'instance.stop': 'stopped an instance (the actor "idle limit" when its idle limit stopped it)',

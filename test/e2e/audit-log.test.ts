@@ -44,6 +44,10 @@ describe('wharf audit', () => {
     expect(signedIn.status).toBe(200);
     bobCookie = signedIn.headers.getSetCookie()[0].split(';')[0];
     secrets.push(bobCookie.slice(bobCookie.indexOf('=') + 1));
+    // A second sign-in of bob's, signed out.
+    const other = (await signIn('bob', 'bob-s3cret-password')).headers.getSetCookie()[0].split(';')[0];
+    secrets.push(other.slice(other.indexOf('=') + 1));
+    expect((await fetch(`${url}/api/v1/auth/logout`, { method: 'POST', headers: { cookie: other, origin: 'https://localhost:8443' } })).status).toBe(204);
     const created = JSON.parse(await wharf(['tokens', 'create', 'laptop', '--json'])) as { id: string; token: string };
     secrets.push(created.token);
     await wharf(['tokens', 'revoke', created.id]);
@@ -92,7 +96,8 @@ describe('wharf audit', () => {
     expect(about('user.admin')).toEqual(['admin carol']);
     expect(about('user.password')).toEqual(['admin carol']);
     expect(about('user.remove')).toEqual(['admin carol']);
-    expect(about('signin')).toEqual(['bob bob']);
+    expect(about('signin')).toEqual(['bob bob', 'bob bob']);
+    expect(about('signout')).toEqual(['bob bob']);
     expect(about('signin.failed')).toEqual(['bob -']);
     expect(about('agent.drain')).toEqual(about('agent.resume'));
     expect(about('gateway.add')).toHaveLength(1);
@@ -107,7 +112,7 @@ describe('wharf audit', () => {
   });
 
   it('filters by user, instance, action and time, and stops at --limit', async () => {
-    expect((await entries('--user', 'bob')).map((e) => e.action)).toEqual(['signin', 'signin.failed']);
+    expect((await entries('--user', 'bob')).map((e) => e.action)).toEqual(['signout', 'signin', 'signin', 'signin.failed']);
     expect((await entries('--instance', instance, '--action', 'instance.stop')).map((e) => e.actor)).toEqual(['admin']);
     expect(await entries('--since', '2000-01-01T00:00:00Z', '--until', '2000-01-02T00:00:00Z')).toEqual([]);
     const recent = await entries('--since', '1h');

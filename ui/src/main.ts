@@ -118,12 +118,14 @@ async function main(): Promise<void> {
   const notice = byId('notice');
   byId<HTMLButtonElement>('signout').addEventListener('click', async (event) => {
     (event.currentTarget as HTMLButtonElement).disabled = true;
+    let endSession: string | undefined;
     try {
-      await api('/api/v1/auth/logout', { method: 'POST' });
+      // A single sign-on session answers with the IdP's sign-out, which comes back to sign-in.
+      endSession = (await api<{ endSession?: string } | undefined>('/api/v1/auth/logout', { method: 'POST' }))?.endSession;
     } catch (err) {
       if (err instanceof SignedOut) return;
     }
-    leaveFor('/signin?return=/');
+    leaveFor(endSession ?? '/signin?return=/');
   });
   let me: Me;
   try {
