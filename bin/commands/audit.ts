@@ -2,15 +2,16 @@ import { parsers, UsageError } from '../../protocol/settings.ts';
 import { parseCommand, positionals } from './cli-args.ts';
 import { ControlClient } from './control-client.ts';
 
-export const auditHelp = `wharf audit [--since WHEN] [--until WHEN] [--user NAME] [--instance ID] [--action ACTION] [--limit N] [--json]
+export const auditHelp = `wharf audit [--since WHEN] [--until WHEN] [--user NAME] [--instance ID] [--project NAME] [--action ACTION] [--limit N] [--json]
 
-  prints the audit log, newest first (admins only): sign-ins, launches, stops, app tokens and
+  prints the audit log, newest first (admins; a project's owners with --project): sign-ins, launches, stops, app tokens and
   tunnels issued, user, admin and token changes, agents and gateways registered (docs/audit.md)
 
   --since WHEN    entries of the last WHEN (a duration: 90m, 24h, 7d) or from a time (ISO 8601)
   --until WHEN    entries before that time (the same forms)
   --user NAME     entries whose actor is NAME ("idle limit" for Wharf's own stops)
   --instance ID   entries about instance ID
+  --project NAME  entries about a project's instances and members (its owners may read these)
   --action A      one action: signin, signin.failed, instance.launch, instance.stop, app.token, …
   --limit N       at most N entries (default 100)
   --json          the entries as JSON, as GET /api/v1/audit answers them
@@ -45,7 +46,7 @@ export function auditLine(e: AuditEntryView): string {
 
 export async function runAudit(argv: string[]): Promise<void> {
   const { values, positionals: given } = parseCommand(argv, {
-    since: { type: 'string' }, until: { type: 'string' }, user: { type: 'string' }, instance: { type: 'string' },
+    since: { type: 'string' }, until: { type: 'string' }, user: { type: 'string' }, instance: { type: 'string' }, project: { type: 'string' },
     action: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' },
   });
   positionals(given, [], 'wharf audit [--since WHEN] [--user NAME] [--instance ID] [--json]');
@@ -57,6 +58,7 @@ export async function runAudit(argv: string[]): Promise<void> {
   if (values.until !== undefined) query.set('until', auditTime('until', values.until, now));
   if (values.user !== undefined) query.set('user', values.user);
   if (values.instance !== undefined) query.set('instance', values.instance);
+  if (values.project !== undefined) query.set('project', values.project);
   if (values.action !== undefined) query.set('action', values.action);
   const client = new ControlClient();
   const entries: AuditEntryView[] = [];

@@ -136,6 +136,29 @@ describe('the audit log through the API (in process)', () => {
     expect(user.headers['x-wharf-error']).toBe('CTL_FORBIDDEN');
   });
 
+  it('gives a project\'s owners its entries (its instances, even removed, and its members), and nobody else but admins', async () => {
+    const carol = await f.user('carol');
+    await ok('POST', '/api/v1/projects', root.token, { name: 'ML', owner: 'bob' });
+    await ok('POST', '/api/v1/projects/ML/members', bob.token, { user: 'carol', role: 'user' });
+    f.t.clock.advance(1_000);
+    const inside = (await ok('POST', '/api/v1/instances', carol.token, { ...config, project: 'ML' })).id as string;
+    f.t.clock.advance(1_000);
+    await ok('POST', '/api/v1/instances', carol.token, config); // in Apps: not ML's
+    await ok('POST', `/api/v1/instances/${inside}/stop`, carol.token);
+    await ok('DELETE', `/api/v1/instances/${inside}`, carol.token);
+    const show = (list: AuditEntryView[]) => list.map((e) => `${e.actor}:${e.action}:${e.target}`);
+    const expected = [`carol:instance.remove:${inside}`, `carol:instance.stop:${inside}`, `carol:instance.launch:${inside}`, 'bob:member.add:carol', 'root:member.add:bob', 'root:project.add:ML'];
+    expect(show((await audit('?project=ML', bob.token)).entries)).toEqual(expected);
+    expect(show((await audit('?project=ML')).entries)).toEqual(expected); // an admin
+    expect((await audit('?project=ML', bob.token)).entries.every((e) => e.project === 'ML')).toBe(true);
+    // A user of the project is not an owner; a stranger does not see it exists; built-in ones have no owners.
+    expect((await f.call('GET', '/api/v1/audit?project=ML', carol.token)).statusCode).toBe(403);
+    const stranger = await f.user('dan');
+    expect((await f.call('GET', '/api/v1/audit?project=ML', stranger.token)).statusCode).toBe(404);
+    expect((await f.call('GET', '/api/v1/audit?project=Apps', carol.token)).statusCode).toBe(403);
+    expect((await f.call('GET', '/api/v1/audit', bob.token)).statusCode).toBe(403);
+  });
+
   it('refuses a bad query naming the field', async () => {
     for (const [query, field] of [['?action=launch', 'action'], ['?since=yesterday', 'since'], ['?limit=0', 'limit'], ['?limit=501', 'limit'], ['?before=x', 'before'], ['?color=red', 'color']]) {
       const res = await f.call('GET', `/api/v1/audit${query}`, root.token);

@@ -236,7 +236,7 @@ export function instanceRoutes(app: FastifyInstance, deps: InstanceRouteDeps): v
     // A removed instance whose snapshots were kept can be removed again, with them.
     const found = await instanceFor(store, me, request.params.id, 'owner', { removed: withSnapshots });
     const { snapshots } = await store.instances.remove(found.id, { snapshots: withSnapshots });
-    await audit(store, me, 'instance.remove', { instance: found.id, detail: { snapshots: withSnapshots } });
+    await audit(store, me, 'instance.remove', { instance: found.id, project: found.project, detail: { snapshots: withSnapshots } });
     await deps.history?.forget(found.id);
     deps.routes?.remove(found.id);
     for (const s of snapshots) {

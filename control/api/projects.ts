@@ -65,7 +65,7 @@ export function projectRoutes(app: FastifyInstance, deps: ProjectRouteDeps): voi
     const owner = body.owner === undefined ? undefined : await store.users.getByName(body.owner);
     if (body.owner !== undefined && !owner) throw new ControlError('CTL_NOT_FOUND', `no user "${body.owner}"`);
     const project = await store.projects.add(body.name);
-    await audit(store, me, 'project.add', { target: project.name });
+    await audit(store, me, 'project.add', { target: project.name, project: project.name });
     if (owner) {
       await store.projects.setMember(project.name, owner.id, 'owner', me.id);
       await audit(store, me, 'member.add', { target: owner.name, detail: { project: project.name, role: 'owner' } });

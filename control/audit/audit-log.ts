@@ -51,6 +51,8 @@ export const IDLE_LIMIT_ACTOR: Actor = { id: null, name: 'idle limit' };
 export interface AuditAbout {
   target?: string | null;
   instance?: string | null;
+  /** The project concerned, where no instance says it (a project made); else `detail.project`, else the instance's. */
+  project?: string;
   detail?: Record<string, AuditValue>;
 }
 
@@ -62,6 +64,7 @@ export function audit(store: Store, actor: Actor, action: AuditAction, about: Au
     action,
     target: about.target ?? about.instance ?? null,
     instance: about.instance ?? null,
+    project: about.project ?? (typeof about.detail?.project === 'string' ? about.detail.project : null),
     detail: about.detail ?? {},
   });
 }

@@ -105,7 +105,7 @@ export async function applyGroups(deps: SsoUserDeps, user: User, claims: Record<
     if (role) {
       if (!(await store.projects.get(project))) {
         await store.projects.add(project).catch((err) => { if (!(err instanceof ControlError && err.code === 'CTL_PROJECT_EXISTS')) throw err; });
-        await audit(store, SSO_ACTOR, 'project.add', { target: project, detail: { method: 'oidc' } });
+        await audit(store, SSO_ACTOR, 'project.add', { target: project, project, detail: { method: 'oidc' } });
       }
       await store.projects.setMember(project, user.id, role, user.id);
       await audit(store, SSO_ACTOR, 'member.add', { target: user.name, detail: { project, role, ...(was ? { was: was.role } : {}), method: 'oidc' } });

@@ -342,6 +342,17 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 13,
+    name: 'the project of each audit entry',
+    sql: `
+      -- What a project's owners read of the audit log (GET /api/v1/audit?project=): set when the
+      -- entry is written (from its instance, or the project it names), so it outlives the instance.
+      ALTER TABLE audit_log ADD COLUMN project TEXT;
+      UPDATE audit_log SET project = (SELECT project FROM instances WHERE instances.id = audit_log.instance) WHERE instance IS NOT NULL;
+      CREATE INDEX audit_log_by_project ON audit_log(project, seq);
+    `,
+  },
 ];
 
 /** The newest version this code knows. */

@@ -540,6 +540,8 @@ export interface AuditEntry {
   target: string | null;
   /** The instance concerned, if any: what `wharf audit --instance` looks for. */
   instance: string | null;
+  /** The project concerned: the instance's (the store fills it in when left null), or the one a project or membership change names. */
+  project: string | null;
   detail: Record<string, AuditValue>;
 }
 
@@ -551,6 +553,8 @@ export interface AuditFilter {
   /** Entries whose actor had this name. */
   actorName?: string;
   instance?: string;
+  /** Entries about this project (its instances, its members). */
+  project?: string;
   action?: string;
   /** Entries older than this seq: the previous page's last one. */
   before?: number;

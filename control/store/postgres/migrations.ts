@@ -307,6 +307,15 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 11,
+    name: 'the project of each audit entry',
+    sql: `
+      ALTER TABLE audit_log ADD COLUMN project ${TEXT};
+      UPDATE audit_log SET project = (SELECT project FROM instances WHERE instances.id = audit_log.instance) WHERE instance IS NOT NULL;
+      CREATE INDEX audit_log_by_project ON audit_log(project, seq);
+    `,
+  },
 ];
 
 /** Any 64-bit number; every control takes this advisory lock while it migrates. */

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { copyStore } from '../copy.ts';
 import { storeBackends } from '../store-backends.ts';
-import { tempStore, type TestStore } from '../testing.ts';
+import { tempStore, testConfig, testSpec, type TestStore } from '../testing.ts';
 
 const backends = storeBackends();
 
@@ -12,14 +12,14 @@ describe.each(backends)('$name audit log', ({ open }) => {
   });
   afterEach(() => t.cleanup());
 
-  const entry = (action: string, more: { actor?: string | null; actorName?: string | null; target?: string | null; instance?: string | null; at?: number } = {}) => ({
-    actor: 'u1', actorName: 'alice', action, target: null, instance: null, detail: {}, ...more,
+  const entry = (action: string, more: { actor?: string | null; actorName?: string | null; target?: string | null; instance?: string | null; project?: string | null; at?: number } = {}) => ({
+    actor: 'u1', actorName: 'alice', action, target: null, instance: null, project: null, detail: {}, ...more,
   });
 
   it('appends entries with growing seqs, the clock\'s time and the detail as given, read newest first by every store on the database', async () => {
     const now = t.clock.read();
     const first = await t.store.audit.add({ ...entry('signin'), detail: { method: 'password', ok: true, n: 3 } });
-    expect(first).toEqual({ seq: first.seq, at: now, actor: 'u1', actorName: 'alice', action: 'signin', target: null, instance: null, detail: { method: 'password', ok: true, n: 3 } });
+    expect(first).toEqual({ seq: first.seq, at: now, actor: 'u1', actorName: 'alice', action: 'signin', target: null, instance: null, project: null, detail: { method: 'password', ok: true, n: 3 } });
     t.clock.advance(1_000);
     const second = await t.store.audit.add(entry('instance.launch', { instance: 'i1', target: 'i1' }));
     expect(second.seq).toBeGreaterThan(first.seq);
@@ -43,6 +43,19 @@ describe.each(backends)('$name audit log', ({ open }) => {
     expect(page1).toHaveLength(3);
     const page2 = await t.store.audit.list({ limit: 3, before: page1.at(-1)!.seq });
     expect(page2.map((e) => e.action)).toEqual(['signin']);
+  });
+
+  it('files an instance\'s entries under its project, kept after the instance is gone, and filters by project', async () => {
+    const ada = await t.store.users.add({ name: 'ada', password: 'ada-password' });
+    await t.store.projects.add('ML');
+    const i = await t.store.instances.create({ owner: ada.id, config: { ...testConfig(), project: 'ML' }, spec: testSpec() });
+    await t.store.audit.add(entry('instance.launch', { instance: i.id, target: i.id }));
+    await t.store.audit.add(entry('member.add', { target: 'bob', project: 'ML' }));
+    await t.store.audit.add(entry('signin'));
+    await t.store.instances.updateStatus(i.id, 'stopped', null);
+    await t.store.instances.remove(i.id, { snapshots: true });
+    expect((await t.store.audit.list({ project: 'ML', limit: 10 })).map((e) => [e.action, e.project])).toEqual([['member.add', 'ML'], ['instance.launch', 'ML']]);
+    expect(await t.store.audit.list({ project: 'Apps', limit: 10 })).toEqual([]);
   });
 
   it('sweeps what is older than the retention, and nothing else', async () => {

@@ -9,10 +9,11 @@ interface AuditRow {
   action: string;
   target: string | null;
   instance: string | null;
+  project: string | null;
   detail: string;
 }
 
-const COLUMNS = 'seq, at, actor, actor_name, action, target, instance, detail';
+const COLUMNS = 'seq, at, actor, actor_name, action, target, instance, project, detail';
 
 /** The audit log: one insert per entry, read newest first by seq (the cursor). */
 export class SqlAudit implements AuditStore {
@@ -26,8 +27,10 @@ export class SqlAudit implements AuditStore {
 
   async add(entry: Omit<AuditEntry, 'seq' | 'at'> & { at?: number }): Promise<AuditEntry> {
     const row = await this.#sql.get<AuditRow>(
-      `INSERT INTO audit_log (at, actor, actor_name, action, target, instance, detail) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
-      entry.at ?? this.#clock(), entry.actor, entry.actorName, entry.action, entry.target, entry.instance, toJson(entry.detail),
+      // An instance's entry takes its project from the instance, as it is when written.
+      `INSERT INTO audit_log (at, actor, actor_name, action, target, instance, project, detail)
+       VALUES (?, ?, ?, ?, ?, ?, COALESCE(?, (SELECT project FROM instances WHERE id = ?)), ?) RETURNING ${COLUMNS}`,
+      entry.at ?? this.#clock(), entry.actor, entry.actorName, entry.action, entry.target, entry.instance, entry.project, entry.instance, toJson(entry.detail),
     );
     return fromRow(row!);
   }
@@ -44,6 +47,7 @@ export class SqlAudit implements AuditStore {
     add('at < ?', filter.until);
     add('actor_name = ?', filter.actorName);
     add('instance = ?', filter.instance);
+    add('project = ?', filter.project);
     add('action = ?', filter.action);
     add('seq < ?', filter.before);
     const rows = await this.#sql.all<AuditRow>(
@@ -67,6 +71,7 @@ function fromRow(r: AuditRow): AuditEntry {
     action: r.action,
     target: r.target,
     instance: r.instance,
+    project: r.project,
     detail: JSON.parse(r.detail) as Record<string, AuditValue>,
   };
 }
