@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import { callControl } from '../support/control-api.ts';
 import { startControlProcess } from '../support/control-process.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { request, type Reply } from '../support/https-client.ts';
-import { envLines, runWharf, until, type Running } from '../support/tcp.ts';
+import { connectTcp, envLines, runWharf, spawnCollect, until, WHARF, type Running } from '../support/tcp.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 /*
@@ -63,13 +63,15 @@ describe('sharing an instance', () => {
 
   let agentAuth: string;
   /** An instance of `owner`'s in `project`, served by this test acting as its agent: its id, once the gateway serves it. */
-  const serve = async (owner: string, project: string): Promise<string> => {
-    const launched = await api('POST', '/api/v1/instances', { app: 'container', image: 'wharf/busybox:local', project, queue: 'e2e-sharing', routing: { mode: 'https', port: 8080 } }, as(owner));
+  const serve = async (owner: string, project: string, tcp = false): Promise<string> => {
+    const routing = tcp ? { mode: 'tcp', port: 8080 } : { mode: 'https', port: 8080 };
+    const launched = await api('POST', '/api/v1/instances', { app: 'container', image: 'wharf/busybox:local', project, queue: 'e2e-sharing', routing }, as(owner));
     expect(launched.status, JSON.stringify(launched.json)).toBe(201);
     const served = launched.json.id as string;
     expect((await api('POST', '/api/v1/agent/heartbeat', {}, agentAuth)).status).toBe(200);
     expect((await api('POST', '/api/v1/agent/lease?wait=2000', undefined, agentAuth)).json).toMatchObject({ instance: served });
     expect((await api('POST', `/api/v1/agent/instances/${served}/endpoint`, { host: '127.0.0.1', port: upstream.port }, agentAuth)).status).toBe(200);
+    if (tcp) return served;
     const bearer = (await api('POST', `/api/v1/instances/${served}/token`, {}, as(owner))).json.token as string;
     const reply = () => request(gw!.httpsPort, { host: `${served}.apps.localhost`, path: '/', ca: gw!.ca, headers: { accept: 'application/json', authorization: `Bearer ${bearer}` } });
     await until(`the gateway serves ${owner}'s app`, async () => (await reply()).status === 200, 10_000);
@@ -175,4 +177,62 @@ describe('sharing an instance', () => {
     expect((await get('/', { cookie })).status).toBe(401);
     expect((await api('POST', `/api/v1/instances/${id}/token`, {}, as('bob'))).status).toBe(404);
   });
+
+  it('app tokens and tunnels × callers: each gets a gateway token and a working `wharf connect` tunnel only with the right to use the app', async () => {
+    // alice's TCP app in project Ops; a viewer and a user by share, a viewer, a user and an
+    // owner of Ops, carol (none of these), the admin.
+    for (const name of ['vic', 'ugo', 'pia', 'pam', 'pat']) await addUser(name, 'https://localhost:8443');
+    const projects = async (args: string[]) => expect((await runWharf(['projects', ...args], env())).code).toBe(0);
+    await projects(['add', 'Ops', '--owner', 'pat']);
+    for (const [name, role] of [['alice', 'user'], ['pia', 'viewer'], ['pam', 'user']]) await projects(['members', 'add', 'Ops', name, '--role', role]);
+    const app = await serve('alice', 'Ops', true);
+    for (const [name, role] of [['vic', 'viewer'], ['ugo', 'user']]) expect((await runWharf(['share', app, name, '--role', role], env(tokens.alice))).code).toBe(0);
+    tokens.admin = adminToken;
+    const caFile = join(home, 'gateway-ca.pem');
+    writeFileSync(caFile, gw!.ca);
+
+    type Answer = 'ok' | 'CTL_FORBIDDEN' | 'CTL_NOT_FOUND';
+    const MATRIX: Record<string, Answer> = {
+      alice: 'ok', vic: 'CTL_FORBIDDEN', ugo: 'ok', pia: 'CTL_FORBIDDEN', pam: 'ok', pat: 'ok', carol: 'CTL_NOT_FOUND', admin: 'ok',
+    };
+    /** `wharf token`: a gateway token for the app, or the refusal's code. */
+    const token = async (name: string): Promise<Answer> => {
+      const out = await runWharf(['token', app], env(tokens[name]));
+      return out.code === 0 ? 'ok' : (/CTL_[A-Z_]+/.exec(out.stderr)?.[0] as Answer);
+    };
+    /** `wharf connect`: a request carried through the tunnel to the app and its answer read, or the refusal's code. */
+    const connect = async (name: string): Promise<Answer> => {
+      const proc = spawnCollect(process.execPath, [WHARF, 'connect', app, '--port', '0', '--gateway', `https://localhost:${gw!.httpsPort}`, '--ca', caFile], env(tokens[name]));
+      try {
+        const listening = /^wharf connect: 127\.0\.0\.1:(\d+) → /m;
+        await until(`wharf connect for ${name} listens or exits`, () => listening.test(proc.stdout()) || proc.child.exitCode !== null, 10_000);
+        const port = listening.exec(proc.stdout())?.[1];
+        if (!port) return (/CTL_[A-Z_]+/.exec(proc.stderr())?.[0] ?? proc.stderr()) as Answer;
+        const socket = await connectTcp(Number(port));
+        const answer = await new Promise<string>((resolve) => {
+          let text = '';
+          socket.on('data', (d: Buffer) => { text += d.toString(); });
+          socket.on('close', () => resolve(text));
+          socket.end('GET /through-the-tunnel HTTP/1.0\r\nHost: app\r\n\r\n');
+        });
+        return answer.startsWith('HTTP/1.1 200') && answer.includes('/through-the-tunnel') ? 'ok' : `no answer through the tunnel: ${answer.slice(0, 200)} ${proc.stderr()}` as Answer;
+      } finally {
+        await proc.stop();
+      }
+    };
+    let first: Answer | undefined;
+    try {
+      await until('the gateway carries the tunnel', async () => (first = await connect('alice')) === 'ok', 10_000);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}: ${first}`);
+    }
+    const tokensGot: Record<string, Answer> = {};
+    const tunnels: Record<string, Answer> = {};
+    for (const name of Object.keys(MATRIX)) {
+      tokensGot[name] = await token(name);
+      tunnels[name] = await connect(name);
+    }
+    expect(tokensGot).toEqual(MATRIX);
+    expect(tunnels).toEqual(MATRIX);
+  }, 120_000);
 });
