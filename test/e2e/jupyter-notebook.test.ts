@@ -1,7 +1,9 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewaySpki, launchBrowser } from '../support/browser.ts';
-import { jupyterApi, JUPYTER } from '../support/jupyter.ts';
+import WebSocket from 'ws';
+import { openAppSocket } from '../support/app-websocket.ts';
+import { execute, jupyterApi, JUPYTER } from '../support/jupyter.ts';
 import { docker, startStack, type Stack } from '../support/stack.ts';
 
 /*
@@ -10,6 +12,10 @@ import { docker, startStack, type Stack } from '../support/stack.ts';
  * Chromium; a notebook created in the UI, a cell run (the kernel talks over a WebSocket
  * through the gateway) and its output seen, the notebook saved in the workspace; the instance
  * stopped, cloned, and the notebook found restored in the clone.
+ *
+ * Issue 18, done when: two users in one project, one launches Jupyter, the other opens it
+ * through the gateway and runs a cell; a user outside the project gets no token or tunnel;
+ * removing the membership closes the second user's kernel WebSocket.
  */
 
 const CELL = 'print(6 * 7)';
@@ -126,5 +132,46 @@ describe('jupyter: a notebook in the browser through the gateway, kept across st
     } finally {
       await other.close();
     }
+  }, 240_000);
+
+  it('two members of a project: bob opens alice\'s notebook through the gateway and runs a cell; carol, outside, gets nothing; bob removed, his kernel socket closes', async () => {
+    const [alice, bob, carol] = [await stack.addUser('alice'), await stack.addUser('bob'), await stack.addUser('carol')];
+    for (const args of [['add', 'Lab', '--owner', 'alice'], ['members', 'add', 'Lab', 'bob']]) {
+      const out = await stack.cli(['projects', ...args]);
+      expect(out.code, out.stderr).toBe(0);
+    }
+    const view = await stack.launch({ app: 'jupyter', image: JUPYTER, name: 'shared notebook', project: 'Lab' }, alice.env);
+    await stack.waitFor(view.id, 'active', 120_000);
+
+    // carol, in no project: the API does not show it to her (404, not even its existence), and
+    // she gets no token, link or tunnel.
+    expect((await stack.cli(['show', view.id], carol.env)).stderr).toContain('CTL_NOT_FOUND');
+    expect((await stack.cli(['token', view.id], carol.env)).stderr).toContain('CTL_NOT_FOUND');
+    expect((await stack.cli(['connect', view.id], carol.env)).stderr).toContain('CTL_NOT_FOUND');
+
+    // bob: his one-time link, exchanged at the gateway for an app cookie, then a kernel and a cell.
+    const open = await stack.cli(['open', view.id], bob.env);
+    expect(open.code, open.stderr).toBe(0);
+    const link = new URL(open.stdout.trim());
+    const exchanged = await stack.app(view.id, { path: link.pathname + link.search, headers: { accept: 'text/html' } });
+    expect(exchanged.status, exchanged.body).toBe(303);
+    const cookie = [exchanged.headers['set-cookie'] ?? []].flat().find((c) => c.startsWith('__Host-wharf_session='))!.split(';')[0];
+    const kernel = await stack.app(view.id, { method: 'POST', path: '/api/kernels', headers: { cookie, accept: 'application/json', 'content-type': 'application/json' }, body: JSON.stringify({ name: 'python3' }) });
+    expect(kernel.status, kernel.body).toBe(201);
+    const sockets: WebSocket[] = [];
+    const socket = await openAppSocket(stack.gateway, `${view.id}.apps.localhost`, cookie, sockets, `/api/kernels/${JSON.parse(kernel.body).id}/channels`);
+    try {
+      expect(await execute(socket, 'print("bob ran", 6 * 7)')).toBe('bob ran 42\n');
+      const removed = await stack.cli(['projects', 'members', 'rm', 'Lab', 'bob'], alice.env);
+      expect(removed.code, removed.stderr).toBe(0);
+      await until('the gateway closes bob\'s kernel WebSocket', async () => socket.readyState === WebSocket.CLOSED, 5_000);
+      expect((await stack.app(view.id, { path: '/api/kernels', headers: { cookie, accept: 'application/json' } })).status).toBe(401);
+    } finally {
+      for (const s of sockets) s.terminate();
+    }
+    // alice's own access is untouched.
+    expect((await jupyterApi(stack, view.id, await stack.token(view.id, alice.env), 'GET', '/api/kernels')).status).toBe(200);
+    const stopped = await stack.cli(['stop', view.id], alice.env);
+    expect(stopped.code, stopped.stderr).toBe(0);
   }, 240_000);
 });
