@@ -17,6 +17,7 @@ import type { MetricsHistory } from '../metrics/history.ts';
 import type { IdleMonitor } from '../idle/idle-monitor.ts';
 import { updateQueueNotices } from '../instances/queue-notice.ts';
 import { takeSnapshotRequests } from './snapshot-requests.ts';
+import { restorableInto } from '../snapshots/restore-source.ts';
 
 /*
  * Agents (DESIGN.md "Agent lifecycle", "Queues").
@@ -219,9 +220,10 @@ export function agentRoutes(app: FastifyInstance, store: Store, auth: ApiAuth, r
         // Gateways know the app from now on: its address says "setting up" until its endpoint comes.
         const starting = routeOf(instance);
         if (starting) routes.upsert(starting);
-        // The snapshot a restore downloads: the newest of the source instance, the same owner's.
+        // The snapshot a restore downloads: the newest of the source instance (whose use the launch checked: configs.ts).
         const from = instance.spec.workspace.restoreFrom;
-        const source = from ? (await store.snapshots.list({ instance: from })).find((s) => s.owner === instance.owner) : undefined;
+        const sourceInstance = from ? await store.instances.get(from, { removed: true }) : undefined;
+        const source = from ? (await store.snapshots.list({ instance: from })).find((s) => restorableInto(s, sourceInstance, instance)) : undefined;
         return {
           instance: instance.id, queue: job.queue, spec: instance.spec, attempts: job.attempts,
           leaseExpires: iso(job.leaseExpires), leaseTimeoutMs: options.leaseMs,

@@ -63,8 +63,8 @@ describe('instance routes × callers (in process)', () => {
     { endpoint: 'POST /api/v1/instances/:id/token', expect: USE, body: {} },
     { endpoint: 'POST /api/v1/instances/:id/stop', expect: OWN(200) },
     { endpoint: 'DELETE /api/v1/instances/:id', expect: OWN(200), prepare: stopped },
-    // No snapshot yet: the owner gets past the check to "nothing to clone from".
-    { endpoint: 'POST /api/v1/instances/:id/clone', expect: OWN(409) },
+    // No snapshot yet: the owner (and the project's users) get past the check to "nothing to clone from".
+    { endpoint: 'POST /api/v1/instances/:id/clone', expect: { ...OWN(409), projectUser: 409, projectOwner: 409 } },
     // A queued instance: the owner gets past the check to "not running".
     { endpoint: 'POST /api/v1/instances/:id/snapshot', expect: OWN(400) },
     { endpoint: 'GET /api/v1/instances/:id/shares', expect: OWN(200) },

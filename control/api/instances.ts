@@ -18,6 +18,7 @@ import type { BlobStore } from '../snapshots/blob-store.ts';
 import type { Clock, Instance, InstanceFilter, Store, User } from '../store/store.ts';
 import type { ApiAuth } from './auth.ts';
 import { checkConfig, checkRestorable } from './configs.ts';
+import { OPENS_APPS, projectRole } from '../access/projects.ts';
 import { accessOf, instanceFor, viewerConfig, type InstanceAccess } from '../access/instance-access.ts';
 import { eventStreams, Follow, following } from './event-stream.ts';
 
@@ -254,8 +255,12 @@ export function instanceRoutes(app: FastifyInstance, deps: InstanceRouteDeps): v
   app.post<{ Params: { id: string } }>('/api/v1/instances/:id/clone', async (request) => {
     const me: User = auth.user(request);
     // A removed instance whose snapshots are kept is cloned as before: its config is kept with them.
-    const instance = await instanceFor(store, me, request.params.id, 'owner', { removed: true });
-    await checkRestorable(store, me, instance.id, 'workspace.restoreFrom');
+    // Its project's users clone it too (checkRestorable), into the same project.
+    const instance = await instanceFor(store, me, request.params.id, 'user', { removed: true });
+    if (instance.owner !== me.id && !me.admin && !OPENS_APPS.has((await projectRole(store, me, instance.project)) ?? 'viewer')) {
+      throw new ControlError('CTL_FORBIDDEN', `only the owner of ${instance.id}, admins and the users of its project clone it`);
+    }
+    await checkRestorable(store, me, instance.id, 'workspace.restoreFrom', instance.project);
     return cloneAppConfig(instance.config, instance.id);
   });
 

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { restorableInto } from '../snapshots/restore-source.ts';
 import type { IncomingMessage } from 'node:http';
 import { ControlError } from '../errors.ts';
 import type { BlobStore } from '../snapshots/blob-store.ts';
@@ -128,7 +129,7 @@ export function snapshotRoutes(app: FastifyInstance, deps: SnapshotApiDeps): voi
     if (!target || !s) throw new ControlError('CTL_NOT_FOUND', `no snapshot "${request.params.id}" for instance "${forId}"`);
     await store.jobs.assertHolder(agent.id, target.id, clock());
     const related = s.instance === target.id || target.config.workspace.restoreFrom === s.instance || target.restoredFrom === s.instance;
-    if (!related || s.owner !== target.owner) throw new ControlError('CTL_NOT_FOUND', `no snapshot "${request.params.id}" for instance "${forId}"`);
+    if (!related || !restorableInto(s, await store.instances.get(s.instance, { removed: true }), target)) throw new ControlError('CTL_NOT_FOUND', `no snapshot "${request.params.id}" for instance "${forId}"`);
     return sendBlob(reply, s);
   });
 
