@@ -189,18 +189,21 @@ describe('single sign-on through an OpenID Connect identity provider', () => {
     expect(await audit('signout')).toContainEqual(expect.objectContaining({ actor: 'gus', detail: { method: 'oidc' } }));
   }, 30_000);
 
-  it('in Chromium: sign in with the IdP from the dashboard, sign out of both, sign in again, and an XHR after the account is disabled gets 401', async () => {
-    idp.setAccount('hana', { groups: ['wharf-admins'] });
+  it('in Chromium: sign in with the IdP, groups make an admin and a project user, sign out of both, a group removed takes effect at the refresh, a disabled account gets 401 on an XHR and cannot sign in', async () => {
+    idp.setAccount('hana', { groups: ['wharf-admins', 'ml-team'] });
     browser = await launchBrowser({ trustSpki: [await gatewaySpki(port, gw!.ca, 'localhost'), idp.spki] });
     const context = await browser.newContext();
     const page = await context.newPage();
+    const idpLogin = async () => {
+      await page.locator('input[name="login"]').fill('hana');
+      await page.locator('input[name="password"]').fill('anything');
+      await page.locator('button[type="submit"]').click();
+    };
     await page.goto(`${origin()}/agents`);
     await page.waitForURL((u) => u.pathname === '/signin');
     await page.getByRole('link', { name: 'Sign in with Test IdP' }).click();
     await page.waitForURL((u) => u.origin === idp.issuer);
-    await page.locator('input[name="login"]').fill('hana');
-    await page.locator('input[name="password"]').fill('anything');
-    await page.locator('button[type="submit"]').click();
+    await idpLogin();
     await page.waitForURL(`${origin()}/agents`);
     await page.locator('#who').filter({ hasText: 'Signed in as hana (admin)' }).waitFor();
 
@@ -211,20 +214,32 @@ describe('single sign-on through an OpenID Connect identity provider', () => {
     await page.waitForURL((u) => u.origin === origin() && u.pathname === '/signin');
     // The IdP's session ended too: signing in again asks for the login.
     await page.getByRole('link', { name: 'Sign in with Test IdP' }).click();
-    await page.locator('input[name="login"]').fill('hana');
-    await page.locator('input[name="password"]').fill('anything');
-    await page.locator('button[type="submit"]').click();
+    await idpLogin();
     await page.locator('#who').filter({ hasText: 'Signed in as hana (admin)' }).waitFor();
 
-    idp.setAccount('hana', { groups: ['wharf-admins'], disabled: true });
+    // Out of the admin group, still in ml-team: after the refresh, a user of ml and no admin.
+    idp.setAccount('hana', { groups: ['ml-team'] });
+    await afterTokenExpiry();
+    await page.goto(`${origin()}/projects`);
+    await page.locator('tr[data-project="ml"][data-role="user"]').waitFor();
+    expect(await page.locator('#who').textContent()).toBe('Signed in as hana');
+
+    idp.setAccount('hana', { groups: ['ml-team'], disabled: true });
     await afterTokenExpiry();
     const answer = await page.evaluate(async () => {
       const res = await fetch('/api/v1/auth/me', { headers: { accept: 'application/json' } });
       return { status: res.status, redirected: res.redirected, type: res.headers.get('content-type'), body: await res.json() };
     });
     expect(answer).toMatchObject({ status: 401, redirected: false, type: expect.stringMatching(/^application\/json/), body: { error: { code: 'CTL_UNAUTHENTICATED' } } });
+    // Signing in again: the IdP shows its login form again, and Wharf is never reached.
+    await page.goto(`${origin()}/signin`);
+    await page.getByRole('link', { name: 'Sign in with Test IdP' }).click();
+    await page.waitForURL((u) => u.origin === idp.issuer);
+    await idpLogin();
+    await page.locator('input[name="login"]').waitFor();
+    expect(new URL(page.url()).origin).toBe(idp.issuer);
     await context.close();
-  }, 60_000);
+  }, 90_000);
 
   it('refuses password sign-in when local passwords are off, except the break-glass admin', async () => {
     const other = mkdtempSync(join(tmpdir(), 'wharf-sso-off-'));
