@@ -62,7 +62,12 @@ export async function userOf(deps: SsoUserDeps, subject: string, claims: Record<
     try {
       // A password nobody knows: an SSO user signs in through the IdP only.
       const user = await store.users.add({ name, password: randomBytes(32).toString('base64url') });
-      await store.sso.link(issuer, subject, user.id);
+      const linked = await store.sso.link(issuer, subject, user.id);
+      if (linked !== user.id) {
+        // Another control (or tab) made this account's user first: that one it is.
+        await store.users.remove(user.id);
+        return (await store.users.get(linked)) ?? Promise.reject(new SignInRefused('your Wharf account was removed by an admin'));
+      }
       await audit(store, SSO_ACTOR, 'user.add', { target: user.name, detail: { admin: false, method: 'oidc' } });
       return user;
     } catch (err) {

@@ -593,8 +593,8 @@ export interface SsoStore {
   user(issuer: string, subject: string): Promise<string | undefined>;
   /** The subject at `issuer` linked to a user, or undefined for a user who never signed in there. */
   subjectOf(issuer: string, user: string): Promise<string | undefined>;
-  /** Links an IdP account to a user (its first sign-in made them). */
-  link(issuer: string, subject: string, user: string): Promise<void>;
+  /** Links an IdP account to a user (its first sign-in made them), unless it is linked already; returns the user it is linked to. */
+  link(issuer: string, subject: string, user: string): Promise<string>;
   /** Creates or replaces the session with this sid. */
   saveSession(session: SsoSession): Promise<void>;
   session(sid: string): Promise<SsoSession | undefined>;

@@ -20,8 +20,11 @@ describe.each(backends)('$name single sign-on', ({ open }) => {
 
   it('links an account by issuer and subject, not by name', async () => {
     expect(await t.store.sso.user('https://idp.example', 'sub-1')).toBeUndefined();
-    await t.store.sso.link('https://idp.example', 'sub-1', ada.id);
+    expect(await t.store.sso.link('https://idp.example', 'sub-1', ada.id)).toBe(ada.id);
     expect(await t.store.sso.user('https://idp.example', 'sub-1')).toBe(ada.id);
+    // A second link of the same account (a sign-in racing the first) keeps the first.
+    const bob = await t.store.users.add({ name: 'bob', password: 'bob-password' });
+    expect(await t.store.sso.link('https://idp.example', 'sub-1', bob.id)).toBe(ada.id);
     expect(await t.store.sso.subjectOf('https://idp.example', ada.id)).toBe('sub-1');
     expect(await t.store.sso.user('https://other.example', 'sub-1')).toBeUndefined();
     expect(await t.store.sso.subjectOf('https://other.example', ada.id)).toBeUndefined();

@@ -28,8 +28,10 @@ export class SqlSso implements SsoStore {
     return (await this.#sql.get<{ subject: string }>('SELECT subject FROM sso_identities WHERE issuer = ? AND "user" = ? ORDER BY subject LIMIT 1', issuer, user))?.subject;
   }
 
-  async link(issuer: string, subject: string, user: string): Promise<void> {
-    await this.#sql.run('INSERT INTO sso_identities (issuer, subject, "user") VALUES (?, ?, ?) ON CONFLICT (issuer, subject) DO UPDATE SET "user" = excluded."user"', issuer, subject, user);
+  async link(issuer: string, subject: string, user: string): Promise<string> {
+    // The first link wins: two first sign-ins of one account at once make one user of it.
+    await this.#sql.run('INSERT INTO sso_identities (issuer, subject, "user") VALUES (?, ?, ?) ON CONFLICT (issuer, subject) DO NOTHING', issuer, subject, user);
+    return (await this.user(issuer, subject))!;
   }
 
   async saveSession(s: SsoSession): Promise<void> {
