@@ -102,9 +102,11 @@ export function parse<S extends TSchema>(schema: S, value: unknown, prefix = '')
  */
 export function check<S extends TSchema>(schema: S, value: unknown, problems: Problems, prefix = ''): Static<S> {
   const before = problems.list.length;
-  checkContainers(schema, value, prefix, problems);
+  const shaped = checkContainers(schema, value, prefix, problems);
   const containers = problems.list.slice(before).map((p) => p.field);
-  const filled = Value.Default(schema, structuredClone(value));
+  // Without the wrong containers: TypeBox's defaults would otherwise be merged into them
+  // (an object with a `length` where a list belongs made an invalid array and threw).
+  const filled = Value.Default(schema, structuredClone(shaped));
   const errors = [...Value.Errors(schema, filled)].map((error) => ({ error, field: fieldPath(error.path, prefix) }))
     // Value.Default made a list of `{}` (and the reverse): what it says there is about its own stand-in.
     .filter(({ field }) => !containers.some((c) => within(field, c)));
@@ -133,22 +135,30 @@ export function check<S extends TSchema>(schema: S, value: unknown, problems: Pr
 }
 
 /**
- * Refuses a list where an object belongs and the reverse. TypeBox's Value.Default merges a
- * present value into an object-typed default, so without this `files: {}` would become `[]`
- * and `idle: []` would become the default idle settings instead of being refused.
+ * Refuses a list where an object belongs and the reverse, and returns the value without them.
+ * TypeBox's Value.Default merges a present value into an object-typed default, so without this
+ * `files: {}` would become `[]` and `idle: []` would become the default idle settings instead
+ * of being refused (and `files: {"length": {}}` made an invalid array and threw).
  */
-function checkContainers(schema: TSchema, value: unknown, path: string, problems: Problems): void {
-  if (value === undefined) return;
-  const must = (what: string) => problems.add(path, `must be ${schema.description ?? what}`);
+function checkContainers(schema: TSchema, value: unknown, path: string, problems: Problems): unknown {
+  if (value === undefined) return value;
+  const must = (what: string) => {
+    problems.add(path, `must be ${schema.description ?? what}`);
+    return undefined; // left out: the default stands in, and what TypeBox says of it is dropped
+  };
   if (schema.type === 'array') {
     if (!Array.isArray(value)) return must('a list');
-    value.forEach((item, i) => checkContainers(schema.items as TSchema, item, `${path}[${i}]`, problems));
-  } else if (schema.type === 'object') {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return must('an object');
-    for (const [key, sub] of Object.entries((schema.properties ?? {}) as Record<string, TSchema>)) {
-      if (Object.hasOwn(value, key)) checkContainers(sub, (value as Record<string, unknown>)[key], path ? `${path}.${key}` : key, problems);
-    }
+    return value.map((item, i) => checkContainers(schema.items as TSchema, item, `${path}[${i}]`, problems));
   }
+  if (schema.type === 'object') {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return must('an object');
+    const out: Record<string, unknown> = { ...value };
+    for (const [key, sub] of Object.entries((schema.properties ?? {}) as Record<string, TSchema>)) {
+      if (Object.hasOwn(value, key)) out[key] = checkContainers(sub, (value as Record<string, unknown>)[key], path ? `${path}.${key}` : key, problems);
+    }
+    return out;
+  }
+  return value;
 }
 
 function lowerFirst(s: string): string {
