@@ -4,6 +4,20 @@ import { ManualClock } from '../store/testing.ts';
 import { ConsoleSessions } from './console-sessions.ts';
 
 describe('ConsoleSessions', () => {
+  it('refuses a cookie with any character of its MAC changed, the spare bits of its last one too', () => {
+    const sessions = ConsoleSessions.ephemeral(() => 1_000);
+    const { value } = sessions.mint('u-1');
+    expect(sessions.verify(value)?.sub).toBe('u-1');
+    const mac = value.slice(value.lastIndexOf('.') + 1);
+    for (let i = 0; i < mac.length; i++) {
+      for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_') {
+        if (c === mac[i]) continue;
+        const altered = value.slice(0, value.length - mac.length) + mac.slice(0, i) + c + mac.slice(i + 1);
+        expect(sessions.verify(altered), `${i}: ${c}`).toBeUndefined();
+      }
+    }
+  });
+
   it('ends a user\'s sessions issued before a time, the asking one too, and lets later ones in', () => {
     const clock = new ManualClock();
     const sessions = new ConsoleSessions(randomBytes(32), clock.read);

@@ -69,8 +69,9 @@ export class ConsoleSessions {
     const last = value.lastIndexOf('.');
     if (value.slice(0, first) !== 'v1' || last <= first) return undefined;
     const body = value.slice(first + 1, last);
-    const mac = Buffer.from(value.slice(last + 1), 'base64url');
-    const expected = Buffer.from(this.#mac(body), 'base64url');
+    // The MAC's text, not its decoded bytes: base64url's spare bits would let other texts pass as it.
+    const mac = Buffer.from(value.slice(last + 1));
+    const expected = Buffer.from(this.#mac(body));
     if (mac.length !== expected.length || !timingSafeEqual(mac, expected)) return undefined;
     let p: { s?: unknown; i?: unknown; e?: unknown; t?: unknown };
     try {
