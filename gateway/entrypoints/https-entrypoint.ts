@@ -92,7 +92,10 @@ export function createHttpsEntrypoint(
   (server as https.Server).maxHeadersCount = limits.maxHeaders + 1;
   const idleMs = limits.clientIdleTimeoutMs;
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    if (req.httpVersionMajor === 2) return h2Request(req, res);
+    if (h2Stream(req) !== undefined) return h2Request(req, res);
+    // An HTTP/1 connection whose request line claims another version ("GET / HTTP/2.0", which
+    // Node's parser takes): not HTTP/2 for all that (it once was taken for it, and crashed the process).
+    if (req.httpVersionMajor !== 1) return sendError(res, 'GW_BAD_REQUEST', req.headers.accept);
     if (!req.complete) watchBodyIdle(req, res, idleMs);
     onRequest(req, res);
   });
