@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ConsoleLine } from './control-api.ts';
+import { ControlApiError, type ConsoleLine } from './control-api.ts';
 import { ConsolePump } from './console-pump.ts';
 
 describe('ConsolePump', () => {
@@ -33,11 +33,11 @@ describe('ConsolePump', () => {
     expect(got.length).toBeLessThan(6000);
   });
 
-  it('keeps going when control refuses a batch', async () => {
+  it('lets a batch go that control refuses, and keeps going', async () => {
     let calls = 0;
     const got: string[] = [];
     const pump = new ConsolePump(async (lines) => {
-      if (++calls === 1) throw new Error('503');
+      if (++calls === 1) throw new ControlApiError(404, 'CTL_NOT_FOUND', 'no such instance');
       got.push(...lines.map((l) => l.text));
     });
     pump.event('lost');
@@ -45,5 +45,28 @@ describe('ConsolePump', () => {
     pump.event('kept');
     await pump.flush();
     expect(got).toEqual(['kept']);
+  });
+
+  it('keeps the lines while control cannot be reached, up to its bound, and sends them with the count of those dropped once it is back', async () => {
+    let away = true;
+    let tries = 0;
+    const got: ConsoleLine[] = [];
+    const pump = new ConsolePump(async (lines) => {
+      tries++;
+      if (away) throw new Error('connect ECONNREFUSED 127.0.0.1:7400');
+      got.push(...lines);
+    });
+    for (let i = 0; i < 10_000; i++) pump.event(`line ${i}`);
+    await pump.flush(); // control is away: flush returns, the lines wait
+    expect(got).toEqual([]);
+    const triesWhileAway = tries;
+    expect(triesWhileAway).toBeLessThan(5); // not one try per line or per batch
+    away = false;
+    await new Promise((r) => setTimeout(r, 1_200)); // past the next try
+    await pump.flush();
+    const texts = got.map((l) => l.text);
+    expect(texts[0]).toBe('[wharf: 6000 console lines dropped: control did not keep up]');
+    expect(texts.slice(1)).toEqual(Array.from({ length: 4_000 }, (_, i) => `line ${6_000 + i}`));
+    pump.close();
   });
 });

@@ -1,16 +1,21 @@
 import { Writable } from 'node:stream';
 import type Docker from 'dockerode';
-import type { ConsoleLine } from './control-api.ts';
+import { ControlApiError, type ConsoleLine } from './control-api.ts';
 
 /*
  * One instance's console on its way to control: the agent's events and the container's
  * stdout and stderr, line by line, in batches. Bounded everywhere: a line is cut at
  * MAX_LINE characters, at most MAX_PENDING lines wait for control (the oldest are dropped and
  * counted), and the last TAIL lines stay here for failure reasons ("exited with code 3: …").
+ * While control cannot be reached the lines wait, within that bound, and go when it is back
+ * (tried again after a growing pause); a batch control refuses (4xx) is let go.
  */
 
 const MAX_LINE = 16_000;
-const MAX_PENDING = 5_000;
+// Below the 5,000 lines control keeps per instance, so that the note of what was dropped
+// (sent first) is still among them once the rest has come.
+const MAX_PENDING = 4_000;
+const RETRY_MS = { first: 250, max: 5_000 };
 const BATCH = 500;
 const FLUSH_MS = 100;
 const TAIL = 20;
@@ -25,6 +30,9 @@ export class ConsolePump {
   #timer: NodeJS.Timeout | undefined;
   #sending: Promise<void> | undefined;
   #closed = false;
+  /** The last send found control unreachable; the next try waits #retryMs. */
+  #unreachable = false;
+  #retryMs = RETRY_MS.first;
   #logs: NodeJS.ReadableStream | undefined;
   #logsEnded: Promise<void> = Promise.resolve();
 
@@ -69,14 +77,14 @@ export class ConsolePump {
     await Promise.race([this.#logsEnded, new Promise((r) => setTimeout(r, ms).unref())]);
   }
 
-  /** Sends what is pending; resolves once control has it (or refused it). */
+  /** Sends what is pending; resolves once control has it (or refused it), or could not be reached (the lines wait). */
   async flush(): Promise<void> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     while (this.#sending || this.#pending.length || this.#dropped) {
       if (this.#sending) await this.#sending;
       else this.#send();
-      if (this.#closed) return;
+      if (this.#closed || (this.#unreachable && !this.#sending)) return;
     }
   }
 
@@ -118,35 +126,52 @@ export class ConsolePump {
       if (this.#tail.length > TAIL) this.#tail.shift();
     }
     this.#pending.push({ text: line, stream, at: Date.now() });
-    if (this.#pending.length > MAX_PENDING) {
-      this.#pending.shift();
-      this.#dropped++;
-    }
-    if (this.#pending.length >= BATCH) this.#send();
-    else this.#timer ??= setTimeout(() => {
+    this.#bound();
+    if (this.#unreachable) this.#later(this.#retryMs); // control is away: no try per line
+    else if (this.#pending.length >= BATCH) this.#send();
+    else this.#later(FLUSH_MS);
+  }
+
+  /** Drops the oldest lines beyond MAX_PENDING, counting them. */
+  #bound(): void {
+    const over = this.#pending.length - MAX_PENDING;
+    if (over <= 0) return;
+    this.#pending.splice(0, over);
+    this.#dropped += over;
+  }
+
+  #later(ms: number): void {
+    this.#timer ??= setTimeout(() => {
       this.#timer = undefined;
       this.#send();
-    }, FLUSH_MS);
+    }, ms);
   }
 
   #send(): void {
     if (this.#sending || this.#closed) return;
-    let batch = this.#pending.splice(0, BATCH);
-    if (this.#dropped) {
-      batch = [{ text: `[wharf: ${this.#dropped} console lines dropped: control did not keep up]`, stream: 'event', at: Date.now() }, ...batch];
-      this.#dropped = 0;
-    }
+    const dropped = this.#dropped;
+    const lines = this.#pending.splice(0, BATCH);
+    const batch = dropped ? [{ text: `[wharf: ${dropped} console lines dropped: control did not keep up]`, stream: 'event' as const, at: Date.now() }, ...lines] : lines;
+    this.#dropped = 0;
     if (!batch.length) return;
+    this.#unreachable = false;
     this.#sending = this.#post(batch).then(
-      () => undefined,
-      // Control refused or is unreachable: these lines are lost, the next batch goes on.
-      () => undefined,
+      () => {
+        this.#retryMs = RETRY_MS.first;
+      },
+      (err: unknown) => {
+        // Refused (the instance is gone, the lease moved on): these lines are let go.
+        if (err instanceof ControlApiError && err.status < 500) return;
+        // Unreachable, or failing: the lines wait for the next try, within the bound.
+        this.#pending = [...lines, ...this.#pending];
+        this.#dropped += dropped;
+        this.#bound();
+        this.#unreachable = true;
+        this.#retryMs = Math.min(RETRY_MS.max, this.#retryMs * 2);
+      },
     ).finally(() => {
       this.#sending = undefined;
-      if (this.#pending.length && !this.#closed) this.#timer ??= setTimeout(() => {
-        this.#timer = undefined;
-        this.#send();
-      }, FLUSH_MS);
+      if ((this.#pending.length || this.#dropped) && !this.#closed) this.#later(this.#unreachable ? this.#retryMs : FLUSH_MS);
     });
   }
 }
