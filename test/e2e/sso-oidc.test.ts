@@ -189,8 +189,8 @@ describe('single sign-on through an OpenID Connect identity provider', () => {
     expect(await audit('signout')).toContainEqual(expect.objectContaining({ actor: 'gus', detail: { method: 'oidc' } }));
   }, 30_000);
 
-  it('in Chromium: sign in with the IdP, groups make an admin and a project user, sign out of both, a group removed takes effect at the refresh, a disabled account gets 401 on an XHR and cannot sign in', async () => {
-    idp.setAccount('hana', { groups: ['wharf-admins', 'ml-team'] });
+  it('in Chromium: sign in with the IdP, groups make an admin and a project owner, sign out of both, a group removed takes effect at the refresh, the owner reads the project\'s audit log, a disabled account gets 401 on an XHR and cannot sign in', async () => {
+    idp.setAccount('hana', { groups: ['wharf-admins', 'ml-leads'] });
     browser = await launchBrowser({ trustSpki: [await gatewaySpki(port, gw!.ca, 'localhost'), idp.spki] });
     const context = await browser.newContext();
     const page = await context.newPage();
@@ -217,14 +217,19 @@ describe('single sign-on through an OpenID Connect identity provider', () => {
     await idpLogin();
     await page.locator('#who').filter({ hasText: 'Signed in as hana (admin)' }).waitFor();
 
-    // Out of the admin group, still in ml-team: after the refresh, a user of ml and no admin.
-    idp.setAccount('hana', { groups: ['ml-team'] });
+    // Out of the admin group, still in ml-leads: after the refresh, an owner of ml and no admin.
+    idp.setAccount('hana', { groups: ['ml-leads'] });
     await afterTokenExpiry();
     await page.goto(`${origin()}/projects`);
-    await page.locator('tr[data-project="ml"][data-role="user"]').waitFor();
+    await page.locator('tr[data-project="ml"][data-role="owner"]').waitFor();
     expect(await page.locator('#who').textContent()).toBe('Signed in as hana');
+    // As its owner, she reads ml's audit log (not the whole one: that is for admins).
+    expect(await page.locator('#nav a[data-page="audit"]').count()).toBe(0);
+    await page.getByRole('link', { name: 'Audit log: ml' }).click();
+    await page.waitForURL((u) => u.pathname === '/audit' && u.searchParams.get('project') === 'ml');
+    await page.locator('#audit tr[data-action="member.add"]').first().waitFor();
 
-    idp.setAccount('hana', { groups: ['ml-team'], disabled: true });
+    idp.setAccount('hana', { groups: ['ml-leads'], disabled: true });
     await afterTokenExpiry();
     const answer = await page.evaluate(async () => {
       const res = await fetch('/api/v1/auth/me', { headers: { accept: 'application/json' } });

@@ -19,7 +19,7 @@ export interface AuditPage {
 /** The actions control records: suggestions for the filter (control refuses any other). */
 export const AUDIT_ACTIONS = Object.keys(RECORDED);
 
-export const AUDIT_FILTER_KEYS = ['user', 'instance', 'action'] as const;
+export const AUDIT_FILTER_KEYS = ['user', 'instance', 'action', 'project'] as const;
 export type AuditFilterKey = (typeof AUDIT_FILTER_KEYS)[number];
 export type AuditFilters = Partial<Record<AuditFilterKey, string>>;
 

@@ -6,7 +6,8 @@ import { errorLine } from '../admin/ui.ts';
 import { tableRegion } from '../table-region.ts';
 
 /*
- * Admins only: the audit log (GET /api/v1/audit), newest first, one page at a time. The
+ * The audit log (GET /api/v1/audit), newest first, one page at a time: all of it for admins, a
+ * project's entries (?project=, linked from the Projects page) for its owners too. The
  * filters are the API's own query names, kept in the page's address like the instance list's;
  * "Older entries" appends the next page (`before` = the last answer's `next`), so the entries
  * read so far stay in place. The log only grows at its top: there is nothing to poll for.
@@ -35,7 +36,7 @@ function filterForm(ctx: PageContext, current: AuditFilters): HTMLFormElement {
   // Suggestions, not a <select>: control answers which actions it knows if one is mistyped.
   const actions = h('datalist', { id: 'audit-actions' }, ...AUDIT_ACTIONS.map((a) => h('option', { value: a })));
   const form = h('form', { id: 'audit-filters', class: 'filters', role: 'search', 'aria-label': 'Filter the audit log' },
-    text('user', 'User'), text('instance', 'Instance'), text('action', 'Action', { list: 'audit-actions' }), actions,
+    text('user', 'User'), text('instance', 'Instance'), text('action', 'Action', { list: 'audit-actions' }), actions, text('project', 'Project'),
     h('div', { class: 'filter-actions' }, h('button', { type: 'submit' }, 'Filter'), h('button', { type: 'reset' }, 'Clear')));
   form.addEventListener('submit', (e) => {
     e.preventDefault();

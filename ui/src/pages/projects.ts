@@ -94,17 +94,19 @@ export function projectsPage(ctx: PageContext): () => void {
     keepFocus(body, () => body.replaceChildren(...(projects.length ? projects.map((p) => {
       const count = memberCountWords(p);
       const isSelected = p.name === selected && !membersPanel.hidden;
-      let action: HTMLElement | null = null;
+      const actions: HTMLElement[] = [];
       if (canManageMembers(p)) {
-        action = h('button', { type: 'button', 'aria-label': `Manage members: ${p.name}`, 'aria-controls': 'members', 'aria-expanded': isSelected ? 'true' : 'false', 'data-focus': `manage-${p.name}` }, 'Members');
-        action.addEventListener('click', () => openMembers(p.name, true));
+        const manage = h('button', { type: 'button', 'aria-label': `Manage members: ${p.name}`, 'aria-controls': 'members', 'aria-expanded': isSelected ? 'true' : 'false', 'data-focus': `manage-${p.name}` }, 'Members');
+        manage.addEventListener('click', () => openMembers(p.name, true));
+        // Its owners read the project's audit log (its instances and members).
+        actions.push(manage, h('a', { class: 'button', href: `/audit?project=${encodeURIComponent(p.name)}`, 'aria-label': `Audit log: ${p.name}` }, 'Audit'));
       }
       return h('tr', { 'data-project': p.name, 'data-role': p.builtIn ? 'anyone' : p.role ?? 'none', 'aria-current': isSelected ? 'true' : undefined, class: isSelected ? 'selected' : undefined },
         h('th', { scope: 'row' }, p.name, p.builtIn ? h('span', { class: 'built-in' }, ' (built-in)') : null),
         h('td', {}, p.builtIn || p.role === null ? none(projectRoleWords(p)) : h('span', { class: `role role-${p.role}` }, projectRoleWords(p))),
         h('td', { class: 'num' }, count === null ? none('—', 'no members') : h('span', { title: count }, String(p.members))),
         h('td', { class: 'num' }, p.created === null ? none('—', 'not recorded') : h('time', { datetime: p.created, title: p.created }, ago(p.created, now))),
-        h('td', {}, action ? h('div', { class: 'row-actions' }, action) : none('—', 'none')));
+        h('td', {}, actions.length ? h('div', { class: 'row-actions' }, ...actions) : none('—', 'none')));
     }) : [h('tr', {}, h('td', { colspan: 5, class: 'empty' }, 'No projects yet.'))])));
   };
 
