@@ -29,11 +29,18 @@ export interface Registry {
 
 const CERTS_D = '/etc/docker/certs.d';
 
-/** The Docker bridge's address on this host (docker0), where containers and dockerd both reach the host. */
+/**
+ * The Docker bridge's address on this host (docker0), where containers and dockerd both reach
+ * the host: the bridge network's gateway as the Engine reports it, or, when it reports none (an
+ * Engine that found docker0 already there leaves IPAM's Gateway empty), the first address of its
+ * subnet, which is what the Engine gives docker0.
+ */
 async function bridgeAddress(): Promise<string> {
-  const out = await docker('network', 'inspect', 'bridge', '--format', '{{(index .IPAM.Config 0).Gateway}}');
-  const address = out.stdout.trim();
-  if (out.code !== 0 || !/^\d+\.\d+\.\d+\.\d+$/.test(address)) throw new Error(`no address for Docker's bridge network: ${out.stderr.trim() || address}`);
+  const out = await docker('network', 'inspect', 'bridge', '--format', '{{range .IPAM.Config}}{{.Gateway}}|{{.Subnet}}{{end}}');
+  const [gateway, subnet] = out.stdout.trim().split('|');
+  const first = /^(\d+\.\d+\.\d+)\.0\/\d+$/.exec(subnet ?? '')?.[1];
+  const address = gateway || (first ? `${first}.1` : '');
+  if (out.code !== 0 || !/^\d+\.\d+\.\d+\.\d+$/.test(address)) throw new Error(`no address for Docker's bridge network: ${out.stderr.trim() || out.stdout.trim()}`);
   return address;
 }
 
