@@ -7,6 +7,7 @@ import type { SessionState } from '../protocol/route-stream.ts';
 import { ControlLinks } from './auth/control-links.ts';
 import { LocalLinks, type LinkClaims } from './auth/one-time-links.ts';
 import { SessionCookies } from './auth/session-cookie.ts';
+import { LastRoutes } from './providers/last-routes.ts';
 import { ControlProvider } from './providers/control-provider.ts';
 import { FileProvider, type RouteProvider } from './providers/file-provider.ts';
 import type { GatewaySettings } from './settings.ts';
@@ -74,7 +75,9 @@ export function createLinkClaims(s: GatewaySettings, log: Logger): LinkClaims {
 export function createRouteProvider(s: GatewaySettings, log: Logger, onSessions: (state: SessionState) => void, onControl?: (url: string) => void): RouteProvider | undefined {
   if (s.control) {
     const publicUrl = s.publicUrl ?? (s.httpsPort ? `https://localhost:${s.httpsPort}/` : undefined);
-    return new ControlProvider({ controlUrl: s.control, key: s.key!, log, ca: controlCa(s), publicUrl, onSessions, onControl });
+    // The last table, for a start while control is away (0600: it holds the app cookie key).
+    const lastRoutes = new LastRoutes(join(s.home, 'gateway', 'control-routes.json'), log);
+    return new ControlProvider({ controlUrl: s.control, key: s.key!, log, ca: controlCa(s), publicUrl, onSessions, onControl, lastRoutes });
   }
   return s.routes ? new FileProvider(s.routes, log) : undefined;
 }

@@ -1,5 +1,8 @@
 // The provider against control's real route stream handler over real loopback sockets.
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,6 +14,7 @@ import { createLogger } from '../../protocol/log.ts';
 import { parseRoute, type Route } from '../../protocol/route.ts';
 import { deltaLine, pingLine, sessionsLine, snapshotLine, type SessionState } from '../../protocol/route-stream.ts';
 import { ControlProvider, type ControlProviderOptions, type StreamRouteError } from './control-provider.ts';
+import { LastRoutes } from './last-routes.ts';
 import type { RouteErrors } from './file-provider.ts';
 
 const KEY = 'wharfgw_abc_s3cret';
@@ -298,6 +302,46 @@ describe('ControlProvider', () => {
     const err = await provider(`http://127.0.0.1:${port}`).start().then(() => { throw new Error('start() resolved'); }, (e: unknown) => e as Error & { code: string });
     expect(err.code).toBe('GW_CONTROL_NOT_A_STREAM');
     expect(err.message).toContain('WHARF_GATEWAY_CONTROL');
+  });
+
+  it('keeps the last table on disk; started while control is away, serves it until control sends a fresh one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wharf-last-routes-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'gateway', 'control-routes.json');
+    const log = new RouteLog();
+    log.upsert(route('kept', 7));
+    const feed = sessionFeed({ key: 'k'.repeat(43), revoked: [] });
+    const c = await control(log, { sessions: feed });
+    const first = provider(c.url(), { lastRoutes: new LastRoutes(file, memoryLog().log) });
+    await first.start();
+    first.p.close(); // writes what is pending
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+
+    const sessions: SessionState[] = [];
+    let second: ReturnType<typeof provider> | undefined;
+    await c.restart(async () => {
+      log.upsert(route('new', 8));
+      second = provider(c.url(), { lastRoutes: new LastRoutes(file, memoryLog().log), onSessions: (s) => sessions.push(s) });
+      await second.start(); // control is down: from disk
+      expect(ids(second.last().routes)).toEqual(['kept']);
+      expect(sessions).toEqual([{ key: 'k'.repeat(43), revoked: [] }]);
+      expect(second.mem.at(40).map((l) => l.msg)).toContain('control not reachable: serving the last routes it sent, kept on disk, until it answers');
+    });
+    // Control is back: its snapshot replaces the table from disk.
+    await until('control\'s fresh snapshot', () => ids(second!.last().routes).join() === 'kept,new');
+  });
+
+  it('ignores a table on disk that is not valid, and waits for control as before', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wharf-last-routes-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'control-routes.json');
+    writeFileSync(file, JSON.stringify({ routes: [{ id: 'Bad Id', target: 'ftp://x' }], savedAt: 1 }));
+    const server = createServer();
+    const port = await listen(server);
+    await kill(server);
+    const g = provider(`http://127.0.0.1:${port}`, { startTimeoutMs: 300, lastRoutes: new LastRoutes(file, memoryLog().log) });
+    const err = await g.start().then(() => { throw new Error('start() resolved'); }, (e: unknown) => e as Error & { code: string });
+    expect(err.code).toBe('GW_CONTROL_UNREACHABLE');
   });
 
   it('rejects start() when control stays unreachable', async () => {

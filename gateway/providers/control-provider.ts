@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { Agent } from 'undici';
 import type { Route } from '../../protocol/route.ts';
 import { parseRouteStreamLine, ROUTE_STREAM_CONTENT_TYPE, ROUTE_STREAM_PATH, type RouteRefusal, type RouteStreamMessage, type SessionState } from '../../protocol/route-stream.ts';
+import type { LastRoutes } from './last-routes.ts';
 import { parseControlUrls } from '../../protocol/control-urls.ts';
 import { ValidationError } from '../../protocol/validate.ts';
 import type { RouteErrors, RouteProvider } from './file-provider.ts';
@@ -45,6 +46,11 @@ export interface ControlProviderOptions {
   onSessions?: (state: SessionState) => void;
   /** Told of the control URL a stream delivers from, when it is another than the one before (and the first time). */
   onControl?: (url: string) => void;
+  /**
+   * Where the last table is kept: started while control is away (its first try fails), the
+   * gateway serves that table until control sends a fresh snapshot.
+   */
+  lastRoutes?: LastRoutes;
 }
 
 /** The request header the public URL is reported in (control/routes/route-stream-handler.ts reads it). */
@@ -119,6 +125,9 @@ export class ControlProvider implements RouteProvider {
   #connected = false;
   /** Set while the stream is cut on purpose, to reconnect at once and without a warning. */
   #renewing = false;
+  readonly #lastRoutes: LastRoutes | undefined;
+  /** The app session state control sent last, kept with the routes. */
+  #lastSessions: SessionState | undefined;
 
   constructor(options: ControlProviderOptions) {
     try {
@@ -135,6 +144,7 @@ export class ControlProvider implements RouteProvider {
     this.#maxLine = options.maxLineBytes ?? 256 * 1024 * 1024;
     this.#publicUrl = options.publicUrl;
     this.#onSessions = options.onSessions;
+    this.#lastRoutes = options.lastRoutes;
     const idleTimeoutMs = options.idleTimeoutMs ?? 45_000;
     // Our own agent: never the global dispatcher (STYLE.md, "No globals"). bodyTimeout is the
     // liveness check: control pings every 15 s, so silence past idleTimeoutMs is a dead stream.
@@ -199,6 +209,7 @@ export class ControlProvider implements RouteProvider {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#lastRoutes?.flush();
     this.#abort?.abort();
     this.#wake?.();
     this.#agent.destroy().catch(() => {});
@@ -240,6 +251,7 @@ export class ControlProvider implements RouteProvider {
       }
       if (connection.upAt !== undefined && performance.now() - connection.upAt >= HEALTHY_MS) this.#attempt = 0;
       this.#down(outcome);
+      if (!this.#started && outcome.kind === 'failed') this.#startFromDisk();
       // Several controls: the next one gets the next try (a resync asks the same one again).
       if (outcome.kind !== 'resync') this.#index = (this.#index + 1) % this.#urls.length;
       await this.#sleep(this.#nextDelay());
@@ -479,20 +491,40 @@ export class ControlProvider implements RouteProvider {
     }
   }
 
+  /** Control cannot be reached at start: the last table on disk serves until it can. */
+  #startFromDisk(): void {
+    const table = this.#lastRoutes?.load();
+    if (!table) return;
+    if (table.sessions) this.#sessions(table.sessions);
+    for (const route of table.routes) this.#routes.set(route.id, route);
+    this.#deliver();
+    this.#started = true;
+    this.#log.warn({ control: this.#controlUrl, routes: this.#routes.size, savedAt: new Date(table.savedAt).toISOString() },
+      'control not reachable: serving the last routes it sent, kept on disk, until it answers');
+    const settle = this.#settleStart;
+    this.#settleStart = undefined;
+    settle?.resolve();
+  }
+
   #sessions(state: SessionState): void {
+    this.#lastSessions = state;
     try {
       this.#onSessions?.({ key: state.key, revoked: state.revoked });
     } catch (err) {
       this.#log.error({ err, version: this.#version }, 'applying app sessions from control failed');
     }
+    // New revocations are kept with the table (a snapshot's routes are saved once delivered).
+    if (this.#version !== undefined) this.#lastRoutes?.save([...this.#routes.values()], state);
   }
 
   #deliver(): void {
+    const routes = [...this.#routes.values()];
     try {
-      this.#apply?.([...this.#routes.values()], [...this.#errors.values(), ...this.#looseErrors]);
+      this.#apply?.(routes, [...this.#errors.values(), ...this.#looseErrors]);
     } catch (err) {
       this.#log.error({ err, version: this.#version }, 'applying routes from control failed');
     }
+    if (this.#version !== undefined) this.#lastRoutes?.save(routes, this.#lastSessions);
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,8 @@ import { startUpstream, type Upstream } from '../support/upstream.ts';
 /*
  * Faults (issue 19): `kill -9` of the gateway while clients hold a WebSocket and a download.
  * Started again (same home, same port), it serves the same routes from its first request,
- * with no manual step: from control's route stream, or from its routes file.
+ * with no manual step: from control's route stream, or from its routes file; and, when control
+ * is away too, from the last table control sent, which the gateway keeps on disk.
  */
 describe('a gateway killed with SIGKILL and started again', () => {
   let home: string;
@@ -98,6 +99,25 @@ describe('a gateway killed with SIGKILL and started again', () => {
     const answer = await get(again); // the first request, no retry
     expect(answer.status, answer.body).toBe(200);
     expect(JSON.parse(answer.body).url).toBe('/before-and-after');
+
+    // Control away as well: an app cookie (its key came from control) still opens the app
+    // through a gateway started meanwhile, from the table it kept (0600: it holds that key).
+    const link = new URL((await callControl(url, 'POST', `/api/v1/instances/${id}/token`, {}, admin)).json.link as string);
+    const exchanged = await request(again.httpsPort, { host, ca: again.ca, path: link.pathname + link.search, headers: { accept: 'text/html' } });
+    const cookie = [exchanged.headers['set-cookie'] ?? []].flat().find((c) => c.startsWith('__Host-wharf_session='))!.split(';')[0];
+    const withCookie = (gw: GatewayProcess) => request(gw.httpsPort, { host, ca: gw.ca, path: '/control-away', headers: { accept: 'application/json', cookie } });
+    expect((await withCookie(again)).status).toBe(200);
+    const kept = join(gwHome, 'gateway', 'control-routes.json');
+    await until('the gateway keeps the table on disk', () => existsSync(kept), 5_000);
+    expect(statSync(kept).mode & 0o777).toBe(0o600);
+    await control!.stop();
+    again.child.kill('SIGKILL');
+    await new Promise((r) => again.child.once('exit', r));
+    const alone = await start();
+    const served = await withCookie(alone);
+    expect(served.status, served.body).toBe(200);
+    expect(JSON.parse(served.body).url).toBe('/control-away');
+    expect(alone.output()).toContain('serving the last routes it sent');
     rmSync(gwHome, { recursive: true, force: true });
   }, 60_000);
 
