@@ -49,6 +49,20 @@ describe('the route stream under hostile input', () => {
     }), { numRuns: 500 });
   });
 
+  it('accepts only route ids that are safe as Prometheus label values, as written, with no escaping', () => {
+    // The gateway writes route ids straight into label values (gateway/metrics/prometheus.ts).
+    fc.assert(fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 70 }), label), (id) => {
+      let accepted = true;
+      try {
+        parseRoute({ id, target: 'http://127.0.0.1:1' });
+      } catch (err) {
+        if (!(err instanceof ValidationError)) throw err;
+        accepted = false;
+      }
+      if (accepted) expect(id).toMatch(/^[a-z0-9-]+$/);
+    }), { numRuns: 5_000 });
+  });
+
   it('reads or refuses good lines with characters changed, cut short or repeated', () => {
     const mutated = fc.tuple(fc.nat(), label, routes, fc.array(fc.tuple(fc.nat(), fc.string({ minLength: 1, maxLength: 1 })), { minLength: 1, maxLength: 6 }), fc.nat())
       .map(([version, epoch, list, changes, cut]) => {
