@@ -34,6 +34,12 @@ export const TABLES = [
   { name: 'sso_sessions', key: ['sid'] },
 ] as const;
 
+/**
+ * Tables left behind: the shared route table is rebuilt from the instances by the first control
+ * on the target (control/routes/shared-route-log.ts), under a history (epoch) of its own.
+ */
+export const NOT_COPIED = ['route_version', 'route_table', 'route_changes'] as const;
+
 export type TableName = (typeof TABLES)[number]['name'];
 
 /** Rows read and written per statement: 500 rows of the widest table stay far below PostgreSQL's 65,535 parameters. */

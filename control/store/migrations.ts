@@ -353,6 +353,22 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_log_by_project ON audit_log(project, seq);
     `,
   },
+  {
+    version: 14,
+    name: 'shared route table',
+    sql: `
+      -- The route table that controls on one database share (control/routes/shared-route-log.ts),
+      -- its version counter with the epoch that names this history, and its recent changes.
+      CREATE TABLE route_version (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        version INTEGER NOT NULL,
+        epoch TEXT NOT NULL
+      ) STRICT;
+      INSERT INTO route_version (id, version, epoch) VALUES (1, 0, lower(hex(randomblob(9))));
+      CREATE TABLE route_table (id TEXT PRIMARY KEY, route TEXT NOT NULL) STRICT;
+      CREATE TABLE route_changes (version INTEGER PRIMARY KEY, upsert TEXT NOT NULL, remove TEXT NOT NULL) STRICT;
+    `,
+  },
 ];
 
 /** The newest version this code knows. */

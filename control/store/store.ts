@@ -1,6 +1,7 @@
 import type { AppConfig, AppKind } from '../../protocol/app-config.ts';
 import type { InstanceStatus } from '../../protocol/instance-status.ts';
 import type { LaunchSpec } from '../../protocol/launch-spec.ts';
+import type { Route } from '../../protocol/route.ts';
 import type { Revocation } from '../../protocol/route-stream.ts';
 import type { ChangeFeed } from './change-feed.ts';
 
@@ -609,6 +610,36 @@ export interface SsoStore {
   sweep(now: number): Promise<number>;
 }
 
+/** One change of the shared route table, from `version - 1` to `version`. */
+export interface RouteTableChange {
+  version: number;
+  upsert: Route[];
+  remove: string[];
+}
+
+/**
+ * The route table that every control on one database serves its gateways from
+ * (control/routes/shared-route-log.ts): the routes, and the log of their changes, numbered
+ * by one counter in the database. Writers take turns on that counter (a row lock), so that
+ * version N is the same table on every control and a gateway resumes on any of them.
+ */
+export interface RouteTableStore {
+  /** The whole table at one instant: its version, and `epoch`, which names this database's history of versions. */
+  read(): Promise<{ epoch: string; version: number; routes: Route[] }>;
+  /**
+   * The changes after `version`, oldest first, at most `limit` ([] at the current version);
+   * undefined when the oldest of them is no longer kept (read the whole table instead).
+   */
+  since(version: number, limit?: number): Promise<RouteTableChange[] | undefined>;
+  /**
+   * Applies the routes of `upsert` and removals of `remove` that change the table (removes
+   * first, a route also upserted is kept) as the next version, and returns it; `unchanged`
+   * when none would. With `ifVersion`, only while the table is at that version: `moved`
+   * otherwise (what the caller compared against is out of date).
+   */
+  apply(change: { upsert?: readonly Route[]; remove?: readonly string[] }, options?: { ifVersion?: number }): Promise<number | 'unchanged' | 'moved'>;
+}
+
 /** Work that runs on one control at a time, of several on one database (idle stops, snapshot retention). */
 export interface StoreLocks {
   /**
@@ -639,6 +670,7 @@ export interface Store {
   readonly shares: ShareStore;
   readonly projects: ProjectStore;
   readonly sso: SsoStore;
+  readonly routeTable: RouteTableStore;
   /** What this control tells the others on the same database, and hears from them. */
   readonly changes: ChangeFeed;
   readonly locks: StoreLocks;

@@ -316,6 +316,22 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_log_by_project ON audit_log(project, seq);
     `,
   },
+  {
+    version: 12,
+    name: 'shared route table',
+    sql: `
+      -- The route table that every control serves its gateways from (control/routes/shared-route-log.ts):
+      -- one version counter (writers lock its row in turn), the epoch that names this history, and its recent changes.
+      CREATE TABLE route_version (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        version BIGINT NOT NULL,
+        epoch ${TEXT} NOT NULL
+      );
+      INSERT INTO route_version (id, version, epoch) VALUES (1, 0, substr(md5(random()::text || clock_timestamp()::text), 1, 18));
+      CREATE TABLE route_table (id ${TEXT} PRIMARY KEY, route TEXT NOT NULL);
+      CREATE TABLE route_changes (version BIGINT PRIMARY KEY, upsert TEXT NOT NULL, remove TEXT NOT NULL);
+    `,
+  },
 ];
 
 /** Any 64-bit number; every control takes this advisory lock while it migrates. */

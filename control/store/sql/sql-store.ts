@@ -21,6 +21,7 @@ import { SqlSignOuts } from './sign-outs.ts';
 import { SqlSigninFailures } from './signin-failures.ts';
 import { SqlMetricsPoints } from './metrics-points.ts';
 import { SqlUsers } from './users.ts';
+import { SqlRouteTable } from './route-table.ts';
 
 export interface SqlStoreOptions {
   /** Milliseconds since the epoch; control passes Date.now, tests a clock they move. */
@@ -57,6 +58,7 @@ export function sqlStore(sql: Sql, options: SqlStoreOptions, close: () => Promis
     shares: new SqlShares(sql, clock),
     projects: new SqlProjects(sql, clock),
     sso: new SqlSso(sql),
+    routeTable: new SqlRouteTable(sql),
     changes,
     locks,
     async close() {
