@@ -9,7 +9,7 @@ import { followOtherControls, reloadSessions } from './follow-other-controls.ts'
 import { AppSessions } from './keys/app-sessions.ts';
 import { ConsoleSessions } from './keys/console-sessions.ts';
 import { signOut } from './keys/sign-out.ts';
-import { RouteLog } from './routes/route-log.ts';
+import { SharedRouteLog } from './routes/shared-route-log.ts';
 import { openPostgresStore } from './store/postgres/open.ts';
 import type { Store } from './store/store.ts';
 import { ManualClock, TEST_SCRYPT_COST, testConfig, testSpec } from './store/testing.ts';
@@ -17,7 +17,7 @@ import { until } from '../test/support/tcp.ts';
 
 interface Control {
   store: Store;
-  routes: RouteLog;
+  routes: SharedRouteLog;
   appSessions: AppSessions;
   consoleSessions: ConsoleSessions;
   jobs: JobSignal;
@@ -43,7 +43,7 @@ describe('controls on one PostgreSQL follow each other', () => {
     controls = [];
     for (let i = 0; i < 2; i++) {
       const store = await openPostgresStore({ url, clock: clock.read, scryptCost: TEST_SCRYPT_COST });
-      const routes = new RouteLog();
+      const routes = await SharedRouteLog.open(store.routeTable, store.changes, silent);
       const appSessions = new AppSessions(store, key);
       await appSessions.load();
       const consoleSessions = new ConsoleSessions(key, clock.read);
@@ -78,6 +78,28 @@ describe('controls on one PostgreSQL follow each other', () => {
     await until('b dropped the route', () => b.routes.get(instance.id) === undefined, 10_000);
     // Applying b's change did not echo back to a as a change of its own.
     expect(a.routes.get(instance.id)).toBeUndefined();
+  });
+
+  it('numbers routes in the store: version N is the same table on both, so a gateway resumes on either', async () => {
+    const [a, b] = controls;
+    const owner = await a.store.users.add({ name: 'ada', password: 'x' });
+    const { agent } = await a.store.agents.add({ name: 'host', queues: ['default'] });
+    const made: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const instance = await a.store.instances.create({ owner: owner.id, config: testConfig(), spec: testSpec() });
+      await a.store.jobs.lease(agent.id, ['default'], 30_000, clock.now);
+      const reported = await a.store.instances.setEndpoint(instance.id, { host: `10.0.0.${i + 1}`, port: 8080, routing: 'https', containerPort: 8080 }, { agent: agent.id });
+      // Through either control: both write to the one table.
+      (i % 2 ? b : a).routes.upsert(routeOf(reported)!);
+      made.push(instance.id);
+    }
+    await until('both logs have all three', () => made.every((id) => a.routes.get(id) && b.routes.get(id)), 10_000);
+    await until('both at one version', () => a.routes.version === b.routes.version, 10_000);
+    expect(b.routes.epoch).toBe(a.routes.epoch);
+    expect(b.routes.snapshot()).toEqual(a.routes.snapshot());
+    // A gateway at a's first version gets from b the very lines a sent after it.
+    const first = a.routes.version - 2;
+    expect(b.routes.since(first)?.map((d) => d.line)).toEqual(a.routes.since(first)?.map((d) => d.line));
   });
 
   it('never puts back an older route over a change of its own made while it read the other control\'s', async () => {

@@ -4,7 +4,10 @@ import type { JobSignal } from './agents/job-signal.ts';
 import { readSharedObservation, type IdleMonitor, type SharedObservation } from './idle/idle-monitor.ts';
 import type { AppSessions } from './keys/app-sessions.ts';
 import type { ConsoleSessions } from './keys/console-sessions.ts';
+import type { Route } from '../protocol/route.ts';
+import { canonicalJson } from './routes/route-log.ts';
 import type { RouteLog } from './routes/route-log.ts';
+import { SharedRouteLog } from './routes/shared-route-log.ts';
 import { NO_FEED, type ChangeFeed } from './store/change-feed.ts';
 import type { Store } from './store/store.ts';
 
@@ -15,6 +18,7 @@ export const POLL_EVERY_MS = 2_000;
 
 export interface FollowParts {
   store: Store;
+  /** A SharedRouteLog on a store with a change feed. */
   routes: RouteLog;
   appSessions: AppSessions;
   consoleSessions: ConsoleSessions;
@@ -30,11 +34,12 @@ export interface FollowParts {
 /**
  * Several controls on one database (docs/store.md): what this one keeps in memory follows
  * what the others change, through the store's change feed.
- * - Routes: each route change here is published (its instance ids); a change published by
- *   another control is read back from the store (a route is a function of its instance) and
- *   applied to this control's route log, which its gateways follow. The instances changed since
- *   the last look (a sequence numbers every change) are read every 2 s, and every route when
- *   the feed was cut and every 30 s, in case a notice was lost.
+ * - Routes: every control's route log is the store's shared route table (routes/shared-route-log.ts);
+ *   a notice from another control that it changed makes this one read the changes. The table is
+ *   read every 2 s in case a notice was lost, and compared with the instances (a route is a
+ *   function of its instance): those changed since the last look (a sequence numbers every
+ *   change) every 2 s, every one when the feed was cut and every 30 s, in case a control died
+ *   between writing an instance and its route.
  * - App session revocations (and the dashboard sessions they end) and dashboard sign-outs:
  *   read again when another control added one.
  * - A queued job wakes the leases waiting here.
@@ -44,71 +49,70 @@ export interface FollowParts {
  * with `ready`: settled once the first full read (at start) is done.
  */
 export function followOtherControls(parts: FollowParts): (() => void) & { ready: Promise<void> } {
-  const { store, routes, appSessions, consoleSessions, log } = parts;
+  const { store, appSessions, consoleSessions, log } = parts;
   if (store.changes === NO_FEED) return Object.assign(() => {}, { ready: Promise.resolve() });
-  // Changes from the feed are applied in order, one at a time; they are not published again.
-  let applying = false;
+  const routes = parts.routes;
+  if (!(routes instanceof SharedRouteLog)) throw new TypeError('controls sharing a store share its route table: pass a SharedRouteLog');
+  // Reads and comparisons run one at a time, in order.
   let queue: Promise<void> = Promise.resolve();
   const run = (what: string, work: () => Promise<void>): Promise<void> => {
     queue = queue.then(work).catch((err: unknown) => log.warn({ err }, `following other controls: ${what} failed`));
     return queue;
   };
-  const apply = (change: () => void) => {
-    applying = true;
-    try {
-      change();
-    } finally {
-      applying = false;
-    }
-  };
   /**
-   * Reads from the store, then applies to the route log, unless a change of this control's own
-   * landed in the log meanwhile: what was read may predate it, so it is read again (a few
-   * times; a busy control's next full read comes soon anyway).
+   * Makes the shared table hold the stored instances' routes (all of them, or those of `ids`):
+   * what a control that died between writing an instance and its route left undone. Compared
+   * at a version, and written only if the table is still at it, so that a route read before
+   * a newer change never overwrites it.
    */
-  const readThenApply = async <T>(read: () => Promise<T>, change: (value: T) => void): Promise<void> => {
+  const compare = (ids?: readonly string[]) => run('comparing routes with the instances', async () => {
     for (let attempt = 0; attempt < 3; attempt++) {
+      await routes.catchUp();
       const version = routes.version;
-      const value = await read();
-      if (routes.version !== version) continue;
-      apply(() => change(value));
-      return;
+      const diff = ids ? await differenceOf(ids) : await differenceOfAll();
+      if (diff.upsert.length === 0 && diff.remove.length === 0) return;
+      if ((await routes.reconcile(diff, version)) === 'done') return;
     }
-  };
-  const resyncRoutes = () => run('reading every route again', () => readThenApply(() => storedRoutes(store), (all) => routes.replace(all)));
-  const readRoutesOf = async (ids: readonly string[]) => {
+  });
+  const differenceOf = async (ids: readonly string[]) => {
+    const diff = { upsert: [] as Route[], remove: [] as string[] };
     for (const id of ids) {
-      await readThenApply(() => store.instances.get(id), (instance) => {
-        const route = instance && routeOf(instance);
-        if (route) routes.upsert(route);
-        else routes.remove(id);
-      });
+      const instance = await store.instances.get(id);
+      const route = instance && routeOf(instance);
+      if (route) {
+        if (!sameRoute(routes.get(id), route)) diff.upsert.push(route);
+      } else if (routes.get(id)) diff.remove.push(id);
     }
+    return diff;
   };
+  const differenceOfAll = async () => {
+    const stored = await storedRoutes(store);
+    const ids = new Set(stored.map((r) => r.id));
+    return {
+      upsert: stored.filter((r) => !sameRoute(routes.get(r.id), r)),
+      remove: routes.snapshot().routes.map((r) => r.id).filter((id) => !ids.has(id)),
+    };
+  };
+  const resyncRoutes = () => compare();
   // The prompt is the notice; the poll is what makes a lost notice cost seconds, not the 30 s of
-  // the full read. Changes committed out of their numbers' order can slip past it: the full read
-  // has those. Changes this control made itself are read back too (cheap, and their route is as stored).
-  // The first full read comes after the newest change number is taken, so nothing falls between.
+  // the full comparison. Changes committed out of their numbers' order can slip past the poll of
+  // the instances' change numbers: the full comparison has those.
+  // The first full comparison comes after the newest change number is taken, so nothing falls between.
   let seen: number | undefined;
   const ready = run('reading every route at start', async () => {
     seen = (await store.instances.changedSince(Infinity)).seq;
-    await readThenApply(() => storedRoutes(store), (all) => routes.replace(all));
-  });
+  }).then(() => compare());
   const poll = () => run('reading changed instances', async () => {
+    await routes.catchUp();
     if (seen === undefined) return;
     const changed = await store.instances.changedSince(seen);
     seen = changed.seq;
-    await readRoutesOf(changed.ids);
+    if (changed.ids.length) void compare(changed.ids);
   });
 
-  const stopPublishing = routes.subscribe((delta) => {
-    if (applying) return;
-    const instances = [...delta.upsert.map((r) => r.id), ...delta.remove];
-    store.changes.publish({ kind: 'routes', instances }).catch((err: unknown) => log.warn({ err }, 'telling other controls of a route change failed; they read every route again within 30 s'));
-  });
   const stopListening = store.changes.subscribe((event) => {
     if (event.kind === 'routes') {
-      run('reading changed routes', () => readRoutesOf(event.instances));
+      routes.catchUp().catch((err: unknown) => log.warn({ err }, 'following other controls: reading the route table failed'));
     } else if (event.kind === 'sessions') {
       run('reading session revocations and sign-outs', () => reloadSessions(store, appSessions, consoleSessions, Date.now()));
     } else if (event.kind === 'jobs') {
@@ -128,10 +132,13 @@ export function followOtherControls(parts: FollowParts): (() => void) & { ready:
   const stop = () => {
     clearInterval(timer);
     clearInterval(polling);
-    stopPublishing();
     stopListening();
   };
   return Object.assign(stop, { ready });
+}
+
+function sameRoute(a: Route | undefined, b: Route): boolean {
+  return a !== undefined && canonicalJson(a) === canonicalJson(b);
 }
 
 /**

@@ -54,6 +54,7 @@ import { projectRoutes } from './api/projects.ts';
 import { DEFAULT_AUDIT_RETENTION_MS } from './audit/audit-log.ts';
 import { ControlMetrics } from './metrics/control-metrics.ts';
 import { RouteLog } from './routes/route-log.ts';
+import { SharedRouteLog } from './routes/shared-route-log.ts';
 import { createRouteStreamHandler, type RouteStreamHandler } from './routes/route-stream-handler.ts';
 import type { SigninThrottleOptions } from './api/signin-throttle.ts';
 import type { ScryptCost } from './store/passwords.ts';
@@ -177,6 +178,7 @@ export function buildControlApp(parts: ControlParts): ControlApp {
     log,
     onPublicUrl: hosts instanceof LiveAppHosts ? (url) => hosts.report(url) : undefined,
     sessions: appSessions,
+    catchUp: routes instanceof SharedRouteLog ? () => routes.catchUp() : undefined,
     authorize: async (req) => {
       const m = /^Bearer +(\S+)\s*$/i.exec(req.headers.authorization ?? '');
       return Boolean(m && (await store.gateways.verify(m[1])));
@@ -295,8 +297,10 @@ export async function startControl(settings: ControlSettings, log: Logger, optio
     // Keys live in the store, shared by every control; an older install's key files are imported once.
     const keys = await SigningKeys.open(store.signingKeys, clock(), { importFrom: join(settings.home, 'keys') });
     for (const p of keys.problems) log.warn({ file: p.file }, `signing key skipped: ${p.message}`);
-    const routes = new RouteLog();
-    await restoreRoutes(store, routes);
+    // Several controls on one database serve one route table, numbered in the store, so that a
+    // gateway resumes on any of them; one control alone keeps its own (rebuilt at start).
+    const routes = store.changes === NO_FEED ? new RouteLog() : await SharedRouteLog.open(store.routeTable, store.changes, log);
+    if (!(routes instanceof SharedRouteLog)) await restoreRoutes(store, routes);
     const blobs = new BlobStore(join(settings.home, 'snapshots'));
     blobs.sweepTemp();
     const hosts = new LiveAppHosts({ appsDomain: settings.appsDomain, publicUrl: settings.publicUrl, log });

@@ -18,9 +18,11 @@ import { parse, parseJson, ValidationError } from './validate.ts';
  *
  * - `version` counts changes of control's route table; each delta carries exactly the
  *   changes from `version - 1` to `version`, so versions on one stream go up by one.
- * - `epoch` names one history of versions. It changes when control restarts (its version
- *   counter starts again), so a gateway never applies deltas from another history: a
- *   resume whose epoch is not control's current one gets a snapshot.
+ * - `epoch` names one history of versions. A control alone (SQLite) starts a new one when it
+ *   restarts (its version counter starts again); controls sharing a PostgreSQL database share
+ *   one, the database's, whose versions are numbered there, so a gateway moving from one to
+ *   another resumes. A gateway never applies deltas from another history: a resume whose
+ *   epoch is not control's current one gets a snapshot.
  * - The first line is a `snapshot` (the whole table, replacing what the gateway had) unless
  *   the request asks to resume with `since` and `epoch` and control still holds every delta
  *   after `since`: then the stream starts with those deltas, followed by a `ping` carrying

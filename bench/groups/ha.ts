@@ -7,7 +7,7 @@ import { routeOf } from '../../control/agents/endpoint-routes.ts';
 import { followOtherControls } from '../../control/follow-other-controls.ts';
 import { AppSessions } from '../../control/keys/app-sessions.ts';
 import { ConsoleSessions } from '../../control/keys/console-sessions.ts';
-import { RouteLog } from '../../control/routes/route-log.ts';
+import { SharedRouteLog } from '../../control/routes/shared-route-log.ts';
 import { openPostgresStore } from '../../control/store/postgres/open.ts';
 import { openSqliteStore } from '../../control/store/sqlite/open.ts';
 import type { Store } from '../../control/store/store.ts';
@@ -181,7 +181,7 @@ async function crossControlPropagation(ctx: Pick<BenchContext, 'log'>, postgres:
   const controls = [];
   for (let i = 0; i < 2; i++) {
     const store = await openPostgresStore({ url, clock: Date.now, scryptCost: TEST_SCRYPT_COST });
-    const routes = new RouteLog();
+    const routes = await SharedRouteLog.open(store.routeTable, store.changes, log);
     const appSessions = new AppSessions(store, Buffer.alloc(32, 1));
     const stop = followOtherControls({ store, routes, appSessions, consoleSessions: new ConsoleSessions(Buffer.alloc(32, 2), Date.now), log, resyncEveryMs: 3_600_000 });
     controls.push({ store, routes, stop });

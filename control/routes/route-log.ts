@@ -90,6 +90,37 @@ export class RouteLog {
    * out; when nothing is left, nothing happens and undefined is returned.
    */
   change(input: { upsert?: readonly Route[]; remove?: readonly string[] }): RouteDelta | undefined {
+    return this.#apply(input, this.#version + 1, false);
+  }
+
+  /**
+   * A change numbered elsewhere (a store shared by several controls: shared-route-log.ts), as
+   * version `version`, which must be the next one; made even when it changes nothing here, so
+   * that the versions stay those of the store.
+   */
+  protected changeAt(version: number, input: { upsert?: readonly Route[]; remove?: readonly string[] }): RouteDelta {
+    if (version !== this.#version + 1) throw new RangeError(`version ${version} does not follow ${this.#version}`);
+    return this.#apply(input, version, true)!;
+  }
+
+  /**
+   * Makes the table exactly `routes` at `version` (caught up from a whole table read elsewhere).
+   * The kept deltas are dropped, so a gateway resuming from before gets a snapshot; the
+   * gateways following now see the jump as a gap and reconnect for one.
+   */
+  protected reset(version: number, routes: readonly Route[]): void {
+    const ids = new Set(routes.map((r) => r.id));
+    const remove = [...this.#routes.keys()].filter((id) => !ids.has(id));
+    this.#version = version - 1;
+    this.#apply({ upsert: routes, remove }, version, true);
+    // That delta is no change from `version - 1`: keep none, so that no gateway resumes across it.
+    this.#ring.fill(undefined);
+    this.#head = 0;
+    this.#count = 0;
+    this.#retainedRoutes = 0;
+  }
+
+  #apply(input: { upsert?: readonly Route[]; remove?: readonly string[] }, version: number, always: boolean): RouteDelta | undefined {
     const upserts = new Map<string, { route: Route; key: string }>();
     const named = new Set<string>();
     for (const route of input.upsert ?? []) {
@@ -99,10 +130,10 @@ export class RouteLog {
       else upserts.set(route.id, { route: structuredClone(route), key });
     }
     const removes = [...new Set(input.remove ?? [])].filter((id) => this.#routes.has(id) && !named.has(id));
-    if (upserts.size === 0 && removes.length === 0) return undefined;
+    if (!always && upserts.size === 0 && removes.length === 0) return undefined;
     for (const id of removes) this.#routes.delete(id);
     for (const [id, entry] of upserts) this.#routes.set(id, entry);
-    const version = ++this.#version;
+    this.#version = version;
     const upsert = [...upserts.values()].map((e) => e.route);
     const delta: RouteDelta = { version, upsert, remove: removes, line: deltaLine(version, upsert, removes) };
     this.#append(delta);

@@ -168,6 +168,29 @@ describe('route stream handler', () => {
     }
   });
 
+  it('lets a control behind a resuming gateway (its versions shared through the store) catch up first, then resumes it', async () => {
+    const log = new RouteLog();
+    for (const id of ['a', 'b']) log.upsert(route(id));
+    // The store had two more changes that this control had not read yet.
+    let caughtUp = 0;
+    const catchUp = async () => {
+      await sleep(50);
+      for (const id of ['c', 'd']) log.upsert(route(id));
+      caughtUp++;
+    };
+    const { port } = await serve({ routes: log, catchUp });
+    const client = follow(port, `/api/v1/gateways/routes?since=3&epoch=${log.epoch}`);
+    await until('the catch-up arrives', () => client.messages.length === 2);
+    expect(client.messages.map((m) => [m.type, 'version' in m ? m.version : undefined])).toEqual([['delta', 4], ['ping', 4]]);
+    // Not for a gateway of another history, nor one not ahead.
+    for (const query of ['since=9&epoch=other', `since=4&epoch=${log.epoch}`]) {
+      const other = follow(port, `/api/v1/gateways/routes?${query}`);
+      await until('the first line arrives', () => other.messages.length >= 1);
+      other.close();
+    }
+    expect(caughtUp).toBe(1);
+  });
+
   it('disconnects a gateway that does not keep up, instead of buffering without limit', async () => {
     const log = new RouteLog({ capacity: 100_000, maxRoutes: 1_000_000 });
     const { port, handler } = await serve({ routes: log, maxBufferedBytes: 64 * 1024 });

@@ -25,7 +25,16 @@ export interface RouteStreamHandlerOptions {
    * `sessions` line after a resume's catch-up and after every change. Left out: none are sent.
    */
   sessions?: SessionFeed;
+  /**
+   * Brings `routes` up to date with the store shared by several controls (SharedRouteLog): a
+   * gateway coming from a control further along waits for it (up to 2 s) and then resumes
+   * here, rather than taking a snapshot.
+   */
+  catchUp?: () => Promise<void>;
 }
+
+/** The longest a resuming gateway waits for this control to catch up with its version. */
+const CATCH_UP_MS = 2_000;
 
 /** What the stream needs of app sessions. */
 export interface SessionFeed {
@@ -92,11 +101,20 @@ export function createRouteStreamHandler(options: RouteStreamHandlerOptions): Ro
     if (sinceRaw !== null && (!/^\d{1,16}$/.test(sinceRaw) || !Number.isSafeInteger(Number(sinceRaw)))) {
       return refuse(res, 400, 'CTL_INVALID', 'since: must be a whole number (a version from the stream)');
     }
+    const epoch = query.get('epoch');
+    if (sinceRaw !== null && epoch === routes.epoch && Number(sinceRaw) > routes.version && options.catchUp) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        options.catchUp().catch((err: unknown) => log?.warn({ err }, 'route stream: catching up with the store failed')),
+        new Promise((resolve) => (timer = setTimeout(resolve, CATCH_UP_MS))),
+      ]);
+      clearTimeout(timer);
+      if (res.destroyed) return;
+    }
     if (closed) return refuse(res, 503, 'CTL_SHUTTING_DOWN', 'Control is shutting down; reconnect shortly.', { 'retry-after': '1' });
 
     // From here to subscribe() everything is synchronous: no change can fall between the
     // catch-up and the live deltas.
-    const epoch = query.get('epoch');
     const missed = sinceRaw !== null && (epoch === null || epoch === routes.epoch) ? routes.since(Number(sinceRaw)) : undefined;
     res.writeHead(200, { 'content-type': `${ROUTE_STREAM_CONTENT_TYPE}; charset=utf-8`, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
     req.socket.setNoDelay(true);

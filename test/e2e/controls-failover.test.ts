@@ -108,12 +108,21 @@ describe('the CLI, an agent and gateways given two controls over HTTPS carry on 
   }, 90_000);
 
   it('after control 0 is killed: the CLI answers through control 1, a new app runs, both gateways route it and reach control 1', async () => {
+    const logged = gateways.map((g) => g.output().length);
     controls[0].child.kill('SIGKILL');
     await controls[0].exited;
     expect(await freePortIsClosed(url(0))).toBe(true);
     const id = await launch('after');
     await until('the app launched after the kill is active', async () => (await status(id)) === 'active', 60_000, 250);
     await until('both gateways route it', () => routed(id), 20_000);
+    // Route versions are the database's: each gateway (each worker) resumed on control 1 from
+    // the version it had on control 0, and took no snapshot there.
+    for (const [k, gateway] of gateways.entries()) {
+      const since = gateway.output().slice(logged[k]);
+      expect(since).toContain('route stream moved to another control');
+      expect(since).toMatch(/route stream from control back \(resumed at version \d+\)/);
+      expect(since).not.toContain('fresh snapshot');
+    }
     // Their main hosts are proxied to the control that is left (every worker's too).
     for (const gateway of gateways) {
       for (let i = 0; i < 6; i++) {
