@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type Postgres } from '../../../test/support/postgres.ts';
@@ -44,11 +45,53 @@ describe('PostgreSQL locks', () => {
       const show = async (name: string) => (await client.query<Record<string, string>>(`SHOW ${name}`)).rows[0][name];
       const [idle, interval, count] = [Number(await show('tcp_keepalives_idle')), Number(await show('tcp_keepalives_interval')), Number(await show('tcp_keepalives_count'))];
       expect([idle, interval, count]).toEqual([5, 2, 3]);
+      expect(await show('tcp_user_timeout')).toBe('10000'); // ms
       expect(idle + interval * count).toBeLessThan(15);
     } finally {
       await client.end();
     }
   });
+
+  it('hands a lock on within 15 s when its holder\'s host vanishes (its packets dropped, no FIN), and that holder stops believing it holds it', async () => {
+    const url = await postgres.createDatabase();
+    const a = await open(url);
+    const b = await open(url);
+    const watcher = new pg.Client({ connectionString: url });
+    await watcher.connect();
+    // The kernel drops every packet of a's lock connection, both ways, as a cable pulled would:
+    // only the keepalives can find it dead.
+    const rules: string[][] = [];
+    try {
+      expect(await a.locks.hold('idle-monitor')).toBe(true);
+      const { rows } = await watcher.query<{ port: number }>("SELECT client_port AS port FROM pg_stat_activity WHERE application_name LIKE 'wharf control (locks%' AND datname = current_database()");
+      expect(rows).toHaveLength(1);
+      const port = String(rows[0].port);
+      for (const [from, to] of [[port, String(postgres.port)], [String(postgres.port), port]]) {
+        const rule = ['INPUT', '-i', 'lo', '-p', 'tcp', '--sport', from, '--dport', to, '-j', 'DROP'];
+        iptables('-I', ...rule);
+        rules.push(rule);
+      }
+      const cut = performance.now();
+      let handedOn = -1;
+      while (performance.now() - cut < 30_000) {
+        if (await b.locks.hold('idle-monitor')) {
+          handedOn = performance.now() - cut;
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      expect(handedOn, 'b never took the lock').toBeGreaterThan(0);
+      // Keepalives after 5 s idle, every 2 s, 3 unanswered: about 11 s after the last packet.
+      expect(handedOn).toBeLessThan(15_000);
+      // a's own check times out: it holds nothing rather than acting beside b.
+      expect(await a.locks.hold('idle-monitor')).toBe(false);
+    } finally {
+      for (const rule of rules) iptables('-D', ...rule);
+      await watcher.end();
+      await a.close().catch(() => {});
+      await b.close().catch(() => {});
+    }
+  }, 60_000);
 
   it('holds nothing while PostgreSQL is away, and takes the lock again once it is back', async () => {
     const url = await postgres.createDatabase();
@@ -66,3 +109,8 @@ describe('PostgreSQL locks', () => {
     }
   }, 60_000);
 });
+
+/** iptables as root (the CI machine's user); a missing iptables fails the test loudly. */
+function iptables(...args: string[]): void {
+  execFileSync('iptables', ['-w', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+}

@@ -13,8 +13,11 @@ import type { StoreLocks } from '../store.ts';
  * The locks' connection. A control whose host vanishes (powered off, cut off) sends no FIN:
  * PostgreSQL must find the connection dead by itself to release the locks, so the session asks
  * for TCP keepalives after 5 s idle, every 2 s, 3 unanswered ending it (about 11 s: within the
- * 15 s a lock's work may wait). This side probes too, and gives a query 5 s, so that a control
- * cut off from PostgreSQL stops believing it holds anything.
+ * 15 s a lock's work may wait). Keepalives only probe a connection with nothing in flight: one
+ * whose host vanished while PostgreSQL was sending (an answer, a notice) retransmits instead, for
+ * about 15 minutes (tcp_retries2), so `tcp_user_timeout` also ends it when what was sent goes
+ * unacknowledged for 10 s (locks.test.ts drops the packets to show both). This side probes too,
+ * and gives a query 5 s, so that a control cut off from PostgreSQL stops believing it holds anything.
  */
 export function lockClientConfig(url: string): pg.ClientConfig {
   return {
@@ -24,7 +27,7 @@ export function lockClientConfig(url: string): pg.ClientConfig {
     query_timeout: 5_000,
     keepAlive: true,
     keepAliveInitialDelayMillis: 5_000,
-    options: '-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3',
+    options: '-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3 -c tcp_user_timeout=10000',
   };
 }
 
