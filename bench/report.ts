@@ -212,8 +212,9 @@ export function renderReport(r: BenchResult): string {
   out.push('Launch → active of the busybox https app (image present) as above, in real processes: N `wharf control` on the store, one `wharf agent` given' +
     ' every control (`WHARF_CONTROL_URL`), launches sent to each control in turn. Store operations: one at a time, as a control\'s request does them, on' +
     ' a fresh database (PostgreSQL 15 from Debian on this machine, fsync off as in the tests; SQLite in WAL mode): a lease (the oldest job, leased, its instance' +
-    ' starting) and a route change (an endpoint written, and on PostgreSQL announced to the other controls with NOTIFY). Between controls: a route changed in' +
-    ' one control\'s route log until the same route is in another\'s (NOTIFY, then the other reads the instance back), two controls on one database.' +
+    ' starting) and a route change (an endpoint written, and on PostgreSQL its route written to the shared route table and announced to the other controls' +
+    ' with NOTIFY). Between controls: a route changed through one control until the same route is in another\'s route log (written to the shared table,' +
+    ' NOTIFY, then the other reads the table\'s changes), two controls on one database.' +
     ' End to end across controls: as in "Route propagation (agent endpoint POST → gateway serves the route)" above (the bench as the agent, 1,000 routes preloaded through the API by 16 callers),' +
     ' but the agent\'s calls go to control A and the gateway follows control B, both on one PostgreSQL.', '');
   out.push(table(['set-up', 'samples', 'p50', 'p95', 'max', 'failed'], r.ha.launch.map((l) => [

@@ -163,7 +163,9 @@ async function storeOps(ctx: Pick<BenchContext, 'log' | 'work'>, kind: 'SQLite' 
     const leasesPerS = operations / ((performance.now() - t0) / 1000);
     t0 = performance.now();
     for (const [i, id] of ids.entries()) {
-      await store.instances.setEndpoint(id, { host: '10.0.0.2', port: 10_000 + i, routing: 'https', containerPort: 8080 }, { agent: agent.id });
+      const stored = await store.instances.setEndpoint(id, { host: '10.0.0.2', port: 10_000 + i, routing: 'https', containerPort: 8080 }, { agent: agent.id });
+      // Several controls serve the store's route table (shared-route-log.ts); one alone keeps it in memory.
+      if (kind === 'PostgreSQL') await store.routeTable.apply({ upsert: [routeOf(stored)!] });
       await store.changes.publish({ kind: 'routes', instances: [id] });
     }
     const routeChangesPerS = operations / ((performance.now() - t0) / 1000);
