@@ -15,6 +15,7 @@ export const controlErrors = {
   CTL_REASON_REQUIRED: { status: 400, message: 'A failure needs a reason (bad image, exit code, snapshot upload failure, …).' },
   CTL_NO_SNAPSHOT: { status: 409, message: 'There is no snapshot to restore from: an instance has one once it has been stopped after running. Set workspace.restoreFrom to null, or pick an instance of yours that has a snapshot.' },
   CTL_SNAPSHOT_TOO_LARGE: { status: 413, message: 'The snapshot is over control\'s size limit (WHARF_SNAPSHOT_MAX_BYTES); the previous snapshot is kept. Exclude large paths (workspace.exclude) or ask an admin to raise the limit.' },
+  CTL_SNAPSHOT_STORE_FULL: { status: 507, message: 'Control\'s snapshot store (WHARF_HOME/snapshots) is out of disk space; nothing was stored and the previous snapshot is kept. An admin frees space there (or deletes old snapshots: `wharf snapshots rm ID`), then snapshot again.' },
   CTL_SNAPSHOT_CHECKSUM: { status: 422, message: 'The snapshot\'s bytes do not match the sha256 announced in X-Wharf-Sha256; nothing was stored and the previous snapshot is kept. Upload it again.' },
   CTL_NOT_FOUND: { status: 404, message: 'No such object. Check the id, or list what exists.' },
   CTL_LAST_ADMIN: { status: 409, message: 'Wharf keeps at least one admin. Make another user an admin first (`wharf users admin NAME`).' },

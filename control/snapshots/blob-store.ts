@@ -32,6 +32,12 @@ export interface StoredBlob {
   path: string;
 }
 
+/** The file system is full, or the writer's quota is spent. */
+function diskFull(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
 export class BlobStore {
   readonly dir: string;
 
@@ -75,7 +81,9 @@ export class BlobStore {
     const temp = join(this.dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
     const hash = createHash('sha256');
     let size = 0;
-    const file = await open(temp, 'wx', 0o600);
+    const file = await open(temp, 'wx', 0o600).catch((err: unknown) => {
+      throw diskFull(err) ? new ControlError('CTL_SNAPSHOT_STORE_FULL', (err as Error).message) : err;
+    });
     try {
       for await (const chunk of source as AsyncIterable<Buffer | string>) {
         const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
@@ -97,7 +105,7 @@ export class BlobStore {
     } catch (err) {
       await file.close().catch(() => undefined);
       await rm(temp, { force: true });
-      throw err;
+      throw diskFull(err) ? new ControlError('CTL_SNAPSHOT_STORE_FULL', (err as Error).message) : err;
     }
   }
 
