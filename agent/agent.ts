@@ -105,8 +105,7 @@ export async function startAgent(settings: ReadyAgentSettings, docker: Docker, l
       const spec = await specOf(info);
       const app = new App(ctx, id, spec);
       track(app);
-      if (stop.has(id)) void app.stop(answer.drain ? 'agent drain' : 'stop requested');
-      else void app.adopt(info);
+      void app.adopt(info, stop.has(id) ? (answer.drain ? 'agent drain' : 'stop requested') : undefined);
     }
     for (const id of held) {
       if (seen.has(id)) continue;
@@ -114,8 +113,8 @@ export async function startAgent(settings: ReadyAgentSettings, docker: Docker, l
         await api.status(id, 'stopped', null).catch(() => undefined);
         continue;
       }
-      log.warn({ instance: id }, 'container vanished while the agent was away');
-      await api.status(id, 'failed', `container ${containerName(id)} vanished while its agent was down`).catch(() => undefined);
+      log.warn({ instance: id }, 'no container for a held instance: the agent stopped before creating it, or it was removed');
+      await api.status(id, 'failed', `no container ${containerName(id)}: the agent was stopped before it created it (image check or pull), or it was removed while the agent was down`).catch(() => undefined);
     }
   }
 

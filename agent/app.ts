@@ -4,7 +4,7 @@ import type { LaunchSpec } from '../protocol/launch-spec.ts';
 import { ConsolePump } from './console-pump.ts';
 import { containerName, containerOptions, publishedPort, usesHostNetwork, type HostDefaults } from './container-options.ts';
 import { isLeaseLost, type AgentControlApi } from './control-api.ts';
-import { engineMessage, ensureImage, isNotFound } from './docker-engine.ts';
+import { engineMessage, ensureImage, inspectWhenBack, isNotFound } from './docker-engine.ts';
 import { checkOwnedVolumes } from './isolation/owned-volumes.ts';
 import { listeningSockets, watchListening } from './port-hint.ts';
 import { waitReady } from './readiness.ts';
@@ -42,9 +42,9 @@ export interface AppContext {
 
 type Phase = 'starting' | 'active' | 'stopping' | 'done';
 
-const reasonOf = (code: number, tail: string[]) => {
+const reasonOf = (code: number, tail: string[], note?: string) => {
   const last = tail.slice(-5).join(' | ');
-  return `exited with code ${code}${last ? `; last lines: ${last}` : ''}`.slice(0, 2000);
+  return `${note ? `${note}: ` : ''}exited with code ${code}${last ? `; last lines: ${last}` : ''}`.slice(0, 2000);
 };
 
 export class App {
@@ -58,6 +58,8 @@ export class App {
   #phase: Phase = 'starting';
   #container: Docker.Container | undefined;
   #exitCode: number | undefined;
+  /** Why the app ended when the Docker Engine had a hand in it (see #waitForExit). */
+  #engineNote: string | undefined;
   #exited: Promise<number> | undefined;
   #stopping: Promise<void> | undefined;
   #launching: Promise<void> | undefined;
@@ -150,12 +152,23 @@ export class App {
 
   /**
    * Takes over a container of ours found at start: a running one keeps its route (the
-   * endpoint is reported again) and its console; one that exited meanwhile ends as if it
-   * exited now.
+   * endpoint is reported again) and its console, and one still starting goes on to readiness;
+   * one that exited meanwhile ends as if it exited now; one only created (the agent died while
+   * preparing it) fails, naming that step. With `stopWhy` (stopped or drained while the agent
+   * was away, a snapshot upload perhaps cut off), it is stopped as any other: snapshot first.
    */
-  async adopt(info: Docker.ContainerInfo): Promise<void> {
+  async adopt(info: Docker.ContainerInfo, stopWhy?: string): Promise<void> {
     this.#container = this.#ctx.docker.getContainer(info.Id);
-    this.#workspaceReady = true;
+    // A container that ever started had its workspace in place; one only created was cut off
+    // while being prepared (its restore perhaps half-written): never snapshot that one.
+    this.#workspaceReady = info.State !== 'created';
+    if (stopWhy !== undefined) {
+      this.#console.event('agent restarted: stopping the container, as asked meanwhile');
+      return this.stop(stopWhy);
+    }
+    if (info.State === 'created') {
+      return this.#fail('the agent was stopped while preparing the container (create, workspace restore or injected files): it never started', { keepContainer: false });
+    }
     this.#console.event('agent restarted: adopting the running container');
     try {
       if (info.State === 'running') {
@@ -260,21 +273,41 @@ export class App {
   }
 
   #watchExit(): void {
-    const container = this.#container!;
-    this.#exited = container.wait().then(
-      (r: { StatusCode?: number }) => (this.#exitCode = r.StatusCode ?? -1),
-      async () => {
-        // The Engine went away or the container vanished: inspect what is left.
-        try {
-          return (this.#exitCode = (await container.inspect()).State.ExitCode);
-        } catch {
-          return (this.#exitCode = -1);
-        }
-      },
-    );
+    this.#exited = this.#waitForExit(this.#container!);
     void this.#exited.then((code) => {
       if (this.#phase === 'starting' || this.#phase === 'active') return this.#exitedByItself(code);
     });
+  }
+
+  /**
+   * The container's exit code, once it exits. The Engine going away (restarted, upgraded) ends
+   * the wait without one: the container is inspected once the Engine is back. Still running
+   * (the Engine's live-restore), it is followed again; exited (the Engine stopped it on its way
+   * down), that is its exit, with the Engine named in the reason; gone, it vanished.
+   */
+  async #waitForExit(container: Docker.Container): Promise<number> {
+    for (;;) {
+      try {
+        const r = (await container.wait()) as { StatusCode?: number };
+        return (this.#exitCode = r.StatusCode ?? -1);
+      } catch (err) {
+        if (this.#phase === 'done' || this.#phase === 'stopping') return (this.#exitCode = -1);
+        this.#ctx.log.warn({ instance: this.id, err: engineMessage(err) }, 'lost the Docker Engine while watching the app; waiting for it');
+        const info = await inspectWhenBack(container, () => this.#phase === 'done' || this.#phase === 'stopping');
+        if (!info) {
+          this.#engineNote = `its container ${containerName(this.id)} vanished while the Docker Engine was away`;
+          return (this.#exitCode = -1);
+        }
+        if (info.State.Running) {
+          this.#console.event('the Docker Engine is back and the container survived: following it again');
+          await this.#console.follow(this.#ctx.docker, container, Math.floor(Date.now() / 1000)).catch(() => undefined);
+          await new Promise((resolve) => setTimeout(resolve, 500).unref()); // an Engine on its way down answers once more
+          continue;
+        }
+        this.#engineNote = 'the Docker Engine stopped it (the Engine went away and came back)';
+        return (this.#exitCode = info.State.ExitCode);
+      }
+    }
   }
 
   async #becomeActive(t0: number): Promise<void> {
@@ -315,7 +348,7 @@ export class App {
     if (this.#phase === 'done' || this.#phase === 'stopping') return;
     this.#phase = 'stopping';
     await this.#console.outputEnded();
-    this.#console.event(code === 0 ? 'the app exited with code 0' : `the app exited with code ${code}`);
+    this.#console.event(`${this.#engineNote ? `${this.#engineNote}: ` : ''}${code === 0 ? 'the app exited with code 0' : `the app exited with code ${code}`}`);
     if (this.spec.ports.length) await this.#ctx.api.removeEndpoint(this.id).catch(() => undefined);
     // The container stays for inspection (until pruned), and with it its workspace volume.
     const snap = await this.#finalSnapshot();
@@ -323,9 +356,9 @@ export class App {
     await this.#report(async () => {
       if (this.spec.ports.length) await this.#ctx.api.removeEndpoint(this.id);
       await this.#console.flush();
-      if (snap && !snap.ok) await this.#ctx.api.status(this.id, 'failed', `${code === 0 ? '' : `${reasonOf(code, this.#console.tail())}; `}${snap.reason}`.slice(0, 2000));
-      else if (code === 0) await this.#ctx.api.status(this.id, 'stopped', 'exited with code 0');
-      else await this.#ctx.api.status(this.id, 'failed', reasonOf(code, this.#console.tail()));
+      if (snap && !snap.ok) await this.#ctx.api.status(this.id, 'failed', `${code === 0 ? '' : `${reasonOf(code, this.#console.tail(), this.#engineNote)}; `}${snap.reason}`.slice(0, 2000));
+      else if (code === 0) await this.#ctx.api.status(this.id, 'stopped', `${this.#engineNote ? `${this.#engineNote}: ` : ''}exited with code 0`);
+      else await this.#ctx.api.status(this.id, 'failed', reasonOf(code, this.#console.tail(), this.#engineNote));
     });
     this.#end();
   }
