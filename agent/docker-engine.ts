@@ -29,6 +29,23 @@ export async function connectDocker(env: NodeJS.ProcessEnv = process.env): Promi
 
 export const isNotFound = (err: unknown) => (err as { statusCode?: number }).statusCode === 404;
 
+/**
+ * Inspects the container once the Engine answers again (restarted, upgraded): tried with a
+ * growing pause (0.5 s to 5 s) until it answers or `give up` says so. Undefined when the
+ * container is gone or the caller gave up.
+ */
+export async function inspectWhenBack(container: Docker.Container, giveUp: () => boolean): Promise<Docker.ContainerInspectInfo | undefined> {
+  for (let pause = 500; !giveUp(); pause = Math.min(pause * 2, 5_000)) {
+    try {
+      return await container.inspect();
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, pause).unref());
+    }
+  }
+  return undefined;
+}
+
 /** The Engine's own message for a failed call, without dockerode's "(HTTP code 404) …" prefix. */
 export function engineMessage(err: unknown): string {
   const e = err as { json?: { message?: string }; reason?: string; message?: string };
