@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { LaunchSpec } from '../protocol/launch-spec.ts';
 import { ConsolePump } from './console-pump.ts';
 import { containerName, containerOptions, publishedPort, usesHostNetwork, type HostDefaults } from './container-options.ts';
-import { isLeaseLost, type AgentControlApi } from './control-api.ts';
+import { isLeaseLost, retryWhileAway, type AgentControlApi } from './control-api.ts';
 import { engineMessage, ensureImage, inspectWhenBack, isNotFound } from './docker-engine.ts';
 import { checkOwnedVolumes } from './isolation/owned-volumes.ts';
 import { listeningSockets, watchListening } from './port-hint.ts';
@@ -41,6 +41,9 @@ export interface AppContext {
 }
 
 type Phase = 'starting' | 'active' | 'stopping' | 'done';
+
+/** How long a stop's snapshot is tried again while control is away. */
+const FINAL_SNAPSHOT_RETRY_MS = 600_000;
 
 const reasonOf = (code: number, tail: string[], note?: string) => {
   const last = tail.slice(-5).join(' | ');
@@ -230,7 +233,15 @@ export class App {
       this.#console.event('no snapshot: the app was stopped before its workspace was set up');
       return undefined;
     }
-    return this.#snapshot();
+    // Control away (restarting) is no reason to fail a stop: the container and the workspace
+    // are still here, so the snapshot is taken again once control answers (up to 10 minutes).
+    const deadline = Date.now() + FINAL_SNAPSHOT_RETRY_MS;
+    for (let pause = 2_000; ; pause = Math.min(pause * 2, 30_000)) {
+      const outcome = await this.#snapshot();
+      if (outcome.ok || !outcome.transient || Date.now() + pause > deadline) return outcome;
+      this.#console.event(`${outcome.reason}; control may be restarting: trying again in ${pause / 1000} s`);
+      await new Promise((resolve) => setTimeout(resolve, pause).unref());
+    }
   }
 
   /** After the final snapshot is stored: the workspace volume goes. */
@@ -334,11 +345,16 @@ export class App {
       }
     }
     if (this.#phase !== 'starting') return;
+    // The app is up: control away (restarting) only delays the news, it does not fail the app.
+    const untilControlAnswers = (report: () => Promise<unknown>) => retryWhileAway(report, {
+      giveUp: () => this.#phase !== 'starting',
+      onRetry: (err, pause) => this.#console.event(`the app is ready but control cannot be told (${err.message}); trying again in ${pause / 1000} s`),
+    });
     if (port && hostPort !== undefined) {
-      await this.#ctx.api.endpoint(this.id, this.#ctx.endpointHost, hostPort, port.port);
+      await untilControlAnswers(() => this.#ctx.api.endpoint(this.id, this.#ctx.endpointHost, hostPort, port.port));
       this.#console.event(`ready in ${Date.now() - t0} ms: endpoint ${this.#ctx.endpointHost}:${hostPort} → container port ${port.port}`);
     } else {
-      await this.#ctx.api.status(this.id, 'active');
+      await untilControlAnswers(() => this.#ctx.api.status(this.id, 'active'));
       this.#console.event(`running after ${Date.now() - t0} ms (no routing)`);
     }
     if (this.#phase === 'starting') this.#phase = 'active';
@@ -421,7 +437,9 @@ export class App {
   /** Runs final reports; a lost lease means control moved on: the container goes too. */
   async #report(reports: () => Promise<void>): Promise<void> {
     try {
-      await reports();
+      // Control away (restarting): the reports wait for it, or the instance would stay
+      // `stopping` or `starting` there for ever.
+      await retryWhileAway(reports, { onRetry: (err, pause) => this.#ctx.log.warn({ instance: this.id, err: err.message, retryInMs: pause }, 'control away; reporting again shortly') });
     } catch (err) {
       if (isLeaseLost(err)) {
         await this.#removeContainer();

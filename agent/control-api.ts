@@ -80,6 +80,34 @@ export class UnrunnableJob extends Error {
 /** The agent lost the instance: its lease expired or it went to another agent (409). */
 export const isLeaseLost = (err: unknown): boolean => err instanceof ControlApiError && err.code === 'CTL_LEASE_EXPIRED';
 
+/** Control could not be reached, or the connection broke off mid-request: it may be restarting. */
+export class ControlUnreachable extends Error {}
+
+/**
+ * Worth trying again later: control away (restarting, its host rebooting) or answering 5xx on
+ * the way; not 507, a full snapshot store, which waits for an admin.
+ */
+export function controlAway(err: unknown): boolean {
+  return err instanceof ControlUnreachable || (err instanceof ControlApiError && err.status >= 500 && err.status !== 501 && err.status !== 507);
+}
+
+/**
+ * Runs `fn` again while control is away (controlAway), with a pause growing from 1 s to 30 s,
+ * for up to `forMs` (default 10 minutes; then the last error is thrown), or until `giveUp`.
+ */
+export async function retryWhileAway<T>(fn: () => Promise<T>, options: { forMs?: number; onRetry?: (err: Error, pauseMs: number) => void; giveUp?: () => boolean } = {}): Promise<T> {
+  const deadline = Date.now() + (options.forMs ?? 600_000);
+  for (let pause = 1_000; ; pause = Math.min(pause * 2, 30_000)) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!controlAway(err) || Date.now() + pause > deadline || options.giveUp?.()) throw err;
+      options.onRetry?.(err as Error, pause);
+      await new Promise((resolve) => setTimeout(resolve, pause).unref());
+    }
+  }
+}
+
 export class AgentControlApi {
   readonly #urls: ControlUrls;
   readonly #auth: string;
@@ -198,7 +226,7 @@ export class AgentControlApi {
         // A server that refuses early may close while the body is still going (EPIPE): its
         // answer (413, 409) says more than the broken pipe, so it gets a moment to arrive.
         // The code stays on the error: a control that was never reached is not another's refusal.
-        setTimeout(() => done(Object.assign(new Error(`the snapshot upload to ${url.origin} broke off (${code ?? err.message})`), { code })), 250).unref();
+        setTimeout(() => done(Object.assign(new ControlUnreachable(`the snapshot upload to ${url.origin} broke off (${code ?? err.message})`), { code })), 250).unref();
       });
       let sent = 0;
       body.on('data', (c) => {
@@ -277,7 +305,7 @@ export class AgentControlApi {
 
   #unreachable(err: unknown): Error {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    return new Error(`cannot reach control at ${this.#urls.all.join(', ')} (${cause?.code ?? cause?.message ?? (err as Error).message})`);
+    return new ControlUnreachable(`cannot reach control at ${this.#urls.all.join(', ')} (${cause?.code ?? cause?.message ?? (err as Error).message})`);
   }
 }
 

@@ -8,7 +8,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createZstdDecompress } from 'node:zlib';
 import type { Workspace } from '../../protocol/app-config.ts';
-import { ControlApiError, type AgentControlApi, type RestoreInfo, type SnapshotInfo } from '../control-api.ts';
+import { ControlApiError, controlAway, type AgentControlApi, type RestoreInfo, type SnapshotInfo } from '../control-api.ts';
 import { volumeLabels, volumeName, type HostDefaults } from '../container-options.ts';
 import { engineMessage, isNotFound } from '../docker-engine.ts';
 import { checkSnapshot, digestTap, packWorkspace, restoreTar, ZSTD_CHUNK } from './snapshot-archive.ts';
@@ -58,7 +58,8 @@ export async function removeVolume(docker: Docker, instance: string): Promise<st
   }
 }
 
-export type SnapshotOutcome = { ok: true; snapshot: SnapshotInfo; uploaded: number } | { ok: false; reason: string };
+/** `transient`: it failed because control was away (restarting): the same snapshot may succeed later. */
+export type SnapshotOutcome = { ok: true; snapshot: SnapshotInfo; uploaded: number } | { ok: false; reason: string; transient?: boolean };
 
 /**
  * Snapshots the workspace of `container` (running or stopped) and stores it in control.
@@ -102,7 +103,7 @@ export async function takeSnapshot(deps: WorkspaceDeps, instance: string, contai
     say(`snapshot: stored as ${snapshot.id}, ${humanBytes(packed.size)} uploaded in ${Date.now() - t1} ms (${rate(packed.size, Date.now() - t1)})`);
     return { ok: true, snapshot, uploaded: packed.size };
   } catch (err) {
-    return { ok: false, reason: snapshotFailure(err) };
+    return { ok: false, reason: snapshotFailure(err), transient: controlAway(err) };
   } finally {
     if (dir) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }

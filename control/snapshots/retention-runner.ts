@@ -29,6 +29,10 @@ export interface RetentionDeps {
 /** One pass: the ids of the snapshots deleted. A failed deletion is logged and the pass goes on. */
 export async function applySnapshotRetention(deps: RetentionDeps): Promise<string[]> {
   const { store, blobs, policy, clock, log } = deps;
+  // Temp files of uploads a control died under (kill -9, power cut) go with the hourly pass,
+  // once untouched for an hour, not only when a control starts.
+  const swept = blobs.sweepTemp(clock());
+  if (swept) log.info({ swept }, 'snapshot store: temp files of uploads cut off an hour ago or more removed');
   const snapshots = await store.snapshots.list();
   if (snapshots.length === 0) return [];
   const instances = await store.instances.list();
