@@ -12,6 +12,9 @@ export class AgentMetrics {
   readonly #cpu: Gauge;
   readonly #diskFree: Gauge;
   readonly #apps: Gauge;
+  readonly #samplesWaiting: Gauge;
+  readonly #samplesDropped: Counter;
+  #droppedCounted = 0;
   readonly #launches: Counter<'outcome'>;
   readonly #launchSeconds: Histogram;
   readonly #appCpu: Gauge<'instance'>;
@@ -36,6 +39,8 @@ export class AgentMetrics {
       name: 'wharf_agent_launch_duration_seconds', help: 'lease to active', registers,
       buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
     });
+    this.#samplesWaiting = new Gauge({ name: 'wharf_agent_samples_waiting', help: 'resource samples kept while control is away, sent when it answers again', registers });
+    this.#samplesDropped = new Counter({ name: 'wharf_agent_samples_dropped_total', help: 'resource samples dropped because control was away longer than the agent keeps them', registers });
     // Per app (issue 6, "Monitoring"): the last resource sample of each running instance.
     const labelNames = ['instance'] as const;
     this.#appCpu = new Gauge({ name: 'wharf_agent_app_cpu_percent', help: 'CPU used, as a share of the container\'s CPU limit (else of all cores), 0 to 100', labelNames, registers });
@@ -52,6 +57,13 @@ export class AgentMetrics {
     this.#cpu.set(r.cpuPercent);
     if (r.diskFreeBytes !== null) this.#diskFree.set(r.diskFreeBytes);
     this.#apps.set(apps);
+  }
+
+  /** The sample outbox's state (monitoring/sample-outbox.ts). */
+  samples(waiting: number, droppedTotal: number): void {
+    this.#samplesWaiting.set(waiting);
+    if (droppedTotal > this.#droppedCounted) this.#samplesDropped.inc(droppedTotal - this.#droppedCounted);
+    this.#droppedCounted = droppedTotal;
   }
 
   launched(outcome: 'active' | 'failed', seconds: number): void {

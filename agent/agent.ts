@@ -8,6 +8,7 @@ import { AgentControlApi, ControlApiError, isLeaseLost, UnrunnableJob, type Hear
 import { HostMonitor } from './host-monitor.ts';
 import { ensureAppNetwork } from './isolation/app-network.ts';
 import { ensureInputRule } from './isolation/published-ports-rule.ts';
+import { SampleOutbox } from './monitoring/sample-outbox.ts';
 import { ResourceSampler } from './monitoring/sampler.ts';
 import type { ReadyAgentSettings } from './settings.ts';
 
@@ -189,7 +190,9 @@ export async function startAgent(settings: ReadyAgentSettings, docker: Docker, l
 
   const loops = [heartbeatLoop(), leaseLoop()];
   // Resource samples of every active app, to control and /metrics (agent/monitoring/).
-  const sampler = new ResourceSampler({ docker, apps, report: (id, sample) => api.samples(id, sample), metrics, log, intervalS: settings.sampleIntervalS });
+  // While control is away they wait, bounded, and go once it answers (monitoring/sample-outbox.ts).
+  const outbox = new SampleOutbox({ report: (id, sample) => api.samples(id, sample), log, onChange: (waiting, dropped) => metrics.samples(waiting, dropped) });
+  const sampler = new ResourceSampler({ docker, apps, report: (id, sample) => outbox.send(id, sample), metrics, log, intervalS: settings.sampleIntervalS });
   sampler.start();
 
   return {
@@ -200,6 +203,7 @@ export async function startAgent(settings: ReadyAgentSettings, docker: Docker, l
       closed = true;
       leaseAbort.abort();
       await sampler.stop();
+      outbox.close();
       slotFreed();
       // Apps keep running; a restarted agent adopts them.
       await Promise.all([...apps.values()].map((a) => a.detach()));

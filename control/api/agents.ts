@@ -301,11 +301,15 @@ export function agentRoutes(app: FastifyInstance, store: Store, auth: ApiAuth, r
     const body = parse(ResourceSampleReport, request.body ?? {});
     const now = clock();
     await store.jobs.assertHolder(agent.id, request.params.id, now, reporter(request, agent.id).epoch);
-    feeds.idle?.sample(request.params.id, body, now);
+    // A sample kept by the agent while control was away is history, not the app's present.
+    if (body.at === undefined || now - body.at < STALE_SAMPLE_MS) feeds.idle?.sample(request.params.id, body, now);
     if (!feeds.history) return { recorded: false };
     return { recorded: await feeds.history.recordSample(request.params.id, body, now) };
   });
 }
+
+/** Older than this, a sample goes to the history only, not to idle detection. */
+const STALE_SAMPLE_MS = 30_000;
 
 async function findAgent(store: Store, idOrName: string): Promise<Agent> {
   const agent = (await store.agents.get(idOrName)) ?? (await store.agents.list()).find((a) => a.name === idOrName);

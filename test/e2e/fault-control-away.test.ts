@@ -9,7 +9,8 @@ import { freePort, until } from '../support/tcp.ts';
  * gateway keeps serving the app and the agent keeps it running; the agent keeps the newest
  * console lines up to its bound (4,000) and counts the rest as dropped; control, back on the
  * same address and store, finds the app active, and its console has the kept lines after a
- * note of how many were dropped.
+ * note of how many were dropped. The resource samples taken meanwhile (one a second here) wait
+ * in the agent too, and reach control when it is back.
  */
 const GRACE_S = 2;
 const AWAY_MS = 3 * GRACE_S * 1000 + 2_000;
@@ -20,7 +21,8 @@ describe('control away for three agent graces', () => {
 
   beforeAll(async () => {
     port = await freePort();
-    stack = await startStack({ controlArgs: ['--listen', `127.0.0.1:${port}`, '--agent-grace', String(GRACE_S)] });
+    // A sample a second, so that several are taken while control is away.
+    stack = await startStack({ controlArgs: ['--listen', `127.0.0.1:${port}`, '--agent-grace', String(GRACE_S)], agentEnv: { WHARF_SAMPLE_INTERVAL_S: '1' } });
   }, 90_000);
   afterAll(async () => {
     await stack?.stop();
@@ -48,11 +50,18 @@ describe('control away for three agent graces', () => {
     expect(refused).toBe(0);
     expect(served).toBeGreaterThan(10);
     expect(stack.agent!.child.exitCode).toBeNull();
+    // The resource samples taken meanwhile wait in the agent (until its bound).
+    const agentMetrics = /metrics (http:\/\/\S+\/metrics)/.exec(stack.agentOutput())![1];
+    const metric = async (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(await (await fetch(agentMetrics)).text())?.[1]);
+    expect(await metric('wharf_agent_samples_waiting')).toBeGreaterThanOrEqual(3);
 
     stack.control = await startControlProcess(stack.env(), ['--listen', `127.0.0.1:${port}`, '--tcp-ports', `${stack.tcpBase}-${stack.tcpBase + 19}`, '--idle-window', '86400', '--agent-grace', String(GRACE_S)]);
     // The agent's next heartbeat brings it back before its instances could be failed.
     const back = await stack.waitFor(view.id, 'active', 20_000);
     expect(back.statusReason).toBeNull();
+    // …and reach control once it is back: none waits, none was dropped.
+    await until('the waiting samples are sent', async () => (await metric('wharf_agent_samples_waiting')) === 0, 30_000, 250);
+    expect(await metric('wharf_agent_samples_dropped_total')).toBe(0);
     const note = '[wharf: 4000 console lines dropped: control did not keep up]';
     let texts: string[] = [];
     await until('the kept lines reach control', async () => {
