@@ -8,6 +8,7 @@ import { AgentControlApi, ControlApiError, isLeaseLost, UnrunnableJob, type Hear
 import { HostMonitor } from './host-monitor.ts';
 import { ensureAppNetwork } from './isolation/app-network.ts';
 import { ensureInputRule } from './isolation/published-ports-rule.ts';
+import { EngineWatch } from './engine-watch.ts';
 import { SampleOutbox } from './monitoring/sample-outbox.ts';
 import { ResourceSampler } from './monitoring/sampler.ts';
 import type { ReadyAgentSettings } from './settings.ts';
@@ -66,8 +67,11 @@ export async function startAgent(settings: ReadyAgentSettings, docker: Docker, l
   const agentId = first.agent;
   drain = first.drain;
 
+  // The apps' waits on their containers are not told when the Engine goes away: this is.
+  const engine = new EngineWatch(docker, log);
+  await engine.start();
   const ctx: AppContext = {
-    docker, api, log,
+    docker, api, log, engine,
     host: { agentId, labels: settings.labels, bind: settings.bind, network: network.name, memory: settings.defaultMemory, nanoCpus: settings.defaultCpus },
     endpointHost: settings.host ?? settings.bind,
     readinessTimeoutMs: settings.readinessTimeoutS * 1000,
@@ -204,6 +208,7 @@ export async function startAgent(settings: ReadyAgentSettings, docker: Docker, l
       leaseAbort.abort();
       await sampler.stop();
       outbox.close();
+      engine.close();
       slotFreed();
       // Apps keep running; a restarted agent adopts them.
       await Promise.all([...apps.values()].map((a) => a.detach()));

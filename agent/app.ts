@@ -5,6 +5,7 @@ import { ConsolePump } from './console-pump.ts';
 import { containerName, containerOptions, publishedPort, usesHostNetwork, type HostDefaults } from './container-options.ts';
 import { isLeaseLost, retryWhileAway, type AgentControlApi } from './control-api.ts';
 import { engineMessage, ensureImage, inspectWhenBack, isNotFound } from './docker-engine.ts';
+import type { EngineWatch } from './engine-watch.ts';
 import { checkOwnedVolumes } from './isolation/owned-volumes.ts';
 import { listeningSockets, watchListening } from './port-hint.ts';
 import { waitReady } from './readiness.ts';
@@ -38,12 +39,16 @@ export interface AppContext {
   endpointHost: string;
   readinessTimeoutMs: number;
   stopTimeoutS: number;
+  /** Tells when the Docker Engine goes away (engine-watch.ts). */
+  engine?: Pick<EngineWatch, 'lost'>;
 }
 
 type Phase = 'starting' | 'active' | 'stopping' | 'done';
 
-/** How long a stop's snapshot is tried again while control is away. */
-const FINAL_SNAPSHOT_RETRY_MS = 600_000;
+/** How long a stop's snapshot is tried again while control, or the Docker Engine, is away (an Engine restarts in seconds). */
+const FINAL_SNAPSHOT_RETRY_MS = { control: 600_000, engine: 120_000 };
+/** How long after an app killed by a signal the agent looks for its Engine leaving, to say so. */
+const ENGINE_LEAVING_MS = 3_000;
 
 const reasonOf = (code: number, tail: string[], note?: string) => {
   const last = tail.slice(-5).join(' | ');
@@ -233,13 +238,15 @@ export class App {
       this.#console.event('no snapshot: the app was stopped before its workspace was set up');
       return undefined;
     }
-    // Control away (restarting) is no reason to fail a stop: the container and the workspace
-    // are still here, so the snapshot is taken again once control answers (up to 10 minutes).
-    const deadline = Date.now() + FINAL_SNAPSHOT_RETRY_MS;
+    // Control or the Docker Engine away (restarting) is no reason to fail a stop: the container
+    // and the workspace are still here, so the snapshot is taken again once it answers (up to
+    // 10 minutes). An Engine away right as the app exited is one stopping its containers.
+    const since = Date.now();
     for (let pause = 2_000; ; pause = Math.min(pause * 2, 30_000)) {
       const outcome = await this.#snapshot();
-      if (outcome.ok || !outcome.transient || Date.now() + pause > deadline) return outcome;
-      this.#console.event(`${outcome.reason}; control may be restarting: trying again in ${pause / 1000} s`);
+      if (outcome.ok || !outcome.away || Date.now() + pause > since + FINAL_SNAPSHOT_RETRY_MS[outcome.away]) return outcome;
+      if (outcome.away === 'engine') this.#engineNote ??= 'the Docker Engine went away as the app exited (an Engine stopping stops its containers)';
+      this.#console.event(`${outcome.reason}; ${outcome.away === 'engine' ? 'the Docker Engine' : 'control'} may be restarting: trying again in ${pause / 1000} s`);
       await new Promise((resolve) => setTimeout(resolve, pause).unref());
     }
   }
@@ -298,9 +305,13 @@ export class App {
    */
   async #waitForExit(container: Docker.Container): Promise<number> {
     for (;;) {
+      // Taken before the wait: an outage from here on settles it. (A wait whose connection the
+      // Engine closed is never settled by dockerode: the Engine's event stream tells instead.)
+      const lost = this.#ctx.engine?.lost().then(() => new Error('the Engine\'s event stream ended'));
       try {
-        const r = (await container.wait()) as { StatusCode?: number };
-        return (this.#exitCode = r.StatusCode ?? -1);
+        const r = await Promise.race([container.wait() as Promise<{ StatusCode?: number }>, ...(lost ? [lost] : [])]);
+        if (!(r instanceof Error)) return (this.#exitCode = r.StatusCode ?? -1);
+        throw r;
       } catch (err) {
         if (this.#phase === 'done' || this.#phase === 'stopping') return (this.#exitCode = -1);
         this.#ctx.log.warn({ instance: this.id, err: engineMessage(err) }, 'lost the Docker Engine while watching the app; waiting for it');
@@ -363,11 +374,19 @@ export class App {
   async #exitedByItself(code: number): Promise<void> {
     if (this.#phase === 'done' || this.#phase === 'stopping') return;
     this.#phase = 'stopping';
+    // An Engine that is stopping stops its containers (SIGTERM, then SIGKILL) before it goes:
+    // such an exit is the Engine's doing when the Engine goes away shortly after.
+    let engineLeft = false;
+    void this.#ctx.engine?.lost().then(() => (engineLeft = true));
     await this.#console.outputEnded();
     this.#console.event(`${this.#engineNote ? `${this.#engineNote}: ` : ''}${code === 0 ? 'the app exited with code 0' : `the app exited with code ${code}`}`);
     if (this.spec.ports.length) await this.#ctx.api.removeEndpoint(this.id).catch(() => undefined);
     // The container stays for inspection (until pruned), and with it its workspace volume.
     const snap = await this.#finalSnapshot();
+    if ((code === 137 || code === 143) && this.#ctx.engine && !this.#engineNote) {
+      for (let waited = 0; !engineLeft && waited < ENGINE_LEAVING_MS; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100).unref());
+      if (engineLeft) this.#engineNote = 'the Docker Engine went away as the app exited (an Engine stopping stops its containers)';
+    }
     if (snap && !snap.ok) this.#console.event(`${snap.reason}; the container and its workspace volume ${volumeName(this.id)} are kept`);
     await this.#report(async () => {
       if (this.spec.ports.length) await this.#ctx.api.removeEndpoint(this.id);

@@ -29,6 +29,12 @@ export async function connectDocker(env: NodeJS.ProcessEnv = process.env): Promi
 
 export const isNotFound = (err: unknown) => (err as { statusCode?: number }).statusCode === 404;
 
+/** The Engine's socket did not answer (the Engine stopping, restarting, not started): not an answer of the Engine's. */
+export function engineAway(err: unknown): boolean {
+  const e = err as { statusCode?: number; code?: string } | undefined;
+  return e?.statusCode === undefined && ['ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(e?.code ?? '');
+}
+
 /**
  * Inspects the container once the Engine answers again (restarted, upgraded): tried with a
  * growing pause (0.5 s to 5 s) until it answers or `give up` says so. Undefined when the

@@ -137,7 +137,7 @@ export async function packWorkspace(archive: AsyncIterable<Uint8Array> | Iterabl
         yield pad;
       }
     }
-    if (root === undefined) throw new TarFormatError('Docker\'s archive of the workspace is empty');
+    if (root === undefined) throw new EmptyArchiveError('Docker\'s archive of the workspace is empty');
     stats.tarBytes += END_OF_ARCHIVE.length;
     yield END_OF_ARCHIVE;
   }
@@ -214,3 +214,9 @@ export function restoreTar(file: string, folder: string): Readable {
   }
   return Readable.from(rechunk(tar(), PIECE));
 }
+
+/**
+ * Docker's archive of a folder holds at least the folder: an empty one was cut short, as an
+ * Engine stopping cuts it (the snapshot is worth taking again once the Engine is back).
+ */
+export class EmptyArchiveError extends TarFormatError {}

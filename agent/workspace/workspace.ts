@@ -8,10 +8,11 @@ import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createZstdDecompress } from 'node:zlib';
 import type { Workspace } from '../../protocol/app-config.ts';
+import { engineAway } from '../docker-engine.ts';
 import { ControlApiError, controlAway, type AgentControlApi, type RestoreInfo, type SnapshotInfo } from '../control-api.ts';
 import { volumeLabels, volumeName, type HostDefaults } from '../container-options.ts';
 import { engineMessage, isNotFound } from '../docker-engine.ts';
-import { checkSnapshot, digestTap, packWorkspace, restoreTar, ZSTD_CHUNK } from './snapshot-archive.ts';
+import { checkSnapshot, digestTap, EmptyArchiveError, packWorkspace, restoreTar, ZSTD_CHUNK } from './snapshot-archive.ts';
 import { humanBytes } from '../../protocol/human-bytes.ts';
 
 /*
@@ -58,8 +59,11 @@ export async function removeVolume(docker: Docker, instance: string): Promise<st
   }
 }
 
-/** `transient`: it failed because control was away (restarting): the same snapshot may succeed later. */
-export type SnapshotOutcome = { ok: true; snapshot: SnapshotInfo; uploaded: number } | { ok: false; reason: string; transient?: boolean };
+/**
+ * `away`: it failed because control or the Docker Engine could not be reached (restarting):
+ * the same snapshot may succeed later.
+ */
+export type SnapshotOutcome = { ok: true; snapshot: SnapshotInfo; uploaded: number } | { ok: false; reason: string; away?: 'control' | 'engine' };
 
 /**
  * Snapshots the workspace of `container` (running or stopped) and stores it in control.
@@ -78,7 +82,10 @@ export async function takeSnapshot(deps: WorkspaceDeps, instance: string, contai
     try {
       archive = await container.getArchive({ path: workspace.path });
     } catch (err) {
-      return { ok: false, reason: `snapshot failed: cannot read the workspace ${workspace.path} from the container: ${engineMessage(err)}` };
+      // Not answering, or failing on its side (an Engine on its way down answers 500s): worth
+      // another try; a 404 (no such folder) is not.
+      const engine = engineAway(err) || ((err as { statusCode?: number }).statusCode ?? 0) >= 500;
+      return { ok: false, reason: `snapshot failed: cannot read the workspace ${workspace.path} from the container: ${engineMessage(err)}`, ...(engine ? { away: 'engine' as const } : {}) };
     }
     const packed = await packWorkspace(archive as unknown as AsyncIterable<Uint8Array>, { exclude: workspace.exclude, out: file });
     say(`snapshot: ${packed.files} file(s), ${packed.directories} folder(s), ${packed.links} link(s)${packed.excluded ? `, ${packed.excluded} excluded` : ''}; ${humanBytes(packed.tarBytes)} of tar → ${humanBytes(packed.size)} zstd in ${Date.now() - t0} ms (${rate(packed.tarBytes, Date.now() - t0)}); sha256 ${packed.sha256.slice(0, 16)}…, manifest ${packed.manifest.slice(0, 16)}…`);
@@ -103,7 +110,8 @@ export async function takeSnapshot(deps: WorkspaceDeps, instance: string, contai
     say(`snapshot: stored as ${snapshot.id}, ${humanBytes(packed.size)} uploaded in ${Date.now() - t1} ms (${rate(packed.size, Date.now() - t1)})`);
     return { ok: true, snapshot, uploaded: packed.size };
   } catch (err) {
-    return { ok: false, reason: snapshotFailure(err), transient: controlAway(err) };
+    const away = controlAway(err) ? 'control' : err instanceof EmptyArchiveError ? 'engine' : undefined;
+    return { ok: false, reason: snapshotFailure(err), ...(away ? { away } : {}) };
   } finally {
     if (dir) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }
