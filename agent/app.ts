@@ -376,16 +376,15 @@ export class App {
     this.#phase = 'stopping';
     // An Engine that is stopping stops its containers (SIGTERM, then SIGKILL) before it goes:
     // such an exit is the Engine's doing when the Engine goes away shortly after.
-    let engineLeft = false;
-    void this.#ctx.engine?.lost().then(() => (engineLeft = true));
+    const engineLeft = this.#ctx.engine?.lost().then(() => true);
     await this.#console.outputEnded();
     this.#console.event(`${this.#engineNote ? `${this.#engineNote}: ` : ''}${code === 0 ? 'the app exited with code 0' : `the app exited with code ${code}`}`);
     if (this.spec.ports.length) await this.#ctx.api.removeEndpoint(this.id).catch(() => undefined);
     // The container stays for inspection (until pruned), and with it its workspace volume.
     const snap = await this.#finalSnapshot();
-    if ((code === 137 || code === 143) && this.#ctx.engine && !this.#engineNote) {
-      for (let waited = 0; !engineLeft && waited < ENGINE_LEAVING_MS; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100).unref());
-      if (engineLeft) this.#engineNote = 'the Docker Engine went away as the app exited (an Engine stopping stops its containers)';
+    if ((code === 137 || code === 143) && engineLeft && !this.#engineNote) {
+      const within = new Promise<false>((resolve) => setTimeout(() => resolve(false), ENGINE_LEAVING_MS).unref());
+      if (await Promise.race([engineLeft, within])) this.#engineNote = 'the Docker Engine went away as the app exited (an Engine stopping stops its containers)';
     }
     if (snap && !snap.ok) this.#console.event(`${snap.reason}; the container and its workspace volume ${volumeName(this.id)} are kept`);
     await this.#report(async () => {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -47,12 +46,6 @@ describe('faults: the agent killed with SIGKILL at each step, then started again
     await stack.startAgent();
   };
   const killAt = (id: string, step: RegExp) => killWhen(`the console shows ${step}`, async () => step.test(await logs(id)));
-  const snapshotsOf = async (id: string) => (await stack.api('GET', `/api/v1/snapshots?instance=${id}`)).json.snapshots as { id: string; sha256: string; size: number }[];
-  const blobSha256 = async (snapshot: string) => {
-    const res = await fetch(`${stack.url}/api/v1/snapshots/${snapshot}/blob`, { headers: { authorization: `Bearer ${stack.adminToken}` } });
-    expect(res.status).toBe(200);
-    return createHash('sha256').update(Buffer.from(await res.arrayBuffer())).digest('hex');
-  };
   /** Whatever runs under this stack's label belongs to an active instance. */
   const noStrayContainers = async () => {
     for (const [name, state] of await stack.containers()) {
@@ -106,10 +99,10 @@ describe('faults: the agent killed with SIGKILL at each step, then started again
     await killWhen('control receives the upload', () => readdirSync(store).some((f) => f.startsWith('.tmp-')));
     const view = await stack.waitFor(source, ['stopped', 'failed'], 120_000);
     expect(view.status, view.statusReason ?? '').toBe('stopped');
-    const snaps = await snapshotsOf(source);
+    const snaps = await stack.snapshots(source);
     expect(snaps).toHaveLength(2);
     expect(snaps.map((s) => s.id)).toContain(previous.id);
-    for (const s of snaps) expect(await blobSha256(s.id)).toBe(s.sha256);
+    for (const s of snaps) expect(await stack.snapshotBytesSha256(s.id)).toBe(s.sha256);
     // Control's store holds exactly the two blobs: no temp file of the cut-off upload.
     expect(readdirSync(join(stack.home, 'snapshots')).sort()).toEqual(snaps.map((s) => s.sha256).sort());
     expect(await inspect(`wharf-${source}`)).toBeUndefined();
@@ -124,8 +117,8 @@ describe('faults: the agent killed with SIGKILL at each step, then started again
     expect(view.status).toBe('failed');
     expect(view.statusReason).toMatch(/the agent was stopped while preparing the container \(create, workspace restore or injected files\): it never started/);
     await until('its container is removed', async () => (await inspect(`wharf-${id}`)) === undefined, 10_000, 100);
-    expect(await snapshotsOf(id)).toEqual([]);
-    expect(await blobSha256(sourceSnapshot.id)).toBe(sourceSnapshot.sha256);
+    expect(await stack.snapshots(id)).toEqual([]);
+    expect(await stack.snapshotBytesSha256(sourceSnapshot.id)).toBe(sourceSnapshot.sha256);
     await noStrayContainers();
     // A clone the agent is left to finish restores the source whole.
     const { id: again } = await stack.launch({ name: 'restore-again', routing: { mode: 'none' }, command: 'sleep 3600', workspace: { path: WS, restoreFrom: source } });

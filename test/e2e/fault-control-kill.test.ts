@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,12 +37,6 @@ describe('faults: control killed with SIGKILL, then started again', () => {
     await new Promise((r) => setTimeout(r, awayMs));
     stack.control = await startControlProcess(stack.env(), args());
   };
-  const snapshotsOf = async (id: string) => (await stack.api('GET', `/api/v1/snapshots?instance=${id}`)).json.snapshots as { id: string; sha256: string }[];
-  const blobSha256 = async (snapshot: string) => {
-    const res = await fetch(`${stack.url}/api/v1/snapshots/${snapshot}/blob`, { headers: { authorization: `Bearer ${stack.adminToken}` } });
-    expect(res.status).toBe(200);
-    return createHash('sha256').update(Buffer.from(await res.arrayBuffer())).digest('hex');
-  };
 
   it('during a snapshot upload: nothing half-written under a blob\'s name, and the agent takes the snapshot again and completes the stop once control is back', async () => {
     const { id } = await stack.launch({ name: 'upload', routing: { mode: 'none' }, command: `sh -c 'head -c 120000000 /dev/urandom > ${WS}/big.bin && echo ok > ${WS}/small.txt && exec sleep 3600'` });
@@ -58,8 +51,8 @@ describe('faults: control killed with SIGKILL, then started again', () => {
     const store = join(stack.home, 'snapshots');
     await killControlWhen('control receives the upload', () => readdirSync(store).some((f) => f.startsWith('.tmp-')));
     const view = await stack.waitFor(id, ['stopped', 'failed'], 120_000);
-    const snaps = await snapshotsOf(id);
-    for (const s of snaps) expect(await blobSha256(s.id)).toBe(s.sha256);
+    const snaps = await stack.snapshots(id);
+    for (const s of snaps) expect(await stack.snapshotBytesSha256(s.id)).toBe(s.sha256);
     expect(snaps.map((s) => s.id)).toContain(previous.id);
     // The agent took the snapshot again once control answered: the new one is whole, and the
     // workspace went only after it was stored.

@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,11 +49,9 @@ describe('faults: control\'s snapshot store full during an upload', () => {
 
     // Only the previous snapshot, whole: no temp file, nothing half-written under a blob's name.
     expect(readdirSync(dir)).toEqual([previous.sha256]);
-    const snaps = (await stack.api('GET', `/api/v1/snapshots?instance=${id}`)).json.snapshots as { id: string }[];
+    const snaps = await stack.snapshots(id);
     expect(snaps.map((s) => s.id)).toEqual([previous.id]);
-    const blob = await fetch(`${stack.url}/api/v1/snapshots/${previous.id}/blob`, { headers: { authorization: `Bearer ${stack.adminToken}` } });
-    expect(blob.status).toBe(200);
-    expect(createHash('sha256').update(Buffer.from(await blob.arrayBuffer())).digest('hex')).toBe(previous.sha256);
+    expect(await stack.snapshotBytesSha256(previous.id)).toBe(previous.sha256);
 
     // Control serves on: the CLI lists the instance, and a new app launches and runs.
     const listed = await stack.cli(['ls', '--json']);

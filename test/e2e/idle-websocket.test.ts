@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { exec, startStack, type InstanceView, type Stack } from '../support/stack.ts';
 import { until } from '../support/tcp.ts';
+import { WS_ECHO_SOURCE } from '../support/ws-echo-source.ts';
 
 /*
  * Issue 6, "Done when": "a WebSocket app (on `wharf/node:local`) with traffic above
@@ -13,48 +14,14 @@ import { until } from '../support/tcp.ts';
  * all along; its twin gets none and is stopped at its limit with "idle limit reached".
  */
 
-// A WebSocket echo server in plain Node (RFC 6455), no npm packages in the container: it
-// answers the upgrade with Sec-WebSocket-Accept, unmasks the client's frames and echoes text
-// and binary ones unmasked; ping gets pong, close gets close. Payloads under 64 KiB, no
-// fragmentation. Plain HTTP requests (the agent's readiness probe) get "ws echo".
+// A WebSocket echo server in plain Node (test/support/ws-echo-source.ts). Plain HTTP requests
+// (the agent's readiness probe) get "ws echo".
 const SERVER = String.raw`
 const http = require('node:http');
 const crypto = require('node:crypto');
-const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
-const frame = (op, data) => {
-  const n = data.length;
-  const head = n < 126 ? Buffer.from([0x80 | op, n]) : Buffer.from([0x80 | op, 126, n >> 8, n & 255]);
-  return Buffer.concat([head, data]);
-};
+${WS_ECHO_SOURCE}
 const server = http.createServer((req, res) => res.end('ws echo\n'));
-server.on('upgrade', (req, socket) => {
-  const key = req.headers['sec-websocket-key'];
-  if (!key) return socket.destroy();
-  const accept = crypto.createHash('sha1').update(key + GUID).digest('base64');
-  socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-    'Sec-WebSocket-Accept: ' + accept + '\r\n\r\n');
-  let buf = Buffer.alloc(0);
-  socket.on('data', (chunk) => {
-    buf = Buffer.concat([buf, chunk]);
-    for (;;) {
-      if (buf.length < 2) return;
-      const op = buf[0] & 0x0f, masked = (buf[1] & 0x80) !== 0;
-      let len = buf[1] & 0x7f, off = 2;
-      if (len === 126) { if (buf.length < 4) return; len = buf.readUInt16BE(2); off = 4; }
-      else if (len === 127) return socket.destroy();
-      if (buf.length < off + (masked ? 4 : 0) + len) return;
-      const mask = masked ? buf.subarray(off, off + 4) : null;
-      if (masked) off += 4;
-      const data = Buffer.from(buf.subarray(off, off + len));
-      if (mask) for (let i = 0; i < len; i++) data[i] ^= mask[i & 3];
-      buf = buf.subarray(off + len);
-      if (op === 8) return socket.end(frame(8, data.subarray(0, 2)));
-      if (op === 9) socket.write(frame(10, data));
-      else if (op === 1 || op === 2) socket.write(frame(op, data));
-    }
-  });
-  socket.on('error', () => socket.destroy());
-});
+server.on('upgrade', wsEcho);
 server.listen(8080, () => console.log('ws echo on 8080'));
 `;
 

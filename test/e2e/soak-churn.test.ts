@@ -10,6 +10,7 @@ import { plainGet } from '../support/https-client.ts';
 import { sample } from '../support/prometheus-text.ts';
 import { exec, startStack, type InstanceView, type Stack } from '../support/stack.ts';
 import { adminRoutes, until } from '../support/tcp.ts';
+import { WS_ECHO_SOURCE } from '../support/ws-echo-source.ts';
 
 /*
  * Issue 19, "a churn soak": a real control, gateway and agent on the real Docker Engine while
@@ -89,45 +90,13 @@ const net = require('node:net');
 const crypto = require('node:crypto');
 const NAME = process.env.NAME || 'app';
 const MODE = process.env.MODE || 'stable';
-const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const die = () => process.kill(process.pid, 'SIGKILL');
-const frame = (op, data) => {
-  const n = data.length;
-  const head = n < 126 ? Buffer.from([0x80 | op, n]) : Buffer.from([0x80 | op, 126, n >> 8, n & 255]);
-  return Buffer.concat([head, data]);
-};
+${WS_ECHO_SOURCE}
 const server = http.createServer((req, res) => {
   res.writeHead(200, { 'content-type': 'text/plain' });
   res.end('ok ' + NAME + '\n');
 });
-server.on('upgrade', (req, socket) => {
-  socket.on('error', () => socket.destroy());
-  const key = req.headers['sec-websocket-key'];
-  if (!key) return socket.destroy();
-  const accept = crypto.createHash('sha1').update(key + GUID).digest('base64');
-  socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-    'Sec-WebSocket-Accept: ' + accept + '\r\n\r\n');
-  let buf = Buffer.alloc(0);
-  socket.on('data', (chunk) => {
-    buf = Buffer.concat([buf, chunk]);
-    for (;;) {
-      if (buf.length < 2) return;
-      const op = buf[0] & 0x0f, masked = (buf[1] & 0x80) !== 0;
-      let len = buf[1] & 0x7f, off = 2;
-      if (len === 126) { if (buf.length < 4) return; len = buf.readUInt16BE(2); off = 4; }
-      else if (len === 127) return socket.destroy();
-      if (buf.length < off + (masked ? 4 : 0) + len) return;
-      const mask = masked ? buf.subarray(off, off + 4) : null;
-      if (masked) off += 4;
-      const data = Buffer.from(buf.subarray(off, off + len));
-      if (mask) for (let i = 0; i < len; i++) data[i] ^= mask[i & 3];
-      buf = buf.subarray(off + len);
-      if (op === 8) return socket.end(frame(8, data.subarray(0, 2)));
-      if (op === 9) socket.write(frame(10, data));
-      else if (op === 1 || op === 2) socket.write(frame(op, data));
-    }
-  });
-});
+server.on('upgrade', wsEcho);
 const tcp = net.createServer((socket) => {
   socket.on('error', () => socket.destroy());
   socket.pipe(socket);

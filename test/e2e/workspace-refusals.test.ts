@@ -84,7 +84,6 @@ describe('workspaces: the size limit and crafted archives fail clearly, nothing 
     await stack?.stop(); // its containers and workspace volumes too
   });
 
-  const snapshotsOf = async (id: string) => (await stack.api('GET', `/api/v1/snapshots?instance=${id}`)).json.snapshots as { id: string; sha256: string; size: number }[];
 
   it('a snapshot over the size limit fails the stop with the limit named, keeping the previous snapshot, container and volume', async () => {
     const { id } = await stack.launch({ name: 'ws-big', routing: { mode: 'none' }, command: `sh -c 'echo small > ${WS}/small.txt && exec sleep 3600'` });
@@ -105,7 +104,7 @@ describe('workspaces: the size limit and crafted archives fail clearly, nothing 
     expect(failed.status).toBe('failed');
     expect(failed.statusReason).toMatch(/over control's size limit \(WHARF_SNAPSHOT_MAX_BYTES\)/);
     expect(failed.statusReason).toMatch(/the previous snapshot is kept/);
-    const snaps = await snapshotsOf(id);
+    const snaps = await stack.snapshots(id);
     expect(snaps.map((s) => s.id)).toEqual([previous.id]);
     expect((await docker('volume', 'inspect', `wharf-ws-${id}`)).code).toBe(0);
     expect(await inspect(`wharf-${id}`)).toBeDefined();

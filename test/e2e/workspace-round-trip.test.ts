@@ -53,7 +53,6 @@ describe('workspaces: snapshot on stop, restore into a clone, 0 new bytes when u
   let clone: string;
   let before: Awaited<ReturnType<typeof fingerprint>>;
 
-  const snapshotsOf = async (id: string) => (await stack.api('GET', `/api/v1/snapshots?instance=${id}`)).json.snapshots as { id: string; sha256: string; size: number }[];
   const blobs = () => readdirSync(join(stack.home, 'snapshots'), { recursive: true }).map(String).filter((f) => !f.split('/').pop()!.startsWith('.') && statSync(join(stack.home, 'snapshots', f)).isFile());
   const logs = async (id: string) => (await stack.cli(['logs', id])).stdout;
 
@@ -81,7 +80,7 @@ describe('workspaces: snapshot on stop, restore into a clone, 0 new bytes when u
     expect(stop.code, stop.stderr).toBe(0);
     const stopped = await stack.waitFor(source, ['stopped', 'failed'], 60_000);
     expect(stopped.status, `${stopped.statusReason}\n${await logs(source)}`).toBe('stopped');
-    const snaps = await snapshotsOf(source);
+    const snaps = await stack.snapshots(source);
     expect(snaps).toHaveLength(1);
     const console = await logs(source);
     expect(console).toMatch(/snapshot: reading the workspace \/root\/workspace \(excluding \.cache\)/);
@@ -118,7 +117,7 @@ describe('workspaces: snapshot on stop, restore into a clone, 0 new bytes when u
   }, 120_000);
 
   it('`wharf snapshot ID` of the unchanged clone, then its stop: the source\'s digest each time, 0 new bytes, no new blob', async () => {
-    const [sourceSnap] = await snapshotsOf(source);
+    const [sourceSnap] = await stack.snapshots(source);
     const blobsBefore = blobs().length;
     const same = await stack.cli(['snapshot', clone, '--json']);
     expect(same.code, same.stderr).toBe(0);
@@ -128,7 +127,7 @@ describe('workspaces: snapshot on stop, restore into a clone, 0 new bytes when u
     expect((await stack.cli(['stop', clone])).code).toBe(0);
     const stopped = await stack.waitFor(clone, ['stopped', 'failed'], 60_000);
     expect(stopped.status, `${stopped.statusReason}`).toBe('stopped');
-    const snaps = await snapshotsOf(clone);
+    const snaps = await stack.snapshots(clone);
     expect(snaps).toHaveLength(2);
     expect(snaps.every((s) => s.sha256 === sourceSnap.sha256)).toBe(true);
     expect(blobs().length).toBe(blobsBefore);
@@ -169,7 +168,7 @@ describe('workspaces: snapshot on stop, restore into a clone, 0 new bytes when u
   }, 120_000);
 
   it('refuses to restore a tampered snapshot: the clone fails with a checksum message, nothing started', async () => {
-    const [snap] = await snapshotsOf(source);
+    const [snap] = await stack.snapshots(source);
     const path = blobs().map((f) => join(stack.home, 'snapshots', f)).find((f) => f.includes(snap.sha256));
     expect(path).toBeDefined();
     const bytes = readFileSync(path!);

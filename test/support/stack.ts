@@ -4,7 +4,7 @@
 // `docker` as processes. Every container the agent makes carries the stack's own label
 // `wharf.test=<random>` (WHARF_LABELS), so teardown and prune touch only this file's.
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -212,6 +212,18 @@ export class Stack {
     const out = await this.cli(['show', id, '--json']);
     if (out.code !== 0) throw new Error(`wharf show ${id} exited ${out.code}: ${out.stderr}`);
     return JSON.parse(out.stdout) as InstanceView;
+  }
+
+  /** The instance's workspace snapshots, newest first (control's API). */
+  async snapshots(id: string): Promise<{ id: string; sha256: string; size: number }[]> {
+    return (await this.api('GET', `/api/v1/snapshots?instance=${id}`)).json.snapshots;
+  }
+
+  /** The sha256 of a snapshot's stored bytes as control serves them (to compare with the one it names). */
+  async snapshotBytesSha256(snapshot: string): Promise<string> {
+    const res = await fetch(`${this.url}/api/v1/snapshots/${snapshot}/blob`, { headers: { authorization: `Bearer ${this.adminToken}` } });
+    if (res.status !== 200) throw new Error(`GET /api/v1/snapshots/${snapshot}/blob: ${res.status} ${await res.text()}`);
+    return createHash('sha256').update(Buffer.from(await res.arrayBuffer())).digest('hex');
   }
 
   /** Waits until the instance has `status` (through control's API, cheaper than a CLI process per poll). */
